@@ -1,0 +1,224 @@
+#include "coordinator/agent.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "coordinator/exit_codes.h"
+
+namespace swarm {
+namespace {
+
+// How long an agent with nothing to claim waits before looking again.
+constexpr int64_t kIdlePollUs = 20'000;
+// Backoff while storage fails (disk full, I/O errors).
+constexpr int64_t kStorageBackoffUs = 100'000;
+
+uint64_t SplitMix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+uint64_t HashString(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+Agent::Agent(Store* store, Clock* clock, Probe* probe, AgentOptions options,
+             const std::atomic<bool>* stop)
+    : store_(store),
+      clock_(clock),
+      probe_(probe),
+      options_(std::move(options)),
+      stop_(stop),
+      rng_(options_.seed ^ HashString(options_.id)) {}
+
+void Agent::Log(const std::string& line) {
+  std::fprintf(stderr, "swarm agent %s: %s\n", options_.id.c_str(), line.c_str());
+}
+
+void Agent::LogStorage(const Status& s) {
+  // One line per distinct problem, not one per retry.
+  if (s.message() != last_storage_error_) {
+    Log(s.ToString() + "; retrying");
+    last_storage_error_ = s.message();
+  }
+}
+
+int64_t Agent::DrawWorkMs() {
+  if (options_.work_max_ms <= options_.work_min_ms) return options_.work_min_ms;
+  uint64_t span = static_cast<uint64_t>(options_.work_max_ms - options_.work_min_ms) + 1;
+  return options_.work_min_ms + static_cast<int64_t>(SplitMix64(rng_) % span);
+}
+
+int Agent::Stop(AgentStatus status, const std::string& reason, int code) {
+  record_.status = status;
+  record_.reason = reason;
+  record_.holding.clear();
+  record_.heartbeat_us = clock_->NowMicros();
+  Status s = store_->MarkAgent(record_);
+  if (!s.ok()) Log("could not record final status: " + s.ToString());
+  if (options_.verbose || code != 0) Log(fmt::format("{} ({} items completed)", reason, completed_));
+  return code;
+}
+
+int Agent::Run() {
+  auto cluster = store_->LoadCluster();
+  if (!cluster.ok()) {
+    Log("cannot read the cluster configuration: " + cluster.status().ToString());
+    return kExitConfig;
+  }
+  config_ = options_.config.value_or(*cluster);
+  record_.id = options_.id;
+  record_.pid = getpid();
+  record_.fingerprint = Fingerprint(config_);
+  record_.registered_us = clock_->NowMicros();
+  record_.heartbeat_us = record_.registered_us;
+
+  if (record_.fingerprint != Fingerprint(*cluster)) {
+    std::string why = fmt::format(
+        "config fingerprint {} does not match the cluster's {} ({}); refusing to claim. "
+        "Start the agent with the cluster's settings (omit --config) or re-initialise the "
+        "directory",
+        record_.fingerprint, Fingerprint(*cluster), DescribeDifference(config_, *cluster));
+    probe_->Emit({{"type", "refused"}, {"agent", options_.id},
+                  {"fingerprint", record_.fingerprint},
+                  {"cluster_fingerprint", Fingerprint(*cluster)}});
+    return Stop(AgentStatus::kRefused, why, kExitConfig);
+  }
+  if (Status s = store_->Register(record_); !s.ok()) {
+    Log("cannot register: " + s.ToString());
+    return s.code() == Status::Code::kConflict ? kExitUsage : kExitFailure;
+  }
+  next_heartbeat_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
+  if (options_.verbose) Log("registered with fingerprint " + record_.fingerprint);
+
+  bool halt_noted = false;
+  while (!stop_->load()) {
+    if (clock_->NowMicros() >= next_heartbeat_us_ && Heartbeat() == Beat::kDrift) {
+      return Stop(AgentStatus::kStopped, drift_reason_, kExitConfig);
+    }
+    if (store_->Halted()) {
+      if (!halt_noted) {
+        probe_->Emit({{"type", "halt_seen"}, {"agent", options_.id}});
+        if (options_.verbose) Log("HALT present: not claiming");
+        halt_noted = true;
+      }
+      if (options_.exit_when_idle) return Stop(AgentStatus::kStopped, "halted", kExitOk);
+      clock_->SleepMicros(config_.heartbeat_ms * 1000);
+      continue;
+    }
+    halt_noted = false;
+    auto outcome = store_->ClaimNext(options_.id);
+    if (!outcome.ok()) {
+      LogStorage(outcome.status());
+      clock_->SleepMicros(kStorageBackoffUs);
+      continue;
+    }
+    last_storage_error_.clear();
+    if (outcome->grant) {
+      Work(std::move(*outcome->grant));
+      if (drift_) return Stop(AgentStatus::kStopped, drift_reason_, kExitConfig);
+      continue;
+    }
+    if (!outcome->work_remaining && options_.exit_when_idle) {
+      return Stop(AgentStatus::kStopped, "no work left", kExitOk);
+    }
+    clock_->SleepMicros(kIdlePollUs + static_cast<int64_t>(SplitMix64(rng_) % kIdlePollUs));
+  }
+  return Stop(AgentStatus::kStopped, "stopped by signal", kExitOk);
+}
+
+Agent::Beat Agent::Heartbeat() {
+  next_heartbeat_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
+  // Drift: the cluster's settings changed under a running agent. It stops
+  // claiming rather than run with a lease or timeout the others do not share.
+  auto cluster = store_->LoadCluster();
+  if (!cluster.ok() || Fingerprint(*cluster) != record_.fingerprint) {
+    drift_ = true;
+    drift_reason_ = cluster.ok()
+                        ? fmt::format("cluster configuration changed ({}); stopped claiming",
+                                      DescribeDifference(config_, *cluster))
+                        : "cluster configuration unreadable (" + cluster.status().ToString() +
+                              "); stopped claiming";
+    probe_->Emit({{"type", "drift_seen"}, {"agent", options_.id}, {"reason", drift_reason_}});
+    return Beat::kDrift;
+  }
+  record_.heartbeat_us = clock_->NowMicros();
+  record_.status = AgentStatus::kAlive;
+  Status s = store_->Heartbeat(record_);
+  if (!s.ok()) LogStorage(s);
+  return Beat::kOk;
+}
+
+void Agent::Work(Grant grant) {
+  record_.holding = {grant.item};
+  if (options_.verbose) Log(fmt::format("claimed {} (token {})", grant.item, grant.token));
+  const int64_t lease_us = config_.lease_ms * 1000;
+  const int64_t done_at = clock_->NowMicros() + DrawWorkMs() * 1000;
+  while (clock_->NowMicros() < done_at) {
+    if (stop_->load()) {
+      Status s = store_->Release(grant, "agent stopping");
+      if (!s.ok()) Log("could not release " + grant.item + ": " + s.ToString());
+      record_.holding.clear();
+      return;
+    }
+    const int64_t renew_at = grant.lease_until_us - lease_us / 2;
+    int64_t wake = std::min({done_at, renew_at, next_heartbeat_us_});
+    clock_->SleepMicros(std::max<int64_t>(wake - clock_->NowMicros(), 0));
+    const int64_t now = clock_->NowMicros();
+    if (now >= next_heartbeat_us_ && Heartbeat() == Beat::kDrift) {
+      // Finish nothing more under a changed configuration: give it back.
+      Status s = store_->Release(grant, "configuration drift");
+      if (!s.ok()) Log("could not release " + grant.item + ": " + s.ToString());
+      record_.holding.clear();
+      return;
+    }
+    if (now >= renew_at && now < done_at) {
+      Status s = store_->Renew(grant);
+      if (s.code() == Status::Code::kStaleToken) {
+        Log("lost " + grant.item + ": " + s.message());
+        record_.holding.clear();
+        return;
+      }
+      if (!s.ok()) LogStorage(s);
+    }
+  }
+  if (CompleteWithRetry(grant)) ++completed_;
+  record_.holding.clear();
+}
+
+bool Agent::CompleteWithRetry(const Grant& grant) {
+  std::string result = fmt::format("{} processed by {} with token {}", grant.item, grant.agent,
+                                   grant.token);
+  while (true) {
+    Status s = store_->Complete(grant, result);
+    if (s.ok()) {
+      last_storage_error_.clear();
+      if (options_.verbose) Log(fmt::format("completed {} (token {})", grant.item, grant.token));
+      return true;
+    }
+    if (s.code() == Status::Code::kStaleToken || s.code() == Status::Code::kCorrupt ||
+        s.code() == Status::Code::kNotFound) {
+      Log("could not complete " + grant.item + ": " + s.message());
+      return false;
+    }
+    // Busy or storage trouble: nothing was committed; try again.
+    LogStorage(s);
+    if (stop_->load()) return false;
+    clock_->SleepMicros(kStorageBackoffUs);
+    if (clock_->NowMicros() >= next_heartbeat_us_) Heartbeat();
+  }
+}
+
+}  // namespace swarm

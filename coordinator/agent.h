@@ -1,0 +1,63 @@
+// The agent loop: register, then claim, work (renewing the lease and
+// heartbeating), complete, until stopped or idle.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "coordinator/clock.h"
+#include "coordinator/config.h"
+#include "coordinator/probe.h"
+#include "coordinator/store.h"
+
+namespace swarm {
+
+struct AgentOptions {
+  std::string id;
+  // The agent's own settings (--config). Unset: adopt the cluster's.
+  std::optional<ClusterConfig> config;
+  int64_t work_min_ms = 0;  // simulated work per item, drawn uniformly
+  int64_t work_max_ms = 0;
+  bool exit_when_idle = false;  // exit 0 once no item is left to do, or when halted
+  uint64_t seed = 0;            // with the id, seeds the work-time draws
+  bool verbose = false;
+};
+
+class Agent {
+ public:
+  // `store`, `clock`, `probe` and `stop` are borrowed and outlive the agent.
+  // `stop` is set from a signal handler to end the loop gracefully.
+  Agent(Store* store, Clock* clock, Probe* probe, AgentOptions options,
+        const std::atomic<bool>* stop);
+
+  // Runs until stopped or idle; returns the process exit code (exit_codes.h).
+  int Run();
+
+ private:
+  enum class Beat { kOk, kDrift };
+  Beat Heartbeat();
+  void Work(Grant grant);
+  bool CompleteWithRetry(const Grant& grant);
+  int64_t DrawWorkMs();
+  int Stop(AgentStatus status, const std::string& reason, int code);
+  void Log(const std::string& line);
+  void LogStorage(const Status& s);
+
+  Store* store_;
+  Clock* clock_;
+  Probe* probe_;
+  AgentOptions options_;
+  const std::atomic<bool>* stop_;
+  ClusterConfig config_;
+  AgentRecord record_;
+  int64_t next_heartbeat_us_ = 0;
+  bool drift_ = false;
+  std::string drift_reason_;
+  uint64_t rng_ = 0;
+  std::string last_storage_error_;
+  int completed_ = 0;
+};
+
+}  // namespace swarm

@@ -1,0 +1,23 @@
+#include "coordinator/clock.h"
+
+#include <ctime>
+
+namespace swarm {
+
+int64_t RealClock::NowMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+void RealClock::SleepMicros(int64_t micros) {
+  if (micros <= 0) return;
+  timespec ts{};
+  ts.tv_sec = micros / 1'000'000;
+  ts.tv_nsec = (micros % 1'000'000) * 1000;
+  // One nanosleep: an interrupting signal ends the sleep so the caller can
+  // look at its stop flag.
+  nanosleep(&ts, nullptr);
+}
+
+}  // namespace swarm

@@ -1,0 +1,42 @@
+// The cluster configuration: the safety-relevant settings every agent of one
+// coordination directory must share, stored in DIR/cluster.json.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "coordinator/status.h"
+
+namespace swarm {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct ClusterConfig {
+  int schema_version = kSchemaVersion;
+  int64_t lease_ms = 3000;          // a grant holds this long unless renewed
+  int64_t heartbeat_ms = 500;       // agents heartbeat (and check drift) this often
+  int64_t reap_interval_ms = 1000;  // the reaper scans this often
+  int64_t agent_timeout_ms = 3000;  // no heartbeat for this long => agent dead
+  int max_attempts = 5;             // grants per item before it is dead-lettered
+
+  bool operator==(const ClusterConfig&) const = default;
+};
+
+// Hex FNV-1a/64 of the canonical form of every field above. Two configs with
+// the same fingerprint are interchangeable for the claim protocol.
+std::string Fingerprint(const ClusterConfig& config);
+
+nlohmann::json ToJson(const ClusterConfig& config);
+
+// Parses a config object. Unknown keys and bad values are errors naming the
+// key; `where` prefixes messages (a file name). Missing keys keep defaults.
+Result<ClusterConfig> ConfigFromJson(const nlohmann::json& j, std::string_view where);
+
+// Reads a config file (JSON) written by a user.
+Result<ClusterConfig> LoadConfigFile(const std::string& path);
+
+// Human summary of what differs between two configs ("lease_ms 3000 vs 5000").
+std::string DescribeDifference(const ClusterConfig& a, const ClusterConfig& b);
+
+}  // namespace swarm

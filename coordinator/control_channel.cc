@@ -1,0 +1,105 @@
+#include "coordinator/control_channel.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "sim/protocol/control_protocol.h"
+
+namespace swarm {
+
+namespace proto = faultline::protocol;
+
+ControlChannel::ControlChannel(int fd, std::string_view role, std::string_view id) : fd_(fd) {
+  Send({{proto::kHello, {{"pid", getpid()}, {"role", role}, {"id", id}}}});
+  AwaitGo();
+}
+
+ControlChannel::~ControlChannel() { close(fd_); }
+
+void ControlChannel::SleepMicros(int64_t micros) {
+  Send({{proto::kSleepUs, micros < 0 ? 0 : micros}});
+  AwaitGo();
+}
+
+void ControlChannel::Yield(std::string_view point, std::string_view item) {
+  Send({{proto::kYield, point}, {proto::kItem, item}});
+  AwaitGo();
+}
+
+void ControlChannel::Emit(const nlohmann::json& event) { Send({{proto::kEvent, event}}); }
+
+void ControlChannel::Send(const nlohmann::json& message) {
+  std::string line = message.dump();
+  line.push_back('\n');
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = write(fd_, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) Lost("write");
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+void ControlChannel::AwaitGo() {
+  for (;;) {
+    size_t nl = buffer_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      nlohmann::json reply = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!reply.is_object() || !reply.value(proto::kGo, false) ||
+          !reply.contains(proto::kNow) || !reply[proto::kNow].is_number_integer()) {
+        Lost("unexpected reply '" + line + "'");
+      }
+      now_ = reply[proto::kNow].get<int64_t>();
+      return;
+    }
+    char chunk[512];
+    ssize_t n = read(fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) Lost(n == 0 ? "end of file" : "read");
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+void ControlChannel::Lost(std::string_view what) {
+  // The simulator is gone or spoke nonsense: nothing this process does can be
+  // recorded any more, so it stops at once rather than running uncontrolled.
+  std::fprintf(stderr, "swarm: control channel lost (%.*s, %s); exiting\n",
+               static_cast<int>(what.size()), what.data(), std::strerror(errno));
+  _exit(3);
+}
+
+Runtime MakeRuntimeFromEnvironment(std::string_view role, std::string_view id) {
+  Runtime rt;
+  const char* env = std::getenv(proto::kCtlFdEnv);
+  if (env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    long fd = std::strtol(env, &end, 10);
+    if (*end == '\0' && fd >= 0 && fcntl(static_cast<int>(fd), F_GETFD) != -1) {
+      fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+      rt.channel = std::make_unique<ControlChannel>(static_cast<int>(fd), role, id);
+      rt.clock = rt.channel.get();
+      rt.probe = rt.channel.get();
+      return rt;
+    }
+    // A process meant to run under the simulator must never run uncontrolled.
+    std::fprintf(stderr, "swarm: %s=%s is not an open file descriptor; exiting\n",
+                 proto::kCtlFdEnv, env);
+    std::exit(3);
+  }
+  rt.owned_clock = std::make_unique<RealClock>();
+  rt.owned_probe = std::make_unique<NullProbe>();
+  rt.clock = rt.owned_clock.get();
+  rt.probe = rt.owned_probe.get();
+  return rt;
+}
+
+}  // namespace swarm

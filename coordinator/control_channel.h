@@ -1,0 +1,55 @@
+// The process side of the control protocol (sim/protocol/control_protocol.h).
+//
+// A ControlChannel is both the Clock and the Probe of a process that runs
+// under the simulator: yields and sleeps block until the simulator answers,
+// and the clock reads the simulated time of the last answer.
+//
+// Thread-compatible: one thread per process talks to the channel.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "coordinator/clock.h"
+#include "coordinator/probe.h"
+
+namespace swarm {
+
+class ControlChannel final : public Clock, public Probe {
+ public:
+  // Takes ownership of `fd`. Sends the hello message and waits for the first
+  // "go", which carries the initial simulated time.
+  ControlChannel(int fd, std::string_view role, std::string_view id);
+  ~ControlChannel() override;
+  ControlChannel(const ControlChannel&) = delete;
+  ControlChannel& operator=(const ControlChannel&) = delete;
+
+  int64_t NowMicros() override { return now_; }
+  void SleepMicros(int64_t micros) override;
+  void Yield(std::string_view point, std::string_view item) override;
+  void Emit(const nlohmann::json& event) override;
+  bool recording() const override { return true; }
+
+ private:
+  void Send(const nlohmann::json& message);
+  void AwaitGo();
+  [[noreturn]] void Lost(std::string_view what);
+
+  int fd_;
+  int64_t now_ = 0;
+  std::string buffer_;
+};
+
+// The clock and probe a coordinator process runs with: a ControlChannel when
+// FAULTLINE_CTL_FD names a usable descriptor, else the real clock and a no-op
+// probe.
+struct Runtime {
+  Clock* clock = nullptr;
+  Probe* probe = nullptr;
+  std::unique_ptr<Clock> owned_clock;
+  std::unique_ptr<Probe> owned_probe;
+  std::unique_ptr<ControlChannel> channel;
+};
+Runtime MakeRuntimeFromEnvironment(std::string_view role, std::string_view id);
+
+}  // namespace swarm

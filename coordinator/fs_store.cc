@@ -1,0 +1,677 @@
+#include "coordinator/fs_store.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "coordinator/fs_util.h"
+#include "sim/protocol/control_protocol.h"
+
+namespace swarm {
+namespace {
+
+namespace point = faultline::protocol::point;
+
+constexpr const char* kFormat = "swarm-coordination-dir";
+constexpr const char* kSubdirs[] = {"items", "claims", "locks", "ledger",
+                                    "agents", "quarantine", "tmp"};
+constexpr int kLockRetries = 50;
+constexpr int64_t kLockRetrySleepUs = 2000;
+
+std::string StripSuffix(const std::string& name, std::string_view suffix) {
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(),
+                                                  suffix) == 0) {
+    return name.substr(0, name.size() - suffix.size());
+  }
+  return {};
+}
+
+uint64_t HashId(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+Result<ClusterConfig> ParseCluster(const std::string& text, const std::string& where) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != kFormat ||
+      !j.contains("config") || !j.contains("fingerprint") || !j["fingerprint"].is_string()) {
+    return Status::Corrupt(where + ": not a swarm cluster file");
+  }
+  auto config = ConfigFromJson(j["config"], where);
+  if (!config.ok()) return Status::Corrupt(config.status().message());
+  if (Fingerprint(*config) != j["fingerprint"].get<std::string>()) {
+    return Status::Corrupt(where + ": fingerprint does not match its settings");
+  }
+  return config;
+}
+
+std::string ClusterText(const ClusterConfig& config) {
+  nlohmann::json j = {{"format", kFormat}, {"config", ToJson(config)},
+                      {"fingerprint", Fingerprint(config)}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Opening and paths
+
+Status FsStore::Init(const std::string& dir, const ClusterConfig& config) {
+  if (fs::Exists(dir + "/cluster.json")) {
+    return Status::InvalidArgument(dir + " is already a swarm coordination directory");
+  }
+  if (fs::Exists(dir)) {
+    if (!fs::IsDirectory(dir)) return Status::InvalidArgument(dir + " exists and is not a directory");
+    auto names = fs::ListDir(dir);
+    if (!names.ok()) return names.status();
+    if (!names->empty()) {
+      return Status::InvalidArgument(dir + " is not empty and not a swarm coordination directory; "
+                                           "choose an empty or new directory");
+    }
+  }
+  SWARM_RETURN_IF_ERROR(fs::MakeDir(dir));
+  for (const char* sub : kSubdirs) SWARM_RETURN_IF_ERROR(fs::MakeDir(dir + "/" + sub));
+  SWARM_RETURN_IF_ERROR(fs::FsyncDir(dir));
+  // cluster.json last: its presence is what makes the directory usable.
+  return fs::WriteAtomic(dir + "/tmp", dir + "/cluster.json", ClusterText(config));
+}
+
+Result<std::unique_ptr<FsStore>> FsStore::Open(const std::string& dir, Clock* clock,
+                                               Probe* probe) {
+  if (!fs::IsDirectory(dir)) {
+    return Status::InvalidArgument(dir + " does not exist; create it with `swarm init " + dir + "`");
+  }
+  if (!fs::Exists(dir + "/cluster.json")) {
+    return Status::InvalidArgument(dir + " is not a swarm coordination directory (no cluster.json); "
+                                         "create one with `swarm init DIR`");
+  }
+  for (const char* sub : kSubdirs) {
+    if (!fs::IsDirectory(dir + "/" + sub)) {
+      return Status::InvalidArgument(fmt::format(
+          "{} is missing its {}/ directory; it was not made by `swarm init` or was damaged", dir,
+          sub));
+    }
+  }
+  auto text = fs::ReadFile(dir + "/cluster.json");
+  if (!text.ok()) return text.status();
+  auto config = ParseCluster(*text, dir + "/cluster.json");
+  if (!config.ok()) return config.status();
+  return std::unique_ptr<FsStore>(new FsStore(dir, *config, clock, probe));
+}
+
+FsStore::FsStore(std::string dir, ClusterConfig config, Clock* clock, Probe* probe)
+    : dir_(std::move(dir)), config_(config), clock_(clock), probe_(probe) {}
+
+std::string FsStore::ItemPath(std::string_view id) const {
+  return fmt::format("{}/items/{}.json", dir_, id);
+}
+std::string FsStore::ItemLockPath(std::string_view id) const {
+  return fmt::format("{}/locks/{}.lock", dir_, id);
+}
+std::string FsStore::AgentPath(std::string_view id) const {
+  return fmt::format("{}/agents/{}.json", dir_, id);
+}
+std::string FsStore::AgentLockPath(std::string_view id) const {
+  return fmt::format("{}/locks/@agent.{}.lock", dir_, id);
+}
+std::string FsStore::MarkerPath(std::string_view id) const {
+  return fmt::format("{}/claims/{}", dir_, id);
+}
+std::string FsStore::LedgerPath(std::string_view id) const {
+  return fmt::format("{}/ledger/{}.json", dir_, id);
+}
+
+void FsStore::Event(nlohmann::json event) {
+  if (probe_->recording()) probe_->Emit(event);
+}
+
+Result<FileLock> FsStore::LockWithRetry(const std::string& path) {
+  for (int i = 0;; ++i) {
+    auto lock = FileLock::TryAcquire(path);
+    if (lock.ok() || !lock.status().IsBusy() || i == kLockRetries) return lock;
+    probe_->Yield(point::kLockBusy, path.substr(path.find_last_of('/') + 1));
+    clock_->SleepMicros(kLockRetrySleepUs);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Cluster, halt, submit
+
+Result<ClusterConfig> FsStore::LoadCluster() {
+  auto text = fs::ReadFile(Sub("cluster.json"));
+  if (!text.ok()) return text.status();
+  return ParseCluster(*text, Sub("cluster.json"));
+}
+
+bool FsStore::Halted() { return fs::Exists(Sub("HALT")); }
+
+Status FsStore::SetHalted(bool halted) {
+  if (halted) {
+    return fs::WriteAtomic(Sub("tmp"), Sub("HALT"),
+                           fmt::format("halted at {} us\n", clock_->NowMicros()));
+  }
+  return fs::Remove(Sub("HALT"), /*durable=*/true);
+}
+
+Result<size_t> FsStore::Submit(const std::vector<std::pair<std::string, std::string>>& items) {
+  size_t added = 0;
+  for (const auto& [id, payload] : items) {
+    if (!IsValidId(id)) {
+      return Status::InvalidArgument(fmt::format(
+          "item id \"{}\" is not valid: use 1-128 of A-Z a-z 0-9 . _ - , not starting with . or -",
+          id));
+    }
+    ItemState s;
+    s.id = id;
+    s.payload = payload;
+    Status st = fs::CreateAtomic(Sub("tmp"), ItemPath(id), ToJson(s).dump());
+    if (st.code() == Status::Code::kConflict) continue;
+    if (!st.ok()) return st;
+    ++added;
+  }
+  return added;
+}
+
+// ---------------------------------------------------------------------------
+// Agents
+
+Status FsStore::Register(const AgentRecord& agent) {
+  auto lock = LockWithRetry(AgentLockPath(agent.id));
+  if (!lock.ok()) return lock.status();
+  auto text = fs::ReadFile(AgentPath(agent.id));
+  if (text.ok()) {
+    auto old = AgentFromJson(*text, AgentPath(agent.id));
+    if (old.ok() && old->status == AgentStatus::kAlive && old->pid != agent.pid &&
+        fs::ProcessAlive(old->pid)) {
+      return Status::Conflict(fmt::format(
+          "agent id \"{}\" is already in use by live process {}; choose another --id", agent.id,
+          old->pid));
+    }
+  }
+  SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), AgentPath(agent.id), ToJson(agent).dump()));
+  probe_->Yield(point::kRegisterWritten, "");
+  Event({{"type", "register"}, {"agent", agent.id}, {"fingerprint", agent.fingerprint}});
+  return Status::Ok();
+}
+
+Status FsStore::Heartbeat(const AgentRecord& agent) {
+  auto lock = LockWithRetry(AgentLockPath(agent.id));
+  if (!lock.ok()) return lock.status();
+  probe_->Yield(point::kHeartbeatLocked, "");
+  auto text = fs::ReadFile(AgentPath(agent.id));
+  if (text.ok()) {
+    auto old = AgentFromJson(*text, AgentPath(agent.id));
+    if (old.ok() && old->status == AgentStatus::kDead) {
+      Event({{"type", "agent_back"}, {"agent", agent.id}, {"declared_dead", old->reason}});
+    }
+  }
+  SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), AgentPath(agent.id), ToJson(agent).dump()));
+  probe_->Yield(point::kHeartbeatWritten, "");
+  Event({{"type", "heartbeat"}, {"agent", agent.id}, {"at_us", agent.heartbeat_us}});
+  return Status::Ok();
+}
+
+Status FsStore::MarkAgent(const AgentRecord& agent) {
+  auto lock = LockWithRetry(AgentLockPath(agent.id));
+  if (!lock.ok()) return lock.status();
+  return fs::WriteAtomic(Sub("tmp"), AgentPath(agent.id), ToJson(agent).dump());
+}
+
+// ---------------------------------------------------------------------------
+// Items
+
+Result<ItemState> FsStore::ReadItem(std::string_view id) {
+  std::string path = ItemPath(id);
+  auto text = fs::ReadFile(path);
+  if (!text.ok()) return text.status();
+  auto state = ItemFromJson(*text, path);
+  if (state.ok() && state->id != id) {
+    return Status::Corrupt(fmt::format("{}: names item \"{}\"", path, state->id));
+  }
+  return state;
+}
+
+Status FsStore::WriteItem(const ItemState& state) {
+  return fs::WriteAtomic(Sub("tmp"), ItemPath(state.id), ToJson(state).dump());
+}
+
+Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
+  std::string name = fmt::format("items.{}.json.{}", id, clock_->NowMicros());
+  SWARM_RETURN_IF_ERROR(fs::Rename(ItemPath(id), Sub("quarantine/" + name)));
+  probe_->Yield(point::kQuarantineMoved, id);
+  ItemState s;
+  s.id = std::string(id);
+  // The ledger outlives a corrupt state file: an item whose effect is
+  // recorded was completed, whatever its state file says now.
+  auto effect_text = fs::ReadFile(LedgerPath(id));
+  auto effect = effect_text.ok() ? EffectFromJson(*effect_text, LedgerPath(id))
+                                 : Result<Effect>(effect_text.status());
+  if (effect.ok()) {
+    s.status = ItemStatus::kDone;
+    s.token = effect->token;
+    s.owner = effect->agent;
+    s.reason = "state file was corrupt (moved to quarantine/" + name + "); done per the ledger";
+  } else {
+    s.status = ItemStatus::kQuarantined;
+    s.reason = "state file was corrupt (" + why.message() + "); moved to quarantine/" + name;
+  }
+  SWARM_RETURN_IF_ERROR(WriteItem(s));
+  SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(id), /*durable=*/false));
+  Event({{"type", "quarantine"}, {"item", id}, {"file", "quarantine/" + name},
+         {"status", Name(s.status)}, {"reason", why.message()}});
+  return Status::Ok();
+}
+
+Status FsStore::QuarantineAgent(std::string_view id, const Status& why) {
+  auto lock = LockWithRetry(AgentLockPath(id));
+  if (!lock.ok()) return lock.status();
+  std::string name = fmt::format("agents.{}.json.{}", id, clock_->NowMicros());
+  SWARM_RETURN_IF_ERROR(fs::Rename(AgentPath(id), Sub("quarantine/" + name)));
+  Event({{"type", "quarantine"}, {"agent", id}, {"file", "quarantine/" + name},
+         {"reason", why.message()}});
+  return Status::Ok();
+}
+
+Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* report) {
+  std::string previous = s.owner;
+  int64_t token = s.token;
+  bool dead = s.attempts >= config_.max_attempts;
+  if (dead) {
+    s.status = ItemStatus::kDead;
+    s.reason = fmt::format("lease of {} (token {}) expired after {} attempts of {}", previous,
+                           token, s.attempts, config_.max_attempts);
+  } else {
+    s.status = ItemStatus::kPending;
+  }
+  s.owner.clear();
+  s.lease_until_us = 0;
+  SWARM_RETURN_IF_ERROR(WriteItem(s));
+  probe_->Yield(point::kReapStateWritten, s.id);
+  SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(s.id), /*durable=*/false));
+  if (dead) {
+    Event({{"type", "dead_letter"}, {"item", s.id}, {"by", who}, {"reason", s.reason}});
+    if (report) report->dead_lettered.push_back(s.id);
+  } else {
+    Event({{"type", "lease_expired"}, {"item", s.id}, {"by", who}, {"owner", previous},
+           {"token", token}});
+    if (report) report->returned.push_back(s.id);
+  }
+  return Status::Ok();
+}
+
+Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
+  auto names = fs::ListDir(Sub("items"));
+  if (!names.ok()) return names.status();
+  ClaimOutcome out;
+  const size_t n = names->size();
+  if (n == 0) return out;
+  // Agents start their scans at different places, so that they rarely
+  // contend for the same item.
+  const size_t start = HashId(agent) % n;
+  Status storage = Status::Ok();
+  for (size_t k = 0; k < n; ++k) {
+    std::string id = StripSuffix((*names)[(start + k) % n], ".json");
+    if (id.empty() || terminal_.count(id)) continue;
+    auto state = ReadItem(id);
+    if (!state.ok()) {
+      if (state.status().code() == Status::Code::kNotFound) continue;  // being quarantined
+      if (state.status().code() == Status::Code::kCorrupt) {
+        // Claim() re-reads under the lock and quarantines.
+        out.work_remaining = true;
+      } else {
+        return state.status();
+      }
+    } else if (IsTerminal(state->status)) {
+      terminal_.insert(id);
+      continue;
+    } else {
+      out.work_remaining = true;
+      bool claimable = state->status == ItemStatus::kPending ||
+                       state->LeaseExpired(clock_->NowMicros());
+      if (!claimable) continue;
+    }
+    auto grant = Claim(id, agent);
+    if (grant.ok()) {
+      out.grant = std::move(*grant);
+      return out;
+    }
+    if (grant.status().IsStorageError()) storage = grant.status();
+  }
+  if (!storage.ok()) return storage;
+  return out;
+}
+
+Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
+  auto lock = FileLock::TryAcquire(ItemLockPath(id));
+  if (!lock.ok()) return lock.status();
+  probe_->Yield(point::kClaimLocked, id);
+  auto state = ReadItem(id);
+  if (!state.ok()) {
+    if (state.status().code() == Status::Code::kCorrupt) {
+      SWARM_RETURN_IF_ERROR(QuarantineItemLocked(id, state.status()));
+      return Status::Conflict(id + " was corrupt and has been quarantined");
+    }
+    return state.status();
+  }
+  ItemState s = std::move(*state);
+  const int64_t now = clock_->NowMicros();
+  if (s.status == ItemStatus::kClaimed && s.LeaseExpired(now)) {
+    // Takeover of an expired lease: account for the lost attempt first.
+    if (s.attempts >= config_.max_attempts) {
+      SWARM_RETURN_IF_ERROR(ExpireLocked(s, agent, nullptr));
+      terminal_.insert(id);
+      return Status::Conflict(id + " was dead-lettered: " + s.reason);
+    }
+    Event({{"type", "takeover"}, {"item", id}, {"agent", agent}, {"owner", s.owner},
+           {"token", s.token}, {"lease_until_us", s.lease_until_us}});
+  } else if (s.status != ItemStatus::kPending) {
+    if (IsTerminal(s.status)) terminal_.insert(id);
+    return Status::Conflict(fmt::format("{} is {}", id, Name(s.status)));
+  }
+  // The marker goes first, so that a claimed item always has one.
+  SWARM_RETURN_IF_ERROR(fs::Touch(MarkerPath(id)));
+  probe_->Yield(point::kClaimMarked, id);
+  s.status = ItemStatus::kClaimed;
+  s.token += 1;
+  s.owner = agent;
+  s.lease_until_us = now + config_.lease_ms * 1000;
+  s.attempts += 1;
+  SWARM_RETURN_IF_ERROR(WriteItem(s));
+  probe_->Yield(point::kClaimStateWritten, id);
+  Event({{"type", "claim_ok"}, {"item", id}, {"agent", agent}, {"token", s.token},
+         {"lease_until_us", s.lease_until_us}, {"attempt", s.attempts}});
+  return Grant{id, agent, s.token, s.lease_until_us, s.attempts, s.payload};
+}
+
+Status FsStore::CheckCurrent(const ItemState& s, const Grant& grant, std::string_view op) {
+  if (s.status == ItemStatus::kClaimed && s.token == grant.token && s.owner == grant.agent) {
+    return Status::Ok();
+  }
+  Event({{"type", std::string(op) + "_rejected"}, {"item", grant.item}, {"agent", grant.agent},
+         {"token", grant.token}, {"current_token", s.token}, {"status", Name(s.status)}});
+  return Status::StaleToken(fmt::format(
+      "{} of {} with token {} refused: the item is {} with token {}{}", op, grant.item,
+      grant.token, Name(s.status), s.token, s.owner.empty() ? "" : " held by " + s.owner));
+}
+
+Status FsStore::Renew(Grant& grant) {
+  auto lock = LockWithRetry(ItemLockPath(grant.item));
+  if (!lock.ok()) return lock.status();
+  probe_->Yield(point::kRenewLocked, grant.item);
+  auto state = ReadItem(grant.item);
+  if (!state.ok()) return state.status();
+  SWARM_RETURN_IF_ERROR(CheckCurrent(*state, grant, "renew"));
+  state->lease_until_us = clock_->NowMicros() + config_.lease_ms * 1000;
+  SWARM_RETURN_IF_ERROR(WriteItem(*state));
+  grant.lease_until_us = state->lease_until_us;
+  Event({{"type", "renew_ok"}, {"item", grant.item}, {"agent", grant.agent},
+         {"token", grant.token}, {"lease_until_us", grant.lease_until_us}});
+  return Status::Ok();
+}
+
+Status FsStore::Complete(const Grant& grant, std::string_view result) {
+  auto lock = LockWithRetry(ItemLockPath(grant.item));
+  if (!lock.ok()) return lock.status();
+  probe_->Yield(point::kCompleteLocked, grant.item);
+  auto state = ReadItem(grant.item);
+  if (!state.ok()) return state.status();
+  SWARM_RETURN_IF_ERROR(CheckCurrent(*state, grant, "complete"));
+  const int64_t now = clock_->NowMicros();
+  Effect effect{grant.item, grant.agent, grant.token, now, std::string(result)};
+  Status wrote = fs::CreateAtomic(Sub("tmp"), LedgerPath(grant.item), ToJson(effect).dump());
+  if (wrote.code() == Status::Code::kConflict) {
+    // An earlier holder wrote the effect and died before marking the item
+    // done. That effect was accepted under a then-current token; it stays
+    // the one effect of this item.
+    auto text = fs::ReadFile(LedgerPath(grant.item));
+    if (!text.ok()) return text.status();
+    auto earlier = EffectFromJson(*text, LedgerPath(grant.item));
+    if (!earlier.ok()) return earlier.status();
+    effect = *earlier;
+    Event({{"type", "effect_present"}, {"item", grant.item}, {"agent", grant.agent},
+           {"token", grant.token}, {"effect_token", effect.token}});
+  } else if (!wrote.ok()) {
+    return wrote;
+  } else {
+    Event({{"type", "effect"}, {"item", grant.item}, {"agent", grant.agent},
+           {"token", grant.token}});
+  }
+  probe_->Yield(point::kCompleteLedgerWritten, grant.item);
+  ItemState s = std::move(*state);
+  s.status = ItemStatus::kDone;
+  s.owner = effect.agent;
+  s.lease_until_us = 0;
+  SWARM_RETURN_IF_ERROR(WriteItem(s));
+  probe_->Yield(point::kCompleteStateWritten, grant.item);
+  terminal_.insert(grant.item);
+  // The marker is only a hint; losing this unlink to a crash is repaired by
+  // the reaper.
+  SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(grant.item), /*durable=*/false));
+  Event({{"type", "complete_ok"}, {"item", grant.item}, {"agent", grant.agent},
+         {"token", grant.token}});
+  return Status::Ok();
+}
+
+Status FsStore::Release(const Grant& grant, std::string_view reason) {
+  auto lock = LockWithRetry(ItemLockPath(grant.item));
+  if (!lock.ok()) return lock.status();
+  probe_->Yield(point::kReleaseLocked, grant.item);
+  auto state = ReadItem(grant.item);
+  if (!state.ok()) return state.status();
+  SWARM_RETURN_IF_ERROR(CheckCurrent(*state, grant, "release"));
+  ItemState s = std::move(*state);
+  s.status = ItemStatus::kPending;
+  s.owner.clear();
+  s.lease_until_us = 0;
+  SWARM_RETURN_IF_ERROR(WriteItem(s));
+  SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(grant.item), /*durable=*/false));
+  Event({{"type", "release"}, {"item", grant.item}, {"agent", grant.agent},
+         {"token", grant.token}, {"reason", reason}});
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// The janitor and the diagnostics
+
+Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
+  ReapReport report;
+  report.dry_run = options.dry_run;
+  const int64_t now = clock_->NowMicros();
+
+  // Live claims: the markers name every claimed item (and a few stale ones),
+  // so this costs in proportion to live claims, not to all items.
+  auto markers = fs::ListDir(Sub("claims"));
+  if (!markers.ok()) return markers.status();
+  for (const std::string& id : *markers) {
+    auto state = ReadItem(id);
+    bool expired = state.ok() && state->LeaseExpired(now);
+    bool stale_marker = state.ok() && state->status != ItemStatus::kClaimed;
+    bool corrupt = state.status().code() == Status::Code::kCorrupt;
+    bool missing = state.status().code() == Status::Code::kNotFound;
+    if (!state.ok() && !corrupt && !missing) return state.status();
+    if (!expired && !stale_marker && !corrupt && !missing) continue;
+    if (options.dry_run) {
+      if (expired) {
+        (state->attempts >= config_.max_attempts ? report.dead_lettered : report.returned)
+            .push_back(id);
+      } else if (corrupt) {
+        report.quarantined.push_back(id);
+      } else {
+        report.stale_markers.push_back(id);
+      }
+      continue;
+    }
+    auto lock = FileLock::TryAcquire(ItemLockPath(id));
+    if (!lock.ok()) {
+      if (lock.status().IsBusy()) continue;  // someone is working on it; next pass
+      return lock.status();
+    }
+    probe_->Yield(point::kReapLocked, id);
+    auto locked = ReadItem(id);  // re-read: it may have changed before we locked
+    if (locked.status().code() == Status::Code::kCorrupt) {
+      SWARM_RETURN_IF_ERROR(QuarantineItemLocked(id, locked.status()));
+      report.quarantined.push_back(id);
+    } else if (locked.ok() && locked->LeaseExpired(clock_->NowMicros())) {
+      SWARM_RETURN_IF_ERROR(ExpireLocked(*locked, "reaper", &report));
+    } else if (!locked.ok() || locked->status != ItemStatus::kClaimed) {
+      if (!locked.ok() && locked.status().code() != Status::Code::kNotFound) {
+        return locked.status();
+      }
+      SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(id), /*durable=*/false));
+      report.stale_markers.push_back(id);
+    }
+  }
+
+  // Agents that stopped heartbeating. The check is repeated under the
+  // agent's lock, so an agent that heartbeats meanwhile is never declared dead.
+  auto agents = fs::ListDir(Sub("agents"));
+  if (!agents.ok()) return agents.status();
+  const int64_t timeout_us = config_.agent_timeout_ms * 1000;
+  for (const std::string& name : *agents) {
+    std::string id = StripSuffix(name, ".json");
+    if (id.empty()) continue;
+    auto text = fs::ReadFile(AgentPath(id));
+    if (!text.ok()) continue;  // removed meanwhile
+    auto record = AgentFromJson(*text, AgentPath(id));
+    if (!record.ok()) {
+      report.quarantined.push_back("agents/" + name);
+      if (!options.dry_run) SWARM_RETURN_IF_ERROR(QuarantineAgent(id, record.status()));
+      continue;
+    }
+    bool silent = record->status == AgentStatus::kAlive && record->heartbeat_us + timeout_us < now;
+    bool gone = record->status != AgentStatus::kAlive;
+    if (options.remove_dead_agents && (gone || silent)) {
+      report.dead_agent_records.push_back(id);
+      if (!options.dry_run) {
+        auto lock = FileLock::TryAcquire(AgentLockPath(id));
+        if (lock.ok()) SWARM_RETURN_IF_ERROR(fs::Remove(AgentPath(id), /*durable=*/true));
+      }
+      continue;
+    }
+    if (!silent) continue;
+    if (options.dry_run) {
+      report.agents_dead.push_back(id);
+      continue;
+    }
+    auto lock = FileLock::TryAcquire(AgentLockPath(id));
+    if (!lock.ok()) {
+      if (lock.status().IsBusy()) continue;  // it is heartbeating right now
+      return lock.status();
+    }
+    auto again = fs::ReadFile(AgentPath(id));
+    if (!again.ok()) continue;
+    auto fresh = AgentFromJson(*again, AgentPath(id));
+    if (!fresh.ok() || fresh->status != AgentStatus::kAlive ||
+        fresh->heartbeat_us + timeout_us >= clock_->NowMicros()) {
+      continue;
+    }
+    fresh->status = AgentStatus::kDead;
+    fresh->reason = fmt::format("no heartbeat for {} ms (agent_timeout_ms {})",
+                                (clock_->NowMicros() - fresh->heartbeat_us) / 1000,
+                                config_.agent_timeout_ms);
+    SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), AgentPath(id), ToJson(*fresh).dump()));
+    Event({{"type", "agent_dead"}, {"agent", id}, {"last_heartbeat_us", fresh->heartbeat_us},
+           {"reason", fresh->reason}});
+    report.agents_dead.push_back(id);
+  }
+
+  // Lock files nobody holds: left by a holder that died inside its critical
+  // section. Taking the lock and releasing it removes the file safely.
+  auto locks = fs::ListDir(Sub("locks"));
+  if (!locks.ok()) return locks.status();
+  for (const std::string& name : *locks) {
+    if (FileLock::Probe(Sub("locks/" + name)).ok()) {
+      report.stale_locks.push_back(name);
+      if (!options.dry_run) (void)FileLock::TryAcquire(Sub("locks/" + name));
+    }
+  }
+
+  // Temp files whose writer is gone.
+  auto temps = fs::ListDir(Sub("tmp"));
+  if (!temps.ok()) return temps.status();
+  for (const std::string& name : *temps) {
+    int pid = fs::TempFileOwner(name);
+    if (pid == getpid() || fs::ProcessAlive(pid)) continue;
+    report.orphan_temps.push_back(name);
+    if (!options.dry_run) SWARM_RETURN_IF_ERROR(fs::Remove(Sub("tmp/" + name), false));
+  }
+  if (report.Total() > 0 && !options.dry_run) {
+    Event({{"type", "reap"}, {"returned", report.returned.size()},
+           {"dead_lettered", report.dead_lettered.size()},
+           {"agents_dead", report.agents_dead.size()}, {"stale_locks", report.stale_locks.size()},
+           {"orphan_temps", report.orphan_temps.size()}});
+  }
+  return report;
+}
+
+Result<Snapshot> FsStore::Inspect() {
+  Snapshot snap;
+  snap.now_us = clock_->NowMicros();
+  auto config = LoadCluster();
+  if (!config.ok()) return config.status();
+  snap.config = *config;
+  snap.halted = Halted();
+
+  auto items = fs::ListDir(Sub("items"));
+  if (!items.ok()) return items.status();
+  for (const std::string& name : *items) {
+    std::string id = StripSuffix(name, ".json");
+    if (id.empty()) continue;
+    auto state = ReadItem(id);
+    if (!state.ok()) {
+      if (state.status().code() == Status::Code::kCorrupt) ++snap.corrupt;
+      continue;
+    }
+    switch (state->status) {
+      case ItemStatus::kPending: ++snap.pending; break;
+      case ItemStatus::kClaimed:
+        ++snap.claimed;
+        snap.claims.push_back({id, state->owner, state->token, state->lease_until_us,
+                               state->attempts});
+        if (state->LeaseExpired(snap.now_us)) snap.expired_claims.push_back(id);
+        break;
+      case ItemStatus::kDone: ++snap.done; break;
+      case ItemStatus::kDead:
+        ++snap.dead;
+        snap.dead_letters.push_back(id + ": " + state->reason);
+        break;
+      case ItemStatus::kQuarantined: ++snap.quarantined; break;
+    }
+  }
+
+  auto locks = fs::ListDir(Sub("locks"));
+  if (!locks.ok()) return locks.status();
+  snap.locks = locks->size();
+  for (const std::string& name : *locks) {
+    if (FileLock::Probe(Sub("locks/" + name)).ok()) snap.stale_locks.push_back(name);
+  }
+  for (auto [sub, count] : {std::pair{"ledger", &snap.ledger_effects},
+                            std::pair{"tmp", &snap.temp_files},
+                            std::pair{"quarantine", &snap.quarantine_files}}) {
+    auto names = fs::ListDir(Sub(sub));
+    if (!names.ok()) return names.status();
+    *count = names->size();
+  }
+
+  auto agents = fs::ListDir(Sub("agents"));
+  if (!agents.ok()) return agents.status();
+  for (const std::string& name : *agents) {
+    std::string id = StripSuffix(name, ".json");
+    auto text = fs::ReadFile(AgentPath(id));
+    if (id.empty() || !text.ok()) continue;
+    auto record = AgentFromJson(*text, AgentPath(id));
+    if (!record.ok()) continue;
+    AgentView view{*record, record->status == AgentStatus::kAlive &&
+                                record->heartbeat_us + snap.config.agent_timeout_ms * 1000 <
+                                    snap.now_us};
+    snap.agents.push_back(std::move(view));
+  }
+  return snap;
+}
+
+}  // namespace swarm

@@ -1,0 +1,91 @@
+// The fs backend: the Store over a shared coordination directory.
+//
+// Layout (docs/coordinator.md explains every transition):
+//   DIR/cluster.json        {"format", "config", "fingerprint"}
+//   DIR/HALT                present => nobody claims
+//   DIR/items/<id>.json     the item's state (the truth)
+//   DIR/claims/<id>         marker per live claim (a superset of them), so the
+//                           reaper's cost follows live claims, not all items
+//   DIR/locks/<id>.lock     short critical-section locks (file_lock.h);
+//   DIR/locks/@agent.<id>.lock  the same for agent records
+//   DIR/ledger/<id>.json    the item's effect, created exactly once (link)
+//   DIR/agents/<id>.json    registration and heartbeat
+//   DIR/quarantine/         corrupt files moved out of the way
+//   DIR/tmp/                temp files of atomic writes
+//
+// Every state change happens under the item's (or agent's) lock and ends in
+// one atomic rename, so a crash at any yield point leaves the old or the new
+// state. The clock and the probe are borrowed and must outlive the store.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "coordinator/clock.h"
+#include "coordinator/file_lock.h"
+#include "coordinator/probe.h"
+#include "coordinator/store.h"
+
+namespace swarm {
+
+class FsStore final : public Store {
+ public:
+  // Creates a coordination directory. InvalidArgument if `dir` is already
+  // one, or is not empty.
+  static Status Init(const std::string& dir, const ClusterConfig& config);
+  // Opens an existing coordination directory. InvalidArgument (with what to
+  // do) if `dir` is missing or not a coordination directory.
+  static Result<std::unique_ptr<FsStore>> Open(const std::string& dir, Clock* clock, Probe* probe);
+
+  Result<ClusterConfig> LoadCluster() override;
+  bool Halted() override;
+  Status SetHalted(bool halted) override;
+  Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items) override;
+  Status Register(const AgentRecord& agent) override;
+  Status Heartbeat(const AgentRecord& agent) override;
+  Status MarkAgent(const AgentRecord& agent) override;
+  Result<ClaimOutcome> ClaimNext(const std::string& agent) override;
+  Result<Grant> Claim(const std::string& item, const std::string& agent) override;
+  Status Renew(Grant& grant) override;
+  Status Complete(const Grant& grant, std::string_view result) override;
+  Status Release(const Grant& grant, std::string_view reason) override;
+  Result<ReapReport> Reap(const ReapOptions& options) override;
+  Result<Snapshot> Inspect() override;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  FsStore(std::string dir, ClusterConfig config, Clock* clock, Probe* probe);
+
+  std::string ItemPath(std::string_view id) const;
+  std::string ItemLockPath(std::string_view id) const;
+  std::string AgentPath(std::string_view id) const;
+  std::string AgentLockPath(std::string_view id) const;
+  std::string MarkerPath(std::string_view id) const;
+  std::string LedgerPath(std::string_view id) const;
+  std::string Sub(std::string_view name) const { return dir_ + "/" + std::string(name); }
+
+  // Takes a lock, retrying for a short while (sleeping on the clock) when
+  // another process is inside its critical section.
+  Result<FileLock> LockWithRetry(const std::string& path);
+  Result<ItemState> ReadItem(std::string_view id);
+  Status WriteItem(const ItemState& state);
+  // Under the item's lock: moves a corrupt state file to quarantine and
+  // writes a record that accounts for the item.
+  Status QuarantineItemLocked(std::string_view id, const Status& why);
+  Status QuarantineAgent(std::string_view id, const Status& why);
+  // Under the item's lock: an expired claim goes back to pending, or is
+  // dead-lettered when it used up its attempts. `who` names the actor.
+  Status ExpireLocked(ItemState& state, std::string_view who, ReapReport* report);
+  Status CheckCurrent(const ItemState& state, const Grant& grant, std::string_view op);
+  void Event(nlohmann::json event);
+
+  std::string dir_;
+  ClusterConfig config_;  // as of Open; the lease and limits this process uses
+  Clock* clock_;
+  Probe* probe_;
+  std::set<std::string> terminal_;  // items seen done/dead/quarantined
+};
+
+}  // namespace swarm

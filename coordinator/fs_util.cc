@@ -1,0 +1,192 @@
+#include "coordinator/fs_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <fmt/format.h>
+
+namespace swarm::fs {
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int Release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+Status WriteAll(int fd, std::string_view data, const std::string& what) {
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(errno, "write " + what);
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Writes `data` to a fresh temp file and fsyncs it; returns the temp path.
+Result<std::string> WriteTemp(const std::string& tmp_dir, const std::string& path,
+                              std::string_view data) {
+  std::string tmp = TempPath(tmp_dir, path.substr(path.find_last_of('/') + 1));
+  Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return Status::FromErrno(errno, "create temp file " + tmp);
+  Status s = WriteAll(fd.get(), data, tmp);
+  if (s.ok() && fsync(fd.get()) != 0) s = Status::FromErrno(errno, "fsync " + tmp);
+  if (s.ok() && close(fd.Release()) != 0) s = Status::FromErrno(errno, "close " + tmp);
+  if (!s.ok()) {
+    unlink(tmp.c_str());
+    return s;
+  }
+  return tmp;
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Status::FromErrno(errno, "open " + path);
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(errno, "read " + path);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status WriteAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data) {
+  auto tmp = WriteTemp(tmp_dir, path, data);
+  if (!tmp.ok()) return tmp.status();
+  if (rename(tmp->c_str(), path.c_str()) != 0) {
+    Status s = Status::FromErrno(errno, "rename " + *tmp + " to " + path);
+    unlink(tmp->c_str());
+    return s;
+  }
+  return FsyncDir(DirName(path));
+}
+
+Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data) {
+  auto tmp = WriteTemp(tmp_dir, path, data);
+  if (!tmp.ok()) return tmp.status();
+  int rc = link(tmp->c_str(), path.c_str());
+  int err = errno;
+  unlink(tmp->c_str());
+  if (rc != 0) {
+    if (err == EEXIST) return Status::Conflict(path + " already exists");
+    return Status::FromErrno(err, "link " + *tmp + " to " + path);
+  }
+  return FsyncDir(DirName(path));
+}
+
+Status Touch(const std::string& path) {
+  Fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return Status::FromErrno(errno, "create " + path);
+  return FsyncDir(DirName(path));
+}
+
+Status Remove(const std::string& path, bool durable) {
+  if (unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::FromErrno(errno, "unlink " + path);
+  }
+  return durable ? FsyncDir(DirName(path)) : Status::Ok();
+}
+
+Status Rename(const std::string& from, const std::string& to) {
+  if (rename(from.c_str(), to.c_str()) != 0) {
+    return Status::FromErrno(errno, "rename " + from + " to " + to);
+  }
+  return FsyncDir(DirName(to));
+}
+
+Status FsyncDir(const std::string& dir) {
+  Fd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return Status::FromErrno(errno, "open directory " + dir);
+  if (fsync(fd.get()) != 0) return Status::FromErrno(errno, "fsync directory " + dir);
+  return Status::Ok();
+}
+
+Status MakeDir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::FromErrno(errno, "mkdir " + dir);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> ListDir(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return Status::FromErrno(errno, "open directory " + dir);
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+  }
+  int err = errno;
+  closedir(d);
+  if (err != 0) return Status::FromErrno(err, "read directory " + dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string TempPath(const std::string& tmp_dir, std::string_view hint) {
+  static std::atomic<uint64_t> seq{0};
+  return fmt::format("{}/{}.{}.{}.tmp", tmp_dir, getpid(), seq.fetch_add(1), hint);
+}
+
+int TempFileOwner(std::string_view name) {
+  size_t dot = name.find('.');
+  if (dot == std::string_view::npos || dot == 0) return 0;
+  int pid = 0;
+  for (char c : name.substr(0, dot)) {
+    if (c < '0' || c > '9') return 0;
+    pid = pid * 10 + (c - '0');
+    if (pid > (1 << 22)) return 0;
+  }
+  return pid;
+}
+
+bool ProcessAlive(int pid) {
+  if (pid <= 0) return false;
+  return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+}  // namespace swarm::fs

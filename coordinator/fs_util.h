@@ -1,0 +1,55 @@
+// File-system primitives of the fs backend, every one returning a Status that
+// names the file and the failing call. Writes are atomic and durable: a crash
+// at any point leaves the target either old or new, never torn.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coordinator/status.h"
+
+namespace swarm::fs {
+
+// Whole-file read. NotFound when the file does not exist.
+Result<std::string> ReadFile(const std::string& path);
+
+// Replaces `path` with `data`: temp file in `tmp_dir` (same file system),
+// write, fsync, rename over `path`, fsync of `path`'s directory. On failure
+// the temp file is removed and `path` is untouched.
+Status WriteAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data);
+
+// Creates `path` with `data` only if it does not exist yet, atomically and
+// durably (temp file, fsync, link, fsync dir). Conflict when it exists.
+Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data);
+
+// Creates an empty file if missing (O_CREAT, no O_TRUNC) and fsyncs its dir.
+Status Touch(const std::string& path);
+
+// Unlinks `path`; a missing file is not an error. Fsyncs the directory when
+// `durable`.
+Status Remove(const std::string& path, bool durable);
+
+// Renames within one file system and fsyncs the destination directory.
+Status Rename(const std::string& from, const std::string& to);
+
+Status FsyncDir(const std::string& dir);
+Status MakeDir(const std::string& dir);  // existing directory is fine
+
+// Names in `dir` (no "." entries, no dot files), sorted: callers never see
+// the file system's own order.
+Result<std::vector<std::string>> ListDir(const std::string& dir);
+
+bool Exists(const std::string& path);
+bool IsDirectory(const std::string& path);
+std::string DirName(const std::string& path);
+
+// A temp-file name unique to this process: DIR/<pid>.<seq>.<hint>.tmp.
+std::string TempPath(const std::string& tmp_dir, std::string_view hint);
+// The writer pid encoded in a TempPath name, or 0.
+int TempFileOwner(std::string_view name);
+
+// kill(pid, 0) says the process exists (EPERM counts as alive).
+bool ProcessAlive(int pid);
+
+}  // namespace swarm::fs

@@ -1,0 +1,133 @@
+// The Store: the claim protocol's interface, independent of where the state
+// lives. The fs backend (fs_store.h) keeps it in a shared directory; a
+// PostgreSQL backend (SELECT ... FOR UPDATE SKIP LOCKED, tokens from a
+// sequence, leases as columns) can implement the same interface.
+//
+// Contract shared by every backend:
+// - A grant is exclusive: while an item's grant is valid (its lease not yet
+//   expired) nobody else is granted it.
+// - Tokens per item strictly increase with every grant.
+// - Complete is a compare-and-set on (item, token, owner) and records the
+//   item's effect in the ledger exactly once.
+// - Every operation either happens completely or not at all, also when the
+//   process dies in the middle; storage errors come back as NoSpace/IOError
+//   with nothing committed lost.
+// - No operation blocks waiting for another process: contention is Busy.
+//
+// Thread-compatible: one Store object per process and thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "coordinator/config.h"
+#include "coordinator/records.h"
+#include "coordinator/status.h"
+
+namespace swarm {
+
+struct ClaimOutcome {
+  std::optional<Grant> grant;
+  // False when every item is done, dead or quarantined: an idle agent may go.
+  bool work_remaining = false;
+};
+
+struct ReapReport {
+  std::vector<std::string> returned;       // expired claims made pending again
+  std::vector<std::string> dead_lettered;  // expired claims out of attempts
+  std::vector<std::string> agents_dead;    // agents declared dead
+  std::vector<std::string> stale_locks;    // lock files nobody held
+  std::vector<std::string> orphan_temps;   // temp files of dead writers
+  std::vector<std::string> stale_markers;  // claim markers of unclaimed items
+  std::vector<std::string> quarantined;    // corrupt state files moved away
+  std::vector<std::string> dead_agent_records;  // removed (cleanup only)
+  bool dry_run = false;
+  size_t Total() const {
+    return returned.size() + dead_lettered.size() + agents_dead.size() + stale_locks.size() +
+           orphan_temps.size() + stale_markers.size() + quarantined.size() +
+           dead_agent_records.size();
+  }
+};
+
+struct ReapOptions {
+  bool dry_run = false;             // report what would be done, change nothing
+  bool remove_dead_agents = false;  // cleanup: also delete records of dead agents
+};
+
+struct LiveClaim {
+  std::string item;
+  std::string owner;
+  int64_t token = 0;
+  int64_t lease_until_us = 0;
+  int attempts = 0;
+};
+
+struct AgentView {
+  AgentRecord record;
+  bool presumed_dead = false;  // alive on record but no heartbeat within agent_timeout
+};
+
+// A read-only picture of the whole store, for `swarm status`.
+struct Snapshot {
+  int64_t now_us = 0;
+  ClusterConfig config;
+  bool halted = false;
+  size_t pending = 0, claimed = 0, done = 0, dead = 0, quarantined = 0, corrupt = 0;
+  std::vector<LiveClaim> claims;                 // sorted by item
+  std::vector<std::string> expired_claims;       // claimed, lease over
+  std::vector<std::string> dead_letters;         // "item: reason"
+  size_t locks = 0;
+  std::vector<std::string> stale_locks;
+  size_t ledger_effects = 0;
+  size_t temp_files = 0;
+  size_t quarantine_files = 0;
+  std::vector<AgentView> agents;                 // sorted by id
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The cluster configuration as stored now (re-read on every call, so that
+  // drift is visible). Corrupt if it does not parse.
+  virtual Result<ClusterConfig> LoadCluster() = 0;
+  virtual bool Halted() = 0;
+  virtual Status SetHalted(bool halted) = 0;
+
+  // Adds items as pending. Items that already exist are left alone and not
+  // counted. Returns how many were added.
+  virtual Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items) = 0;
+
+  // Records a new agent. Conflict if a live process already uses this id.
+  virtual Status Register(const AgentRecord& agent) = 0;
+  // Refreshes the agent's heartbeat and holdings.
+  virtual Status Heartbeat(const AgentRecord& agent) = 0;
+  // Writes a final status (stopped, refused) for the agent.
+  virtual Status MarkAgent(const AgentRecord& agent) = 0;
+
+  // Finds a claimable item (pending, or claimed with an expired lease) and
+  // claims it for `agent`. No grant and work_remaining when everything left
+  // is validly held by others or busy.
+  virtual Result<ClaimOutcome> ClaimNext(const std::string& agent) = 0;
+  // Claims one named item. Conflict if it is not claimable, Busy if locked.
+  virtual Result<Grant> Claim(const std::string& item, const std::string& agent) = 0;
+  // Extends the lease. StaleToken if the grant is no longer current.
+  virtual Status Renew(Grant& grant) = 0;
+  // Compare-and-set on the token; writes the effect once; marks the item done.
+  virtual Status Complete(const Grant& grant, std::string_view result) = 0;
+  // Gives the item back (pending) without completing it.
+  virtual Status Release(const Grant& grant, std::string_view reason) = 0;
+
+  // The janitor's pass: expired claims back to pending (or dead-lettered),
+  // dead agents declared, stale locks, orphan temp files and stale markers
+  // removed, corrupt files quarantined.
+  virtual Result<ReapReport> Reap(const ReapOptions& options) = 0;
+
+  virtual Result<Snapshot> Inspect() = 0;
+};
+
+}  // namespace swarm

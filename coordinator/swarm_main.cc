@@ -1,0 +1,286 @@
+// swarm: the reference coordinator's command-line tool. A table of
+// subcommands; each one parses its flags and calls into the library.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "coordinator/agent.h"
+#include "coordinator/control_channel.h"
+#include "coordinator/exit_codes.h"
+#include "coordinator/fs_store.h"
+#include "coordinator/reaper.h"
+#include "coordinator/status_report.h"
+
+namespace swarm {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+void InstallStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a sleeping agent wakes up and stops
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+int Fail(std::string_view cmd, const Status& s) {
+  std::fprintf(stderr, "swarm %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
+               s.message().c_str());
+  return s.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
+// Opens DIR for a subcommand, with the process's runtime (real, or the
+// simulator's control channel).
+struct Opened {
+  Runtime runtime;
+  std::unique_ptr<FsStore> store;
+};
+Result<Opened> OpenDir(const std::string& dir, std::string_view role, std::string_view id) {
+  Opened o{MakeRuntimeFromEnvironment(role, id), nullptr};
+  auto store = FsStore::Open(dir, o.runtime.clock, o.runtime.probe);
+  if (!store.ok()) return store.status();
+  o.store = std::move(*store);
+  return o;
+}
+
+using Runner = std::function<int()>;
+struct Command {
+  const char* name;
+  const char* help;
+  std::function<Runner(CLI::App*)> setup;  // adds flags, returns the action
+};
+
+Runner SetupInit(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  auto config_file = std::make_shared<std::string>();
+  app->add_option("DIR", *dir, "Directory to create (must be new or empty)")->required();
+  app->add_option("--config", *config_file,
+                  "JSON file with settings: lease_ms, heartbeat_ms, reap_interval_ms, "
+                  "agent_timeout_ms, max_attempts, schema_version (defaults: 3000, 500, 1000, "
+                  "3000, 5, 1)");
+  return [=] {
+    ClusterConfig config;
+    if (!config_file->empty()) {
+      auto loaded = LoadConfigFile(*config_file);
+      if (!loaded.ok()) return Fail("init", Status::InvalidArgument(loaded.status().message()));
+      config = *loaded;
+    }
+    if (Status s = FsStore::Init(*dir, config); !s.ok()) return Fail("init", s);
+    std::printf("initialised %s (fingerprint %s)\n", dir->c_str(), Fingerprint(config).c_str());
+    return kExitOk;
+  };
+}
+
+Runner SetupSubmit(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  auto count = std::make_shared<int64_t>(0);
+  auto file = std::make_shared<std::string>();
+  auto prefix = std::make_shared<std::string>("w");
+  app->add_option("DIR", *dir, "Coordination directory")->required();
+  auto* items = app->add_option("--items", *count, "Submit N generated items (PREFIX000001, ...)")
+                    ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
+  auto* from = app->add_option("--file", *file,
+                               "Submit the items listed in FILE: one per line, 'ID' or "
+                               "'ID<TAB>PAYLOAD'; blank lines and # comments are skipped");
+  app->add_option("--prefix", *prefix, "Prefix of generated item ids (default: w)");
+  items->excludes(from);
+  return [=] {
+    if (*count == 0 && file->empty()) {
+      return Fail("submit", Status::InvalidArgument("say what to submit: --items N or --file F"));
+    }
+    auto opened = OpenDir(*dir, "submit", "");
+    if (!opened.ok()) return Fail("submit", opened.status());
+    std::vector<std::pair<std::string, std::string>> batch;
+    if (*count > 0) {
+      auto snap = opened->store->Inspect();
+      if (!snap.ok()) return Fail("submit", snap.status());
+      size_t first = snap->pending + snap->claimed + snap->done + snap->dead + snap->quarantined +
+                     snap->corrupt + 1;
+      for (int64_t i = 0; i < *count; ++i) {
+        std::string id = fmt::format("{}{:06}", *prefix, first + static_cast<size_t>(i));
+        batch.emplace_back(id, "payload of " + id);
+      }
+    } else {
+      std::ifstream in(*file);
+      if (!in) return Fail("submit", Status::InvalidArgument(*file + ": cannot open"));
+      std::string line;
+      for (int n = 1; std::getline(in, line); ++n) {
+        if (line.empty() || line[0] == '#') continue;
+        size_t tab = line.find('\t');
+        std::string id = line.substr(0, tab);
+        if (!IsValidId(id)) {
+          return Fail("submit", Status::InvalidArgument(fmt::format(
+                                    "{}:{}: \"{}\" is not a valid item id (1-128 of A-Z a-z 0-9 "
+                                    ". _ -, not starting with . or -)",
+                                    *file, n, id)));
+        }
+        batch.emplace_back(id, tab == std::string::npos ? "" : line.substr(tab + 1));
+      }
+    }
+    auto added = opened->store->Submit(batch);
+    if (!added.ok()) return Fail("submit", added.status());
+    std::printf("submitted %zu items (%zu already present)\n", *added, batch.size() - *added);
+    return kExitOk;
+  };
+}
+
+Runner SetupAgent(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  auto opts = std::make_shared<AgentOptions>();
+  auto config_file = std::make_shared<std::string>();
+  auto work = std::make_shared<std::string>("0:0");
+  app->add_option("DIR", *dir, "Coordination directory")->required();
+  app->add_option("--id", opts->id, "Agent id (default: agent-PID)");
+  app->add_option("--config", *config_file,
+                  "Settings this agent runs with; a fingerprint that differs from the cluster's "
+                  "is refused with exit 78 (default: the cluster's own)");
+  app->add_option("--work-ms", *work, "Simulated work per item, A:B milliseconds (default 0:0)");
+  app->add_flag("--exit-when-idle", opts->exit_when_idle,
+                "Exit 0 once every item is done/dead/quarantined, or when HALT is present");
+  app->add_option("--seed", opts->seed, "Seed of the work-time draws (with the id)");
+  app->add_flag("-v,--verbose", opts->verbose, "Log every claim and completion to stderr");
+  return [=] {
+    if (opts->id.empty()) opts->id = fmt::format("agent-{}", getpid());
+    if (!IsValidId(opts->id)) {
+      return Fail("agent", Status::InvalidArgument(
+                               "--id \"" + opts->id + "\" is not valid (1-128 of A-Z a-z 0-9 . _ -)"));
+    }
+    int64_t lo = 0, hi = 0;
+    char sep = 0;
+    if (std::sscanf(work->c_str(), "%ld%c%ld", &lo, &sep, &hi) != 3 || sep != ':' || lo < 0 ||
+        hi < lo) {
+      return Fail("agent", Status::InvalidArgument("--work-ms \"" + *work +
+                                                   "\": expected A:B with 0 <= A <= B"));
+    }
+    opts->work_min_ms = lo;
+    opts->work_max_ms = hi;
+    if (!config_file->empty()) {
+      auto loaded = LoadConfigFile(*config_file);
+      if (!loaded.ok()) return Fail("agent", Status::InvalidArgument(loaded.status().message()));
+      opts->config = *loaded;
+    }
+    auto opened = OpenDir(*dir, "agent", opts->id);
+    if (!opened.ok()) return Fail("agent", opened.status());
+    InstallStopHandlers();
+    Agent agent(opened->store.get(), opened->runtime.clock, opened->runtime.probe, *opts, &g_stop);
+    return agent.Run();
+  };
+}
+
+Runner SetupReaper(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  auto once = std::make_shared<bool>(false);
+  auto verbose = std::make_shared<bool>(false);
+  app->add_option("DIR", *dir, "Coordination directory")->required();
+  app->add_flag("--once", *once, "Run one pass and exit");
+  app->add_flag("-v,--verbose", *verbose, "Log what each pass did");
+  return [=] {
+    auto opened = OpenDir(*dir, "reaper", "reaper");
+    if (!opened.ok()) return Fail("reaper", opened.status());
+    InstallStopHandlers();
+    Reaper reaper(opened->store.get(), opened->runtime.clock, opened->runtime.probe, &g_stop,
+                  *verbose);
+    return reaper.Run(*once);
+  };
+}
+
+Runner SetupStatus(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  app->add_option("DIR", *dir, "Coordination directory")->required();
+  app->add_flag("--json", *json, "Machine-readable output");
+  return [=] {
+    auto opened = OpenDir(*dir, "status", "");
+    if (!opened.ok()) return Fail("status", opened.status());
+    auto snap = opened->store->Inspect();
+    if (!snap.ok()) return Fail("status", snap.status());
+    std::string out = *json ? StatusJson(*snap).dump(2) + "\n" : StatusText(*dir, *snap);
+    std::fputs(out.c_str(), stdout);
+    return kExitOk;
+  };
+}
+
+Runner SetupCleanup(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  auto dry = std::make_shared<bool>(false);
+  app->add_option("DIR", *dir, "Coordination directory")->required();
+  app->add_flag("--dry-run", *dry, "Only report what would be cleaned up");
+  return [=] {
+    auto opened = OpenDir(*dir, "cleanup", "");
+    if (!opened.ok()) return Fail("cleanup", opened.status());
+    auto report = opened->store->Reap({.dry_run = *dry, .remove_dead_agents = true});
+    if (!report.ok()) return Fail("cleanup", report.status());
+    std::fputs(CleanupText(*report).c_str(), stdout);
+    return kExitOk;
+  };
+}
+
+Runner SetupHalt(CLI::App* app, bool halt) {
+  auto dir = std::make_shared<std::string>();
+  app->add_option("DIR", *dir, "Coordination directory")->required();
+  return [=] {
+    const char* cmd = halt ? "halt" : "resume";
+    auto opened = OpenDir(*dir, cmd, "");
+    if (!opened.ok()) return Fail(cmd, opened.status());
+    if (Status s = opened->store->SetHalted(halt); !s.ok()) return Fail(cmd, s);
+    std::printf(halt ? "HALT set: no agent claims new work until `swarm resume %s`\n"
+                     : "HALT removed: agents claim again (%s)\n",
+                dir->c_str());
+    return kExitOk;
+  };
+}
+
+const Command kCommands[] = {
+    {"init", "Create a coordination directory with cluster settings", SetupInit},
+    {"submit", "Add work items (pending)", SetupSubmit},
+    {"agent", "Run a worker: claim, work, renew, complete, heartbeat", SetupAgent},
+    {"reaper", "Run the janitor: expire leases, declare dead agents, remove stale locks",
+     SetupReaper},
+    {"status", "Show items, live claims, locks, ledger and agents", SetupStatus},
+    {"cleanup", "One janitor pass plus removal of dead agents' records", SetupCleanup},
+    {"halt", "Emergency stop: create DIR/HALT so that nobody claims",
+     [](CLI::App* a) { return SetupHalt(a, true); }},
+    {"resume", "Remove DIR/HALT", [](CLI::App* a) { return SetupHalt(a, false); }},
+};
+
+}  // namespace
+}  // namespace swarm
+
+int main(int argc, char** argv) {
+  using namespace swarm;
+  CLI::App app{
+      "swarm: a work-coordination service over a shared directory. Agents claim items with\n"
+      "fenced, leased grants; a reaper returns expired claims; every state file is written\n"
+      "atomically and durably.\n\n"
+      "  swarm init DIR && swarm submit DIR --items 100\n"
+      "  swarm reaper DIR &  swarm agent DIR --work-ms 10:50 --exit-when-idle\n"
+      "  swarm status DIR\n\n"
+      "Exit codes: 0 ok, 1 operation failed, 2 bad usage or directory, 78 config mismatch."};
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, Runner>> runners;
+  for (const Command& c : kCommands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    runners.emplace_back(sub, c.setup(sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  for (auto& [sub, run] : runners) {
+    if (sub->parsed()) return run();
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The two Quick start commands of the README live here:
+#   ./dev.sh main   install what is missing, build, run the main job
+#   ./dev.sh test   install what is missing, build, run every test
+# Everything comes from Debian 12 packages; nothing is downloaded at build time.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_DIR=${BUILD_DIR:-build}
+PACKAGES=(
+  build-essential cmake pkg-config util-linux procps
+  googletest libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
+  nlohmann-json3-dev libfmt-dev libcli11-dev
+  libboost1.81-dev libboost-filesystem1.81-dev
+)
+
+usage() {
+  cat <<USAGE
+usage: ./dev.sh main|test|build|deps
+
+  main    install missing packages, build, run the main job (a coordinator demo)
+  test    install missing packages, build, run every test (ctest)
+  build   install missing packages and build only
+  deps    install missing packages only
+
+Environment: BUILD_DIR (default: build), SANITIZE=ON for an ASan/UBSan build.
+USAGE
+}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "dev.sh: installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFAULTLINE_SANITIZE="${SANITIZE:-OFF}" >/dev/null
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+}
+
+case "${1:-}" in
+  deps) install_deps ;;
+  build) install_deps; build ;;
+  main) install_deps; build; "$BUILD_DIR/coordinator/swarm-demo" ;;
+  test) install_deps; build
+        cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 600 ;;
+  -h|--help|help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac

@@ -1,0 +1,53 @@
+// The control protocol between the simulator and a controlled process.
+//
+// This is the one leaf header both sides include (DESIGN §1): it has no
+// dependencies and defines only names. The wire format is one JSON object per
+// line ('\n'-terminated) over a SOCK_STREAM socketpair whose child end's fd
+// number is in the environment variable kCtlFdEnv.
+//
+// process -> sim                                   sim -> process
+//   {"hello": {"pid": P, "role": R, "id": ID}}       {"go": true, "now": US}
+//   {"yield": POINT, "item": ITEM}                   {"go": true, "now": US}
+//   {"sleep_us": D}                                  {"go": true, "now": US}
+//   {"event": {...}}                                 (no reply)
+//
+// Every message that expects a reply blocks the process until the sim answers
+// it; "now" is the simulated clock in microseconds, which the process then uses
+// for every clock read until the next reply. A process without kCtlFdEnv runs
+// on the real clock and its yield points cost one branch.
+#pragma once
+
+namespace faultline::protocol {
+
+inline constexpr const char* kCtlFdEnv = "FAULTLINE_CTL_FD";
+
+// Message keys.
+inline constexpr const char* kHello = "hello";
+inline constexpr const char* kYield = "yield";
+inline constexpr const char* kItem = "item";
+inline constexpr const char* kSleepUs = "sleep_us";
+inline constexpr const char* kEvent = "event";
+inline constexpr const char* kGo = "go";
+inline constexpr const char* kNow = "now";
+
+// Yield points of the reference coordinator, one per step that touches
+// shared state. Faults such as crash_at name them.
+namespace point {
+inline constexpr const char* kClaimLocked = "claim.locked";
+inline constexpr const char* kClaimMarked = "claim.marked";
+inline constexpr const char* kClaimStateWritten = "claim.state_written";
+inline constexpr const char* kRenewLocked = "renew.locked";
+inline constexpr const char* kCompleteLocked = "complete.locked";
+inline constexpr const char* kCompleteLedgerWritten = "complete.ledger_written";
+inline constexpr const char* kCompleteStateWritten = "complete.state_written";
+inline constexpr const char* kReleaseLocked = "release.locked";
+inline constexpr const char* kReapLocked = "reap.locked";
+inline constexpr const char* kReapStateWritten = "reap.state_written";
+inline constexpr const char* kHeartbeatLocked = "heartbeat.locked";
+inline constexpr const char* kHeartbeatWritten = "heartbeat.written";
+inline constexpr const char* kRegisterWritten = "register.written";
+inline constexpr const char* kQuarantineMoved = "quarantine.moved";
+inline constexpr const char* kLockBusy = "lock.busy";
+}  // namespace point
+
+}  // namespace faultline::protocol
