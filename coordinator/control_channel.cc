@@ -1,6 +1,7 @@
 #include "coordinator/control_channel.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,7 +40,9 @@ void ControlChannel::Send(const nlohmann::json& message) {
   const char* p = line.data();
   size_t left = line.size();
   while (left > 0) {
-    ssize_t n = write(fd_, p, left);
+    // MSG_NOSIGNAL: a vanished simulator is an error we report, not SIGPIPE.
+    ssize_t n = send(fd_, p, left, MSG_NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK) n = write(fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) Lost("write");
     p += n;

@@ -1,0 +1,137 @@
+#include "coordinator/agent.h"
+
+#include <gtest/gtest.h>
+
+#include "coordinator/exit_codes.h"
+#include "sim/protocol/control_protocol.h"
+#include "tests/coordinator/store_fixture.h"
+
+namespace swarm {
+namespace {
+
+class AgentTest : public StoreFixture {
+ protected:
+  int RunAgent(AgentOptions options) {
+    Agent agent(store_.get(), &clock_, &probe_, std::move(options), &stop_);
+    return agent.Run();
+  }
+  AgentOptions Options(const std::string& id) {
+    AgentOptions o;
+    o.id = id;
+    o.exit_when_idle = true;
+    o.work_min_ms = 10;
+    o.work_max_ms = 50;
+    return o;
+  }
+  std::atomic<bool> stop_{false};
+};
+
+TEST_F(AgentTest, DoesAllTheWorkOnceAndExitsWhenIdle) {
+  SubmitItems(20);
+  EXPECT_EQ(RunAgent(Options("a1")), kExitOk);
+  EXPECT_EQ(Count("ledger"), 20u);
+  EXPECT_EQ(probe_.Count("claim_ok"), 20u);
+  EXPECT_EQ(probe_.Count("complete_ok"), 20u);
+  EXPECT_EQ(Count("locks"), 0u);
+  EXPECT_EQ(Count("claims"), 0u);
+  auto snap = store_->Inspect();
+  ASSERT_EQ(snap->agents.size(), 1u);
+  EXPECT_EQ(snap->agents[0].record.status, AgentStatus::kStopped);
+  EXPECT_GT(probe_.Count("heartbeat"), 0u) << "20 items of 10-50 ms span heartbeats";
+}
+
+TEST_F(AgentTest, RenewsLongWorkSoTheLeaseNeverLapses) {
+  SubmitItems(1);
+  AgentOptions o = Options("a1");
+  o.work_min_ms = o.work_max_ms = 10'000;  // > 3 lease periods
+  EXPECT_EQ(RunAgent(o), kExitOk);
+  EXPECT_GE(probe_.Count("renew_ok"), 3u);
+  EXPECT_EQ(Item("w1").status, ItemStatus::kDone);
+  EXPECT_EQ(Item("w1").token, 1);
+}
+
+TEST_F(AgentTest, MismatchedConfigIsRefusedWithExit78AndNeverClaims) {
+  SubmitItems(3);
+  AgentOptions o = Options("drifted");
+  ClusterConfig mine;
+  mine.lease_ms = 60'000;
+  o.config = mine;
+  EXPECT_EQ(RunAgent(o), kExitConfig);
+  EXPECT_EQ(probe_.Count("claim_ok"), 0u);
+  EXPECT_EQ(probe_.Count("refused"), 1u);
+  auto snap = store_->Inspect();
+  EXPECT_EQ(snap->pending, 3u);
+  ASSERT_EQ(snap->agents.size(), 1u);
+  EXPECT_EQ(snap->agents[0].record.status, AgentStatus::kRefused);
+  EXPECT_NE(snap->agents[0].record.reason.find("lease_ms 60000 vs 3000"), std::string::npos)
+      << snap->agents[0].record.reason;
+}
+
+TEST_F(AgentTest, DriftMidRunStopsClaimingAndGivesTheItemBack) {
+  SubmitItems(50);
+  std::string cluster = path_ + "/cluster.json";
+  bool changed = false;
+  probe_.on_yield = [&](std::string_view point, std::string_view) {
+    if (!changed && point == faultline::protocol::point::kClaimStateWritten) {
+      changed = true;
+      ClusterConfig c;
+      c.heartbeat_ms = 250;
+      nlohmann::json j = {{"format", "swarm-coordination-dir"}, {"config", ToJson(c)},
+                          {"fingerprint", Fingerprint(c)}};
+      ASSERT_TRUE(fs::WriteAtomic(path_ + "/tmp", cluster, j.dump()).ok());
+    }
+  };
+  AgentOptions o = Options("a1");
+  o.work_min_ms = o.work_max_ms = 2000;  // the heartbeat comes while working
+  EXPECT_EQ(RunAgent(o), kExitConfig);
+  EXPECT_EQ(probe_.Count("drift_seen"), 1u);
+  EXPECT_EQ(probe_.Count("claim_ok"), 1u);
+  EXPECT_EQ(probe_.Count("release"), 1u);
+  EXPECT_EQ(Count("ledger"), 0u);
+  auto snap = store_->Inspect();
+  EXPECT_EQ(snap->pending, 50u);
+}
+
+TEST_F(AgentTest, HaltStopsClaiming) {
+  SubmitItems(5);
+  ASSERT_TRUE(store_->SetHalted(true).ok());
+  EXPECT_EQ(RunAgent(Options("a1")), kExitOk);
+  EXPECT_EQ(probe_.Count("claim_ok"), 0u);
+  EXPECT_EQ(probe_.Count("halt_seen"), 1u);
+  ASSERT_TRUE(store_->SetHalted(false).ok());
+  EXPECT_EQ(RunAgent(Options("a1")), kExitOk);
+  EXPECT_EQ(Count("ledger"), 5u);
+}
+
+TEST_F(AgentTest, StopFlagReleasesTheCurrentItem) {
+  SubmitItems(2);
+  probe_.on_yield = [&](std::string_view point, std::string_view) {
+    if (point == faultline::protocol::point::kClaimStateWritten) stop_.store(true);
+  };
+  AgentOptions o = Options("a1");
+  o.exit_when_idle = false;
+  EXPECT_EQ(RunAgent(o), kExitOk);
+  EXPECT_EQ(probe_.Count("release"), 1u);
+  EXPECT_EQ(store_->Inspect()->pending, 2u);
+}
+
+TEST_F(AgentTest, WorkTimesAreDeterministicPerSeedAndId) {
+  AgentOptions o = Options("a1");
+  o.seed = 7;
+  auto run = [&] {
+    Reopen(ClusterConfig{});
+    SubmitItems(10);
+    probe_.yields.clear();
+    int64_t start = clock_.NowMicros();
+    EXPECT_EQ(RunAgent(o), kExitOk);
+    return std::make_pair(clock_.NowMicros() - start, probe_.yields);
+  };
+  auto first = run();
+  auto second = run();
+  EXPECT_EQ(first, second);
+  o.seed = 8;
+  EXPECT_NE(run().first, first.first) << "another seed draws other work times";
+}
+
+}  // namespace
+}  // namespace swarm

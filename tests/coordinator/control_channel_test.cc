@@ -1,0 +1,86 @@
+#include "coordinator/control_channel.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace swarm {
+namespace {
+
+// Plays the simulator's side: answers every message that expects a reply
+// with the next simulated time, and records every line.
+void FakeSim(int fd, std::vector<std::string>* lines) {
+  std::string buf;
+  int64_t now = 5000;
+  char chunk[256];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n <= 0) return;
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = buf.find('\n')) != std::string::npos) {
+      std::string line = buf.substr(0, nl);
+      buf.erase(0, nl + 1);
+      lines->push_back(line);
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("event")) continue;
+      if (j.contains("sleep_us")) now += j["sleep_us"].get<int64_t>();
+      std::string reply = nlohmann::json{{"go", true}, {"now", now}}.dump() + "\n";
+      if (write(fd, reply.data(), reply.size()) != static_cast<ssize_t>(reply.size())) return;
+      now += 1;
+    }
+  }
+}
+
+TEST(ControlChannelTest, SpeaksTheProtocolAndRunsOnSimulatedTime) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  std::vector<std::string> lines;
+  std::thread sim(FakeSim, sv[1], &lines);
+  {
+    ControlChannel ch(sv[0], "agent", "a1");
+    EXPECT_EQ(ch.NowMicros(), 5000);
+    ch.Yield("claim.locked", "w7");
+    EXPECT_EQ(ch.NowMicros(), 5001);
+    ch.Emit({{"type", "claim_ok"}, {"item", "w7"}});
+    ch.SleepMicros(1000);
+    EXPECT_EQ(ch.NowMicros(), 6002);
+    EXPECT_TRUE(ch.recording());
+  }  // closes sv[0]: the fake sim sees EOF
+  sim.join();
+  close(sv[1]);
+  ASSERT_EQ(lines.size(), 4u);
+  auto hello = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(hello["hello"]["role"], "agent");
+  EXPECT_EQ(hello["hello"]["id"], "a1");
+  EXPECT_EQ(hello["hello"]["pid"], getpid());
+  EXPECT_EQ(lines[1], R"({"item":"w7","yield":"claim.locked"})");
+  EXPECT_EQ(lines[2], R"({"event":{"item":"w7","type":"claim_ok"}})");
+  EXPECT_EQ(lines[3], R"({"sleep_us":1000})");
+}
+
+TEST(ControlChannelTest, WithoutTheEnvironmentVariableRunsOnRealTime) {
+  unsetenv("FAULTLINE_CTL_FD");
+  Runtime rt = MakeRuntimeFromEnvironment("agent", "a1");
+  EXPECT_EQ(rt.channel, nullptr);
+  EXPECT_FALSE(rt.probe->recording());
+  int64_t a = rt.clock->NowMicros();
+  rt.clock->SleepMicros(2000);
+  EXPECT_GE(rt.clock->NowMicros() - a, 2000);
+}
+
+TEST(ControlChannelDeathTest, ALostSimulatorEndsTheProcess) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  close(sv[1]);
+  EXPECT_EXIT(ControlChannel(sv[0], "agent", "a1"), ::testing::ExitedWithCode(3),
+              "control channel lost");
+  close(sv[0]);
+}
+
+}  // namespace
+}  // namespace swarm

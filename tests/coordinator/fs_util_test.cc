@@ -1,0 +1,72 @@
+#include "coordinator/fs_util.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace swarm {
+namespace {
+
+using faultline::testing::CountEntries;
+using faultline::testing::TempDir;
+
+TEST(FsUtilTest, WriteAtomicReplacesAndLeavesNoTemp) {
+  TempDir dir;
+  ASSERT_TRUE(fs::MakeDir(dir / "tmp").ok());
+  ASSERT_TRUE(fs::WriteAtomic(dir / "tmp", dir / "f", "one").ok());
+  ASSERT_TRUE(fs::WriteAtomic(dir / "tmp", dir / "f", "two").ok());
+  EXPECT_EQ(*fs::ReadFile(dir / "f"), "two");
+  EXPECT_EQ(CountEntries(dir / "tmp"), 0u);
+}
+
+TEST(FsUtilTest, WriteAtomicFailureLeavesTargetUntouched) {
+  TempDir dir;
+  ASSERT_TRUE(fs::MakeDir(dir / "tmp").ok());
+  ASSERT_TRUE(fs::WriteAtomic(dir / "tmp", dir / "f", "old").ok());
+  // A target in a directory that does not exist: the rename fails.
+  Status s = fs::WriteAtomic(dir / "tmp", dir / "nodir/f", "new");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("nodir/f"), std::string::npos) << s.message();
+  EXPECT_EQ(CountEntries(dir / "tmp"), 0u);
+  EXPECT_EQ(*fs::ReadFile(dir / "f"), "old");
+}
+
+TEST(FsUtilTest, CreateAtomicIsExclusive) {
+  TempDir dir;
+  ASSERT_TRUE(fs::MakeDir(dir / "tmp").ok());
+  ASSERT_TRUE(fs::CreateAtomic(dir / "tmp", dir / "e", "first").ok());
+  Status again = fs::CreateAtomic(dir / "tmp", dir / "e", "second");
+  EXPECT_EQ(again.code(), Status::Code::kConflict);
+  EXPECT_EQ(*fs::ReadFile(dir / "e"), "first");
+  EXPECT_EQ(CountEntries(dir / "tmp"), 0u);
+}
+
+TEST(FsUtilTest, ListDirIsSortedAndSkipsDotFiles) {
+  TempDir dir;
+  for (const char* n : {"c", "a", ".hidden", "b"}) ASSERT_TRUE(fs::Touch(dir / n).ok());
+  auto names = fs::ListDir(dir.path());
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(fs::ListDir(dir / "none").status().code(), Status::Code::kNotFound);
+}
+
+TEST(FsUtilTest, ErrnoMapping) {
+  EXPECT_EQ(Status::FromErrno(ENOSPC, "x").code(), Status::Code::kNoSpace);
+  EXPECT_EQ(Status::FromErrno(EDQUOT, "x").code(), Status::Code::kNoSpace);
+  EXPECT_EQ(Status::FromErrno(EIO, "x").code(), Status::Code::kIOError);
+  EXPECT_EQ(Status::FromErrno(ENOENT, "x").code(), Status::Code::kNotFound);
+  EXPECT_EQ(Status::FromErrno(EIO, "write f").message(), "write f: Input/output error");
+}
+
+TEST(FsUtilTest, TempNamesCarryTheirWriter) {
+  std::string p = fs::TempPath("/t", "w1.json");
+  std::string name = p.substr(3);
+  EXPECT_EQ(fs::TempFileOwner(name), getpid());
+  EXPECT_EQ(fs::TempFileOwner("x.1.tmp"), 0);
+  EXPECT_TRUE(fs::ProcessAlive(getpid()));
+  EXPECT_FALSE(fs::ProcessAlive(0));
+}
+
+}  // namespace
+}  // namespace swarm
