@@ -23,8 +23,11 @@ Status Status::FromErrno(int err, std::string_view context) {
   }
 }
 
-std::string_view Status::CodeName() const {
-  switch (code_) {
+std::string_view Status::CodeName() const { return swarm::CodeName(code_); }
+
+std::string_view CodeName(Status::Code code) {
+  using Code = Status::Code;
+  switch (code) {
     case Code::kOk: return "ok";
     case Code::kNotFound: return "not_found";
     case Code::kBusy: return "busy";

@@ -63,6 +63,9 @@ class Status {
   std::string message_;
 };
 
+// Short lower-case name of a code ("no_space").
+std::string_view CodeName(Status::Code code);
+
 template <typename T>
 class Result {
  public:
