@@ -355,6 +355,16 @@ TEST(ProcessV2, DestructorReapsAndTerminateRecordsSigkill) {
 // ---------------------------------------------------------------------------
 // Boost.Process v1 (1.81), measured against the hazards of DESIGN.md §11.
 
+// Polls a v1 child (running() reaps it once it exits); false on timeout.
+bool V1ExitsWithin(bp::child& c, std::chrono::milliseconds budget) {
+  const auto deadline = Clock::now() + budget;
+  while (c.running()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
 // v1 creates pipes with plain pipe(2) and does not close unrelated fds in the
 // child, so every later child inherits the parent's ends of earlier pipes.
 // Consequence measured here: closing child A's stdin does not give A EOF
@@ -387,19 +397,22 @@ TEST(ProcessV1Behaviour, PipeEndsLeakIntoLaterChildrenAndBlockEof) {
   EXPECT_EQ(probe_targets.count(a_pipe), 1u) << listing;
   EXPECT_EQ(probe_targets.count(b_pipe), 1u) << listing;
 
-  // Close A's stdin.  A must see EOF and exit -- but B holds A's write end.
+  // Side finding: v1's opstream::close() only flushes; the fd stays open
+  // (and the child would never see EOF).  pipe().close() closes it.
   a_in.close();
-  std::this_thread::sleep_for(300ms);
-  EXPECT_TRUE(a.running()) << "A got EOF although B inherited its pipe";
+  EXPECT_EQ(FdTarget(a_sink), a_pipe) << "opstream::close() closed the fd";
 
-  // Only once B is gone does A get EOF.
-  b_in.close();
-  b.wait();
-  const auto deadline = Clock::now() + 5s;
-  while (a.running() && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
-  EXPECT_FALSE(a.running());
-  a.wait();
-  EXPECT_EQ(a.exit_code(), 0);
+  // Close A's stdin for real.  A must see EOF and exit -- but B holds a copy
+  // of A's write end, so A keeps waiting.
+  a_in.pipe().close();
+  ASSERT_EQ(FdTarget(a_sink), "");
+  EXPECT_FALSE(V1ExitsWithin(a, 300ms)) << "A got EOF although B holds its pipe";
+
+  // Once B is gone, A gets EOF.  (On failure ~child() SIGKILLs and reaps.)
+  b_in.pipe().close();
+  ASSERT_TRUE(V1ExitsWithin(b, 5s));
+  ASSERT_TRUE(V1ExitsWithin(a, 5s));
+  EXPECT_EQ(Decode(a.native_exit_code()).exit_code, 0);
   EXPECT_TRUE(HasNoChildren());
 }
 
