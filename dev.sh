@@ -18,7 +18,7 @@ usage() {
   cat <<USAGE
 usage: ./dev.sh main|test|build|deps
 
-  main    install missing packages, build, run the main job (a coordinator demo)
+  main    install missing packages, build, run the main job (today: the coordinator demo)
   test    install missing packages, build, run every test (ctest)
   build   install missing packages and build only
   deps    install missing packages only
@@ -52,7 +52,7 @@ build() {
 case "${1:-}" in
   deps) install_deps ;;
   build) install_deps; build ;;
-  main) install_deps; build; "$BUILD_DIR/coordinator/swarm-demo" ;;
+  main) install_deps; build; coordinator/demo.sh "$BUILD_DIR/coordinator/swarm" ;;
   test) install_deps; build
         cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 600 ;;
   -h|--help|help) usage ;;

@@ -305,27 +305,37 @@ Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* rep
 }
 
 Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
-  auto names = fs::ListDir(Sub("items"));
-  if (!names.ok()) return names.status();
+  // The directory listing is kept between calls and walked from a cursor, so
+  // a claim costs a few file reads rather than a listing of every item. It
+  // is refreshed when a whole walk found nothing (new items, or claims that
+  // expired since): the second walk below.
+  for (int walk = 0; walk < 2; ++walk) {
+    if (walk == 1 || listing_.empty()) {
+      auto names = fs::ListDir(Sub("items"));
+      if (!names.ok()) return names.status();
+      listing_ = std::move(*names);
+      // Agents start at different places, so that they rarely contend.
+      cursor_ = listing_.empty() ? 0 : HashId(agent) % listing_.size();
+    }
+    auto outcome = Walk(agent);
+    if (!outcome.ok() || outcome->grant || walk == 1) return outcome;
+  }
+  return ClaimOutcome{};
+}
+
+Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
   ClaimOutcome out;
-  const size_t n = names->size();
-  if (n == 0) return out;
-  // Agents start their scans at different places, so that they rarely
-  // contend for the same item.
-  const size_t start = HashId(agent) % n;
+  const size_t n = listing_.size();
   Status storage = Status::Ok();
   for (size_t k = 0; k < n; ++k) {
-    std::string id = StripSuffix((*names)[(start + k) % n], ".json");
+    const size_t index = (cursor_ + k) % n;
+    std::string id = StripSuffix(listing_[index], ".json");
     if (id.empty() || terminal_.count(id)) continue;
     auto state = ReadItem(id);
     if (!state.ok()) {
       if (state.status().code() == Status::Code::kNotFound) continue;  // being quarantined
-      if (state.status().code() == Status::Code::kCorrupt) {
-        // Claim() re-reads under the lock and quarantines.
-        out.work_remaining = true;
-      } else {
-        return state.status();
-      }
+      if (state.status().code() != Status::Code::kCorrupt) return state.status();
+      out.work_remaining = true;  // Claim() re-reads under the lock and quarantines
     } else if (IsTerminal(state->status)) {
       terminal_.insert(id);
       continue;
@@ -337,6 +347,7 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
     }
     auto grant = Claim(id, agent);
     if (grant.ok()) {
+      cursor_ = (index + 1) % n;
       out.grant = std::move(*grant);
       return out;
     }

@@ -78,6 +78,8 @@ class FsStore final : public Store {
   // Under the item's lock: an expired claim goes back to pending, or is
   // dead-lettered when it used up its attempts. `who` names the actor.
   Status ExpireLocked(ItemState& state, std::string_view who, ReapReport* report);
+  // One walk over listing_ from cursor_: claims the first claimable item.
+  Result<ClaimOutcome> Walk(const std::string& agent);
   Status CheckCurrent(const ItemState& state, const Grant& grant, std::string_view op);
   void Event(nlohmann::json event);
 
@@ -85,7 +87,9 @@ class FsStore final : public Store {
   ClusterConfig config_;  // as of Open; the lease and limits this process uses
   Clock* clock_;
   Probe* probe_;
-  std::set<std::string> terminal_;  // items seen done/dead/quarantined
+  std::set<std::string> terminal_;    // items seen done/dead/quarantined
+  std::vector<std::string> listing_;  // items/ as last listed, sorted
+  size_t cursor_ = 0;                 // where the next walk starts
 };
 
 }  // namespace swarm

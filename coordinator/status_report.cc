@@ -98,7 +98,10 @@ std::string StatusText(const std::string& dir, const Snapshot& snap) {
     if (a.record.status == AgentStatus::kDead) state = "DEAD";
     out += fmt::format("  agent      {} pid {}: {}, heartbeat {} ago{}{}\n", a.record.id,
                        a.record.pid, state, Seconds(snap.now_us - a.record.heartbeat_us),
-                       a.record.holding.empty() ? "" : ", holding " + Join(a.record.holding),
+                       a.record.holding.empty()
+                           ? ""
+                           : (state == "alive" ? ", holding " : ", was holding ") +
+                                 Join(a.record.holding),
                        a.record.reason.empty() ? "" : " — " + a.record.reason);
   }
   out += fmt::format("  files      {} temp, {} quarantined\n", snap.temp_files,

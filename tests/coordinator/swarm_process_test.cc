@@ -63,6 +63,11 @@ class SwarmProcessTest : public ::testing::Test {
     Ran r = Swarm({"submit", dir_, "--items", std::to_string(n)});
     ASSERT_EQ(r.exit.code, 0) << r.output;
   }
+  std::vector<std::string> ItemFiles() {
+    auto names = fs::ListDir(dir_ + "/items");
+    EXPECT_TRUE(names.ok());
+    return names.ok() ? *names : std::vector<std::string>{};
+  }
   // Every done item has exactly one effect, and the effect was written under
   // a token the item really granted.
   void ExpectExactlyOnce(int items) {
@@ -112,7 +117,7 @@ TEST_F(SwarmProcessTest, SixteenAgentsThousandItemsEachDoneExactlyOnce) {
   // Every item was granted exactly once: nobody lost a race badly enough to
   // need a second grant.
   std::map<std::string, int> per_agent;
-  for (const std::string& name : *fs::ListDir(dir_ + "/items")) {
+  for (const std::string& name : ItemFiles()) {
     auto s = ItemFromJson(*fs::ReadFile(dir_ + "/items/" + name), name);
     EXPECT_EQ(s->token, 1) << name;
     per_agent[s->owner]++;
@@ -171,7 +176,7 @@ TEST_F(SwarmProcessTest, SigkilledAgentsWithAReaperLoseNothingAndLeaveNoLocks) {
   ExpectExactlyOnce(1000);
   // The kills landed: some items needed more than one grant.
   int retried = 0;
-  for (const std::string& name : *fs::ListDir(dir_ + "/items")) {
+  for (const std::string& name : ItemFiles()) {
     retried += ItemFromJson(*fs::ReadFile(dir_ + "/items/" + name), name)->attempts > 1;
   }
   EXPECT_GT(retried, 0) << "no kill ever interrupted a claim";

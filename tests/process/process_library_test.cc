@@ -7,6 +7,7 @@
 // Boost upgrade that changes it is noticed), they are not a v1 test suite.
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -18,7 +19,6 @@
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iterator>
 #include <map>
@@ -68,6 +68,20 @@ bool HasCloexec(int fd) {
   return flags != -1 && (flags & FD_CLOEXEC) != 0;
 }
 
+// Targets of this process's open fds above 2 that lack FD_CLOEXEC, e.g. fds
+// handed down by whatever started the test.  v2 closes only some of them in a
+// child (see ProcessV2.CaveatNonCloexecFdBelowLauncherPipeIsInherited).
+std::set<std::string> NonCloexecFdTargets() {
+  std::vector<int> fds;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    fds.push_back(std::stoi(entry.path().filename().string()));
+  std::set<std::string> targets;
+  for (int fd : fds)
+    if (fd > 2 && ::fcntl(fd, F_GETFD) != -1 && !HasCloexec(fd))
+      targets.insert(FdTarget(fd));
+  return targets;
+}
+
 // Parses `ls -l /proc/self/fd/` output into fd -> link target.
 std::map<int, std::string> ParseFdListing(const std::string& listing) {
   std::map<int, std::string> fds;
@@ -83,10 +97,22 @@ std::map<int, std::string> ParseFdListing(const std::string& listing) {
   return fds;
 }
 
+// Contents of a small /proc file; "" if it vanished meanwhile (reading the
+// stat file of an exiting process fails with ESRCH).
+std::string ReadProcFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string text;
+  char buf[1024];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, n);
+  ::close(fd);
+  return n < 0 ? std::string() : text;
+}
+
 // State letter from /proc/<pid>/stat ('R', 'S', 'Z', ...); 0 if gone.
 char ProcState(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const std::string text = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
   const auto paren = text.rfind(')');
   if (paren == std::string::npos || paren + 2 >= text.size()) return 0;
   return text[paren + 2];
@@ -96,12 +122,12 @@ char ProcState(pid_t pid) {
 std::map<pid_t, char> ChildrenOfSelf() {
   std::map<pid_t, char> kids;
   const pid_t self = ::getpid();
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit))
       continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    const std::string text = ReadProcFile(entry.path().string() + "/stat");
     const auto paren = text.rfind(')');
     if (paren == std::string::npos) continue;
     std::istringstream rest(text.substr(paren + 2));
@@ -234,19 +260,25 @@ TEST(ProcessV2, SixtyFourPipedChildrenNoDeadlockNoZombiesDistinctStatus) {
   ASSERT_EQ(pipe_inodes.size(), 2u * kChildren);
 
   // A 65th child, spawned while the 64 are alive, holds none of their pipes.
+  const std::set<std::string> inherited_from_outside = NonCloexecFdTargets();
+  for (const auto& inode : pipe_inodes)
+    ASSERT_EQ(inherited_from_outside.count(inode), 0u);
   const auto probe_fds = V2ProbeChildFds(ctx);
   ASSERT_TRUE(probe_fds.count(0) && probe_fds.count(1) && probe_fds.count(2));
   EXPECT_EQ(probe_fds.at(0), "/dev/null");
+  EXPECT_EQ(probe_fds.at(1).rfind("pipe:[", 0), 0u);
   for (const auto& [fd, target] : probe_fds) {
     EXPECT_EQ(pipe_inodes.count(target), 0u)
         << "probe inherited fd " << fd << " -> " << target;
     if (fd <= 2) continue;
-    // Beyond 0,1,2 the probe may only hold ls's own directory fd and a
-    // duplicate of its own stdout pipe (1.81's launcher does not close the
-    // child-side pipe fd after dup2; harmless, it is the child's own pipe).
-    const bool own_dir = target.rfind("/proc/", 0) == 0;
-    const bool own_stdout = target == probe_fds.at(1);
-    EXPECT_TRUE(own_dir || own_stdout)
+    // Beyond 0,1,2 the probe may hold only: ls's own directory fd; a second
+    // copy of its own stdin/stdout (1.81's launcher dup2()s the child-side
+    // pipe/file but never closes the original); fds the test process itself
+    // got from its parent without FD_CLOEXEC.
+    const bool ls_dir = target.rfind("/proc/", 0) == 0;
+    const bool own_stdio = target == probe_fds.at(0) || target == probe_fds.at(1);
+    const bool from_outside = inherited_from_outside.count(target) != 0;
+    EXPECT_TRUE(ls_dir || own_stdio || from_outside)
         << "unexpected fd " << fd << " -> " << target;
   }
 
@@ -312,7 +344,6 @@ TEST(ProcessV2, SixtyFourPipedChildrenNoDeadlockNoZombiesDistinctStatus) {
   EXPECT_TRUE(HasNoChildren());
   kids.clear();  // ~process on reaped children must not disturb anything
   EXPECT_TRUE(HasNoChildren());
-  EXPECT_LT(elapsed, 5s);
   RecordProperty("elapsed_ms",
                  static_cast<int>(std::chrono::duration_cast<
                                       std::chrono::milliseconds>(elapsed)
@@ -341,14 +372,49 @@ TEST(ProcessV2, DestructorReapsAndTerminateRecordsSigkill) {
   EXPECT_EQ(ProcState(running_pid), 0);
   EXPECT_TRUE(HasNoChildren());
 
-  // terminate() records the real status: signalled by SIGKILL.
+  // terminate() only sends SIGKILL (1.81 does not wait); the following
+  // wait() reaps and records "signalled by SIGKILL".
   {
     v2::process p(ctx, "/bin/sleep", {"30"});
     p.terminate();
+    EXPECT_TRUE(v2::process_is_running(p.native_exit_code()));
+    p.wait();
     const Status st = Decode(p.native_exit_code());
     EXPECT_TRUE(st.signaled);
     EXPECT_EQ(st.signal, SIGKILL);
+    EXPECT_EQ(p.exit_code(), 9);  // portable code: WTERMSIG, see above
   }
+  EXPECT_TRUE(HasNoChildren());
+}
+
+// Caveat, measured: 1.81's close_all() (posix/detail/close_handles.ipp) only
+// closes fds numbered above the launcher's internal exec-error pipe, which is
+// created last.  A non-FD_CLOEXEC fd with a lower number reaches the child;
+// one with a higher number does not.  v2's own pipes are safe because it sets
+// FD_CLOEXEC on the parent ends; faultline's own fds must use O_CLOEXEC.
+TEST(ProcessV2, CaveatNonCloexecFdBelowLauncherPipeIsInherited) {
+  ASSERT_TRUE(HasNoChildren());
+  asio::io_context ctx;
+  const int low = ::memfd_create("faultline-low", 0);  // no MFD_CLOEXEC
+  ASSERT_GE(low, 0);
+  const int high = ::fcntl(low, F_DUPFD, 200);  // F_DUPFD: no FD_CLOEXEC
+  ASSERT_GE(high, 200);
+  const int other = ::memfd_create("faultline-high", 0);
+  ASSERT_GE(other, 0);
+  ASSERT_GE(::dup2(other, high), 0);  // `high` now names a distinct file
+  ::close(other);
+  ASSERT_FALSE(HasCloexec(low));
+  ASSERT_FALSE(HasCloexec(high));
+  const std::string low_target = FdTarget(low);
+  const std::string high_target = FdTarget(high);
+  ASSERT_NE(low_target, high_target);
+
+  std::set<std::string> probe_targets;
+  for (const auto& [fd, target] : V2ProbeChildFds(ctx)) probe_targets.insert(target);
+  ::close(low);
+  ::close(high);
+  EXPECT_EQ(probe_targets.count(low_target), 1u) << "low fd no longer leaks";
+  EXPECT_EQ(probe_targets.count(high_target), 0u);
   EXPECT_TRUE(HasNoChildren());
 }
 
