@@ -186,8 +186,10 @@ Status Decode(int native) {
   return s;
 }
 
-// Spawns `ls -l /proc/self/fd/` with v2 and returns its fd table.
-std::map<int, std::string> V2ProbeChildFds(asio::io_context& ctx) {
+// Spawns `ls -l /proc/self/fd/` with v2 and returns its fd table.  Own
+// io_context, so nothing is left queued if the probe times out.
+std::map<int, std::string> V2ProbeChildFds() {
+  asio::io_context ctx;
   asio::readable_pipe out(ctx);
   v2::process probe(ctx, "/bin/ls", {"-l", "/proc/self/fd/"},
                     v2::process_stdio{nullptr, out, {}});
@@ -263,7 +265,7 @@ TEST(ProcessV2, SixtyFourPipedChildrenNoDeadlockNoZombiesDistinctStatus) {
   const std::set<std::string> inherited_from_outside = NonCloexecFdTargets();
   for (const auto& inode : pipe_inodes)
     ASSERT_EQ(inherited_from_outside.count(inode), 0u);
-  const auto probe_fds = V2ProbeChildFds(ctx);
+  const auto probe_fds = V2ProbeChildFds();
   ASSERT_TRUE(probe_fds.count(0) && probe_fds.count(1) && probe_fds.count(2));
   EXPECT_EQ(probe_fds.at(0), "/dev/null");
   EXPECT_EQ(probe_fds.at(1).rfind("pipe:[", 0), 0u);
@@ -291,16 +293,17 @@ TEST(ProcessV2, SixtyFourPipedChildrenNoDeadlockNoZombiesDistinctStatus) {
     kid.input = std::to_string(i) + "\n";
     asio::async_write(
         kid.in, asio::buffer(kid.input),
-        [&, i](boost::system::error_code ec, std::size_t) {
-          EXPECT_FALSE(ec) << "write to child " << i << ": " << ec.message();
+        [&, i](boost::system::error_code write_ec, std::size_t) {
+          EXPECT_FALSE(write_ec) << "write to child " << i << ": "
+                                 << write_ec.message();
           kid.in.close();
           asio::async_read(
               kid.out, asio::dynamic_buffer(kid.output),
-              [&, i](boost::system::error_code ec, std::size_t) {
-                kid.read_ec = ec;
+              [&, i](boost::system::error_code read_ec, std::size_t) {
+                kid.read_ec = read_ec;
                 kid.proc->async_wait(
-                    [&, i](boost::system::error_code ec, int code) {
-                      EXPECT_FALSE(ec) << "wait child " << i;
+                    [&, i](boost::system::error_code wait_ec, int code) {
+                      EXPECT_FALSE(wait_ec) << "wait child " << i;
                       kid.portable_code = code;
                       kid.finished = true;
                       serve(i + 1);
@@ -394,7 +397,6 @@ TEST(ProcessV2, DestructorReapsAndTerminateRecordsSigkill) {
 // FD_CLOEXEC on the parent ends; faultline's own fds must use O_CLOEXEC.
 TEST(ProcessV2, CaveatNonCloexecFdBelowLauncherPipeIsInherited) {
   ASSERT_TRUE(HasNoChildren());
-  asio::io_context ctx;
   const int low = ::memfd_create("faultline-low", 0);  // no MFD_CLOEXEC
   ASSERT_GE(low, 0);
   const int high = ::fcntl(low, F_DUPFD, 200);  // F_DUPFD: no FD_CLOEXEC
@@ -410,7 +412,7 @@ TEST(ProcessV2, CaveatNonCloexecFdBelowLauncherPipeIsInherited) {
   ASSERT_NE(low_target, high_target);
 
   std::set<std::string> probe_targets;
-  for (const auto& [fd, target] : V2ProbeChildFds(ctx)) probe_targets.insert(target);
+  for (const auto& [fd, target] : V2ProbeChildFds()) probe_targets.insert(target);
   ::close(low);
   ::close(high);
   EXPECT_EQ(probe_targets.count(low_target), 1u) << "low fd no longer leaks";
