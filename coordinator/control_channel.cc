@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "sim/protocol/control_protocol.h"
 
@@ -15,24 +16,34 @@ namespace swarm {
 
 namespace proto = faultline::protocol;
 
-ControlChannel::ControlChannel(int fd, std::string_view role, std::string_view id) : fd_(fd) {
+ControlChannel::ControlChannel(int fd, std::string_view role, std::string_view id,
+                               bool lockstep)
+    : fd_(fd), lockstep_(lockstep) {
   Send({{proto::kHello, {{"pid", getpid()}, {"role", role}, {"id", id}}}});
-  AwaitGo();
+  if (lockstep_) AwaitGo();
 }
 
 ControlChannel::~ControlChannel() { close(fd_); }
 
 void ControlChannel::SleepMicros(int64_t micros) {
+  if (!lockstep_) return real_.SleepMicros(micros);
   Send({{proto::kSleepUs, micros < 0 ? 0 : micros}});
   AwaitGo();
 }
 
 void ControlChannel::Yield(std::string_view point, std::string_view item) {
+  if (!lockstep_) return;
   Send({{proto::kYield, point}, {proto::kItem, item}});
   AwaitGo();
 }
 
-void ControlChannel::Emit(const nlohmann::json& event) { Send({{proto::kEvent, event}}); }
+void ControlChannel::Emit(const nlohmann::json& event) {
+  if (lockstep_) return Send({{proto::kEvent, event}});
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  Send({{proto::kEvent, event},
+        {proto::kMonoUs, static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000}});
+}
 
 void ControlChannel::Send(const nlohmann::json& message) {
   std::string line = message.dump();
@@ -88,7 +99,9 @@ Runtime MakeRuntimeFromEnvironment(std::string_view role, std::string_view id) {
     long fd = std::strtol(env, &end, 10);
     if (*end == '\0' && fd >= 0 && fcntl(static_cast<int>(fd), F_GETFD) != -1) {
       fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
-      rt.channel = std::make_unique<ControlChannel>(static_cast<int>(fd), role, id);
+      const char* mode = std::getenv(proto::kModeEnv);
+      bool lockstep = mode == nullptr || std::string_view(mode) != proto::kFreerun;
+      rt.channel = std::make_unique<ControlChannel>(static_cast<int>(fd), role, id, lockstep);
       rt.clock = rt.channel.get();
       rt.probe = rt.channel.get();
       return rt;

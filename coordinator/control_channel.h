@@ -1,8 +1,10 @@
 // The process side of the control protocol (sim/protocol/control_protocol.h).
 //
 // A ControlChannel is both the Clock and the Probe of a process that runs
-// under the simulator: yields and sleeps block until the simulator answers,
-// and the clock reads the simulated time of the last answer.
+// under the simulator. Lockstep: yields and sleeps block until the simulator
+// answers, and the clock reads the simulated time of the last answer.
+// Freerun: real clock and sleeps, inert yields; events only, stamped with
+// CLOCK_MONOTONIC.
 //
 // Thread-compatible: one thread per process talks to the channel.
 #pragma once
@@ -19,12 +21,12 @@ class ControlChannel final : public Clock, public Probe {
  public:
   // Takes ownership of `fd`. Sends the hello message and waits for the first
   // "go", which carries the initial simulated time.
-  ControlChannel(int fd, std::string_view role, std::string_view id);
+  ControlChannel(int fd, std::string_view role, std::string_view id, bool lockstep = true);
   ~ControlChannel() override;
   ControlChannel(const ControlChannel&) = delete;
   ControlChannel& operator=(const ControlChannel&) = delete;
 
-  int64_t NowMicros() override { return now_; }
+  int64_t NowMicros() override { return lockstep_ ? now_ : real_.NowMicros(); }
   void SleepMicros(int64_t micros) override;
   void Yield(std::string_view point, std::string_view item) override;
   void Emit(const nlohmann::json& event) override;
@@ -36,6 +38,8 @@ class ControlChannel final : public Clock, public Probe {
   [[noreturn]] void Lost(std::string_view what);
 
   int fd_;
+  bool lockstep_;
+  RealClock real_;
   int64_t now_ = 0;
   std::string buffer_;
 };

@@ -185,7 +185,7 @@ Status FsStore::Register(const AgentRecord& agent) {
   if (!lock.ok()) return lock.status();
   auto text = fs::ReadFile(AgentPath(agent.id));
   if (text.ok()) {
-    auto old = AgentFromJson(*text, AgentPath(agent.id));
+    auto old = AgentFromJson(*text, Rel(AgentPath(agent.id)));
     if (old.ok() && old->status == AgentStatus::kAlive && old->pid != agent.pid &&
         fs::ProcessAlive(old->pid)) {
       return Status::Conflict(fmt::format(
@@ -205,7 +205,7 @@ Status FsStore::Heartbeat(const AgentRecord& agent) {
   probe_->Yield(point::kHeartbeatLocked, "");
   auto text = fs::ReadFile(AgentPath(agent.id));
   if (text.ok()) {
-    auto old = AgentFromJson(*text, AgentPath(agent.id));
+    auto old = AgentFromJson(*text, Rel(AgentPath(agent.id)));
     if (old.ok() && old->status == AgentStatus::kDead) {
       Event({{"type", "agent_back"}, {"agent", agent.id}, {"declared_dead", old->reason}});
     }
@@ -229,9 +229,9 @@ Result<ItemState> FsStore::ReadItem(std::string_view id) {
   std::string path = ItemPath(id);
   auto text = fs::ReadFile(path);
   if (!text.ok()) return text.status();
-  auto state = ItemFromJson(*text, path);
+  auto state = ItemFromJson(*text, Rel(path));
   if (state.ok() && state->id != id) {
-    return Status::Corrupt(fmt::format("{}: names item \"{}\"", path, state->id));
+    return Status::Corrupt(fmt::format("{}: names item \"{}\"", Rel(path), state->id));
   }
   return state;
 }
@@ -249,7 +249,7 @@ Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
   // The ledger outlives a corrupt state file: an item whose effect is
   // recorded was completed, whatever its state file says now.
   auto effect_text = fs::ReadFile(LedgerPath(id));
-  auto effect = effect_text.ok() ? EffectFromJson(*effect_text, LedgerPath(id))
+  auto effect = effect_text.ok() ? EffectFromJson(*effect_text, Rel(LedgerPath(id)))
                                  : Result<Effect>(effect_text.status());
   if (effect.ok()) {
     s.status = ItemStatus::kDone;
@@ -395,7 +395,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   SWARM_RETURN_IF_ERROR(WriteItem(s));
   probe_->Yield(point::kClaimStateWritten, id);
   Event({{"type", "claim_ok"}, {"item", id}, {"agent", agent}, {"token", s.token},
-         {"lease_until_us", s.lease_until_us}, {"attempt", s.attempts}});
+         {"lease_until_us", s.lease_until_us}, {"now_us", now}, {"attempt", s.attempts}});
   return Grant{id, agent, s.token, s.lease_until_us, s.attempts, s.payload};
 }
 
@@ -421,7 +421,8 @@ Status FsStore::Renew(Grant& grant) {
   SWARM_RETURN_IF_ERROR(WriteItem(*state));
   grant.lease_until_us = state->lease_until_us;
   Event({{"type", "renew_ok"}, {"item", grant.item}, {"agent", grant.agent},
-         {"token", grant.token}, {"lease_until_us", grant.lease_until_us}});
+         {"token", grant.token}, {"lease_until_us", grant.lease_until_us},
+         {"now_us", clock_->NowMicros()}});
   return Status::Ok();
 }
 
@@ -441,7 +442,7 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
     // the one effect of this item.
     auto text = fs::ReadFile(LedgerPath(grant.item));
     if (!text.ok()) return text.status();
-    auto earlier = EffectFromJson(*text, LedgerPath(grant.item));
+    auto earlier = EffectFromJson(*text, Rel(LedgerPath(grant.item)));
     if (!earlier.ok()) return earlier.status();
     effect = *earlier;
     Event({{"type", "effect_present"}, {"item", grant.item}, {"agent", grant.agent},
@@ -450,7 +451,7 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
     return wrote;
   } else {
     Event({{"type", "effect"}, {"item", grant.item}, {"agent", grant.agent},
-           {"token", grant.token}});
+           {"token", grant.token}, {"now_us", now}});
   }
   probe_->Yield(point::kCompleteLedgerWritten, grant.item);
   ItemState s = std::move(*state);
@@ -464,7 +465,7 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
   // the reaper.
   SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(grant.item), /*durable=*/false));
   Event({{"type", "complete_ok"}, {"item", grant.item}, {"agent", grant.agent},
-         {"token", grant.token}});
+         {"token", grant.token}, {"now_us", now}});
   return Status::Ok();
 }
 
@@ -548,7 +549,7 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
     if (id.empty()) continue;
     auto text = fs::ReadFile(AgentPath(id));
     if (!text.ok()) continue;  // removed meanwhile
-    auto record = AgentFromJson(*text, AgentPath(id));
+    auto record = AgentFromJson(*text, Rel(AgentPath(id)));
     if (!record.ok()) {
       report.quarantined.push_back("agents/" + name);
       if (!options.dry_run) SWARM_RETURN_IF_ERROR(QuarantineAgent(id, record.status()));
@@ -576,7 +577,7 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
     }
     auto again = fs::ReadFile(AgentPath(id));
     if (!again.ok()) continue;
-    auto fresh = AgentFromJson(*again, AgentPath(id));
+    auto fresh = AgentFromJson(*again, Rel(AgentPath(id)));
     if (!fresh.ok() || fresh->status != AgentStatus::kAlive ||
         fresh->heartbeat_us + timeout_us >= clock_->NowMicros()) {
       continue;
@@ -675,7 +676,7 @@ Result<Snapshot> FsStore::Inspect() {
     std::string id = StripSuffix(name, ".json");
     auto text = fs::ReadFile(AgentPath(id));
     if (id.empty() || !text.ok()) continue;
-    auto record = AgentFromJson(*text, AgentPath(id));
+    auto record = AgentFromJson(*text, Rel(AgentPath(id)));
     if (!record.ok()) continue;
     AgentView view{*record, record->status == AgentStatus::kAlive &&
                                 record->heartbeat_us + snap.config.agent_timeout_ms * 1000 <

@@ -65,6 +65,11 @@ class FsStore final : public Store {
   std::string MarkerPath(std::string_view id) const;
   std::string LedgerPath(std::string_view id) const;
   std::string Sub(std::string_view name) const { return dir_ + "/" + std::string(name); }
+  // `path` relative to the directory: what messages and events name, so that
+  // a trace never depends on where the run's directory happened to be.
+  std::string Rel(const std::string& path) const {
+    return path.compare(0, dir_.size() + 1, dir_ + "/") == 0 ? path.substr(dir_.size() + 1) : path;
+  }
 
   // Takes a lock, retrying for a short while (sleeping on the clock) when
   // another process is inside its critical section.

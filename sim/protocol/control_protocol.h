@@ -15,11 +15,19 @@
 // it; "now" is the simulated clock in microseconds, which the process then uses
 // for every clock read until the next reply. A process without kCtlFdEnv runs
 // on the real clock and its yield points cost one branch.
+//
+// In freerun mode (kModeEnv=freerun) nothing is ever answered: the process
+// runs on real time, its yield points are inert, and it only sends "hello"
+// and "event" messages; every event carries "mono_us", the sender's
+// CLOCK_MONOTONIC in microseconds. A complete write() is in the socket buffer
+// and reaches the sim even if the sender is SIGKILLed right after it.
 #pragma once
 
 namespace faultline::protocol {
 
 inline constexpr const char* kCtlFdEnv = "FAULTLINE_CTL_FD";
+inline constexpr const char* kModeEnv = "FAULTLINE_MODE";  // "lockstep" (default) | "freerun"
+inline constexpr const char* kFreerun = "freerun";
 
 // Message keys.
 inline constexpr const char* kHello = "hello";
@@ -29,6 +37,7 @@ inline constexpr const char* kSleepUs = "sleep_us";
 inline constexpr const char* kEvent = "event";
 inline constexpr const char* kGo = "go";
 inline constexpr const char* kNow = "now";
+inline constexpr const char* kMonoUs = "mono_us";
 
 // Yield points of the reference coordinator, one per step that touches
 // shared state. Faults such as crash_at name them.

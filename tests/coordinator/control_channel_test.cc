@@ -63,6 +63,31 @@ TEST(ControlChannelTest, SpeaksTheProtocolAndRunsOnSimulatedTime) {
   EXPECT_EQ(lines[3], R"({"sleep_us":1000})");
 }
 
+TEST(ControlChannelTest, FreerunSendsStampedEventsAndNeverWaits) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  {
+    // Nobody answers on sv[1]: a lockstep channel would block forever here.
+    ControlChannel ch(sv[0], "agent", "a1", /*lockstep=*/false);
+    ch.Yield("claim.locked", "w1");
+    int64_t before = ch.NowMicros();
+    ch.SleepMicros(1000);
+    EXPECT_GE(ch.NowMicros() - before, 1000);
+    ch.Emit({{"type", "claim_ok"}});
+  }
+  std::string got;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(sv[1], buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+  close(sv[1]);
+  size_t nl = got.find('\n');
+  ASSERT_NE(nl, std::string::npos);
+  EXPECT_TRUE(nlohmann::json::parse(got.substr(0, nl)).contains("hello"));
+  auto event = nlohmann::json::parse(got.substr(nl + 1, got.find('\n', nl + 1) - nl - 1));
+  EXPECT_EQ(event["event"]["type"], "claim_ok");
+  EXPECT_GT(event["mono_us"].get<int64_t>(), 0);
+}
+
 TEST(ControlChannelTest, WithoutTheEnvironmentVariableRunsOnRealTime) {
   unsetenv("FAULTLINE_CTL_FD");
   Runtime rt = MakeRuntimeFromEnvironment("agent", "a1");
