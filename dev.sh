@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential cmake pkg-config util-linux procps
   googletest libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   nlohmann-json3-dev libfmt-dev libcli11-dev
-  libboost1.81-dev libboost-filesystem1.81-dev
+  libboost1.81-dev libboost-filesystem1.81-dev libssl-dev
 )
 
 usage() {
@@ -52,7 +52,7 @@ build() {
 case "${1:-}" in
   deps) install_deps ;;
   build) install_deps; build ;;
-  main) install_deps; build; coordinator/demo.sh "$BUILD_DIR/coordinator/swarm" ;;
+  main) install_deps; build; coordinator/demo.sh "$BUILD_DIR/bin/swarm" ;;
   test) install_deps; build
         cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 600 ;;
   -h|--help|help) usage ;;

@@ -6,7 +6,7 @@
 #   coordinator/demo.sh [SWARM_BINARY]
 set -euo pipefail
 
-SWARM=${1:-build/coordinator/swarm}
+SWARM=${1:-build/bin/swarm}
 [ -x "$SWARM" ] || { echo "demo: $SWARM is not built; run ./dev.sh build" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/swarm-demo.XXXXXX")

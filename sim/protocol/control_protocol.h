@@ -57,6 +57,13 @@ inline constexpr const char* kHeartbeatWritten = "heartbeat.written";
 inline constexpr const char* kRegisterWritten = "register.written";
 inline constexpr const char* kQuarantineMoved = "quarantine.moved";
 inline constexpr const char* kLockBusy = "lock.busy";
+
+// Every point above, for validation and listings.
+inline constexpr const char* kAll[] = {
+    kClaimLocked,    kClaimMarked,           kClaimStateWritten,     kRenewLocked,
+    kCompleteLocked, kCompleteLedgerWritten, kCompleteStateWritten,  kReleaseLocked,
+    kReapLocked,     kReapStateWritten,      kHeartbeatLocked,       kHeartbeatWritten,
+    kRegisterWritten, kQuarantineMoved,      kLockBusy};
 }  // namespace point
 
 }  // namespace faultline::protocol

@@ -1,0 +1,340 @@
+// faultline: the harness's command line. A table of subcommands; each parses
+// its flags and wires the registries into the engine. No logic lives here.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "faults/registry.h"
+#include "sim/invariants/registry.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+
+namespace faultline {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+std::atomic<bool> g_interrupted{false};
+void OnSignal(int) { g_interrupted.store(true); }
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+Catalog MakeCatalog() { return Catalog{faults::AllFaults(), CoreInvariants()}; }
+
+// The swarm binary: --swarm, else $FAULTLINE_SWARM, else next to faultline.
+std::string FindSwarm(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("FAULTLINE_SWARM"); env && *env) return env;
+  std::error_code ec;
+  return (stdfs::read_symlink("/proc/self/exe", ec).parent_path() / "swarm").string();
+}
+
+bool ShowProgress() { return isatty(2) && std::getenv("CI") == nullptr; }
+
+int Worst(int a, int b) {
+  auto rank = [](int c) {
+    return c == kExitInterrupted ? 4 : c == kExitUsage ? 3 : c == kExitHarness ? 2 : c;
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+// Loads a scenario, applying a --mode override; prints the error and returns
+// false on a bad file.
+bool Load(const std::string& path, const std::string& mode, const Catalog& catalog,
+          Scenario* out) {
+  ScenarioError error;
+  if (!LoadScenario(path, catalog, out, &error)) {
+    std::fprintf(stderr, "faultline: %s\n", error.ToString().c_str());
+    return false;
+  }
+  if (!mode.empty()) {
+    nlohmann::json doc = out->doc;
+    doc["mode"] = mode;
+    if (!ParseScenario(doc.dump(), path + " (with --mode " + mode + ")", catalog, out, &error)) {
+      std::fprintf(stderr, "faultline: %s\n", error.ToString().c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+using Runner = std::function<int()>;
+struct Command {
+  const char* name;
+  const char* help;
+  std::function<Runner(CLI::App*)> setup;
+};
+
+struct RunFlags {
+  std::vector<std::string> scenarios;
+  int64_t seed = -1;
+  std::string mode;
+  std::string out = "faultline-out";
+  std::string swarm;
+  bool keep = false;
+  bool check_determinism = false;
+};
+
+RunOptions Options(const RunFlags& f) {
+  RunOptions o;
+  o.out_dir = f.out;
+  o.swarm_bin = FindSwarm(f.swarm);
+  o.keep = f.keep;
+  o.progress = ShowProgress();
+  o.interrupted = &g_interrupted;
+  return o;
+}
+
+int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog) {
+  Scenario scenario;
+  if (!Load(path, f.mode, catalog, &scenario)) return kExitUsage;
+  uint64_t seed = f.seed >= 0 ? static_cast<uint64_t>(f.seed)
+                              : scenario.doc.value("seed", uint64_t{1});
+  ResolvedScenario resolved = Resolve(scenario, catalog, seed);
+  RunOptions options = Options(f);
+  if (!stdfs::exists(options.swarm_bin)) {
+    std::fprintf(stderr, "faultline: the coordinator binary %s does not exist; pass --swarm PATH\n",
+                 options.swarm_bin.c_str());
+    return kExitHarness;
+  }
+  RunReport report = RunScenario(resolved, catalog, options);
+  std::fputs(report.summary.c_str(), stdout);
+  std::fflush(stdout);
+  if (!f.check_determinism || report.exit_code == kExitInterrupted ||
+      report.exit_code == kExitHarness) {
+    return report.exit_code;
+  }
+  if (resolved.mode != Mode::kLockstep) {
+    std::printf("  --check-determinism: skipped, freerun runs are reproducible in distribution only\n");
+    return report.exit_code;
+  }
+  options.run_dir_suffix = "-check";
+  RunReport again = RunScenario(resolved, catalog, options);
+  std::string first = report.verdict["trace_sha256"], second = again.verdict["trace_sha256"];
+  if (first != second) {
+    std::printf("  --check-determinism: FAILED: trace_sha256 %s then %s (%s vs %s); see "
+                "docs/determinism.md\n",
+                first.c_str(), second.c_str(), (report.run_dir + "/trace.jsonl").c_str(),
+                (again.run_dir + "/trace.jsonl").c_str());
+    return kExitHarness;
+  }
+  std::printf("  --check-determinism: same trace twice (%s)\n", first.c_str());
+  return report.exit_code;
+}
+
+Runner SetupRun(CLI::App* app) {
+  auto f = std::make_shared<RunFlags>();
+  app->add_option("SCENARIO", f->scenarios, "Scenario files (JSON)")->required();
+  app->add_option("--seed", f->seed, "Seed of the run (default: the scenario's \"seed\")")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--mode", f->mode, "Override the scenario's mode")
+      ->check(CLI::IsMember({"lockstep", "freerun"}));
+  app->add_option("--out", f->out, "Where run directories go (default: faultline-out)");
+  app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
+  app->add_flag("--keep", f->keep, "Keep the coordination directory in the run directory");
+  app->add_flag("--check-determinism", f->check_determinism,
+                "Run each lockstep scenario twice and fail (exit 3) if the traces differ");
+  return [f] {
+    Catalog catalog = MakeCatalog();
+    int code = kExitPass;
+    for (const std::string& path : f->scenarios) {
+      code = Worst(code, RunOne(path, *f, catalog));
+      if (code == kExitInterrupted) break;
+    }
+    return code;
+  };
+}
+
+Runner SetupReplay(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  auto swarm = std::make_shared<std::string>();
+  app->add_option("RUN_DIR", *dir, "A run directory written by faultline run")->required();
+  app->add_option("--swarm", *swarm, "The coordinator binary (default: next to faultline)");
+  return [dir, swarm] {
+    std::ifstream vin(*dir + "/verdict.json");
+    nlohmann::json verdict = nlohmann::json::parse(vin, nullptr, false);
+    if (!verdict.is_object() || !verdict.contains("trace_sha256")) {
+      std::fprintf(stderr, "faultline replay: %s/verdict.json is missing or unreadable; pass a "
+                   "directory written by faultline run\n", dir->c_str());
+      return kExitUsage;
+    }
+    Catalog catalog = MakeCatalog();
+    Scenario scenario;
+    if (!Load(*dir + "/scenario.resolved.json", "", catalog, &scenario)) return kExitUsage;
+    ResolvedScenario resolved = Resolve(scenario, catalog, verdict.value("seed", uint64_t{1}));
+    RunFlags flags;
+    flags.out = *dir + "/replay";
+    flags.swarm = *swarm;
+    RunReport report = RunScenario(resolved, catalog, Options(flags));
+    std::fputs(report.summary.c_str(), stdout);
+    if (report.exit_code == kExitHarness || report.exit_code == kExitInterrupted) {
+      return report.exit_code;
+    }
+    std::string was = verdict["trace_sha256"], now = report.verdict["trace_sha256"];
+    if (resolved.mode != Mode::kLockstep) {
+      std::printf("replay: freerun run re-run (reproducible in distribution only; recorded "
+                  "verdict: %s, now: %s)\n",
+                  verdict.value("ok", false) ? "ok" : "failed",
+                  report.verdict.value("ok", false) ? "ok" : "failed");
+      return report.exit_code;
+    }
+    if (was != now) {
+      std::printf("replay: trace differs from the recorded run (%s, now %s): the run is not "
+                  "reproducible; see docs/determinism.md\n", was.c_str(), now.c_str());
+      return kExitHarness;
+    }
+    std::printf("replay: identical trace (sha256 %s)\n", now.c_str());
+    return report.exit_code;
+  };
+}
+
+Runner SetupValidate(CLI::App* app) {
+  auto files = std::make_shared<std::vector<std::string>>();
+  app->add_option("SCENARIO", *files, "Scenario files to check")->required();
+  return [files] {
+    Catalog catalog = MakeCatalog();
+    int code = kExitPass;
+    for (const std::string& path : *files) {
+      Scenario scenario;
+      if (!Load(path, "", catalog, &scenario)) {
+        code = kExitUsage;
+        continue;
+      }
+      std::printf("%s: ok (%s)\n", path.c_str(), scenario.name.c_str());
+    }
+    return code;
+  };
+}
+
+Runner SetupList(CLI::App* app) {
+  auto what = std::make_shared<std::string>();
+  auto dir = std::make_shared<std::string>("scenarios");
+  app->add_option("WHAT", *what, "faults | invariants | scenarios")
+      ->required()
+      ->check(CLI::IsMember({"faults", "invariants", "scenarios"}));
+  app->add_option("--dir", *dir, "Where to look for scenarios (default: scenarios)");
+  return [what, dir] {
+    Catalog catalog = MakeCatalog();
+    if (*what == "faults") {
+      for (const FaultKind& k : catalog.faults) {
+        std::printf("%s%s\n  %s\n  stands for: %s\n", k.name.c_str(),
+                    k.lockstep_only ? " (lockstep only)" : "", k.summary.c_str(),
+                    k.stands_for.c_str());
+        for (const OptionSpec& o : k.options) {
+          std::string def = o.default_value.is_null() ? "required" : "default " + o.default_value.dump();
+          std::printf("    %-18s %s (%s%s)\n", o.name.c_str(), o.help.c_str(), def.c_str(),
+                      o.range_ok ? "; a range [lo, hi] is drawn from the seed" : "");
+          if (!o.choices.empty() && o.choices.size() <= 20) {
+            std::string c;
+            for (const std::string& v : o.choices) c += (c.empty() ? "" : ", ") + v;
+            std::printf("    %-18s one of: %s\n", "", c.c_str());
+          }
+        }
+      }
+    } else if (*what == "invariants") {
+      for (const InvariantKind& k : catalog.invariants) std::printf("%-22s %s\n", k.name, k.summary);
+    } else {
+      std::vector<std::string> files;
+      std::error_code ec;
+      for (auto it = stdfs::directory_iterator(*dir, ec); !ec && it != stdfs::directory_iterator();
+           it.increment(ec)) {
+        std::string p = it->path().string();
+        if (it->path().extension() == ".json" && it->path().filename() != "fmea.json") files.push_back(p);
+      }
+      if (ec) {
+        std::fprintf(stderr, "faultline list: cannot read %s: %s\n", dir->c_str(), ec.message().c_str());
+        return kExitUsage;
+      }
+      std::sort(files.begin(), files.end());
+      int code = kExitPass;
+      for (const std::string& p : files) {
+        Scenario s;
+        ScenarioError error;
+        if (!LoadScenario(p, catalog, &s, &error)) {
+          std::printf("%-40s INVALID: %s\n", p.c_str(), error.ToString().c_str());
+          code = kExitUsage;
+          continue;
+        }
+        std::string faults;
+        for (const auto& f : s.doc.value("faults", nlohmann::json::array())) {
+          faults += (faults.empty() ? "" : ", ") + f.value("kind", "?");
+        }
+        std::printf("%-40s %-28s %s; faults: %s\n", p.c_str(), s.name.c_str(),
+                    s.doc.value("mode", "lockstep").c_str(), faults.empty() ? "none" : faults.c_str());
+      }
+      return code;
+    }
+    return kExitPass;
+  };
+}
+
+const Command kCommands[] = {
+    {"run", "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
+            "error, 130 interrupted)", SetupRun},
+    {"replay", "Re-run a run directory with its resolved scenario and seed; check the trace hash",
+     SetupReplay},
+    {"validate", "Check scenario files without running them", SetupValidate},
+    {"list", "List the fault kinds, the invariants, or the bundled scenarios", SetupList},
+};
+
+}  // namespace
+}  // namespace faultline
+
+int main(int argc, char** argv) {
+  using namespace faultline;
+  CLI::App app{
+      "faultline: fault injection and deterministic simulation for work-coordination systems.\n"
+      "Starts real agent processes against a real coordinator, breaks them on a schedule,\n"
+      "checks invariants over what happened, and tells you how to reproduce any failure.\n\n"
+      "  faultline run scenarios/killed-worker.json          # verdict + reproduce command\n"
+      "  faultline run scenarios/*.json --seed 7 --out out   # many scenarios, one seed\n"
+      "  faultline replay out/killed-worker-7                # same run again, same trace\n"
+      "  faultline list faults\n\n"
+      "Exit codes: 0 every invariant held, 1 a violation, 2 bad scenario or usage,\n"
+      "3 harness or environment error, 130 interrupted."};
+  app.require_subcommand(1);
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const Command& c : kCommands) {
+      known = known || std::string_view(argv[1]) == c.name;
+      names += std::string(names.empty() ? "" : ", ") + c.name;
+    }
+    if (!known) {
+      std::fprintf(stderr, "faultline: unknown command \"%s\" (commands: %s; see faultline --help)\n",
+                   argv[1], names.c_str());
+      return kExitUsage;
+    }
+  }
+  std::vector<std::pair<CLI::App*, Runner>> runners;
+  for (const Command& c : kCommands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    runners.emplace_back(sub, c.setup(sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitPass : kExitUsage;
+  }
+  InstallSignalHandlers();
+  for (auto& [sub, run] : runners) {
+    if (sub->parsed()) return run();
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,69 @@
+// crash_at: SIGKILL the process parked at the nth occurrence of a named yield
+// point — a crash at exactly that step of the protocol (lockstep only, where
+// processes park at yield points). Stands for a torn operation: the crash
+// between two writes that every state transition must survive.
+#include "faults/process_faults.h"
+#include "sim/protocol/control_protocol.h"
+
+namespace faultline::faults {
+namespace {
+
+class CrashAt final : public Fault {
+ public:
+  explicit CrashAt(const nlohmann::json& o)
+      : point_(o["point"]), nth_(o["nth"]), restart_after_ms_(o["restart_after_ms"]) {}
+
+  void Start(FaultContext&) override {}
+
+  bool OnYield(FaultContext& ctx, const std::string& proc, std::string_view point,
+               std::string_view item) override {
+    if (fired_ || point != point_ || ++seen_ != nth_) return false;
+    fired_ = true;
+    if (!ctx.Kill(proc)) return false;
+    ctx.Landed({{"agent", proc}, {"point", point_}, {"item", item}, {"nth", nth_},
+                {"at_us", ctx.Now()}});
+    if (restart_after_ms_ >= 0) {
+      victim_ = proc;
+      ctx.SetTimer(ctx.Now() + restart_after_ms_ * 1000, 0);
+    }
+    return true;
+  }
+
+  void OnTimer(FaultContext& ctx, int) override { ctx.Restart(victim_); }
+
+ private:
+  std::string point_;
+  int nth_;
+  int64_t restart_after_ms_;
+  int seen_ = 0;
+  bool fired_ = false;
+  std::string victim_;
+};
+
+std::vector<std::string> Points() {
+  std::vector<std::string> v;
+  for (const char* p : protocol::point::kAll) v.emplace_back(p);
+  return v;
+}
+
+}  // namespace
+
+FaultKind CrashAtKind() {
+  return {
+      "crash_at",
+      "SIGKILL the process parked at the nth occurrence of a yield point",
+      "torn write, crash between two steps of a state transition",
+      /*lockstep_only=*/true,
+      {
+          {"point", OptionSpec::Type::kString, false, nullptr, 0, 0, Points(),
+           "the yield point (see faultline list faults)"},
+          {"nth", OptionSpec::Type::kInt, true, 1, 1, 1'000'000, {},
+           "which occurrence of the point, counted over all processes"},
+          {"restart_after_ms", OptionSpec::Type::kInt, true, -1, -1, 86'400'000, {},
+           "restart the crashed process after this long; -1: never"},
+      },
+      [](const nlohmann::json& o) { return std::make_unique<CrashAt>(o); },
+  };
+}
+
+}  // namespace faultline::faults

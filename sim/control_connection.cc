@@ -1,0 +1,111 @@
+#include "sim/control_connection.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "sim/protocol/control_protocol.h"
+
+namespace faultline {
+
+namespace proto = protocol;
+
+ControlConnection::~ControlConnection() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool ControlConnection::NextLine(std::string* line) {
+  size_t nl = buffer_.find('\n');
+  if (nl == std::string::npos) return false;
+  line->assign(buffer_, 0, nl);
+  buffer_.erase(0, nl + 1);
+  return true;
+}
+
+ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const EventFn& on_event,
+                                                     Parked* parked, std::string* error) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::string line;
+  for (;;) {
+    while (NextLine(&line)) {
+      nlohmann::json m = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!m.is_object()) {
+        *error = "not a JSON object: " + line.substr(0, 200);
+        return Read::kBadMessage;
+      }
+      if (auto it = m.find(proto::kEvent); it != m.end()) {
+        on_event(std::move(*it), m.value(proto::kMonoUs, int64_t{0}));
+        continue;
+      }
+      *parked = Parked{};
+      if (m.contains(proto::kHello)) {
+        parked->kind = Parked::Kind::kHello;
+      } else if (m.contains(proto::kYield) && m[proto::kYield].is_string()) {
+        parked->kind = Parked::Kind::kYield;
+        parked->point = m[proto::kYield].get<std::string>();
+        parked->item = m.value(proto::kItem, "");
+      } else if (m.contains(proto::kSleepUs) && m[proto::kSleepUs].is_number_integer()) {
+        parked->kind = Parked::Kind::kSleep;
+        parked->sleep_us = m[proto::kSleepUs].get<int64_t>();
+      } else {
+        *error = "unknown message: " + line.substr(0, 200);
+        return Read::kBadMessage;
+      }
+      return Read::kParked;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return Read::kTimeout;
+    pollfd pfd{fd_, POLLIN, 0};
+    int rc = poll(&pfd, 1, static_cast<int>(left));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) return Read::kTimeout;
+    char chunk[4096];
+    ssize_t n = read(fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Read::kClosed;
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+ControlConnection::Read ControlConnection::Drain(const EventFn& on_event, std::string* error) {
+  for (;;) {
+    std::string line;
+    while (NextLine(&line)) {
+      nlohmann::json m = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!m.is_object()) {
+        *error = "not a JSON object: " + line.substr(0, 200);
+        return Read::kBadMessage;
+      }
+      if (auto it = m.find(proto::kEvent); it != m.end()) {
+        on_event(std::move(*it), m.value(proto::kMonoUs, int64_t{0}));
+      }
+    }
+    char chunk[8192];
+    ssize_t n = recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Read::kParked;
+    if (n <= 0) return Read::kClosed;
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+bool ControlConnection::Go(int64_t now_us) {
+  std::string reply = R"({"go":true,"now":)" + std::to_string(now_us) + "}\n";
+  const char* p = reply.data();
+  size_t left = reply.size();
+  while (left > 0) {
+    ssize_t n = send(fd_, p, left, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace faultline

@@ -1,0 +1,680 @@
+#include "sim/engine.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+#include <queue>
+
+#include "sim/control_connection.h"
+#include "sim/process_set.h"
+#include "sim/scheduler.h"
+
+namespace faultline {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// The simulated clock starts at 1 s, so that no time a process reads is 0
+// (which the coordinator uses for "never").
+constexpr int64_t kSimEpochUs = 1'000'000;
+constexpr uint64_t kSnapshotEverySteps = 64;
+constexpr int64_t kFreerunSnapshotUs = 50'000;
+
+int64_t MonoMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+size_t CountEntries(const std::string& dir) {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = stdfs::directory_iterator(dir, ec); !ec && it != stdfs::directory_iterator();
+       it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+struct Proc {
+  std::string id;
+  std::string role;  // "agent" | "reaper"
+  std::vector<std::string> argv;
+  pid_t pid = -1;
+  bool alive = false;
+  std::unique_ptr<ControlConnection> conn;
+  Parked parked;
+  int64_t wake_at = 0;        // lockstep, parked in a sleep: runnable from then
+  int64_t stalled_until = 0;  // lockstep: not scheduled before then
+  int starts = 0;
+};
+
+struct Timer {
+  int64_t at;  // run time
+  uint64_t order;
+  std::function<void()> fire;
+  bool operator>(const Timer& o) const { return at != o.at ? at > o.at : order > o.order; }
+};
+
+struct BufferedEvent {  // freerun: sorted by time before it is written
+  int64_t t;
+  uint64_t arrival;
+  std::string proc;
+  nlohmann::json event;
+};
+
+class Engine;
+
+// The FaultContext of one fault: the engine's operations plus the fault's
+// own index and random stream.
+class FaultCtx final : public FaultContext {
+ public:
+  FaultCtx(Engine* engine, int index, std::string kind, Rng rng)
+      : engine_(engine), index_(index), kind_(std::move(kind)), rng_(rng) {}
+  int64_t Now() const override;
+  bool Lockstep() const override;
+  Rng& rng() override { return rng_; }
+  void SetTimer(int64_t at, int tag) override;
+  std::vector<std::string> Agents() const override;
+  bool Alive(const std::string& proc) const override;
+  bool Kill(const std::string& proc) override;
+  void Restart(const std::string& proc) override;
+  void Stall(const std::string& proc, int64_t until) override;
+  void Landed(const nlohmann::json& details) override;
+
+ private:
+  Engine* engine_;
+  int index_;
+  std::string kind_;
+  Rng rng_;
+};
+
+class Engine {
+ public:
+  Engine(const ResolvedScenario& s, const Catalog& catalog, const EngineOptions& o,
+         TraceWriter* trace)
+      : s_(s), catalog_(catalog), o_(o), trace_(trace), lockstep_(s.mode == Mode::kLockstep) {}
+
+  EngineResult Run();
+
+  // --- operations offered to faults (through FaultCtx) ---
+  int64_t T() const { return lockstep_ ? now_ - kSimEpochUs : MonoMicros() - start_mono_; }
+  bool lockstep() const { return lockstep_; }
+  void AddTimer(int64_t at, std::function<void()> fire) {
+    timers_.push(Timer{at, timer_order_++, std::move(fire)});
+  }
+  std::vector<std::string> AgentIds() const {
+    std::vector<std::string> ids;
+    for (const Proc& p : procs_) {
+      if (p.role == "agent") ids.push_back(p.id);
+    }
+    return ids;
+  }
+  Proc* Find(const std::string& id) {
+    for (Proc& p : procs_) {
+      if (p.id == id) return &p;
+    }
+    return nullptr;
+  }
+  bool IsAlive(const std::string& id) const {
+    for (const Proc& p : procs_) {
+      if (p.id == id) return p.alive;
+    }
+    return false;
+  }
+  bool Kill(const std::string& id, const std::string& by);
+  void Restart(const std::string& id);
+  void Stall(const std::string& id, int64_t until);
+  void FaultLanded(int index, const std::string& kind, const nlohmann::json& details);
+  std::unique_ptr<Fault>& fault(int i) { return faults_[static_cast<size_t>(i)]; }
+  FaultCtx& ctx(int i) { return *ctxs_[static_cast<size_t>(i)]; }
+
+ private:
+  bool Setup();
+  bool RunSwarm(const std::vector<std::string>& args, const std::string& log);
+  bool Spawn(Proc& p);
+  void Emit(const std::string& proc, nlohmann::json event, int64_t t);
+  void Emit(const std::string& proc, nlohmann::json event) { Emit(proc, std::move(event), T()); }
+  void OnExit(Proc& p, const ExitStatus& status);
+  void Snapshot();
+  void FireDueTimers();
+  EngineResult::End LockstepLoop();
+  EngineResult::End FreerunLoop();
+  bool Step(Proc& p);
+  std::string DeadlockReport() const;
+  void StopAll();
+  void RunEnd(EngineResult::End end);
+  void ShowProgress(bool final_line);
+  bool Fail(std::string error) {
+    result_.error = std::move(error);
+    return false;
+  }
+  bool Interrupted() const { return o_.interrupted && o_.interrupted->load(); }
+
+  const ResolvedScenario& s_;
+  const Catalog& catalog_;
+  const EngineOptions& o_;
+  TraceWriter* trace_;
+  const bool lockstep_;
+  std::string coord_;
+  ProcessSet processes_;
+  std::vector<Proc> procs_;
+  std::vector<std::unique_ptr<Fault>> faults_;
+  std::vector<std::unique_ptr<FaultCtx>> ctxs_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  uint64_t timer_order_ = 0;
+  int64_t now_ = kSimEpochUs;   // lockstep: absolute simulated microseconds
+  int64_t start_mono_ = 0;
+  int64_t last_snapshot_ = 0;
+  int64_t last_progress_mono_ = 0;
+  int completed_items_ = 0;
+  std::vector<BufferedEvent> buffered_;  // freerun
+  uint64_t arrivals_ = 0;
+  EngineResult result_;
+};
+
+// ---------------------------------------------------------------------------
+
+int64_t FaultCtx::Now() const { return engine_->T(); }
+bool FaultCtx::Lockstep() const { return engine_->lockstep(); }
+void FaultCtx::SetTimer(int64_t at, int tag) {
+  Engine* e = engine_;
+  int i = index_;
+  e->AddTimer(at, [e, i, tag] { e->fault(i)->OnTimer(e->ctx(i), tag); });
+}
+std::vector<std::string> FaultCtx::Agents() const { return engine_->AgentIds(); }
+bool FaultCtx::Alive(const std::string& proc) const { return engine_->IsAlive(proc); }
+bool FaultCtx::Kill(const std::string& proc) { return engine_->Kill(proc, kind_); }
+void FaultCtx::Restart(const std::string& proc) { engine_->Restart(proc); }
+void FaultCtx::Stall(const std::string& proc, int64_t until) { engine_->Stall(proc, until); }
+void FaultCtx::Landed(const nlohmann::json& details) {
+  engine_->FaultLanded(index_, kind_, details);
+}
+
+// ---------------------------------------------------------------------------
+
+void Engine::Emit(const std::string& proc, nlohmann::json event, int64_t t) {
+  if (event.value("type", "") == "complete_ok") ++completed_items_;
+  if (lockstep_) {
+    trace_->Append(t, proc, std::move(event));
+  } else {
+    buffered_.push_back({t, arrivals_++, proc, std::move(event)});
+  }
+}
+
+bool Engine::RunSwarm(const std::vector<std::string>& args, const std::string& log) {
+  SpawnSpec spec;
+  spec.id = args.front();
+  spec.argv = {o_.swarm_bin};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.log_path = o_.log_dir + "/" + log;
+  spec.control_channel = false;
+  auto child = processes_.Spawn(spec);
+  if (!child.ok()) return Fail("cannot start " + o_.swarm_bin + ": " + child.status().message());
+  ExitStatus st = processes_.Wait(child->pid);
+  if (!st.exited || st.code != 0) {
+    std::ifstream in(spec.log_path);
+    std::string first;
+    std::getline(in, first);
+    return Fail(fmt::format("`swarm {}` failed ({}): {}", args.front(), st.ToString(), first));
+  }
+  return true;
+}
+
+bool Engine::Setup() {
+  coord_ = o_.work_dir + "/coord";
+  std::string config = o_.work_dir + "/cluster-config.json";
+  std::ofstream(config) << nlohmann::json{{"lease_ms", s_.lease_ms},
+                                          {"heartbeat_ms", s_.heartbeat_ms},
+                                          {"reap_interval_ms", s_.reap_interval_ms},
+                                          {"agent_timeout_ms", s_.agent_timeout_ms},
+                                          {"max_attempts", s_.max_attempts}}
+                               .dump();
+  if (!RunSwarm({"init", coord_, "--config", config}, "init.log")) return false;
+  if (!RunSwarm({"submit", coord_, "--items", std::to_string(s_.items)}, "submit.log")) {
+    return false;
+  }
+  Rng seeds(s_.seed);
+  if (s_.reaper) {
+    Proc r;
+    r.id = "reaper";
+    r.role = "reaper";
+    r.argv = {o_.swarm_bin, "reaper", coord_};
+    procs_.push_back(std::move(r));
+  }
+  for (int i = 0; i < s_.agents; ++i) {
+    Proc a;
+    a.id = fmt::format("a{}", i);
+    a.role = "agent";
+    a.argv = {o_.swarm_bin,
+              "agent",
+              coord_,
+              "--id",
+              a.id,
+              "--exit-when-idle",
+              "--work-ms",
+              fmt::format("{}:{}", s_.work_min_ms, s_.work_max_ms),
+              "--seed",
+              std::to_string(seeds.Split("agents/" + a.id).Next())};
+    procs_.push_back(std::move(a));
+  }
+  return true;
+}
+
+bool Engine::Spawn(Proc& p) {
+  SpawnSpec spec;
+  spec.id = p.id;
+  spec.argv = p.argv;
+  spec.env = {{"FAULTLINE_MODE", lockstep_ ? "lockstep" : "freerun"}};
+  spec.log_path = o_.log_dir + "/" + p.id + ".log";
+  spec.control_channel = true;
+  auto child = processes_.Spawn(spec);
+  if (!child.ok()) return Fail("cannot start " + p.id + ": " + child.status().message());
+  p.pid = child->pid;
+  p.conn = std::make_unique<ControlConnection>(child->ctl_fd);
+  p.alive = true;
+  p.parked = Parked{};
+  p.wake_at = 0;
+  p.stalled_until = 0;
+  Emit("sim", {{"type", "spawn"}, {"agent", p.id}, {"role", p.role}, {"restart", p.starts > 0}});
+  ++p.starts;
+  if (!lockstep_) return true;
+  // Wait for the hello: until then the process runs uncontrolled (exec and
+  // start-up), touching no shared state.
+  std::string error;
+  auto r = p.conn->AwaitPark(
+      static_cast<int>(s_.step_timeout_ms),
+      [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
+  if (r == ControlConnection::Read::kParked && p.parked.kind == Parked::Kind::kHello) return true;
+  if (r == ControlConnection::Read::kClosed) {
+    OnExit(p, processes_.Wait(p.pid));
+    return true;  // it exited at once (e.g. refused); the history says so
+  }
+  return Fail(fmt::format("{} did not say hello on its control channel within {} ms ({})", p.id,
+                          s_.step_timeout_ms, error.empty() ? "timeout" : error));
+}
+
+void Engine::OnExit(Proc& p, const ExitStatus& status) {
+  p.alive = false;
+  p.conn.reset();
+  nlohmann::json ev = {{"type", "exit"}, {"agent", p.id}, {"role", p.role}};
+  if (status.exited) {
+    ev["code"] = status.code;
+  } else {
+    ev["signal"] = status.signal;
+  }
+  Emit("sim", std::move(ev));
+}
+
+bool Engine::Kill(const std::string& id, const std::string& by) {
+  Proc* p = Find(id);
+  if (p == nullptr || !p->alive) return false;
+  processes_.Signal(p->pid, SIGKILL);
+  if (!lockstep_ && p->conn) {
+    // What the process wrote before it died is in the socket: keep it.
+    std::string error;
+    p->conn->Drain(
+        [&](nlohmann::json ev, int64_t mono) {
+          Emit(p->id, std::move(ev), mono ? mono - start_mono_ : T());
+        },
+        &error);
+  }
+  ExitStatus st = processes_.Wait(p->pid);
+  p->alive = false;
+  p->conn.reset();
+  Emit("sim", {{"type", "exit"}, {"agent", p->id}, {"role", p->role}, {"signal", st.signal},
+               {"by", by}});
+  ++result_.kills;
+  return true;
+}
+
+void Engine::Restart(const std::string& id) {
+  Proc* p = Find(id);
+  if (p == nullptr || p->alive) return;
+  if (!Spawn(*p)) result_.end = EngineResult::End::kHarnessError;
+}
+
+void Engine::Stall(const std::string& id, int64_t until) {
+  Proc* p = Find(id);
+  if (p == nullptr || !p->alive) return;
+  if (lockstep_) {
+    p->stalled_until = std::max(p->stalled_until, until + kSimEpochUs);
+    return;
+  }
+  processes_.Signal(p->pid, SIGSTOP);
+  pid_t pid = p->pid;
+  AddTimer(until, [this, pid] { processes_.Signal(pid, SIGCONT); });
+}
+
+void Engine::FaultLanded(int index, const std::string& kind, const nlohmann::json& details) {
+  FaultRecord& r = result_.faults[static_cast<size_t>(index)];
+  if (r.landed++ == 0) r.first = details;
+  nlohmann::json ev = details;
+  ev["type"] = "fault";
+  ev["kind"] = kind;
+  ev["index"] = index;
+  Emit("sim", std::move(ev));
+}
+
+void Engine::Snapshot() {
+  int live = 0;
+  for (const Proc& p : procs_) live += p.alive;
+  Emit("sim", {{"type", "snapshot"},
+               {"locks", CountEntries(coord_ + "/locks")},
+               {"temps", CountEntries(coord_ + "/tmp")},
+               {"claims", CountEntries(coord_ + "/claims")},
+               {"live_procs", live}});
+}
+
+void Engine::FireDueTimers() {
+  while (!timers_.empty() && timers_.top().at <= T()) {
+    Timer t = timers_.top();
+    timers_.pop();
+    t.fire();
+  }
+}
+
+// One lockstep step: lets `p` go and reads until it parks again or exits.
+bool Engine::Step(Proc& p) {
+  ++result_.steps;
+  const Parked was = p.parked;
+  if (!p.conn->Go(now_)) {
+    OnExit(p, processes_.Wait(p.pid));
+    return true;
+  }
+  std::string error;
+  auto r = p.conn->AwaitPark(
+      static_cast<int>(s_.step_timeout_ms),
+      [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
+  switch (r) {
+    case ControlConnection::Read::kParked:
+      if (p.parked.kind == Parked::Kind::kSleep) p.wake_at = now_ + p.parked.sleep_us;
+      return true;
+    case ControlConnection::Read::kClosed:
+      OnExit(p, processes_.Wait(p.pid));
+      return true;
+    case ControlConnection::Read::kTimeout:
+      return Fail(fmt::format(
+          "uncontrolled block: {} was resumed from {} and did not reach its next yield point "
+          "within {} ms of wall time (it is blocked outside the control channel)",
+          p.id,
+          was.kind == Parked::Kind::kYield ? "yield point " + was.point + " (" + was.item + ")"
+          : was.kind == Parked::Kind::kSleep ? std::string("a sleep")
+                                             : std::string("its start"),
+          s_.step_timeout_ms));
+    case ControlConnection::Read::kBadMessage:
+      return Fail(fmt::format("{} broke the control protocol: {}", p.id, error));
+  }
+  return true;
+}
+
+std::string Engine::DeadlockReport() const {
+  std::string out;
+  for (const Proc& p : procs_) {
+    if (!p.alive) continue;
+    out += fmt::format("{}{} ", out.empty() ? "" : "; ", p.id);
+    switch (p.parked.kind) {
+      case Parked::Kind::kYield: out += "waits at " + p.parked.point + " " + p.parked.item; break;
+      case Parked::Kind::kSleep: out += "sleeps"; break;
+      case Parked::Kind::kHello: out += "waits to start"; break;
+      case Parked::Kind::kNone: out += "runs"; break;
+    }
+    if (p.stalled_until > now_) out += " (stalled)";
+  }
+  return out.empty() ? "no live process" : out;
+}
+
+EngineResult::End Engine::LockstepLoop() {
+  std::unique_ptr<Scheduler> scheduler =
+      s_.scheduler == "pct"
+          ? MakePctScheduler(Rng(s_.seed).Split("scheduler"), s_.pct_depth,
+                             int64_t{s_.items} * 12 + s_.agents * 4)
+          : MakeRandomScheduler(Rng(s_.seed).Split("scheduler"));
+  const int64_t wall_deadline = start_mono_ + s_.wall_ms * 1000;
+  const int64_t sim_deadline = kSimEpochUs + s_.sim_ms * 1000;
+  std::vector<size_t> runnable;
+  for (;;) {
+    if (Interrupted()) return EngineResult::End::kInterrupted;
+    if (!result_.error.empty()) return EngineResult::End::kHarnessError;
+    if (MonoMicros() > wall_deadline) return EngineResult::End::kWallLimit;
+    runnable.clear();
+    bool agents_alive = false;
+    for (size_t i = 0; i < procs_.size(); ++i) {
+      const Proc& p = procs_[i];
+      if (!p.alive) continue;
+      agents_alive = agents_alive || p.role == "agent";
+      if (p.stalled_until > now_) continue;
+      if (p.parked.kind == Parked::Kind::kSleep ? p.wake_at <= now_
+                                                : p.parked.kind != Parked::Kind::kNone) {
+        runnable.push_back(i);
+      }
+    }
+    if (!agents_alive && timers_.empty()) return EngineResult::End::kCompleted;
+    if (runnable.empty()) {
+      // Nothing can run now: jump the clock to the next thing that happens.
+      int64_t next = INT64_MAX;
+      for (const Proc& p : procs_) {
+        if (!p.alive) continue;
+        if (p.stalled_until > now_) next = std::min(next, p.stalled_until);
+        else if (p.parked.kind == Parked::Kind::kSleep) next = std::min(next, p.wake_at);
+      }
+      if (!timers_.empty()) next = std::min(next, timers_.top().at + kSimEpochUs);
+      if (next == INT64_MAX) return EngineResult::End::kDeadlock;
+      if (next > sim_deadline) {
+        now_ = sim_deadline;
+        return EngineResult::End::kSimLimit;
+      }
+      now_ = std::max(now_, next);
+      trace_->Flush();
+      FireDueTimers();
+      ShowProgress(false);
+      continue;
+    }
+    Proc& p = procs_[scheduler->Pick(runnable)];
+    if (p.parked.kind == Parked::Kind::kYield) {
+      bool taken = false;
+      for (size_t i = 0; i < faults_.size() && !taken; ++i) {
+        taken = faults_[i]->OnYield(*ctxs_[i], p.id, p.parked.point, p.parked.item);
+      }
+      if (taken) continue;
+    }
+    if (!Step(p)) return EngineResult::End::kHarnessError;
+    if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
+  }
+}
+
+EngineResult::End Engine::FreerunLoop() {
+  const int64_t wall_deadline = s_.wall_ms * 1000;
+  std::vector<pollfd> fds;
+  std::vector<Proc*> owners;
+  for (;;) {
+    if (Interrupted()) return EngineResult::End::kInterrupted;
+    if (!result_.error.empty()) return EngineResult::End::kHarnessError;
+    if (T() > wall_deadline) return EngineResult::End::kWallLimit;
+    bool agents_alive = false;
+    fds.clear();
+    owners.clear();
+    for (Proc& p : procs_) {
+      if (!p.alive) continue;
+      agents_alive = agents_alive || p.role == "agent";
+      fds.push_back({p.conn->fd(), POLLIN, 0});
+      owners.push_back(&p);
+    }
+    if (!agents_alive && timers_.empty()) return EngineResult::End::kCompleted;
+    int64_t wait_us = 20'000;
+    if (!timers_.empty()) wait_us = std::clamp<int64_t>(timers_.top().at - T(), 0, wait_us);
+    int rc = poll(fds.data(), fds.size(), static_cast<int>((wait_us + 999) / 1000));
+    if (rc < 0 && errno != EINTR) {
+      Fail(fmt::format("poll: {}", strerror(errno)));
+      return EngineResult::End::kHarnessError;
+    }
+    for (size_t i = 0; rc > 0 && i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      Proc& p = *owners[i];
+      std::string error;
+      auto r = p.conn->Drain(
+          [&](nlohmann::json ev, int64_t mono) {
+            Emit(p.id, std::move(ev), mono ? mono - start_mono_ : T());
+          },
+          &error);
+      if (r == ControlConnection::Read::kClosed) OnExit(p, processes_.Wait(p.pid));
+      if (r == ControlConnection::Read::kBadMessage) {
+        Fail(fmt::format("{} broke the control protocol: {}", p.id, error));
+      }
+    }
+    FireDueTimers();
+    if (T() - last_snapshot_ >= kFreerunSnapshotUs) {
+      last_snapshot_ = T();
+      Snapshot();
+    }
+    ShowProgress(false);
+  }
+}
+
+void Engine::StopAll() {
+  for (Proc& p : procs_) {
+    if (!p.alive) continue;
+    processes_.Signal(p.pid, SIGKILL);
+    if (!lockstep_ && p.conn) {
+      std::string error;
+      p.conn->Drain(
+          [&](nlohmann::json ev, int64_t mono) {
+            Emit(p.id, std::move(ev), mono ? mono - start_mono_ : T());
+          },
+          &error);
+    }
+    processes_.Wait(p.pid);
+    p.alive = false;
+    p.conn.reset();
+    Emit("sim", {{"type", "stop"}, {"agent", p.id}, {"role", p.role}});
+  }
+}
+
+void Engine::RunEnd(EngineResult::End end) {
+  nlohmann::json items = nlohmann::json::array();
+  bool completed = true;
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (auto it = stdfs::directory_iterator(coord_ + "/items", ec);
+       !ec && it != stdfs::directory_iterator(); it.increment(ec)) {
+    names.push_back(it->path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    if (name.size() < 6 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
+    std::string id = name.substr(0, name.size() - 5);
+    std::ifstream in(coord_ + "/items/" + name);
+    nlohmann::json state = nlohmann::json::parse(in, nullptr, false);
+    std::string status = state.is_object() ? state.value("status", "?") : "unreadable";
+    std::string reason = state.is_object() ? state.value("reason", "") : "";
+    completed = completed && (status == "done" || status == "dead" || status == "quarantined");
+    items.push_back({{"id", id},
+                     {"status", status},
+                     {"reason", reason},
+                     {"effect", stdfs::exists(coord_ + "/ledger/" + id + ".json")}});
+  }
+  Emit("sim", {{"type", "run_end"},
+               {"end", Name(end)},
+               {"completed", completed},
+               {"locks", CountEntries(coord_ + "/locks")},
+               {"temps", CountEntries(coord_ + "/tmp")},
+               {"ledger", CountEntries(coord_ + "/ledger")},
+               {"items", std::move(items)},
+               {"deadlock", end == EngineResult::End::kDeadlock ? DeadlockReport() : ""}});
+}
+
+void Engine::ShowProgress(bool final_line) {
+  if (!o_.progress) return;
+  int64_t mono = MonoMicros();
+  if (!final_line && mono - last_progress_mono_ < 500'000) return;
+  last_progress_mono_ = mono;
+  std::fprintf(stderr, "\r%s seed %llu: %s %.1f s, %llu steps, %d/%d items done%s", s_.name.c_str(),
+               static_cast<unsigned long long>(s_.seed), lockstep_ ? "sim" : "wall",
+               static_cast<double>(T()) / 1e6, static_cast<unsigned long long>(result_.steps),
+               completed_items_, s_.items, final_line ? "\n" : "   ");
+}
+
+EngineResult Engine::Run() {
+  start_mono_ = MonoMicros();
+  result_.faults.resize(s_.faults.size());
+  for (size_t i = 0; i < s_.faults.size(); ++i) {
+    result_.faults[i].kind = s_.faults[i].kind;
+    result_.faults[i].index = static_cast<int>(i);
+  }
+  Emit("sim", {{"type", "run_start"},
+               {"scenario", s_.name},
+               {"seed", s_.seed},
+               {"mode", lockstep_ ? "lockstep" : "freerun"},
+               {"lease_ms", s_.lease_ms},
+               {"heartbeat_ms", s_.heartbeat_ms},
+               {"reap_interval_ms", s_.reap_interval_ms},
+               {"agent_timeout_ms", s_.agent_timeout_ms},
+               {"max_attempts", s_.max_attempts},
+               {"agents", s_.agents},
+               {"items", s_.items}});
+  EngineResult::End end = EngineResult::End::kHarnessError;
+  if (Setup()) {
+    Emit("sim", {{"type", "submit"}, {"items", s_.items}});
+    bool started = true;
+    for (Proc& p : procs_) started = started && Spawn(p);
+    if (started) {
+      for (size_t i = 0; i < s_.faults.size(); ++i) {
+        const FaultKind* kind = catalog_.FindFault(s_.faults[i].kind);
+        faults_.push_back(kind->make(s_.faults[i].options));
+        ctxs_.push_back(std::make_unique<FaultCtx>(
+            this, static_cast<int>(i), s_.faults[i].kind,
+            Rng(s_.seed).Split(fmt::format("faults/{}/{}", i, s_.faults[i].kind))));
+      }
+      for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
+      end = lockstep_ ? LockstepLoop() : FreerunLoop();
+    }
+  }
+  if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
+  StopAll();
+  Snapshot();
+  RunEnd(end);
+  if (!lockstep_) {
+    std::stable_sort(buffered_.begin(), buffered_.end(),
+                     [](const BufferedEvent& a, const BufferedEvent& b) { return a.t < b.t; });
+    for (BufferedEvent& e : buffered_) trace_->Append(e.t, e.proc, std::move(e.event));
+  }
+  ShowProgress(true);
+  result_.end = end;
+  result_.sim_us = T();
+  result_.wall_us = MonoMicros() - start_mono_;
+  result_.events = trace_->lines();
+  result_.trace_sha256 = trace_->Finish();
+  return result_;
+}
+
+}  // namespace
+
+std::string_view Name(EngineResult::End end) {
+  switch (end) {
+    case EngineResult::End::kCompleted: return "completed";
+    case EngineResult::End::kSimLimit: return "sim_limit";
+    case EngineResult::End::kWallLimit: return "wall_limit";
+    case EngineResult::End::kDeadlock: return "deadlock";
+    case EngineResult::End::kHarnessError: return "harness_error";
+    case EngineResult::End::kInterrupted: return "interrupted";
+  }
+  return "?";
+}
+
+EngineResult RunEngine(const ResolvedScenario& scenario, const Catalog& catalog,
+                       const EngineOptions& options, TraceWriter* trace) {
+  Engine engine(scenario, catalog, options, trace);
+  return engine.Run();
+}
+
+}  // namespace faultline

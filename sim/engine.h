@@ -1,0 +1,54 @@
+// The run loop (DESIGN §3): starts the coordinator's processes against a
+// fresh coordination directory, drives them in lockstep (one process at a
+// time, simulated clock) or lets them run free (real time), applies the
+// scenario's faults, and writes the history. It knows faults and invariants
+// only through their interfaces.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/fault.h"
+#include "sim/scenario.h"
+#include "sim/trace_writer.h"
+
+namespace faultline {
+
+struct EngineOptions {
+  std::string swarm_bin;  // the reference coordinator's binary
+  std::string work_dir;   // scratch: the coordination directory lives here
+  std::string log_dir;    // one log file per process
+  const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM
+  bool progress = false;  // print a progress line on stderr
+};
+
+struct FaultRecord {
+  std::string kind;
+  int index = 0;
+  int landed = 0;            // how many times it acted
+  nlohmann::json first;      // where and when it first landed
+};
+
+struct EngineResult {
+  enum class End { kCompleted, kSimLimit, kWallLimit, kDeadlock, kHarnessError, kInterrupted };
+  End end = End::kCompleted;
+  std::string error;        // kHarnessError: what failed
+  std::string trace_sha256;
+  uint64_t events = 0;
+  uint64_t steps = 0;       // lockstep: processes resumed
+  int64_t sim_us = 0;       // run time at the end
+  int64_t wall_us = 0;
+  int kills = 0;
+  std::vector<FaultRecord> faults;
+};
+
+// Runs one resolved scenario; every history line goes to `trace`.
+EngineResult RunEngine(const ResolvedScenario& scenario, const Catalog& catalog,
+                       const EngineOptions& options, TraceWriter* trace);
+
+std::string_view Name(EngineResult::End end);
+
+}  // namespace faultline

@@ -1,0 +1,78 @@
+// The fault plug-in interface (DESIGN §5). One Fault object per entry of a
+// scenario's "faults", created from resolved options; the engine calls it at
+// the start, when one of its timers fires, and at every yield point of a
+// controlled process. A fault acts only through FaultContext, records where
+// and when it landed, and must leave nothing behind.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/options.h"
+#include "sim/rng.h"
+
+namespace faultline {
+
+// What the engine offers a fault. Times are run microseconds (simulated in
+// lockstep, monotonic since the run began in freerun).
+class FaultContext {
+ public:
+  virtual ~FaultContext() = default;
+  virtual int64_t Now() const = 0;
+  virtual bool Lockstep() const = 0;
+  // This fault's own random stream (split from the run seed by its index).
+  virtual Rng& rng() = 0;
+  // Calls the fault's OnTimer(tag) at run time `at`.
+  virtual void SetTimer(int64_t at, int tag) = 0;
+
+  // Agent ids of the run ("a0" ...), and which of them are alive now.
+  virtual std::vector<std::string> Agents() const = 0;
+  virtual bool Alive(const std::string& proc) const = 0;
+  // SIGKILLs a process (an agent id or "reaper") and waits for it. False if
+  // it was not alive.
+  virtual bool Kill(const std::string& proc) = 0;
+  // Starts a process again under the same id.
+  virtual void Restart(const std::string& proc) = 0;
+  // Lockstep: never scheduled before `until`; freerun: SIGSTOP now, SIGCONT
+  // at `until`.
+  virtual void Stall(const std::string& proc, int64_t until) = 0;
+
+  // Records in the trace that the fault landed: a "fault" event with the
+  // kind, the fault's index and `details`. A fault that never calls this
+  // makes the run vacuous.
+  virtual void Landed(const nlohmann::json& details) = 0;
+};
+
+class Fault {
+ public:
+  virtual ~Fault() = default;
+  virtual void Start(FaultContext& ctx) = 0;
+  virtual void OnTimer(FaultContext& ctx, int tag) { (void)ctx, (void)tag; }
+  // `proc` is parked at yield point `point` for `item`. Return true if the
+  // fault disposed of the process (killed it) so it must not be resumed.
+  virtual bool OnYield(FaultContext& ctx, const std::string& proc, std::string_view point,
+                       std::string_view item) {
+    (void)ctx, (void)proc, (void)point, (void)item;
+    return false;
+  }
+  // Latest run time at which this fault still acts (or heals); the progress
+  // invariant measures from the last of these.
+  virtual int64_t HealsBy() const { return 0; }
+};
+
+struct FaultKind {
+  std::string name;
+  std::string summary;     // mechanism, one line
+  std::string stands_for;  // the failure mode it represents
+  bool lockstep_only = false;
+  std::vector<OptionSpec> options;
+  // Options are resolved: every key of `options` present with a concrete value.
+  std::function<std::unique_ptr<Fault>(const nlohmann::json& options)> make;
+};
+
+}  // namespace faultline

@@ -1,0 +1,55 @@
+#include "sim/invariants/bounded_locks.h"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+namespace faultline {
+namespace {
+
+int64_t IntField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<double>(us) / 1e6); }
+
+}  // namespace
+
+void BoundedLocks::Observe(const TraceEvent& event) {
+  if (event.type != "snapshot") return;
+  const int64_t locks = IntField(event.fields, "locks");
+  const int64_t temps = IntField(event.fields, "temps");
+  const int64_t claims = IntField(event.fields, "claims");
+  const int64_t procs = IntField(event.fields, "live_procs");
+  const int64_t excess = locks + temps - (claims + procs + kSlack);
+  if (excess <= 0) return;
+  ++violating_;
+  if (excess > worst_excess_) {
+    worst_excess_ = excess;
+    worst_seq_ = event.seq;
+  }
+  if (!first_) {
+    first_ = Violation{kName,
+                       fmt::format("snapshot at {} (seq {}): {} locks + {} temps = {} exceeds {} "
+                                   "claims + {} live processes + {}",
+                                   Seconds(event.t), event.seq, locks, temps, locks + temps, claims,
+                                   procs, kSlack),
+                       {event.seq}};
+  }
+}
+
+void BoundedLocks::Finish(std::vector<Violation>* out) {
+  if (!first_) return;
+  out->push_back(std::move(*first_));
+  first_.reset();
+  if (violating_ > 1) {
+    out->push_back({kName,
+                    fmt::format("{} snapshots in all exceeded the bound; the worst by {} files "
+                                "(seq {})",
+                                violating_, worst_excess_, worst_seq_),
+                    {worst_seq_}});
+  }
+}
+
+}  // namespace faultline

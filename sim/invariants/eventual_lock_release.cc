@@ -1,0 +1,177 @@
+#include "sim/invariants/eventual_lock_release.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace faultline {
+namespace {
+
+constexpr uint64_t kMaxReported = 20;
+
+int64_t IntField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+std::string StrField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<double>(us) / 1e6); }
+
+}  // namespace
+
+void EventualLockRelease::Observe(const TraceEvent& event) {
+  last_t_ = event.t;
+  const std::string& type = event.type;
+  if (type == "claim_ok") {
+    OnClaim(event);
+  } else if (type == "complete_ok" || type == "release") {
+    auto it = holdings_.find(event.item);
+    if (it != holdings_.end() && it->second.active && it->second.token == event.token) {
+      Free(event.item, event);
+      End(event.item);
+    }
+  } else if (type == "lease_expired" || type == "takeover" || type == "dead_letter" ||
+             (type == "quarantine" && !event.item.empty())) {
+    Free(event.item, event);
+    End(event.item);
+  } else if (type == "exit") {
+    auto signal = event.fields.find("signal");
+    if (signal != event.fields.end() && !signal->is_null()) {
+      OnHolderGone(event, event.agent,
+                   fmt::format("killed (signal {}) at {}", signal->dump(), Seconds(event.t)),
+                   /*killed=*/true);
+    }
+  } else if (type == "fault") {
+    if (StrField(event.fields, "kind") == "stall_agent" && configured_) {
+      const int64_t until = IntField(event.fields, "until_us");
+      const int64_t deadline = event.t + lease_us_ + reap_us_ + slack_us_;
+      // A stall that ends before the deadline leaves a live holder, which
+      // may keep its grant: nothing has to be freed.
+      if (until == 0 || until > deadline) {
+        std::string agent = StrField(event.fields, "agent");
+        OnHolderGone(event, agent,
+                     until == 0
+                         ? fmt::format("stalled at {}", Seconds(event.t))
+                         : fmt::format("stalled at {} until {}", Seconds(event.t), Seconds(until)),
+                     /*killed=*/false);
+      }
+    }
+  } else if (type == "run_start") {
+    configured_ = true;
+    lease_us_ = IntField(event.fields, "lease_ms") * 1000;
+    reap_us_ = IntField(event.fields, "reap_interval_ms") * 1000;
+    slack_us_ = StrField(event.fields, "mode") == "lockstep" ? 0 : 2 * reap_us_ + 1'000'000;
+    const int64_t items = IntField(event.fields, "items");
+    if (items > 0) holdings_.reserve(static_cast<size_t>(items));
+  } else if (type == "run_end") {
+    ended_ = true;
+    end_seq_ = event.seq;
+    end_t_ = event.t;
+    end_locks_ = IntField(event.fields, "locks");
+  }
+}
+
+void EventualLockRelease::OnClaim(const TraceEvent& event) {
+  auto open = open_.find(event.item);
+  if (open != open_.end()) {
+    const Deadline& d = deadlines_[open->second];
+    if (event.agent != d.agent || event.token > d.token) Free(event.item, event);
+  }
+  Holding& h = holdings_[event.item];
+  if (h.active) {
+    auto agent = held_.find(h.agent);
+    if (agent != held_.end()) agent->second.erase(event.item);
+  }
+  h = Holding{event.agent, event.token, event.seq, true};
+  held_[event.agent].insert(event.item);
+}
+
+void EventualLockRelease::OnHolderGone(const TraceEvent& event, const std::string& agent,
+                                       const std::string& cause, bool killed) {
+  auto held = held_.find(agent);
+  if (!configured_ || held == held_.end() || held->second.empty()) return;
+  // In grant order, so the report does not depend on hash order.
+  std::vector<const std::pair<const std::string, Holding>*> grants;
+  for (const std::string& item : held->second) {
+    auto h = holdings_.find(item);
+    if (h != holdings_.end() && h->second.active && !open_.count(item)) grants.push_back(&*h);
+  }
+  std::sort(grants.begin(), grants.end(),
+            [](const auto* a, const auto* b) { return a->second.claim_seq < b->second.claim_seq; });
+  const int64_t deadline = event.t + lease_us_ + reap_us_ + slack_us_;
+  for (const auto* g : grants) {
+    open_[g->first] = deadlines_.size();
+    deadlines_.push_back(Deadline{g->first, agent, g->second.token, g->second.claim_seq, event.seq,
+                                  cause, deadline, true});
+  }
+  // A killed agent holds nothing any more; a restarted one under the same id
+  // starts with new grants. A stalled one may resume and end its grants.
+  if (killed) held->second.clear();
+}
+
+void EventualLockRelease::Free(const std::string& item, const TraceEvent& event) {
+  auto open = open_.find(item);
+  if (open == open_.end()) return;
+  Deadline& d = deadlines_[open->second];
+  d.open = false;
+  open_.erase(open);
+  if (event.t <= d.deadline) return;
+  Report(fmt::format("{}: {} was {} holding token {}; the item was freed only at {} by {}{}, "
+                     "after the deadline {} ({})",
+                     d.item, d.agent, d.cause, d.token, Seconds(event.t), event.type,
+                     event.agent.empty() ? "" : " (" + event.agent + ")", Seconds(d.deadline),
+                     Budget()),
+         {d.claim_seq, d.cause_seq, event.seq});
+}
+
+void EventualLockRelease::End(const std::string& item) {
+  auto h = holdings_.find(item);
+  if (h == holdings_.end() || !h->second.active) return;
+  h->second.active = false;
+  auto agent = held_.find(h->second.agent);
+  if (agent != held_.end()) agent->second.erase(item);
+}
+
+std::string EventualLockRelease::Budget() const {
+  return fmt::format("lease {} ms + reap interval {} ms + slack {} ms", lease_us_ / 1000,
+                     reap_us_ / 1000, slack_us_ / 1000);
+}
+
+void EventualLockRelease::Report(std::string message, std::vector<uint64_t> evidence) {
+  if (++reported_ > kMaxReported) return;
+  violations_.push_back({kName, std::move(message), std::move(evidence)});
+}
+
+void EventualLockRelease::Finish(std::vector<Violation>* out) {
+  // The run lasted until run_end, or, in a truncated history, its last event.
+  const int64_t end = ended_ ? end_t_ : last_t_;
+  for (const Deadline& d : deadlines_) {
+    if (!d.open || end <= d.deadline) continue;
+    Report(
+        fmt::format("{}: {} was {} holding token {}; the item was still not freed at the end "
+                    "({}), past the deadline {} ({})",
+                    d.item, d.agent, d.cause, d.token, Seconds(end), Seconds(d.deadline), Budget()),
+        {d.claim_seq, d.cause_seq});
+  }
+  for (Violation& v : violations_) out->push_back(std::move(v));
+  violations_.clear();
+  if (reported_ > kMaxReported) {
+    out->push_back({kName,
+                    fmt::format("{} more late releases not listed ({} in all)",
+                                reported_ - kMaxReported, reported_),
+                    {}});
+  }
+  if (ended_ && end_locks_ != 0) {
+    out->push_back({kName,
+                    fmt::format("{} lock file{} left at the end of the run", end_locks_,
+                                end_locks_ == 1 ? " was" : "s were"),
+                    {end_seq_}});
+  }
+}
+
+}  // namespace faultline

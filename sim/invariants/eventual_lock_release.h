@@ -1,0 +1,88 @@
+// eventual_lock_release (DESIGN §6): a dead or stalled holder's claim is free
+// again within lease + reap interval (+ slack in freerun); no locks at the end.
+//
+// A death is an `exit` event with a "signal" field; a stall is a `fault`
+// event of kind "stall_agent" naming "agent" and "until_us" (run time). Every
+// grant the agent then held (a claim_ok not yet ended by complete_ok, release,
+// lease_expired, takeover or dead_letter) must be freed — lease_expired,
+// takeover, dead_letter, quarantine of the item, or a claim_ok by another
+// agent or with a higher token — by
+//
+//   deadline = t(death) + lease_ms + reap_interval_ms + slack
+//   slack    = 0 in lockstep, 2 * reap_interval_ms + 1000 ms in freerun
+//
+// (times from run_start, in run time "t"). Freed after the deadline, or never
+// freed although the run lasted past it, is a violation whose evidence is the
+// claim_ok, the death and, if any, the freeing event. A run that ends before
+// the deadline is not a violation. A stall that ends before the deadline
+// sets no deadline: the agent is live again and may keep, renew or complete
+// its grant. run_end.locks must be 0.
+//
+// Without run_start (no lease) only the run_end.locks check is made.
+// Thread-compatible; memory is one entry per item plus one per open deadline.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "sim/invariant.h"
+
+namespace faultline {
+
+class EventualLockRelease final : public Invariant {
+ public:
+  static constexpr const char* kName = "eventual_lock_release";
+  static constexpr const char* kSummary =
+      "a dead or stalled holder's claim is free again within lease + reap interval (+ slack in "
+      "freerun); no locks at the end";
+
+  void Observe(const TraceEvent& event) override;
+  void Finish(std::vector<Violation>* out) override;
+
+ private:
+  struct Holding {
+    std::string agent;
+    int64_t token = 0;
+    uint64_t claim_seq = 0;
+    bool active = false;
+  };
+  // A grant that must be freed by `deadline` because its holder died or stalled.
+  struct Deadline {
+    std::string item;
+    std::string agent;
+    int64_t token = 0;
+    uint64_t claim_seq = 0;
+    uint64_t cause_seq = 0;
+    std::string cause;  // "killed at 5.000 s", "stalled at 5.000 s until 40.000 s"
+    int64_t deadline = 0;
+    bool open = true;
+  };
+
+  void OnClaim(const TraceEvent& event);
+  void OnHolderGone(const TraceEvent& event, const std::string& agent, const std::string& cause,
+                    bool killed);
+  // `event` frees `item`'s grant: closes its open deadline, reporting it if late.
+  void Free(const std::string& item, const TraceEvent& event);
+  void End(const std::string& item);
+  void Report(std::string message, std::vector<uint64_t> evidence);
+  std::string Budget() const;
+
+  bool configured_ = false;  // run_start seen
+  int64_t lease_us_ = 0, reap_us_ = 0, slack_us_ = 0;
+  std::unordered_map<std::string, Holding> holdings_;                      // by item
+  std::unordered_map<std::string, std::unordered_set<std::string>> held_;  // agent -> items
+  std::vector<Deadline> deadlines_;
+  std::unordered_map<std::string, size_t> open_;  // item -> index of its open deadline
+  int64_t last_t_ = 0;
+  bool ended_ = false;
+  int64_t end_t_ = 0;
+  uint64_t end_seq_ = 0;
+  int64_t end_locks_ = 0;
+  std::vector<Violation> violations_;
+  uint64_t reported_ = 0;
+};
+
+}  // namespace faultline

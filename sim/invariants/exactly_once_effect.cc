@@ -1,0 +1,141 @@
+#include "sim/invariants/exactly_once_effect.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <utility>
+
+namespace faultline {
+namespace {
+
+constexpr uint64_t kMaxReported = 20;
+constexpr size_t kMaxNamed = 10;
+
+const std::string& StrField(const nlohmann::json& j, const char* key) {
+  static const std::string kNone;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get_ref<const std::string&>() : kNone;
+}
+
+}  // namespace
+
+void ExactlyOnceEffect::Observe(const TraceEvent& event) {
+  const std::string& type = event.type;
+  if (type == "claim_ok") {
+    ItemRecord& r = items_[event.item];
+    r.granted_token = event.token;
+    r.granted_agent = event.agent;
+    r.claim_seq = event.seq;
+  } else if (type == "effect") {
+    OnEffect(event);
+  } else if (type == "effect_present") {
+    ItemRecord& r = items_[event.item];
+    if (!r.has_effect && !r.effect_present) ++with_effect_;
+    r.effect_present = true;
+  } else if (type == "run_end") {
+    OnRunEnd(event);
+  } else if (type == "run_start") {
+    auto items = event.fields.find("items");
+    if (items != event.fields.end() && items->is_number_integer() && items->get<int64_t>() > 0) {
+      items_.reserve(items->get<size_t>());
+    }
+  }
+}
+
+void ExactlyOnceEffect::OnEffect(const TraceEvent& event) {
+  ItemRecord& r = items_[event.item];
+  if (r.has_effect) {
+    Report(fmt::format("{}: a second effect was accepted, from {} with token {}; the first was "
+                       "from {} with token {}",
+                       event.item, event.agent, event.token, r.effect_agent, r.effect_token),
+           {r.effect_seq, event.seq});
+  } else {
+    if (!r.effect_present) ++with_effect_;
+    r.has_effect = true;
+    r.effect_agent = event.agent;
+    r.effect_token = event.token;
+    r.effect_seq = event.seq;
+  }
+  if (r.granted_token == 0) {
+    Report(fmt::format("{}: stale token accepted: an effect from {} with token {}, but the item "
+                       "was never granted",
+                       event.item, event.agent, event.token),
+           {event.seq});
+  } else if (event.token != r.granted_token) {
+    Report(fmt::format("{}: stale token accepted: an effect from {} with token {} while the "
+                       "latest grant was token {} to {}",
+                       event.item, event.agent, event.token, r.granted_token, r.granted_agent),
+           {r.claim_seq, event.seq});
+  }
+}
+
+void ExactlyOnceEffect::OnRunEnd(const TraceEvent& event) {
+  auto list = event.fields.find("items");
+  const bool has_items = list != event.fields.end() && list->is_array();
+
+  auto ledger = event.fields.find("ledger");
+  if (ledger != event.fields.end() && ledger->is_number_integer() &&
+      ledger->get<int64_t>() != static_cast<int64_t>(with_effect_)) {
+    // Name the items whose ledger flag in run_end disagrees with the events.
+    std::vector<std::string> named;
+    size_t disagree = 0;
+    if (has_items) {
+      for (const auto& entry : *list) {
+        const std::string& id = StrField(entry, "id");
+        auto flag = entry.find("effect");
+        const bool in_ledger = flag != entry.end() && flag->is_boolean() && flag->get<bool>();
+        auto it = items_.find(id);
+        const bool seen =
+            it != items_.end() && (it->second.has_effect || it->second.effect_present);
+        if (in_ledger == seen) continue;
+        ++disagree;
+        if (named.size() < kMaxNamed) {
+          named.push_back(fmt::format(
+              "{} ({})", id,
+              in_ledger ? "in the ledger, no effect event" : "effect event, not in the ledger"));
+        }
+      }
+    }
+    Report(fmt::format(
+               "the ledger holds {} effect{} but the trace shows effects for {} item{}{}{}",
+               ledger->get<int64_t>(), ledger->get<int64_t>() == 1 ? "" : "s", with_effect_,
+               with_effect_ == 1 ? "" : "s",
+               named.empty() ? "" : fmt::format(": {}", fmt::join(named, ", ")),
+               disagree > named.size() ? fmt::format(" and {} more", disagree - named.size()) : ""),
+           {event.seq});
+  }
+
+  if (has_items) {
+    for (const auto& entry : *list) {
+      if (StrField(entry, "status") != "done") continue;
+      const std::string& id = StrField(entry, "id");
+      auto it = items_.find(id);
+      if (it != items_.end() && (it->second.has_effect || it->second.effect_present)) continue;
+      std::vector<uint64_t> evidence;
+      if (it != items_.end() && it->second.granted_token != 0) {
+        evidence.push_back(it->second.claim_seq);
+      }
+      evidence.push_back(event.seq);
+      Report(fmt::format("{}: done at the end of the run without an effect", id),
+             std::move(evidence));
+    }
+  }
+}
+
+void ExactlyOnceEffect::Report(std::string message, std::vector<uint64_t> evidence) {
+  if (++reported_ > kMaxReported) return;
+  violations_.push_back({kName, std::move(message), std::move(evidence)});
+}
+
+void ExactlyOnceEffect::Finish(std::vector<Violation>* out) {
+  for (Violation& v : violations_) out->push_back(std::move(v));
+  violations_.clear();
+  if (reported_ > kMaxReported) {
+    out->push_back({kName,
+                    fmt::format("{} more violations not listed ({} in all)",
+                                reported_ - kMaxReported, reported_),
+                    {}});
+  }
+}
+
+}  // namespace faultline

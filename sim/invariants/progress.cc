@@ -1,0 +1,58 @@
+#include "sim/invariants/progress.h"
+
+#include <fmt/format.h>
+
+#include <string>
+#include <utility>
+
+namespace faultline {
+namespace {
+
+std::string StrField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<double>(us) / 1e6); }
+
+}  // namespace
+
+void Progress::Observe(const TraceEvent& event) {
+  seen_any_ = true;
+  last_seq_ = event.seq;
+  if (event.type != "run_end") return;
+  ended_ = true;
+  auto completed = event.fields.find("completed");
+  if (completed != event.fields.end() && completed->is_boolean() && completed->get<bool>()) {
+    return;
+  }
+  size_t total = 0, left = 0;
+  auto items = event.fields.find("items");
+  if (items != event.fields.end() && items->is_array()) {
+    total = items->size();
+    for (const auto& entry : *items) {
+      std::string status = StrField(entry, "status");
+      if (status != "done" && status != "dead" && status != "quarantined") ++left;
+    }
+  }
+  std::string message =
+      fmt::format("the run ended at {} with {} of {} items left", Seconds(event.t), left, total);
+  std::string deadlock = StrField(event.fields, "deadlock");
+  if (!deadlock.empty()) message += "; lockstep deadlock: " + deadlock;
+  violations_.push_back({kName, std::move(message), {event.seq}});
+}
+
+void Progress::Finish(std::vector<Violation>* out) {
+  if (!ended_) {
+    out->push_back({kName,
+                    seen_any_ ? fmt::format("the history ends at seq {} without run_end: the run "
+                                            "never finished",
+                                            last_seq_)
+                              : std::string("the history is empty: the run never started"),
+                    seen_any_ ? std::vector<uint64_t>{last_seq_} : std::vector<uint64_t>{}});
+  }
+  for (Violation& v : violations_) out->push_back(std::move(v));
+  violations_.clear();
+}
+
+}  // namespace faultline

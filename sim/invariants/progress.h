@@ -1,0 +1,39 @@
+// progress (DESIGN §6): all work is done by the end of the run; a lockstep
+// deadlock (nothing runnable, no timer, work left) is reported with who waits
+// on what.
+//
+// run_end.completed must be true. Otherwise one violation, with the run_end
+// seq as evidence, says how many items were left (not done, dead or
+// quarantined) and, when run_end.deadlock is non-empty, quotes it verbatim as
+// "lockstep deadlock: ...". A history without run_end is a violation too: the
+// run never finished. The engine decides "completed" against its own bound
+// (sim_ms / wall_ms after the last fault heals); this checker reads it.
+//
+// Thread-compatible; constant memory.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sim/invariant.h"
+
+namespace faultline {
+
+class Progress final : public Invariant {
+ public:
+  static constexpr const char* kName = "progress";
+  static constexpr const char* kSummary =
+      "all work is done by the end of the run; a lockstep deadlock is reported with who waits "
+      "on what";
+
+  void Observe(const TraceEvent& event) override;
+  void Finish(std::vector<Violation>* out) override;
+
+ private:
+  bool ended_ = false;
+  bool seen_any_ = false;
+  uint64_t last_seq_ = 0;
+  std::vector<Violation> violations_;
+};
+
+}  // namespace faultline

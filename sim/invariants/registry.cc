@@ -1,0 +1,33 @@
+#include "sim/invariants/registry.h"
+
+#include <memory>
+
+#include "sim/invariants/bounded_locks.h"
+#include "sim/invariants/eventual_lock_release.h"
+#include "sim/invariants/exactly_once_effect.h"
+#include "sim/invariants/no_lost_work.h"
+#include "sim/invariants/progress.h"
+#include "sim/invariants/single_owner.h"
+
+namespace faultline {
+namespace {
+
+template <typename Checker>
+InvariantKind Entry() {
+  return {Checker::kName, Checker::kSummary, [] { return std::make_unique<Checker>(); }};
+}
+
+}  // namespace
+
+std::vector<InvariantKind> CoreInvariants() {
+  return {
+      Entry<SingleOwner>(),
+      Entry<ExactlyOnceEffect>(),
+      Entry<NoLostWork>(),
+      Entry<EventualLockRelease>(),
+      Entry<BoundedLocks>(),
+      Entry<Progress>(),
+  };
+}
+
+}  // namespace faultline

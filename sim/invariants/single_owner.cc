@@ -1,0 +1,92 @@
+#include "sim/invariants/single_owner.h"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+namespace faultline {
+namespace {
+
+constexpr uint64_t kMaxReported = 20;
+
+int64_t IntField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<double>(us) / 1e6); }
+
+}  // namespace
+
+void SingleOwner::Observe(const TraceEvent& event) {
+  const std::string& type = event.type;
+  if (type == "claim_ok") {
+    OnClaim(event);
+  } else if (type == "renew_ok") {
+    auto it = latest_.find(event.item);
+    if (it != latest_.end() && it->second.token == event.token && !it->second.ended) {
+      it->second.lease_until_us = event.lease_until_us;
+      it->second.renewed = true;
+      it->second.renew_seq = event.seq;
+    }
+  } else if (type == "complete_ok" || type == "release") {
+    auto it = latest_.find(event.item);
+    if (it != latest_.end() && it->second.token == event.token) it->second.ended = true;
+  } else if (type == "lease_expired" || type == "dead_letter") {
+    // Both name the item, and the coordinator emits them for its current
+    // grant only; a takeover does not end the grant here, because whether
+    // the lease really had expired is exactly what the next claim_ok checks.
+    auto it = latest_.find(event.item);
+    if (it != latest_.end()) it->second.ended = true;
+  } else if (type == "run_start") {
+    const int64_t lease_ms = IntField(event.fields, "lease_ms");
+    lease_us_ = lease_ms > 0 ? lease_ms * 1000 : -1;
+    const int64_t items = IntField(event.fields, "items");
+    if (items > 0) latest_.reserve(static_cast<size_t>(items));
+  }
+}
+
+void SingleOwner::OnClaim(const TraceEvent& event) {
+  auto [it, inserted] = latest_.try_emplace(event.item);
+  Grant& previous = it->second;
+  if (!inserted) {
+    if (event.token <= previous.token) {
+      Report(fmt::format("{}: {} was granted token {}, not above the previous grant's token {} "
+                         "(to {})",
+                         event.item, event.agent, event.token, previous.token, previous.agent),
+             {previous.claim_seq, event.seq});
+    }
+    const bool dated = event.fields.contains("now_us") || lease_us_ >= 0;
+    const int64_t now =
+        event.fields.contains("now_us") ? event.now_us : event.lease_until_us - lease_us_;
+    if (dated && !previous.ended && previous.agent != event.agent &&
+        now < previous.lease_until_us) {
+      std::string renewal =
+          previous.renewed ? fmt::format(" (renewed at seq {})", previous.renew_seq) : "";
+      Report(fmt::format("{}: {} was granted token {} at {} while {}'s grant (token {}) was "
+                         "valid until {}{}",
+                         event.item, event.agent, event.token, Seconds(now), previous.agent,
+                         previous.token, Seconds(previous.lease_until_us), renewal),
+             {previous.claim_seq, event.seq});
+    }
+  }
+  previous = Grant{event.agent, event.token, event.lease_until_us, event.seq, false, 0, false};
+}
+
+void SingleOwner::Report(std::string message, std::vector<uint64_t> evidence) {
+  if (++reported_ > kMaxReported) return;
+  violations_.push_back({kName, std::move(message), std::move(evidence)});
+}
+
+void SingleOwner::Finish(std::vector<Violation>* out) {
+  for (Violation& v : violations_) out->push_back(std::move(v));
+  violations_.clear();
+  if (reported_ > kMaxReported) {
+    out->push_back({kName,
+                    fmt::format("{} more violations not listed ({} in all)",
+                                reported_ - kMaxReported, reported_),
+                    {}});
+  }
+}
+
+}  // namespace faultline

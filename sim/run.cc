@@ -1,0 +1,163 @@
+#include "sim/run.h"
+
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "sim/trace_writer.h"
+
+namespace faultline {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// Scratch space for the coordination directory: tmpfs when there is one, so
+// that fsync-heavy coordinators do not make the simulation disk-bound.
+std::string MakeWorkDir() {
+  const char* env = std::getenv("FAULTLINE_WORKDIR");
+  std::string base = env && *env ? env : (stdfs::is_directory("/dev/shm") ? "/dev/shm" : "/tmp");
+  std::string templ = base + "/faultline-run-XXXXXX";
+  return mkdtemp(templ.data()) ? templ : "";
+}
+
+struct Checker {
+  std::string name;
+  std::unique_ptr<Invariant> impl;
+};
+
+std::string Seconds(int64_t us) { return fmt::format("{:.2f} s", static_cast<double>(us) / 1e6); }
+
+}  // namespace
+
+RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const RunOptions& o) {
+  RunReport report;
+  report.run_dir = fmt::format("{}/{}-{}{}", o.out_dir, s.name, s.seed, o.run_dir_suffix);
+  std::error_code ec;
+  stdfs::remove_all(report.run_dir, ec);
+  stdfs::create_directories(report.run_dir + "/logs", ec);
+  if (ec) {
+    report.exit_code = kExitHarness;
+    report.summary = fmt::format("cannot create {}: {}\n", report.run_dir, ec.message());
+    return report;
+  }
+  const std::string resolved_path = report.run_dir + "/scenario.resolved.json";
+  std::ofstream(resolved_path) << s.ToJson().dump(2) << "\n";
+  const std::string reproduce = "faultline run " + resolved_path;
+
+  std::vector<Checker> checkers;
+  for (const std::string& name : s.invariants) {
+    const InvariantKind* kind = catalog.FindInvariant(name);
+    if (kind != nullptr) checkers.push_back({name, kind->make()});
+  }
+  TraceWriter trace(report.run_dir + "/trace.jsonl", [&](const nlohmann::json& line) {
+    TraceEvent e = TraceEvent::FromJson(line);
+    for (Checker& c : checkers) c.impl->Observe(e);
+  });
+  if (!trace.ok()) {
+    report.exit_code = kExitHarness;
+    report.summary = "cannot write " + report.run_dir + "/trace.jsonl\n";
+    return report;
+  }
+
+  std::string work = MakeWorkDir();
+  EngineOptions eo;
+  eo.swarm_bin = o.swarm_bin;
+  eo.work_dir = work;
+  eo.log_dir = report.run_dir + "/logs";
+  eo.interrupted = o.interrupted;
+  eo.progress = o.progress;
+  EngineResult r = work.empty() ? EngineResult{EngineResult::End::kHarnessError,
+                                               "cannot create a scratch directory"}
+                                : RunEngine(s, catalog, eo, &trace);
+  if (!work.empty()) {
+    if (o.keep) {
+      stdfs::rename(work + "/coord", report.run_dir + "/coord", ec);
+      if (ec) stdfs::copy(work + "/coord", report.run_dir + "/coord", stdfs::copy_options::recursive, ec);
+    }
+    stdfs::remove_all(work, ec);
+  }
+
+  nlohmann::json invariants = nlohmann::json::array();
+  bool violated = false;
+  std::string violations_text;
+  for (Checker& c : checkers) {
+    std::vector<Violation> found;
+    c.impl->Finish(&found);
+    nlohmann::json vs = nlohmann::json::array();
+    for (const Violation& v : found) {
+      vs.push_back({{"message", v.message}, {"evidence", v.evidence}});
+      std::string seqs;
+      for (size_t i = 0; i < v.evidence.size() && i < 6; ++i) {
+        seqs += fmt::format("{}{}", i ? ", " : "", v.evidence[i]);
+      }
+      violations_text += fmt::format("  {}: {}{}\n", c.name, v.message,
+                                     seqs.empty() ? "" : " (trace seq " + seqs + ")");
+    }
+    violated = violated || !found.empty();
+    invariants.push_back({{"name", c.name}, {"ok", found.empty()}, {"violations", vs}});
+  }
+  nlohmann::json faults = nlohmann::json::array();
+  bool vacuous = false;
+  std::string fault_text;
+  for (const FaultRecord& f : r.faults) {
+    vacuous = vacuous || f.landed == 0;
+    faults.push_back({{"kind", f.kind}, {"index", f.index}, {"landed", f.landed > 0},
+                      {"times", f.landed}, {"first", f.first}});
+    fault_text += fmt::format("{}{} x{}", fault_text.empty() ? "" : ", ", f.kind, f.landed);
+  }
+
+  const bool harness = r.end == EngineResult::End::kHarnessError;
+  const bool interrupted = r.end == EngineResult::End::kInterrupted;
+  report.exit_code = interrupted ? kExitInterrupted
+                     : harness   ? kExitHarness
+                     : violated  ? kExitViolation
+                                 : kExitPass;
+  report.verdict = {
+      {"scenario", s.name},
+      {"seed", s.seed},
+      {"mode", s.mode == Mode::kLockstep ? "lockstep" : "freerun"},
+      {"ok", report.exit_code == kExitPass},
+      {"end", Name(r.end)},
+      {"error", r.error},
+      {"trace_sha256", r.trace_sha256},
+      {"invariants", invariants},
+      {"faults", faults},
+      {"vacuous", vacuous},
+      {"stats",
+       {{"events", r.events},
+        {"steps", r.steps},
+        {"sim_ms", r.sim_us / 1000},
+        {"wall_ms", r.wall_us / 1000},
+        {"kills", r.kills},
+        {"agents", s.agents},
+        {"items", s.items}}},
+      {"reproduce", reproduce},
+  };
+  std::ofstream(report.run_dir + "/verdict.json") << report.verdict.dump(2) << "\n";
+
+  const char* outcome = interrupted ? "INTERRUPTED"
+                        : harness   ? "HARNESS ERROR"
+                        : violated  ? "VIOLATION"
+                                    : "ok";
+  report.summary = fmt::format(
+      "{} (seed {}, {}): {} — {} invariants checked; faults: {}{}; {} items, {} agents, {} "
+      "events, {} {}, {} wall\n",
+      s.name, s.seed, s.mode == Mode::kLockstep ? "lockstep" : "freerun", outcome,
+      checkers.size(), fault_text.empty() ? "none" : fault_text,
+      vacuous ? " (VACUOUS: a fault never fired)" : "", s.items, s.agents, r.events,
+      s.mode == Mode::kLockstep ? "sim" : "run", Seconds(r.sim_us), Seconds(r.wall_us));
+  if (harness) report.summary += "  harness error: " + r.error + "\n";
+  if (r.end == EngineResult::End::kSimLimit || r.end == EngineResult::End::kWallLimit) {
+    report.summary += fmt::format("  the run hit its {} limit\n", Name(r.end));
+  }
+  report.summary += violations_text;
+  report.summary += fmt::format("  trace_sha256 {}\n  run directory {}\n", r.trace_sha256,
+                                report.run_dir);
+  report.summary += "reproduce: " + reproduce + "\n";
+  return report;
+}
+
+}  // namespace faultline

@@ -1,0 +1,43 @@
+// One run, start to verdict: resolve nothing (the scenario comes resolved),
+// write the run directory (scenario.resolved.json, trace.jsonl, verdict.json,
+// logs/), drive the engine, feed every trace line to the invariant checkers,
+// and judge. Outcomes stay distinct (STYLE.md 5): pass, violation, harness
+// error, interrupted.
+#pragma once
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sim/engine.h"
+#include "sim/scenario.h"
+
+namespace faultline {
+
+// Exit codes of faultline, defined in one place (DESIGN §8).
+inline constexpr int kExitPass = 0;
+inline constexpr int kExitViolation = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitHarness = 3;
+inline constexpr int kExitInterrupted = 130;
+
+struct RunOptions {
+  std::string out_dir;    // the run directory is OUT/<scenario>-<seed>
+  std::string swarm_bin;
+  bool keep = false;      // keep the coordination directory (inside the run directory)
+  bool progress = false;
+  const std::atomic<bool>* interrupted = nullptr;
+  std::string run_dir_suffix;  // e.g. "-check2" for the second determinism run
+};
+
+struct RunReport {
+  int exit_code = kExitPass;
+  std::string run_dir;
+  nlohmann::json verdict;
+  std::string summary;  // human text ending with the reproduce command
+};
+
+RunReport RunScenario(const ResolvedScenario& scenario, const Catalog& catalog,
+                      const RunOptions& options);
+
+}  // namespace faultline

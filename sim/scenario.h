@@ -1,0 +1,87 @@
+// Scenario files (DESIGN §4): JSON with comments; a scenario is a family —
+// any value written as [lo, hi] is drawn from the seed — and Resolve() turns
+// it into one concrete run. Every mistake in a file is an error naming the
+// file, the JSON pointer, what was found and what was expected; nothing is
+// silently defaulted.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sim/fault.h"
+#include "sim/invariant.h"
+
+namespace faultline {
+
+// The plug-ins a scenario may name; the CLI passes the registries in.
+struct Catalog {
+  std::vector<FaultKind> faults;
+  std::vector<InvariantKind> invariants;
+  const FaultKind* FindFault(std::string_view name) const;
+  const InvariantKind* FindInvariant(std::string_view name) const;
+};
+
+struct ScenarioError {
+  std::string file;
+  std::string pointer;   // JSON pointer, "" for the whole document
+  std::string message;   // "found X, expected Y"
+  std::string ToString() const;  // "FILE: POINTER: MESSAGE"
+};
+
+// A validated scenario family: the document as written, plus its name.
+struct Scenario {
+  std::string file;
+  std::string name;
+  nlohmann::json doc;  // validated; ranges still as [lo, hi]
+};
+
+// Reads and validates a scenario file. On error, `error` says what and where.
+bool LoadScenario(const std::string& path, const Catalog& catalog, Scenario* out,
+                  ScenarioError* error);
+// The same, from text already read (`file` is used in messages).
+bool ParseScenario(const std::string& text, const std::string& file, const Catalog& catalog,
+                   Scenario* out, ScenarioError* error);
+
+enum class Mode { kLockstep, kFreerun };
+
+struct FaultInstance {
+  std::string kind;
+  nlohmann::json options;  // every option of the kind, resolved
+};
+
+// One concrete run of a family.
+struct ResolvedScenario {
+  std::string name;
+  std::vector<std::string> fmea;
+  Mode mode = Mode::kLockstep;
+  uint64_t seed = 1;
+  // coordinator
+  int64_t lease_ms = 3000, heartbeat_ms = 500, reap_interval_ms = 1000;
+  int64_t agent_timeout_ms = 3000;
+  int max_attempts = 5;
+  // agents and work
+  int agents = 4;
+  int64_t work_min_ms = 0, work_max_ms = 0;  // each agent draws per item from this range
+  int items = 100;
+  bool reaper = true;
+  // scheduler (lockstep)
+  std::string scheduler = "random";  // "random" | "pct"
+  int pct_depth = 3;
+  std::vector<FaultInstance> faults;
+  std::vector<std::string> invariants;
+  int64_t sim_ms = 600'000;   // lockstep: simulated-time limit
+  int64_t wall_ms = 60'000;   // wall-clock limit of the whole run
+  int64_t step_timeout_ms = 10'000;  // lockstep watchdog per step
+
+  // A plain scenario document with every value concrete: loading it and
+  // resolving it with the same seed gives this again.
+  nlohmann::json ToJson() const;
+};
+
+// Draws every range of `scenario` from `seed` (named streams per JSON
+// pointer, so one range never shifts another).
+ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint64_t seed);
+
+}  // namespace faultline

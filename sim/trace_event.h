@@ -1,0 +1,89 @@
+// One event of a run's history, as a line of trace.jsonl:
+//
+//   {"seq": 17, "t": 1250000, "proc": "a3", "type": "claim_ok", "item": "w000007",
+//    "agent": "a3", "token": 2, "lease_until_us": 4250000, "now_us": 1250000, ...}
+//
+// "seq" numbers lines from 0; "t" is simulated microseconds since the run
+// began (lockstep) or CLOCK_MONOTONIC microseconds since the run began
+// (freerun); "proc" names the process the event came from ("sim" for the
+// engine's own). The common fields are parsed into members; everything else
+// stays in `fields`. Invariant checkers read only this (STYLE.md 7).
+//
+// Event types and their fields:
+//   from the engine ("proc": "sim"):
+//     run_start   scenario, seed, mode, lease_ms, heartbeat_ms, reap_interval_ms,
+//                 agent_timeout_ms, max_attempts, agents, items
+//     spawn       proc id (in "agent"), pid, role ("agent" | "reaper"), restart (bool)
+//     exit        agent, code (int, when it exited) or signal (int, when killed)
+//     fault       kind, index (position in the scenario's faults), and what landed
+//                 (e.g. agent, point, item, until_us)
+//     snapshot    locks, temps, claims (live claim markers), live_procs
+//     run_end     completed (bool: every item done/dead/quarantined), locks, ledger,
+//                 items: [{"id", "status", "reason", "effect": bool}],
+//                 deadlock: "" or who waits on what
+//   from the coordinator (coordinator/fs_store.cc, agent.cc):
+//     register    agent, fingerprint          refused   agent, fingerprint, cluster_fingerprint
+//     heartbeat   agent, at_us                agent_dead / agent_back  agent, reason
+//     claim_ok    item, agent, token, lease_until_us, now_us, attempt
+//     renew_ok    item, agent, token, lease_until_us, now_us
+//     effect      item, agent, token, now_us  (the ledger entry was written)
+//     effect_present  item, agent, token, effect_token (an earlier effect stands)
+//     complete_ok item, agent, token, now_us
+//     renew_rejected / complete_rejected / release_rejected
+//                 item, agent, token, current_token, status
+//     release     item, agent, token, reason
+//     takeover    item, agent, owner, token, lease_until_us (an expired lease taken)
+//     lease_expired  item, by, owner, token   (returned to pending)
+//     dead_letter item, by, reason            quarantine  item or agent, file, reason
+//     drift_seen, halt_seen  agent            reap, reaper_start
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace faultline {
+
+struct TraceEvent {
+  uint64_t seq = 0;
+  int64_t t = 0;
+  std::string proc;
+  std::string type;
+  // Common fields; empty / 0 when the event has none.
+  std::string item;
+  std::string agent;
+  int64_t token = 0;
+  int64_t lease_until_us = 0;
+  int64_t now_us = 0;
+  nlohmann::json fields;  // the whole line, for everything else
+
+  // Builds an event from one parsed trace line. Missing common fields stay
+  // empty; a line that is not an object gives type "".
+  static TraceEvent FromJson(nlohmann::json line);
+};
+
+inline TraceEvent TraceEvent::FromJson(nlohmann::json line) {
+  TraceEvent e;
+  if (!line.is_object()) return e;
+  auto str = [&](const char* k) {
+    auto it = line.find(k);
+    return it != line.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto num = [&](const char* k) -> int64_t {
+    auto it = line.find(k);
+    return it != line.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+  };
+  e.seq = static_cast<uint64_t>(num("seq"));
+  e.t = num("t");
+  e.proc = str("proc");
+  e.type = str("type");
+  e.item = str("item");
+  e.agent = str("agent");
+  e.token = num("token");
+  e.lease_until_us = num("lease_until_us");
+  e.now_us = num("now_us");
+  e.fields = std::move(line);
+  return e;
+}
+
+}  // namespace faultline
