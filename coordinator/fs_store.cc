@@ -305,6 +305,19 @@ Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* rep
 }
 
 Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
+  // Expired claims first: the markers name every live claim, so this costs
+  // in proportion to them, and a dead holder's item is taken over promptly
+  // whether or not the reaper is up.
+  auto markers = fs::ListDir(Sub("claims"));
+  if (!markers.ok()) return markers.status();
+  const int64_t now = clock_->NowMicros();
+  for (const std::string& id : *markers) {
+    auto state = ReadItem(id);
+    if (!state.ok() || !state->LeaseExpired(now)) continue;
+    auto grant = Claim(id, agent);
+    if (grant.ok()) return ClaimOutcome{std::move(*grant), true};
+    if (grant.status().IsStorageError()) return grant.status();
+  }
   // The directory listing is kept between calls and walked from a cursor, so
   // a claim costs a few file reads rather than a listing of every item. It
   // is refreshed when a whole walk found nothing (new items, or claims that

@@ -10,14 +10,17 @@
 //     closed at exec, whether or not it was opened with O_CLOEXEC;
 //   - starts with default signal dispositions and an empty signal mask;
 //   - sits in one process group shared by the set's children (the first
-//     child leads it), so KillAll also reaches what the children forked;
+//     leads it; once all have been reaped, the next child starts a new one),
+//     so KillAll also reaches what the children forked;
 //   - has PR_SET_PDEATHSIG(SIGKILL): when the harness dies, even by SIGKILL,
-//     the kernel kills the child. Nothing the set starts outlives it.
+//     the kernel kills the child.
 //
 // The constructor makes this process a child subreaper
 // (PR_SET_CHILD_SUBREAPER, process-wide and permanent), so that what a child
 // forks is re-parented to the harness, not to init, when the child dies;
-// KillAll reaps those in the set's process group too.
+// KillAll and the destructor kill and reap those in the set's process group
+// too. Only a SIGKILLed harness can leave such grandchildren running: the
+// parent-death signal reaches the children alone.
 //
 // Ownership: the set owns its children and the parent ends of their control
 // channels. Child::ctl_fd stays open and valid until CloseControl(pid) or the
@@ -25,12 +28,13 @@
 // yourself. Destruction SIGKILLs and reaps every child still unreaped and
 // closes every control fd.
 //
-// Thread-compatible, and more: call every method from one thread, and that
-// thread must outlive the children, because the kernel delivers the
-// parent-death signal when the *thread* that forked a child exits. Reap the
-// set's children only through Wait/Poll/KillAll: a waitpid(-1) elsewhere in the
-// process, or SIGCHLD set to SIG_IGN, loses their exit statuses (they then
-// read as ExitStatus{} = "unknown").
+// Threads: not thread-safe, and stricter than thread-compatible. Call every
+// method from one thread, and let that thread outlive the children: the
+// kernel delivers the parent-death signal when the *thread* that spawned a
+// child exits. Spawn reads `environ`, so no other thread may setenv() during
+// it. Reap the set's children only through Wait/Poll/KillAll: a waitpid(-1)
+// elsewhere in the process, or SIGCHLD set to SIG_IGN, loses their exit
+// statuses (they then read as ExitStatus{}, "unknown").
 //
 // Errors: Spawn returns a Status that names the child, the program and the
 // step that failed (opening the log, exec, setting the fd limit, ...); a
@@ -72,7 +76,7 @@ struct SpawnSpec {
 struct ExitStatus {
   bool exited = false;  // the child called exit(): `code` is valid
   int code = -1;
-  int signal = 0;       // != 0: killed by this signal
+  int signal = 0;  // != 0: killed by this signal
   // "exit 9", "killed by SIGKILL", or "unknown" (status not available).
   std::string ToString() const;
 };
@@ -125,7 +129,6 @@ class ProcessSet {
   struct Record {
     std::string id;
     uint64_t seq = 0;  // spawn order
-    pid_t pgid = -1;
     int ctl_fd = -1;
     bool reaped = false;
     ExitStatus status;

@@ -41,7 +41,7 @@ void EventualLockRelease::Observe(const TraceEvent& event) {
     End(event.item);
   } else if (type == "exit") {
     auto signal = event.fields.find("signal");
-    if (signal != event.fields.end() && !signal->is_null()) {
+    if (signal != event.fields.end() && signal->is_number_integer() && signal->get<int>() != 0) {
       OnHolderGone(event, event.agent,
                    fmt::format("killed (signal {}) at {}", signal->dump(), Seconds(event.t)),
                    /*killed=*/true);

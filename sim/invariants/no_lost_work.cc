@@ -77,8 +77,7 @@ void NoLostWork::OnRunEnd(const TraceEvent& event) {
   if (bad > 0) {
     out->push_back(
         {kName,
-         fmt::format("{} item{} not done, dead or quarantined with a reason at the end: "
-                     "{}{}",
+         fmt::format("{} item{} not done, dead or quarantined with a reason at the end: {}{}",
                      bad, bad == 1 ? " is" : "s are", fmt::join(named, ", "),
                      bad > named.size() ? fmt::format(" and {} more", bad - named.size()) : ""),
          {event.seq}});

@@ -497,6 +497,23 @@ TEST(EventualLockReleaseTest, GrantsEndedBeforeTheKillOweNothing) {
   EXPECT_TRUE(v.empty()) << Messages(v);
 }
 
+TEST(EventualLockReleaseTest, RestartedAgentStartsWithNewGrants) {
+  auto v = Check<EventualLockRelease>({
+      RunStart("lockstep"),
+      Claim(1, "w1", "a1", 1, 1000, 4000),
+      Kill(2, 2000, "a1"),
+      Ev(3, 2100, "spawn", {{"agent", "a1"}, {"pid", 4242}, {"role", "agent"}, {"restart", true}}),
+      Ev(4, 4000, "takeover", {{"item", "w1"}, {"agent", "a1"}, {"owner", "a1"}, {"token", 1}}),
+      Claim(5, "w1", "a1", 2, 4000, 7000),
+      Claim(6, "w2", "a1", 1, 4100, 7100),
+      Kill(7, 30000, "a1"),  // the second death charges w1 (token 2) and w2, freed in time
+      Expired(8, 31000, "w1", "a1", 2),
+      Expired(9, 32000, "w2", "a1", 1),
+      RunEnd(10, 60000, json::array()),
+  });
+  EXPECT_TRUE(v.empty()) << Messages(v);
+}
+
 TEST(EventualLockReleaseTest, LongStallMustBeFreedShortStallNeedNot) {
   json stall_long = Ev(2, 2000, "fault",
                        {{"kind", "stall_agent"}, {"index", 0}, {"agent", "a1"},

@@ -3,6 +3,7 @@
 #include "sim/process_set.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -20,8 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/support/temp_dir.h"
 
@@ -139,9 +138,13 @@ TEST(ProcessSetTest, EnvironmentIsAddedToAndOverridden) {
   setenv("PS_TEST_KEPT", "kept", 1);
   setenv("PS_TEST_OVERRIDDEN", "old", 1);
   ProcessSet set;
-  SpawnSpec spec = Shell("e", "echo \"$PS_TEST_NEW $PS_TEST_OVERRIDDEN $PS_TEST_KEPT $FAULTLINE_CTL_FD\"; "
-                              "env | grep -c '^PS_TEST_OVERRIDDEN='", log);
-  spec.env = {{"PS_TEST_NEW", "new"}, {"PS_TEST_OVERRIDDEN", "first"}, {"PS_TEST_OVERRIDDEN", "second"}};
+  SpawnSpec spec =
+      Shell("e",
+            "echo \"$PS_TEST_NEW $PS_TEST_OVERRIDDEN $PS_TEST_KEPT $FAULTLINE_CTL_FD\"; "
+            "env | grep -c '^PS_TEST_OVERRIDDEN='",
+            log);
+  spec.env = {
+      {"PS_TEST_NEW", "new"}, {"PS_TEST_OVERRIDDEN", "first"}, {"PS_TEST_OVERRIDDEN", "second"}};
   auto child = set.Spawn(spec);
   ASSERT_TRUE(child.ok()) << child.status().ToString();
   EXPECT_EQ(set.Wait(child->pid).ToString(), "exit 0");
@@ -332,8 +335,7 @@ TEST(ProcessSetTest, OnlyStdioAndTheControlFdAreInherited) {
   // Deliberately without O_CLOEXEC: the set must keep it from the child anyway.
   int leaky = open("/dev/null", O_RDONLY);
   ASSERT_GE(leaky, 0);
-  const std::string script =
-      "ls /proc/$$/fd; readlink /proc/$$/fd/0 /proc/$$/fd/3; true";
+  const std::string script = "ls /proc/$$/fd; readlink /proc/$$/fd/0 /proc/$$/fd/3; true";
   ProcessSet set;
 
   std::string with_log = dir / "with.log";
@@ -356,7 +358,8 @@ TEST(ProcessSetTest, OnlyStdioAndTheControlFdAreInherited) {
 TEST(ProcessSetTest, SignalDispositionsAndMaskAreReset) {
   TempDir dir;
   std::string log = dir / "sig.log";
-  struct sigaction ignore {}, old_term {};
+  struct sigaction ignore {};
+  struct sigaction old_term {};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGTERM, &ignore, &old_term);
   sigset_t usr1, old_mask;
