@@ -1,0 +1,288 @@
+// End-to-end tests of the faultline binary against the real swarm
+// coordinator: determinism, many agents under every process fault in both
+// modes, bad scenarios, the watchdog, interruption, and no orphans.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace faultline {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Exit;
+using testing::Ran;
+using testing::ReadAll;
+using testing::TempDir;
+
+class FaultlineCliTest : public ::testing::Test {
+ protected:
+  TempDir tmp_;
+
+  Ran Faultline(std::vector<std::string> args, std::chrono::milliseconds timeout = 300s) {
+    args.insert(args.begin(), FAULTLINE_BIN);
+    return testing::Run(args, tmp_ / "cmd.log", timeout);
+  }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::ofstream(tmp_ / name) << text;
+    return tmp_ / name;
+  }
+  nlohmann::json Verdict(const std::string& run_dir) {
+    return nlohmann::json::parse(ReadAll(run_dir + "/verdict.json"), nullptr, false);
+  }
+};
+
+const char* kSmall = R"({
+  "name": "small", "seed": 3,
+  "coordinator": {"lease_ms": 800, "heartbeat_ms": 200, "reap_interval_ms": 300, "agent_timeout_ms": 600},
+  "agents": {"count": 4, "work_ms": [10, 80]},
+  "work": {"items": 40},
+  "faults": [{"kind": "kill_agent", "at_ms": [50, 300], "count": 2, "every_ms": 100, "restart_after_ms": 200}]
+})";
+
+TEST_F(FaultlineCliTest, SameSeedSameTraceOtherSeedOtherTrace) {
+  std::string scn = Write("small.json", kSmall);
+  std::string out = tmp_ / "out";
+  Ran a = Faultline({"run", scn, "--out", out, "--seed", "11", "--check-determinism"});
+  ASSERT_EQ(a.exit.code, 0) << a.output;
+  EXPECT_NE(a.output.find("same trace twice"), std::string::npos) << a.output;
+  std::string first = Verdict(out + "/small-11")["trace_sha256"];
+  std::string second = Verdict(out + "/small-11-check")["trace_sha256"];
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(ReadAll(out + "/small-11/trace.jsonl"), ReadAll(out + "/small-11-check/trace.jsonl"));
+  Ran b = Faultline({"run", scn, "--out", out, "--seed", "12"});
+  ASSERT_EQ(b.exit.code, 0) << b.output;
+  EXPECT_NE(Verdict(out + "/small-12")["trace_sha256"], first);
+  // replay reproduces the run directory byte for byte.
+  Ran r = Faultline({"replay", out + "/small-11"});
+  EXPECT_EQ(r.exit.code, 0) << r.output;
+  EXPECT_NE(r.output.find("replay: identical trace (sha256 " + first + ")"), std::string::npos)
+      << r.output;
+}
+
+TEST_F(FaultlineCliTest, RunDirectoryHasTheResolvedScenarioTraceAndVerdict) {
+  std::string scn = Write("small.json", kSmall);
+  std::string out = tmp_ / "out";
+  Ran a = Faultline({"run", scn, "--out", out});
+  ASSERT_EQ(a.exit.code, 0) << a.output;
+  std::string dir = out + "/small-3";
+  nlohmann::json v = Verdict(dir);
+  for (const char* key : {"scenario", "seed", "mode", "ok", "trace_sha256", "invariants", "faults",
+                          "stats", "reproduce", "vacuous"}) {
+    EXPECT_TRUE(v.contains(key)) << key;
+  }
+  EXPECT_EQ(v["ok"], true);
+  EXPECT_EQ(v["faults"][0]["landed"], true);
+  EXPECT_EQ(v["invariants"].size(), 6u);
+  EXPECT_EQ(v["reproduce"], "faultline run " + dir + "/scenario.resolved.json");
+  EXPECT_NE(a.output.find("reproduce: faultline run " + dir + "/scenario.resolved.json"),
+            std::string::npos);
+  // The resolved scenario is itself a valid scenario that reproduces the run.
+  Ran again = Faultline({"run", dir + "/scenario.resolved.json", "--out", tmp_ / "again"});
+  ASSERT_EQ(again.exit.code, 0) << again.output;
+  EXPECT_EQ(Verdict(tmp_ / "again/small-3")["trace_sha256"], v["trace_sha256"]);
+  // Every trace line is JSON with seq, t, proc, type.
+  std::ifstream in(dir + "/trace.jsonl");
+  std::string line;
+  uint64_t seq = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    ASSERT_EQ(j["seq"], seq++);
+    ASSERT_TRUE(j.contains("t") && j.contains("proc") && j.contains("type"));
+  }
+  EXPECT_EQ(v["stats"]["events"], seq);
+}
+
+const char* kBig = R"({
+  "name": "big", "seed": 1, "mode": "%MODE%",
+  "coordinator": {"lease_ms": 1000, "heartbeat_ms": 200, "reap_interval_ms": 300,
+                  "agent_timeout_ms": 800, "max_attempts": 30},
+  "agents": {"count": 64, "work_ms": [1, 30]},
+  "work": {"items": 500},
+  "faults": [
+    {"kind": "kill_agent", "at_ms": 30, "count": 8, "every_ms": 40, "restart_after_ms": 150},
+    %CRASH%
+    {"kind": "stall_agent", "at_ms": 60, "duration_ms": 1500, "count": 3, "every_ms": 50},
+    {"kind": "reaper_crash", "at_ms": 100, "restart_after_ms": 200}
+  ],
+  "limits": {"wall_ms": 120000}
+})";
+
+std::string Big(const std::string& mode) {
+  std::string s = kBig;
+  s.replace(s.find("%MODE%"), 6, mode);
+  std::string crash = mode == "lockstep"
+      ? R"({"kind": "crash_at", "point": "claim.state_written", "nth": 40, "restart_after_ms": 100},
+           {"kind": "crash_at", "point": "complete.ledger_written", "nth": 60, "restart_after_ms": 100},)"
+      : "";
+  s.replace(s.find("%CRASH%"), 7, crash);
+  return s;
+}
+
+TEST_F(FaultlineCliTest, SixtyFourAgentsUnderEveryProcessFaultLockstep) {
+  std::string out = tmp_ / "out";
+  Ran r = Faultline({"run", Write("big.json", Big("lockstep")), "--out", out});
+  EXPECT_EQ(r.exit.code, 0) << r.output;
+  nlohmann::json v = Verdict(out + "/big-1");
+  EXPECT_EQ(v["ok"], true) << r.output;
+  EXPECT_EQ(v["vacuous"], false) << v["faults"].dump();
+  EXPECT_GE(v["stats"]["kills"].get<int>(), 8);
+}
+
+TEST_F(FaultlineCliTest, SixtyFourAgentsUnderEveryProcessFaultFreerun) {
+  std::string out = tmp_ / "out";
+  Ran r = Faultline({"run", Write("big.json", Big("freerun")), "--out", out});
+  EXPECT_EQ(r.exit.code, 0) << r.output;
+  nlohmann::json v = Verdict(out + "/big-1");
+  EXPECT_EQ(v["ok"], true) << r.output;
+  EXPECT_EQ(v["mode"], "freerun");
+  EXPECT_EQ(v["vacuous"], false) << v["faults"].dump();
+}
+
+TEST_F(FaultlineCliTest, BadScenariosExit2NamingFileAndPointer) {
+  struct Case {
+    std::string text, pointer;
+  };
+  const std::vector<Case> cases = {
+      {R"({"name": "x", "agnets": {}})", ": /agnets: unknown key \"agnets\""},
+      {R"({"name": "x", "agents": {"count": [9, 2]}})", "/agents/count"},
+      {R"({"name": "x", "faults": [{"kind": "explode"}]})", "/faults/0/kind"},
+      {R"({"name": "x", "faults": [{"kind": "kill_agent", "at_ms": 5, "evry_ms": 3}]})",
+       "/faults/0/evry_ms"},
+      {R"({"name": "x", "invariants": ["single_owner", "nope"]})", "/invariants/1"},
+      {R"({"name": "x", "mode": "freerun", "faults": [{"kind": "crash_at", "point": "claim.locked"}]})",
+       "/faults/0"},
+      {R"({"name": "x", "work": {"items": "many"}})", "/work/items"},
+      {R"({"name": "x", )", "bad.json"},
+  };
+  for (const Case& c : cases) {
+    std::string f = Write("bad.json", c.text);
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"validate", f}, {"run", f, "--out", tmp_ / "out"}}) {
+      const std::string& cmd = args[0];
+      Ran r = Faultline(args);
+      EXPECT_EQ(r.exit.code, 2) << cmd << " " << c.text << "\n" << r.output;
+      EXPECT_NE(r.output.find(f), std::string::npos) << r.output;
+      EXPECT_NE(r.output.find(c.pointer), std::string::npos) << c.text << "\n" << r.output;
+    }
+  }
+  Ran missing = Faultline({"validate", tmp_ / "nope.json"});
+  EXPECT_EQ(missing.exit.code, 2);
+  EXPECT_EQ(Faultline({"bogus"}).exit.code, 2);
+  EXPECT_EQ(Faultline({"run"}).exit.code, 2);
+}
+
+TEST_F(FaultlineCliTest, UncontrolledBlockIsReportedNotHung) {
+  std::string scn = Write("block.json", R"({"name": "block", "agents": {"count": 1},
+      "reaper": false, "work": {"items": 1}, "limits": {"step_timeout_ms": 500}})");
+  auto start = std::chrono::steady_clock::now();
+  Ran r = Faultline({"run", scn, "--out", tmp_ / "out", "--swarm", BLOCKING_SWARM}, 60s);
+  EXPECT_FALSE(r.exit.timed_out);
+  EXPECT_EQ(r.exit.code, 3) << r.output;
+  EXPECT_NE(r.output.find("uncontrolled block: a0"), std::string::npos) << r.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+}
+
+std::set<pid_t> Descendants(pid_t root) {
+  // Every process whose parent chain reaches `root`, from /proc.
+  std::map<pid_t, pid_t> parent;
+  DIR* d = opendir("/proc");
+  while (dirent* e = readdir(d)) {
+    pid_t pid = atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    int ppid = 0;
+    char state = 0;
+    sscanf(stat.c_str() + close + 2, "%c %d", &state, &ppid);
+    if (state != 'Z') parent[pid] = ppid;
+  }
+  closedir(d);
+  std::set<pid_t> out;
+  bool grew = true;
+  while (grew) {
+    grew = false;
+    for (auto [pid, ppid] : parent) {
+      if ((ppid == root || out.count(ppid)) && !out.count(pid)) {
+        out.insert(pid);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+// Starts a long faultline run, waits until its agents are up, then applies
+// `sig` to faultline itself.
+struct Killed {
+  Exit exit;
+  std::set<pid_t> children;
+  std::set<pid_t> survivors;
+};
+Killed RunAndSignal(TempDir& tmp, int sig) {
+  std::ofstream(tmp / "long.json") << R"({"name": "long", "agents": {"count": 8, "work_ms": [200, 400]},
+      "work": {"items": 5000}, "mode": "freerun", "limits": {"wall_ms": 600000}})";
+  pid_t pid = testing::Spawn({FAULTLINE_BIN, "run", tmp / "long.json", "--out", tmp / "out"},
+                             tmp / "long.log");
+  Killed k;
+  for (int i = 0; i < 400 && k.children.size() < 9; ++i) {
+    std::this_thread::sleep_for(25ms);
+    k.children = Descendants(pid);
+  }
+  kill(pid, sig);
+  k.exit = testing::WaitFor(pid, 30s);
+  std::this_thread::sleep_for(2s);
+  for (pid_t c : k.children) {
+    std::ifstream in("/proc/" + std::to_string(c) + "/stat");
+    std::string stat;
+    if (std::getline(in, stat) && stat.find(") Z") == std::string::npos) k.survivors.insert(c);
+  }
+  return k;
+}
+
+TEST_F(FaultlineCliTest, NoOrphansWhenFaultlineIsSigkilled) {
+  Killed k = RunAndSignal(tmp_, SIGKILL);
+  EXPECT_EQ(k.exit.signal, SIGKILL);
+  EXPECT_GE(k.children.size(), 9u) << "the agents and the reaper never started";
+  EXPECT_TRUE(k.survivors.empty()) << k.survivors.size() << " processes outlived faultline";
+}
+
+TEST_F(FaultlineCliTest, CtrlCStopsCleanlyWithExit130) {
+  Killed k = RunAndSignal(tmp_, SIGINT);
+  EXPECT_TRUE(k.exit.exited);
+  EXPECT_EQ(k.exit.code, 130) << ReadAll(tmp_ / "long.log");
+  EXPECT_TRUE(k.survivors.empty());
+  EXPECT_GE(k.children.size(), 9u);
+  // The run directory still has a verdict saying so.
+  nlohmann::json v = nlohmann::json::parse(ReadAll(tmp_ / "out/long-1/verdict.json"), nullptr, false);
+  EXPECT_EQ(v["end"], "interrupted");
+}
+
+TEST_F(FaultlineCliTest, ListsFaultsInvariantsAndScenarios) {
+  Ran f = Faultline({"list", "faults"});
+  EXPECT_EQ(f.exit.code, 0);
+  for (const char* k : {"kill_agent", "crash_at", "stall_agent", "reaper_crash", "claim.state_written"}) {
+    EXPECT_NE(f.output.find(k), std::string::npos) << k;
+  }
+  Ran i = Faultline({"list", "invariants"});
+  for (const char* k : {"single_owner", "exactly_once_effect", "no_lost_work",
+                        "eventual_lock_release", "bounded_locks", "progress"}) {
+    EXPECT_NE(i.output.find(k), std::string::npos) << k;
+  }
+  Ran s = Faultline({"list", "scenarios", "--dir", SCENARIO_DIR});
+  EXPECT_EQ(s.exit.code, 0) << s.output;
+  EXPECT_NE(s.output.find("kitchen-sink"), std::string::npos) << s.output;
+  EXPECT_EQ(s.output.find("INVALID"), std::string::npos) << s.output;
+}
+
+}  // namespace
+}  // namespace faultline
