@@ -18,7 +18,8 @@ usage() {
   cat <<USAGE
 usage: ./dev.sh main|test|build|deps
 
-  main    install missing packages, build, run the main job (today: the coordinator demo)
+  main    install missing packages, build, run the main job: every bundled scenario
+          (scenarios/*.json) against the reference coordinator, runs in out/
   test    install missing packages, build, run every test (ctest)
   build   install missing packages and build only
   deps    install missing packages only
@@ -52,7 +53,8 @@ build() {
 case "${1:-}" in
   deps) install_deps ;;
   build) install_deps; build ;;
-  main) install_deps; build; coordinator/demo.sh "$BUILD_DIR/bin/swarm" ;;
+  main) install_deps; build
+        "$BUILD_DIR/bin/faultline" run scenarios/*.json --out out ;;
   test) install_deps; build
         cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 600 ;;
   -h|--help|help) usage ;;

@@ -170,6 +170,8 @@ BENCHMARK(BM_OneChecker)->DenseRange(0, 5)->Unit(benchmark::kMillisecond);
 
 void BM_ParseTraceLines(benchmark::State& state) {
   const std::vector<std::string>& lines = Lines();
+  int64_t bytes = 0;
+  for (const std::string& line : lines) bytes += static_cast<int64_t>(line.size()) + 1;
   for (auto _ : state) {
     std::vector<TraceEvent> events;
     events.reserve(lines.size());
@@ -179,6 +181,7 @@ void BM_ParseTraceLines(benchmark::State& state) {
     benchmark::DoNotOptimize(events.data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kEvents));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * bytes);
 }
 BENCHMARK(BM_ParseTraceLines)->Unit(benchmark::kMillisecond);
 

@@ -305,45 +305,61 @@ Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* rep
 }
 
 Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
-  // Expired claims first: the markers name every live claim, so this costs
-  // in proportion to them, and a dead holder's item is taken over promptly
-  // whether or not the reaper is up.
-  auto markers = fs::ListDir(Sub("claims"));
-  if (!markers.ok()) return markers.status();
+  // Expired claims first, a few times per lease period: the markers name
+  // every live claim, so a scan costs in proportion to them, and a dead
+  // holder's item is taken over promptly whether or not the reaper is up.
   const int64_t now = clock_->NowMicros();
-  for (const std::string& id : *markers) {
-    auto state = ReadItem(id);
-    if (!state.ok() || !state->LeaseExpired(now)) continue;
-    auto grant = Claim(id, agent);
-    if (grant.ok()) return ClaimOutcome{std::move(*grant), true};
-    if (grant.status().IsStorageError()) return grant.status();
-  }
-  // The directory listing is kept between calls and walked from a cursor, so
-  // a claim costs a few file reads rather than a listing of every item. It
-  // is refreshed when a whole walk found nothing (new items, or claims that
-  // expired since): the second walk below.
-  for (int walk = 0; walk < 2; ++walk) {
-    if (walk == 1 || listing_.empty()) {
-      auto names = fs::ListDir(Sub("items"));
-      if (!names.ok()) return names.status();
-      listing_ = std::move(*names);
-      // Agents start at different places, so that they rarely contend.
-      cursor_ = listing_.empty() ? 0 : HashId(agent) % listing_.size();
+  if (now >= next_expiry_scan_us_) {
+    next_expiry_scan_us_ = now + config_.lease_ms * 1000 / 4;
+    auto markers = fs::ListDir(Sub("claims"));
+    if (!markers.ok()) return markers.status();
+    for (const std::string& id : *markers) {
+      auto state = ReadItem(id);
+      if (!state.ok() || !state->LeaseExpired(now)) continue;
+      auto grant = Claim(id, agent);
+      if (grant.ok()) return ClaimOutcome{std::move(*grant), true};
+      if (grant.status().IsStorageError()) return grant.status();
     }
-    auto outcome = Walk(agent);
-    if (!outcome.ok() || outcome->grant || walk == 1) return outcome;
   }
-  return ClaimOutcome{};
+  // The items not yet known to be finished are kept between calls and walked
+  // from a cursor, so that a claim costs a few file reads, not a read of
+  // every item. New items are picked up by a fresh listing, at most once per
+  // heartbeat period, and always before the agent is told no work is left.
+  const bool relisted = open_.empty() || now >= next_listing_us_;
+  if (relisted) SWARM_RETURN_IF_ERROR(Relist(agent));
+  auto outcome = Walk(agent);
+  if (!outcome.ok() || outcome->grant || relisted || !open_.empty()) return outcome;
+  SWARM_RETURN_IF_ERROR(Relist(agent));
+  return Walk(agent);
+}
+
+Status FsStore::Relist(const std::string& agent) {
+  auto names = fs::ListDir(Sub("items"));
+  if (!names.ok()) return names.status();
+  open_.clear();
+  for (const std::string& name : *names) {
+    std::string id = StripSuffix(name, ".json");
+    if (!id.empty() && !terminal_.count(id)) open_.push_back(std::move(id));
+  }
+  // Agents start at different places, so that they rarely contend.
+  cursor_ = open_.empty() ? 0 : HashId(agent) % open_.size();
+  next_listing_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
+  return Status::Ok();
 }
 
 Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
   ClaimOutcome out;
-  const size_t n = listing_.size();
+  const size_t n = open_.size();
+  std::vector<bool> finished(n, false);
+  size_t resume = cursor_;
   Status storage = Status::Ok();
   for (size_t k = 0; k < n; ++k) {
     const size_t index = (cursor_ + k) % n;
-    std::string id = StripSuffix(listing_[index], ".json");
-    if (id.empty() || terminal_.count(id)) continue;
+    const std::string& id = open_[index];
+    if (terminal_.count(id)) {
+      finished[index] = true;
+      continue;
+    }
     auto state = ReadItem(id);
     if (!state.ok()) {
       if (state.status().code() == Status::Code::kNotFound) continue;  // being quarantined
@@ -351,6 +367,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
       out.work_remaining = true;  // Claim() re-reads under the lock and quarantines
     } else if (IsTerminal(state->status)) {
       terminal_.insert(id);
+      finished[index] = true;
       continue;
     } else {
       out.work_remaining = true;
@@ -360,12 +377,22 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
     }
     auto grant = Claim(id, agent);
     if (grant.ok()) {
-      cursor_ = (index + 1) % n;
       out.grant = std::move(*grant);
-      return out;
+      resume = index + 1;
+      break;
     }
     if (grant.status().IsStorageError()) storage = grant.status();
   }
+  // Drop the items found finished; the next walk starts after the one granted.
+  std::vector<std::string> still_open;
+  size_t new_cursor = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i == resume % std::max<size_t>(n, 1)) new_cursor = still_open.size();
+    if (!finished[i] && !terminal_.count(open_[i])) still_open.push_back(std::move(open_[i]));
+  }
+  open_ = std::move(still_open);
+  cursor_ = open_.empty() ? 0 : new_cursor % open_.size();
+  if (out.grant) return out;
   if (!storage.ok()) return storage;
   return out;
 }

@@ -83,7 +83,10 @@ class FsStore final : public Store {
   // Under the item's lock: an expired claim goes back to pending, or is
   // dead-lettered when it used up its attempts. `who` names the actor.
   Status ExpireLocked(ItemState& state, std::string_view who, ReapReport* report);
-  // One walk over listing_ from cursor_: claims the first claimable item.
+  // Lists items/ again into open_ (minus the items known to be finished).
+  Status Relist(const std::string& agent);
+  // One walk over open_ from cursor_: claims the first claimable item and
+  // drops the items it found finished.
   Result<ClaimOutcome> Walk(const std::string& agent);
   Status CheckCurrent(const ItemState& state, const Grant& grant, std::string_view op);
   void Event(nlohmann::json event);
@@ -93,8 +96,10 @@ class FsStore final : public Store {
   Clock* clock_;
   Probe* probe_;
   std::set<std::string> terminal_;    // items seen done/dead/quarantined
-  std::vector<std::string> listing_;  // items/ as last listed, sorted
-  size_t cursor_ = 0;                 // where the next walk starts
+  std::vector<std::string> open_;     // items not known to be finished, sorted
+  size_t cursor_ = 0;                 // where the next walk of open_ starts
+  int64_t next_listing_us_ = 0;       // when items/ is listed again at the latest
+  int64_t next_expiry_scan_us_ = 0;   // when ClaimNext next looks for expired claims
 };
 
 }  // namespace swarm

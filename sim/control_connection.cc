@@ -13,10 +13,6 @@ namespace faultline {
 
 namespace proto = protocol;
 
-ControlConnection::~ControlConnection() {
-  if (fd_ >= 0) close(fd_);
-}
-
 bool ControlConnection::NextLine(std::string* line) {
   size_t nl = buffer_.find('\n');
   if (nl == std::string::npos) return false;

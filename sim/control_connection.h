@@ -2,7 +2,8 @@
 // (sim/protocol/control_protocol.h): reads its messages, knows where it is
 // parked, and lets it go.
 //
-// Thread-compatible. Owns the socket fd.
+// Thread-compatible. Does not own the socket fd: the ProcessSet that spawned
+// the process does (ProcessSet::CloseControl).
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,6 @@ struct Parked {
 class ControlConnection {
  public:
   explicit ControlConnection(int fd) : fd_(fd) {}
-  ~ControlConnection();
   ControlConnection(const ControlConnection&) = delete;
   ControlConnection& operator=(const ControlConnection&) = delete;
 

@@ -143,6 +143,8 @@ class Engine {
   bool Setup();
   bool RunSwarm(const std::vector<std::string>& args, const std::string& log);
   bool Spawn(Proc& p);
+  // Lockstep: waits until a started process parks at its hello.
+  bool AwaitHello(Proc& p);
   void Emit(const std::string& proc, nlohmann::json event, int64_t t);
   void Emit(const std::string& proc, nlohmann::json event) { Emit(proc, std::move(event), T()); }
   void OnExit(Proc& p, const ExitStatus& status);
@@ -155,6 +157,10 @@ class Engine {
   void StopAll();
   void RunEnd(EngineResult::End end);
   void ShowProgress(bool final_line);
+  void CloseControl(Proc& p) {
+    p.conn.reset();
+    processes_.CloseControl(p.pid);
+  }
   bool Fail(std::string error) {
     result_.error = std::move(error);
     return false;
@@ -288,7 +294,11 @@ bool Engine::Spawn(Proc& p) {
   p.stalled_until = 0;
   Emit("sim", {{"type", "spawn"}, {"agent", p.id}, {"role", p.role}, {"restart", p.starts > 0}});
   ++p.starts;
-  if (!lockstep_) return true;
+  return true;
+}
+
+bool Engine::AwaitHello(Proc& p) {
+  if (!lockstep_ || !p.alive) return true;
   // Wait for the hello: until then the process runs uncontrolled (exec and
   // start-up), touching no shared state.
   std::string error;
@@ -306,7 +316,7 @@ bool Engine::Spawn(Proc& p) {
 
 void Engine::OnExit(Proc& p, const ExitStatus& status) {
   p.alive = false;
-  p.conn.reset();
+  CloseControl(p);
   nlohmann::json ev = {{"type", "exit"}, {"agent", p.id}, {"role", p.role}};
   if (status.exited) {
     ev["code"] = status.code;
@@ -331,7 +341,7 @@ bool Engine::Kill(const std::string& id, const std::string& by) {
   }
   ExitStatus st = processes_.Wait(p->pid);
   p->alive = false;
-  p->conn.reset();
+  CloseControl(*p);
   Emit("sim", {{"type", "exit"}, {"agent", p->id}, {"role", p->role}, {"signal", st.signal},
                {"by", by}});
   ++result_.kills;
@@ -341,7 +351,7 @@ bool Engine::Kill(const std::string& id, const std::string& by) {
 void Engine::Restart(const std::string& id) {
   Proc* p = Find(id);
   if (p == nullptr || p->alive) return;
-  if (!Spawn(*p)) result_.end = EngineResult::End::kHarnessError;
+  if (!Spawn(*p) || !AwaitHello(*p)) result_.end = EngineResult::End::kHarnessError;
 }
 
 void Engine::Stall(const std::string& id, int64_t until) {
@@ -555,7 +565,7 @@ void Engine::StopAll() {
     }
     processes_.Wait(p.pid);
     p.alive = false;
-    p.conn.reset();
+    CloseControl(p);
     Emit("sim", {{"type", "stop"}, {"agent", p.id}, {"role", p.role}});
   }
 }
@@ -625,8 +635,12 @@ EngineResult Engine::Run() {
   EngineResult::End end = EngineResult::End::kHarnessError;
   if (Setup()) {
     Emit("sim", {{"type", "submit"}, {"items", s_.items}});
+    // All processes start at once; their hellos are then collected in order,
+    // so start-up costs overlap and the order stays deterministic.
     bool started = true;
     for (Proc& p : procs_) started = started && Spawn(p);
+    for (Proc& p : procs_) started = started && AwaitHello(p);
+    result_.started_us = MonoMicros() - start_mono_;
     if (started) {
       for (size_t i = 0; i < s_.faults.size(); ++i) {
         const FaultKind* kind = catalog_.FindFault(s_.faults[i].kind);
@@ -636,7 +650,9 @@ EngineResult Engine::Run() {
             Rng(s_.seed).Split(fmt::format("faults/{}/{}", i, s_.faults[i].kind))));
       }
       for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
+      const int64_t loop_start = MonoMicros();
       end = lockstep_ ? LockstepLoop() : FreerunLoop();
+      result_.loop_wall_us = MonoMicros() - loop_start;
     }
   }
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;

@@ -41,6 +41,8 @@ struct EngineResult {
   uint64_t steps = 0;       // lockstep: processes resumed
   int64_t sim_us = 0;       // run time at the end
   int64_t wall_us = 0;
+  int64_t started_us = 0;    // wall time until every process was up (lockstep: said hello)
+  int64_t loop_wall_us = 0;  // wall time in the scheduling loop
   int kills = 0;
   std::vector<FaultRecord> faults;
 };

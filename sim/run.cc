@@ -69,9 +69,13 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   eo.log_dir = report.run_dir + "/logs";
   eo.interrupted = o.interrupted;
   eo.progress = o.progress;
-  EngineResult r = work.empty() ? EngineResult{EngineResult::End::kHarnessError,
-                                               "cannot create a scratch directory"}
-                                : RunEngine(s, catalog, eo, &trace);
+  EngineResult r;
+  if (work.empty()) {
+    r.end = EngineResult::End::kHarnessError;
+    r.error = "cannot create a scratch directory (set FAULTLINE_WORKDIR to a writable place)";
+  } else {
+    r = RunEngine(s, catalog, eo, &trace);
+  }
   if (!work.empty()) {
     if (o.keep) {
       stdfs::rename(work + "/coord", report.run_dir + "/coord", ec);
@@ -131,6 +135,8 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
         {"steps", r.steps},
         {"sim_ms", r.sim_us / 1000},
         {"wall_ms", r.wall_us / 1000},
+        {"startup_ms", r.started_us / 1000},
+        {"loop_ms", r.loop_wall_us / 1000},
         {"kills", r.kills},
         {"agents", s.agents},
         {"items", s.items}}},

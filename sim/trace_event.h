@@ -13,14 +13,24 @@
 //   from the engine ("proc": "sim"):
 //     run_start   scenario, seed, mode, lease_ms, heartbeat_ms, reap_interval_ms,
 //                 agent_timeout_ms, max_attempts, agents, items
-//     spawn       proc id (in "agent"), pid, role ("agent" | "reaper"), restart (bool)
-//     exit        agent, code (int, when it exited) or signal (int, when killed)
+//     submit      items (how many were submitted)
+//     spawn       agent (the process id, "reaper" for the reaper), role ("agent" |
+//                 "reaper"), restart (bool)
+//     exit        agent, role, code (int, when it exited) or signal (int, when killed),
+//                 by (the fault that killed it, if one did)
+//     stop        agent, role: stopped by the engine at the end of the run (not a death)
 //     fault       kind, index (position in the scenario's faults), and what landed
-//                 (e.g. agent, point, item, until_us)
+//                 (e.g. agent, point, item, at_us, until_us — run time, like "t")
 //     snapshot    locks, temps, claims (live claim markers), live_procs
-//     run_end     completed (bool: every item done/dead/quarantined), locks, ledger,
-//                 items: [{"id", "status", "reason", "effect": bool}],
+//     run_end     end ("completed", "sim_limit", "wall_limit", "deadlock", ...),
+//                 completed (bool: every item done/dead/quarantined), locks, temps,
+//                 ledger, items: [{"id", "status", "reason", "effect": bool}],
 //                 deadlock: "" or who waits on what
+//
+// Clocks: in lockstep a process's clock (now_us, lease_until_us, at_us of
+// heartbeats) reads run time + 1 s; in freerun it is CLOCK_REALTIME. In
+// freerun the lines are sorted by "t" (the sender's CLOCK_MONOTONIC) at the
+// end of the run, so "t" grows with "seq" there too.
 //   from the coordinator (coordinator/fs_store.cc, agent.cc):
 //     register    agent, fingerprint          refused   agent, fingerprint, cluster_fingerprint
 //     heartbeat   agent, at_us                agent_dead / agent_back  agent, reason

@@ -47,6 +47,10 @@ void SingleOwner::Observe(const TraceEvent& event) {
 }
 
 void SingleOwner::OnClaim(const TraceEvent& event) {
+  const bool has_now = event.fields.contains("now_us");
+  const bool dated = has_now || lease_us_ >= 0;
+  const int64_t now = has_now ? event.now_us : event.lease_until_us - lease_us_;
+  if (dated && !clock_offset_) clock_offset_ = now - event.t;
   auto [it, inserted] = latest_.try_emplace(event.item);
   Grant& previous = it->second;
   if (!inserted) {
@@ -56,22 +60,21 @@ void SingleOwner::OnClaim(const TraceEvent& event) {
                          event.item, event.agent, event.token, previous.token, previous.agent),
              {previous.claim_seq, event.seq});
     }
-    const bool dated = event.fields.contains("now_us") || lease_us_ >= 0;
-    const int64_t now =
-        event.fields.contains("now_us") ? event.now_us : event.lease_until_us - lease_us_;
     if (dated && !previous.ended && previous.agent != event.agent &&
         now < previous.lease_until_us) {
       std::string renewal =
           previous.renewed ? fmt::format(" (renewed at seq {})", previous.renew_seq) : "";
       Report(fmt::format("{}: {} was granted token {} at {} while {}'s grant (token {}) was "
                          "valid until {}{}",
-                         event.item, event.agent, event.token, Seconds(now), previous.agent,
-                         previous.token, Seconds(previous.lease_until_us), renewal),
+                         event.item, event.agent, event.token, Clock(now), previous.agent,
+                         previous.token, Clock(previous.lease_until_us), renewal),
              {previous.claim_seq, event.seq});
     }
   }
   previous = Grant{event.agent, event.token, event.lease_until_us, event.seq, false, 0, false};
 }
+
+std::string SingleOwner::Clock(int64_t us) const { return Seconds(us - clock_offset_.value_or(0)); }
 
 void SingleOwner::Report(std::string message, std::vector<uint64_t> evidence) {
   if (++reported_ > kMaxReported) return;

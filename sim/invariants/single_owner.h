@@ -9,6 +9,11 @@
 // claim_ok seqs. now_us and lease_until_us are compared only with each other
 // (both are the coordinator processes' clock); the run time "t" is not used.
 //
+// Times in messages are those clock readings minus the offset between the
+// clock and run time at the first claim_ok (the lockstep epoch, or the wall
+// clock at the start of a freerun run), so they read like run times; a skewed
+// agent's readings stay skewed, which is the point.
+//
 // A claim_ok without now_us is dated lease_until_us - lease_ms (run_start),
 // which is how the reference coordinator computes the deadline; without
 // either, only the token order is checked for it.
@@ -17,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -47,9 +53,11 @@ class SingleOwner final : public Invariant {
   };
 
   void OnClaim(const TraceEvent& event);
+  std::string Clock(int64_t us) const;  // a clock reading as seconds of run time
   void Report(std::string message, std::vector<uint64_t> evidence);
 
-  int64_t lease_us_ = -1;                          // from run_start; -1 until seen
+  int64_t lease_us_ = -1;                          // from run_start; -1 while unknown
+  std::optional<int64_t> clock_offset_;            // clock minus run time at the first claim_ok
   std::unordered_map<std::string, Grant> latest_;  // item -> its latest grant
   std::vector<Violation> violations_;
   uint64_t reported_ = 0;

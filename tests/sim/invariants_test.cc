@@ -219,6 +219,21 @@ TEST(SingleOwnerTest, ClaimWithoutNowIsDatedFromTheLease) {
   EXPECT_TRUE(Contains(v[0].message, "at 2.000 s")) << v[0].message;
 }
 
+TEST(SingleOwnerTest, MessageTimesReadAsRunTime) {
+  // The clock runs 1 s ahead of run time (the lockstep epoch).
+  json first = Claim(1, "w1", "a1", 1, 100, 3100);
+  json second = Claim(2, "w1", "a2", 2, 600, 3600);
+  for (json* claim : {&first, &second}) {
+    (*claim)["now_us"] = claim->at("now_us").get<int64_t>() + 1000 * kMs;
+    (*claim)["lease_until_us"] = claim->at("lease_until_us").get<int64_t>() + 1000 * kMs;
+  }
+  auto v = Check<SingleOwner>({first, second});
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_TRUE(Contains(v[0].message, "at 0.600 s while a1's grant (token 1) was valid until "
+                                     "3.100 s"))
+      << v[0].message;
+}
+
 TEST(SingleOwnerTest, ViolationsAreCapped) {
   std::vector<json> history;
   uint64_t seq = 1;
