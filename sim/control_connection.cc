@@ -13,29 +13,31 @@ namespace faultline {
 
 namespace proto = protocol;
 
-bool ControlConnection::NextLine(std::string* line) {
-  size_t nl = buffer_.find('\n');
-  if (nl == std::string::npos) return false;
-  line->assign(buffer_, 0, nl);
-  buffer_.erase(0, nl + 1);
-  return true;
+bool ControlConnection::NextMessage(const EventFn& on_event, nlohmann::json* message,
+                                    std::string* error) {
+  for (;;) {
+    size_t nl = buffer_.find('\n');
+    if (nl == std::string::npos) return false;
+    std::string line = buffer_.substr(0, nl);
+    buffer_.erase(0, nl + 1);
+    *message = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!message->is_object()) {
+      *error = "not a JSON object: " + line.substr(0, 200);
+      return true;
+    }
+    if (!message->contains(proto::kEvent)) return true;
+    const int64_t mono = message->value(proto::kMonoUs, int64_t{0});
+    on_event(std::move(message->at(proto::kEvent)), mono);
+  }
 }
 
 ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const EventFn& on_event,
                                                      Parked* parked, std::string* error) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::string line;
+  nlohmann::json m;
   for (;;) {
-    while (NextLine(&line)) {
-      nlohmann::json m = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (!m.is_object()) {
-        *error = "not a JSON object: " + line.substr(0, 200);
-        return Read::kBadMessage;
-      }
-      if (auto it = m.find(proto::kEvent); it != m.end()) {
-        on_event(std::move(*it), m.value(proto::kMonoUs, int64_t{0}));
-        continue;
-      }
+    while (NextMessage(on_event, &m, error)) {
+      if (!error->empty()) return Read::kBadMessage;
       *parked = Parked{};
       if (m.contains(proto::kHello)) {
         parked->kind = Parked::Kind::kHello;
@@ -47,7 +49,7 @@ ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const Event
         parked->kind = Parked::Kind::kSleep;
         parked->sleep_us = m[proto::kSleepUs].get<int64_t>();
       } else {
-        *error = "unknown message: " + line.substr(0, 200);
+        *error = "unknown message: " + m.dump().substr(0, 200);
         return Read::kBadMessage;
       }
       return Read::kParked;
@@ -69,17 +71,11 @@ ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const Event
 }
 
 ControlConnection::Read ControlConnection::Drain(const EventFn& on_event, std::string* error) {
+  nlohmann::json m;
   for (;;) {
-    std::string line;
-    while (NextLine(&line)) {
-      nlohmann::json m = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (!m.is_object()) {
-        *error = "not a JSON object: " + line.substr(0, 200);
-        return Read::kBadMessage;
-      }
-      if (auto it = m.find(proto::kEvent); it != m.end()) {
-        on_event(std::move(*it), m.value(proto::kMonoUs, int64_t{0}));
-      }
+    // Freerun processes send hellos and events only; a hello needs nothing.
+    while (NextMessage(on_event, &m, error)) {
+      if (!error->empty()) return Read::kBadMessage;
     }
     char chunk[8192];
     ssize_t n = recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);

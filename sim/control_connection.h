@@ -45,8 +45,10 @@ class ControlConnection {
   int fd() const { return fd_; }
 
  private:
-  // One complete line from the buffer, if there is one.
-  bool NextLine(std::string* line);
+  // Hands buffered event messages to `on_event` until a message that is not
+  // an event: returns true with it in `message` (or with `error` set for a
+  // line that is not a JSON object); false when no complete line is left.
+  bool NextMessage(const EventFn& on_event, nlohmann::json* message, std::string* error);
   int fd_;
   std::string buffer_;
 };

@@ -4,17 +4,12 @@
 
 #include <utility>
 
+#include "sim/invariants/checker_support.h"
+
 namespace faultline {
-namespace {
 
-int64_t IntField(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
-std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<double>(us) / 1e6); }
-
-}  // namespace
+using checker::IntField;
+using checker::Seconds;
 
 void BoundedLocks::Observe(const TraceEvent& event) {
   if (event.type != "snapshot") return;

@@ -5,24 +5,13 @@
 #include <algorithm>
 #include <utility>
 
+#include "sim/invariants/checker_support.h"
+
 namespace faultline {
-namespace {
 
-constexpr uint64_t kMaxReported = 20;
-
-int64_t IntField(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
-std::string StrField(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<double>(us) / 1e6); }
-
-}  // namespace
+using checker::IntField;
+using checker::Seconds;
+using checker::StrField;
 
 void EventualLockRelease::Observe(const TraceEvent& event) {
   last_t_ = event.t;
@@ -121,12 +110,13 @@ void EventualLockRelease::Free(const std::string& item, const TraceEvent& event)
   d.open = false;
   open_.erase(open);
   if (event.t <= d.deadline) return;
-  Report(fmt::format("{}: {} was {} holding token {}; the item was freed only at {} by {}{}, "
-                     "after the deadline {} ({})",
-                     d.item, d.agent, d.cause, d.token, Seconds(event.t), event.type,
-                     event.agent.empty() ? "" : " (" + event.agent + ")", Seconds(d.deadline),
-                     Budget()),
-         {d.claim_seq, d.cause_seq, event.seq});
+  violations_.Report(
+      fmt::format("{}: {} was {} holding token {}; the item was freed only at {} by {}{}, "
+                  "after the deadline {} ({})",
+                  d.item, d.agent, d.cause, d.token, Seconds(event.t), event.type,
+                  event.agent.empty() ? "" : " (" + event.agent + ")", Seconds(d.deadline),
+                  Budget()),
+      {d.claim_seq, d.cause_seq, event.seq});
 }
 
 void EventualLockRelease::End(const std::string& item) {
@@ -142,30 +132,18 @@ std::string EventualLockRelease::Budget() const {
                      reap_us_ / 1000, slack_us_ / 1000);
 }
 
-void EventualLockRelease::Report(std::string message, std::vector<uint64_t> evidence) {
-  if (++reported_ > kMaxReported) return;
-  violations_.push_back({kName, std::move(message), std::move(evidence)});
-}
-
 void EventualLockRelease::Finish(std::vector<Violation>* out) {
   // The run lasted until run_end, or, in a truncated history, its last event.
   const int64_t end = ended_ ? end_t_ : last_t_;
   for (const Deadline& d : deadlines_) {
     if (!d.open || end <= d.deadline) continue;
-    Report(
+    violations_.Report(
         fmt::format("{}: {} was {} holding token {}; the item was still not freed at the end "
                     "({}), past the deadline {} ({})",
                     d.item, d.agent, d.cause, d.token, Seconds(end), Seconds(d.deadline), Budget()),
         {d.claim_seq, d.cause_seq});
   }
-  for (Violation& v : violations_) out->push_back(std::move(v));
-  violations_.clear();
-  if (reported_ > kMaxReported) {
-    out->push_back({kName,
-                    fmt::format("{} more late releases not listed ({} in all)",
-                                reported_ - kMaxReported, reported_),
-                    {}});
-  }
+  violations_.MoveTo(out);
   if (ended_ && end_locks_ != 0) {
     out->push_back({kName,
                     fmt::format("{} lock file{} left at the end of the run", end_locks_,

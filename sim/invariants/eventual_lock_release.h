@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "sim/invariant.h"
+#include "sim/invariants/checker_support.h"
 
 namespace faultline {
 
@@ -67,7 +68,6 @@ class EventualLockRelease final : public Invariant {
   // `event` frees `item`'s grant: closes its open deadline, reporting it if late.
   void Free(const std::string& item, const TraceEvent& event);
   void End(const std::string& item);
-  void Report(std::string message, std::vector<uint64_t> evidence);
   std::string Budget() const;
 
   bool configured_ = false;  // run_start seen
@@ -81,8 +81,7 @@ class EventualLockRelease final : public Invariant {
   int64_t end_t_ = 0;
   uint64_t end_seq_ = 0;
   int64_t end_locks_ = 0;
-  std::vector<Violation> violations_;
-  uint64_t reported_ = 0;
+  checker::ViolationList violations_{kName, "late releases"};
 };
 
 }  // namespace faultline

@@ -5,17 +5,15 @@
 
 #include <utility>
 
+#include "sim/invariants/checker_support.h"
+
 namespace faultline {
+
+using checker::StrField;
+
 namespace {
 
-constexpr uint64_t kMaxReported = 20;
 constexpr size_t kMaxNamed = 10;
-
-const std::string& StrField(const nlohmann::json& j, const char* key) {
-  static const std::string kNone;
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get_ref<const std::string&>() : kNone;
-}
 
 }  // namespace
 
@@ -45,10 +43,11 @@ void ExactlyOnceEffect::Observe(const TraceEvent& event) {
 void ExactlyOnceEffect::OnEffect(const TraceEvent& event) {
   ItemRecord& r = items_[event.item];
   if (r.has_effect) {
-    Report(fmt::format("{}: a second effect was accepted, from {} with token {}; the first was "
-                       "from {} with token {}",
-                       event.item, event.agent, event.token, r.effect_agent, r.effect_token),
-           {r.effect_seq, event.seq});
+    violations_.Report(
+        fmt::format("{}: a second effect was accepted, from {} with token {}; the first was "
+                    "from {} with token {}",
+                    event.item, event.agent, event.token, r.effect_agent, r.effect_token),
+        {r.effect_seq, event.seq});
   } else {
     if (!r.effect_present) ++with_effect_;
     r.has_effect = true;
@@ -57,15 +56,17 @@ void ExactlyOnceEffect::OnEffect(const TraceEvent& event) {
     r.effect_seq = event.seq;
   }
   if (r.granted_token == 0) {
-    Report(fmt::format("{}: stale token accepted: an effect from {} with token {}, but the item "
-                       "was never granted",
-                       event.item, event.agent, event.token),
-           {event.seq});
+    violations_.Report(
+        fmt::format("{}: stale token accepted: an effect from {} with token {}, but the item "
+                    "was never granted",
+                    event.item, event.agent, event.token),
+        {event.seq});
   } else if (event.token != r.granted_token) {
-    Report(fmt::format("{}: stale token accepted: an effect from {} with token {} while the "
-                       "latest grant was token {} to {}",
-                       event.item, event.agent, event.token, r.granted_token, r.granted_agent),
-           {r.claim_seq, event.seq});
+    violations_.Report(
+        fmt::format("{}: stale token accepted: an effect from {} with token {} while the "
+                    "latest grant was token {} to {}",
+                    event.item, event.agent, event.token, r.granted_token, r.granted_agent),
+        {r.claim_seq, event.seq});
   }
 }
 
@@ -96,13 +97,14 @@ void ExactlyOnceEffect::OnRunEnd(const TraceEvent& event) {
         }
       }
     }
-    Report(fmt::format(
-               "the ledger holds {} effect{} but the trace shows effects for {} item{}{}{}",
-               ledger->get<int64_t>(), ledger->get<int64_t>() == 1 ? "" : "s", with_effect_,
-               with_effect_ == 1 ? "" : "s",
-               named.empty() ? "" : fmt::format(": {}", fmt::join(named, ", ")),
-               disagree > named.size() ? fmt::format(" and {} more", disagree - named.size()) : ""),
-           {event.seq});
+    violations_.Report(
+        fmt::format(
+            "the ledger holds {} effect{} but the trace shows effects for {} item{}{}{}",
+            ledger->get<int64_t>(), ledger->get<int64_t>() == 1 ? "" : "s", with_effect_,
+            with_effect_ == 1 ? "" : "s",
+            named.empty() ? "" : fmt::format(": {}", fmt::join(named, ", ")),
+            disagree > named.size() ? fmt::format(" and {} more", disagree - named.size()) : ""),
+        {event.seq});
   }
 
   if (has_items) {
@@ -116,26 +118,12 @@ void ExactlyOnceEffect::OnRunEnd(const TraceEvent& event) {
         evidence.push_back(it->second.claim_seq);
       }
       evidence.push_back(event.seq);
-      Report(fmt::format("{}: done at the end of the run without an effect", id),
-             std::move(evidence));
+      violations_.Report(fmt::format("{}: done at the end of the run without an effect", id),
+                         std::move(evidence));
     }
   }
 }
 
-void ExactlyOnceEffect::Report(std::string message, std::vector<uint64_t> evidence) {
-  if (++reported_ > kMaxReported) return;
-  violations_.push_back({kName, std::move(message), std::move(evidence)});
-}
-
-void ExactlyOnceEffect::Finish(std::vector<Violation>* out) {
-  for (Violation& v : violations_) out->push_back(std::move(v));
-  violations_.clear();
-  if (reported_ > kMaxReported) {
-    out->push_back({kName,
-                    fmt::format("{} more violations not listed ({} in all)",
-                                reported_ - kMaxReported, reported_),
-                    {}});
-  }
-}
+void ExactlyOnceEffect::Finish(std::vector<Violation>* out) { violations_.MoveTo(out); }
 
 }  // namespace faultline

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "sim/invariant.h"
+#include "sim/invariants/checker_support.h"
 
 namespace faultline {
 
@@ -49,15 +50,13 @@ class ExactlyOnceEffect final : public Invariant {
 
   void OnEffect(const TraceEvent& event);
   void OnRunEnd(const TraceEvent& event);
-  void Report(std::string message, std::vector<uint64_t> evidence);
 
   std::unordered_map<std::string, ItemRecord> items_;  // by item
   // Items with an effect event or an effect_present. The latter still proves
   // a ledger entry without the former: in freerun the writer can be killed
   // between creating the entry and emitting the event.
   size_t with_effect_ = 0;
-  std::vector<Violation> violations_;
-  uint64_t reported_ = 0;
+  checker::ViolationList violations_{kName};
 };
 
 }  // namespace faultline

@@ -6,16 +6,15 @@
 #include <algorithm>
 #include <utility>
 
+#include "sim/invariants/checker_support.h"
+
 namespace faultline {
+
+using checker::StrField;
+
 namespace {
 
 constexpr size_t kMaxNamed = 10;
-
-const std::string& StrField(const nlohmann::json& j, const char* key) {
-  static const std::string kNone;
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get_ref<const std::string&>() : kNone;
-}
 
 // "" when the final status accounts for the item, else why it does not.
 std::string Unaccounted(const nlohmann::json& entry) {

@@ -5,17 +5,12 @@
 #include <string>
 #include <utility>
 
+#include "sim/invariants/checker_support.h"
+
 namespace faultline {
-namespace {
 
-std::string StrField(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<double>(us) / 1e6); }
-
-}  // namespace
+using checker::Seconds;
+using checker::StrField;
 
 void Progress::Observe(const TraceEvent& event) {
   seen_any_ = true;

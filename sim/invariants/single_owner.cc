@@ -2,21 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <utility>
+#include "sim/invariants/checker_support.h"
 
 namespace faultline {
-namespace {
 
-constexpr uint64_t kMaxReported = 20;
-
-int64_t IntField(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
-std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<double>(us) / 1e6); }
-
-}  // namespace
+using checker::IntField;
+using checker::Seconds;
 
 void SingleOwner::Observe(const TraceEvent& event) {
   const std::string& type = event.type;
@@ -55,20 +46,22 @@ void SingleOwner::OnClaim(const TraceEvent& event) {
   Grant& previous = it->second;
   if (!inserted) {
     if (event.token <= previous.token) {
-      Report(fmt::format("{}: {} was granted token {}, not above the previous grant's token {} "
-                         "(to {})",
-                         event.item, event.agent, event.token, previous.token, previous.agent),
-             {previous.claim_seq, event.seq});
+      violations_.Report(
+          fmt::format("{}: {} was granted token {}, not above the previous grant's token {} "
+                      "(to {})",
+                      event.item, event.agent, event.token, previous.token, previous.agent),
+          {previous.claim_seq, event.seq});
     }
     if (dated && !previous.ended && previous.agent != event.agent &&
         now < previous.lease_until_us) {
       std::string renewal =
           previous.renewed ? fmt::format(" (renewed at seq {})", previous.renew_seq) : "";
-      Report(fmt::format("{}: {} was granted token {} at {} while {}'s grant (token {}) was "
-                         "valid until {}{}",
-                         event.item, event.agent, event.token, Clock(now), previous.agent,
-                         previous.token, Clock(previous.lease_until_us), renewal),
-             {previous.claim_seq, event.seq});
+      violations_.Report(
+          fmt::format("{}: {} was granted token {} at {} while {}'s grant (token {}) was "
+                      "valid until {}{}",
+                      event.item, event.agent, event.token, Clock(now), previous.agent,
+                      previous.token, Clock(previous.lease_until_us), renewal),
+          {previous.claim_seq, event.seq});
     }
   }
   previous = Grant{event.agent, event.token, event.lease_until_us, event.seq, false, 0, false};
@@ -76,20 +69,6 @@ void SingleOwner::OnClaim(const TraceEvent& event) {
 
 std::string SingleOwner::Clock(int64_t us) const { return Seconds(us - clock_offset_.value_or(0)); }
 
-void SingleOwner::Report(std::string message, std::vector<uint64_t> evidence) {
-  if (++reported_ > kMaxReported) return;
-  violations_.push_back({kName, std::move(message), std::move(evidence)});
-}
-
-void SingleOwner::Finish(std::vector<Violation>* out) {
-  for (Violation& v : violations_) out->push_back(std::move(v));
-  violations_.clear();
-  if (reported_ > kMaxReported) {
-    out->push_back({kName,
-                    fmt::format("{} more violations not listed ({} in all)",
-                                reported_ - kMaxReported, reported_),
-                    {}});
-  }
-}
+void SingleOwner::Finish(std::vector<Violation>* out) { violations_.MoveTo(out); }
 
 }  // namespace faultline

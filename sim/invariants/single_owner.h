@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "sim/invariant.h"
+#include "sim/invariants/checker_support.h"
 
 namespace faultline {
 
@@ -54,13 +55,11 @@ class SingleOwner final : public Invariant {
 
   void OnClaim(const TraceEvent& event);
   std::string Clock(int64_t us) const;  // a clock reading as seconds of run time
-  void Report(std::string message, std::vector<uint64_t> evidence);
 
   int64_t lease_us_ = -1;                          // from run_start; -1 while unknown
   std::optional<int64_t> clock_offset_;            // clock minus run time at the first claim_ok
   std::unordered_map<std::string, Grant> latest_;  // item -> its latest grant
-  std::vector<Violation> violations_;
-  uint64_t reported_ = 0;
+  checker::ViolationList violations_{kName};
 };
 
 }  // namespace faultline

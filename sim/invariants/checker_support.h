@@ -1,0 +1,61 @@
+// What the invariant checkers (DESIGN §6) share: lenient accessors for the
+// extra fields of a trace event, the one way times are written in messages,
+// and the capped list of violations a checker reports into.
+//
+// Everything here is deterministic and free of global state apart from one
+// immutable empty string; thread-compatible.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sim/invariant.h"
+
+namespace faultline::checker {
+
+// j[key] when it is an integer, else 0 (missing, null, another type, or j not
+// an object).
+int64_t IntField(const nlohmann::json& j, const char* key);
+
+// j[key] when it is a string, else "". The reference points into `j` (or at a
+// static empty string): valid while `j` lives and is not modified.
+const std::string& StrField(const nlohmann::json& j, const char* key);
+
+// Microseconds as seconds with three decimals: 1250000 -> "1.250 s".
+std::string Seconds(int64_t us);
+
+// The violations one checker has found, listed up to a cap. Past the cap they
+// are only counted, so a badly broken run yields a readable report rather
+// than one line per bad event.
+class ViolationList {
+ public:
+  static constexpr size_t kDefaultCap = 20;
+
+  // `invariant` (the checker's name) and `noun` (what the summary line calls
+  // the unlisted ones, plural) must outlive the list; string literals and
+  // kName constants do.
+  explicit ViolationList(const char* invariant, const char* noun = "violations",
+                         size_t cap = kDefaultCap)
+      : invariant_(invariant), noun_(noun), cap_(cap) {}
+
+  // Lists the violation if fewer than `cap` have been reported, else only
+  // counts it.
+  void Report(std::string message, std::vector<uint64_t> evidence);
+
+  // Appends the listed violations to *out in the order reported, then, if any
+  // went unlisted, one summary "N more <noun> not listed (M in all)" with no
+  // evidence. Empties the list; the count stays, so call it once, at Finish.
+  void MoveTo(std::vector<Violation>* out);
+
+ private:
+  const char* invariant_;
+  const char* noun_;
+  size_t cap_;
+  std::vector<Violation> listed_;
+  uint64_t reported_ = 0;  // listed or not
+};
+
+}  // namespace faultline::checker
