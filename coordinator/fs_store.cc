@@ -280,26 +280,49 @@ Status FsStore::QuarantineAgent(std::string_view id, const Status& why) {
 Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* report) {
   std::string previous = s.owner;
   int64_t token = s.token;
-  bool dead = s.attempts >= config_.max_attempts;
-  if (dead) {
+  // A holder that died after writing its effect, before marking the item
+  // done, did the work under a then-current token: the item is finished,
+  // and the effect in the ledger is its one effect.
+  auto effect_text = fs::ReadFile(LedgerPath(s.id));
+  auto effect = effect_text.ok() ? EffectFromJson(*effect_text, Rel(LedgerPath(s.id)))
+                                 : Result<Effect>(effect_text.status());
+  enum { kPending, kDead, kDone } outcome = kPending;
+  if (effect.ok()) {
+    outcome = kDone;
+    s.status = ItemStatus::kDone;
+    s.owner = effect->agent;
+    s.reason = fmt::format("{} died after writing the effect (token {}); completed by {}",
+                           effect->agent, effect->token, who);
+  } else if (s.attempts >= config_.max_attempts) {
+    outcome = kDead;
     s.status = ItemStatus::kDead;
+    s.owner.clear();
     s.reason = fmt::format("lease of {} (token {}) expired after {} attempts of {}", previous,
                            token, s.attempts, config_.max_attempts);
   } else {
     s.status = ItemStatus::kPending;
+    s.owner.clear();
   }
-  s.owner.clear();
   s.lease_until_us = 0;
   SWARM_RETURN_IF_ERROR(WriteItem(s));
   probe_->Yield(point::kReapStateWritten, s.id);
   SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(s.id), /*durable=*/false));
-  if (dead) {
-    Event({{"type", "dead_letter"}, {"item", s.id}, {"by", who}, {"reason", s.reason}});
-    if (report) report->dead_lettered.push_back(s.id);
-  } else {
-    Event({{"type", "lease_expired"}, {"item", s.id}, {"by", who}, {"owner", previous},
-           {"token", token}});
-    if (report) report->returned.push_back(s.id);
+  switch (outcome) {
+    case kDone:
+      Event({{"type", "complete_recovered"}, {"item", s.id}, {"by", who}, {"owner", previous},
+             {"token", token}, {"effect_token", effect->token}});
+      if (report) report->recovered.push_back(s.id);
+      break;
+    case kDead:
+      Event({{"type", "dead_letter"}, {"item", s.id}, {"by", who}, {"owner", previous},
+             {"token", token}, {"reason", s.reason}});
+      if (report) report->dead_lettered.push_back(s.id);
+      break;
+    case kPending:
+      Event({{"type", "lease_expired"}, {"item", s.id}, {"by", who}, {"owner", previous},
+             {"token", token}});
+      if (report) report->returned.push_back(s.id);
+      break;
   }
   return Status::Ok();
 }
@@ -315,6 +338,10 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
     if (!markers.ok()) return markers.status();
     for (const std::string& id : *markers) {
       auto state = ReadItem(id);
+      if (state.ok() && state->status != ItemStatus::kClaimed) {
+        SWARM_RETURN_IF_ERROR(DropStaleMarker(id));
+        continue;
+      }
       if (!state.ok() || !state->LeaseExpired(now)) continue;
       auto grant = Claim(id, agent);
       if (grant.ok()) return ClaimOutcome{std::move(*grant), true};
@@ -328,9 +355,28 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
   const bool relisted = open_.empty() || now >= next_listing_us_;
   if (relisted) SWARM_RETURN_IF_ERROR(Relist(agent));
   auto outcome = Walk(agent);
-  if (!outcome.ok() || outcome->grant || relisted || !open_.empty()) return outcome;
-  SWARM_RETURN_IF_ERROR(Relist(agent));
-  return Walk(agent);
+  if (outcome.ok() && !outcome->grant && !relisted && open_.empty()) {
+    SWARM_RETURN_IF_ERROR(Relist(agent));
+    outcome = Walk(agent);
+  }
+  if (outcome.ok() && !outcome->grant && !outcome->work_remaining) {
+    // The walk counts an item with a ledger effect as finished; one whose
+    // holder died between the ledger write and the done write is still
+    // claimed, and its marker says so: the work is not over until it is
+    // taken over and marked done.
+    auto markers = fs::ListDir(Sub("claims"));
+    if (!markers.ok()) return markers.status();
+    outcome->work_remaining = !markers->empty();
+  }
+  return outcome;
+}
+
+Status FsStore::DropStaleMarker(const std::string& id) {
+  auto lock = FileLock::TryAcquire(ItemLockPath(id));
+  if (!lock.ok()) return lock.status().IsBusy() ? Status::Ok() : lock.status();
+  auto state = ReadItem(id);
+  if (state.ok() && state->status == ItemStatus::kClaimed) return Status::Ok();
+  return fs::Remove(MarkerPath(id), /*durable=*/false);
 }
 
 Status FsStore::Relist(const std::string& agent) {
@@ -356,7 +402,10 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
   for (size_t k = 0; k < n; ++k) {
     const size_t index = (cursor_ + k) % n;
     const std::string& id = open_[index];
-    if (terminal_.count(id)) {
+    // An item with an effect in the ledger is done: one stat instead of
+    // reading and parsing its state (most of what a walk meets late in a run).
+    if (terminal_.count(id) || fs::Exists(LedgerPath(id))) {
+      terminal_.insert(id);
       finished[index] = true;
       continue;
     }
@@ -412,11 +461,12 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   ItemState s = std::move(*state);
   const int64_t now = clock_->NowMicros();
   if (s.status == ItemStatus::kClaimed && s.LeaseExpired(now)) {
-    // Takeover of an expired lease: account for the lost attempt first.
-    if (s.attempts >= config_.max_attempts) {
+    // Takeover of an expired lease, unless the dead holder finished the
+    // work (its effect is in the ledger) or the item used up its attempts.
+    if (s.attempts >= config_.max_attempts || fs::Exists(LedgerPath(id))) {
       SWARM_RETURN_IF_ERROR(ExpireLocked(s, agent, nullptr));
       terminal_.insert(id);
-      return Status::Conflict(id + " was dead-lettered: " + s.reason);
+      return Status::Conflict(fmt::format("{} is {}: {}", id, Name(s.status), s.reason));
     }
     Event({{"type", "takeover"}, {"item", id}, {"agent", agent}, {"owner", s.owner},
            {"token", s.token}, {"lease_until_us", s.lease_until_us}});
@@ -549,7 +599,9 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
     if (!expired && !stale_marker && !corrupt && !missing) continue;
     if (options.dry_run) {
       if (expired) {
-        (state->attempts >= config_.max_attempts ? report.dead_lettered : report.returned)
+        (fs::Exists(LedgerPath(id))                  ? report.recovered
+         : state->attempts >= config_.max_attempts ? report.dead_lettered
+                                                    : report.returned)
             .push_back(id);
       } else if (corrupt) {
         report.quarantined.push_back(id);

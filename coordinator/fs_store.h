@@ -83,6 +83,8 @@ class FsStore final : public Store {
   // Under the item's lock: an expired claim goes back to pending, or is
   // dead-lettered when it used up its attempts. `who` names the actor.
   Status ExpireLocked(ItemState& state, std::string_view who, ReapReport* report);
+  // Under the item's lock: removes its claim marker if it is not claimed.
+  Status DropStaleMarker(const std::string& id);
   // Lists items/ again into open_ (minus the items known to be finished).
   Status Relist(const std::string& agent);
   // One walk over open_ from cursor_: claims the first claimable item and

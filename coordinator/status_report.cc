@@ -117,6 +117,7 @@ std::string CleanupText(const ReapReport& r) {
   };
   line("return expired claims", r.returned);
   line("dead-letter expired claims", r.dead_lettered);
+  line("mark done expired claims whose effect was written", r.recovered);
   line("declare dead agents", r.agents_dead);
   line("remove stale locks", r.stale_locks);
   line("remove orphan temp files", r.orphan_temps);

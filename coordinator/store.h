@@ -39,6 +39,7 @@ struct ClaimOutcome {
 struct ReapReport {
   std::vector<std::string> returned;       // expired claims made pending again
   std::vector<std::string> dead_lettered;  // expired claims out of attempts
+  std::vector<std::string> recovered;      // expired claims whose effect was written: done
   std::vector<std::string> agents_dead;    // agents declared dead
   std::vector<std::string> stale_locks;    // lock files nobody held
   std::vector<std::string> orphan_temps;   // temp files of dead writers
@@ -47,7 +48,7 @@ struct ReapReport {
   std::vector<std::string> dead_agent_records;  // removed (cleanup only)
   bool dry_run = false;
   size_t Total() const {
-    return returned.size() + dead_lettered.size() + agents_dead.size() + stale_locks.size() +
+    return returned.size() + dead_lettered.size() + recovered.size() + agents_dead.size() + stale_locks.size() +
            orphan_temps.size() + stale_markers.size() + quarantined.size() +
            dead_agent_records.size();
   }

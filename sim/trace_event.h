@@ -44,7 +44,10 @@
 //     release     item, agent, token, reason
 //     takeover    item, agent, owner, token, lease_until_us (an expired lease taken)
 //     lease_expired  item, by, owner, token   (returned to pending)
-//     dead_letter item, by, reason            quarantine  item or agent, file, reason
+//     dead_letter item, by, owner, token, reason (out of attempts)
+//     complete_recovered  item, by, owner, token, effect_token (an expired claim
+//                 whose holder had written the effect: marked done)
+//     quarantine  item or agent, file, reason
 //     drift_seen, halt_seen  agent            reap, reaper_start
 #pragma once
 

@@ -25,6 +25,7 @@ void EventualLockRelease::Observe(const TraceEvent& event) {
       End(event.item);
     }
   } else if (type == "lease_expired" || type == "takeover" || type == "dead_letter" ||
+             type == "complete_recovered" ||
              (type == "quarantine" && !event.item.empty())) {
     Free(event.item, event);
     End(event.item);

@@ -23,8 +23,8 @@ void SingleOwner::Observe(const TraceEvent& event) {
   } else if (type == "complete_ok" || type == "release") {
     auto it = latest_.find(event.item);
     if (it != latest_.end() && it->second.token == event.token) it->second.ended = true;
-  } else if (type == "lease_expired" || type == "dead_letter") {
-    // Both name the item, and the coordinator emits them for its current
+  } else if (type == "lease_expired" || type == "dead_letter" || type == "complete_recovered") {
+    // All name the item, and the coordinator emits them for its current
     // grant only; a takeover does not end the grant here, because whether
     // the lease really had expired is exactly what the next claim_ok checks.
     auto it = latest_.find(event.item);

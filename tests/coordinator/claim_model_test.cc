@@ -111,6 +111,16 @@ void CheckAgainstModel(const Model& m, Sut& sut) {
   RC_ASSERT(faultline::testing::CountEntries(sut.dir + "/tmp") == 0u);
 }
 
+// An expired claim: done if its holder wrote the effect before dying, dead
+// after max_attempts grants, else pending again.
+void Expire(ItemModel& it) {
+  it.status = it.effect                        ? ItemStatus::kDone
+              : it.attempts >= kMaxAttempts ? ItemStatus::kDead
+                                            : ItemStatus::kPending;
+  it.owner.clear();
+  it.lease_until = 0;
+}
+
 using Command = rc::state::Command<Model, Sut>;
 
 // The expected outcome of a command, computed on the model; run() replays
@@ -149,9 +159,8 @@ struct Claim : Step<Claim> {
   Status::Code Expect(Model& m) const {
     ItemModel& it = m.items[item];
     bool expired = it.status == ItemStatus::kClaimed && it.lease_until <= m.now;
-    if (expired && it.attempts >= kMaxAttempts) {
-      it.status = ItemStatus::kDead;
-      it.owner.clear();
+    if (expired && (it.effect || it.attempts >= kMaxAttempts)) {
+      Expire(it);
       return Status::Code::kConflict;
     }
     if (it.status != ItemStatus::kPending && !expired) return Status::Code::kConflict;
@@ -305,10 +314,7 @@ struct CrashAgent : Step<CrashAgent> {
 struct Reap : Step<Reap> {
   Status::Code Expect(Model& m) const {
     for (auto& [id, it] : m.items) {
-      if (it.status != ItemStatus::kClaimed || it.lease_until > m.now) continue;
-      it.status = it.attempts >= kMaxAttempts ? ItemStatus::kDead : ItemStatus::kPending;
-      it.owner.clear();
-      it.lease_until = 0;
+      if (it.status == ItemStatus::kClaimed && it.lease_until <= m.now) Expire(it);
     }
     return Status::Code::kOk;
   }

@@ -178,15 +178,35 @@ TEST_F(FsStoreTest, CrashAfterLedgerWriteKeepsExactlyOneEffect) {
   EXPECT_THROW((void)store_->Complete(*g1, "first"), CrashHere);
   EXPECT_EQ(Count("ledger"), 1u);
   EXPECT_EQ(Item("w1").status, ItemStatus::kClaimed);
+  // Before the lease expires nobody can take it; after, the work is found
+  // finished (its effect is in the ledger) and the item is marked done.
+  EXPECT_EQ(store_->Claim("w1", "a2").status().code(), Status::Code::kConflict);
+  EXPECT_EQ(Item("w1").status, ItemStatus::kClaimed);
   clock_.Advance(3'000'000);
   auto g2 = store_->Claim("w1", "a2");
-  ASSERT_TRUE(g2.ok());
-  ASSERT_TRUE(store_->Complete(*g2, "second").ok());
+  EXPECT_EQ(g2.status().code(), Status::Code::kConflict);
   EXPECT_EQ(Count("ledger"), 1u);
-  EXPECT_EQ(probe_.Count("effect_present"), 1u);
+  EXPECT_EQ(probe_.Count("complete_recovered"), 1u);
   auto effect = EffectFromJson(*fs::ReadFile(path_ + "/ledger/w1.json"), "l");
   EXPECT_EQ(effect->result, "first");
   EXPECT_EQ(Item("w1").status, ItemStatus::kDone);
+  EXPECT_EQ(Item("w1").owner, "a1");
+  EXPECT_EQ(Count("claims"), 0u);
+}
+
+TEST_F(FsStoreTest, ReaperFinishesAnItemWhoseHolderDiedAfterTheLedgerWrite) {
+  SubmitItems(1);
+  auto g1 = store_->Claim("w1", "a1");
+  ASSERT_TRUE(g1.ok());
+  probe_.crash_at = point::kCompleteLedgerWritten;
+  EXPECT_THROW((void)store_->Complete(*g1, "first"), CrashHere);
+  clock_.Advance(3'000'000);
+  auto report = store_->Reap({});
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->recovered, std::vector<std::string>{"w1"});
+  EXPECT_TRUE(report->returned.empty());
+  EXPECT_EQ(Item("w1").status, ItemStatus::kDone);
+  EXPECT_NE(Item("w1").reason.find("a1 died after writing the effect"), std::string::npos);
 }
 
 TEST_F(FsStoreTest, CrashAtEveryClaimPointLeavesAConsistentState) {
