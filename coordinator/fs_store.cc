@@ -397,6 +397,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
   ClaimOutcome out;
   const size_t n = open_.size();
   std::vector<bool> finished(n, false);
+  size_t dropped = 0;
   size_t resume = cursor_;
   Status storage = Status::Ok();
   for (size_t k = 0; k < n; ++k) {
@@ -407,6 +408,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
     if (terminal_.count(id) || fs::Exists(LedgerPath(id))) {
       terminal_.insert(id);
       finished[index] = true;
+      ++dropped;
       continue;
     }
     auto state = ReadItem(id);
@@ -417,6 +419,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
     } else if (IsTerminal(state->status)) {
       terminal_.insert(id);
       finished[index] = true;
+      ++dropped;
       continue;
     } else {
       out.work_remaining = true;
@@ -433,14 +436,19 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
     if (grant.status().IsStorageError()) storage = grant.status();
   }
   // Drop the items found finished; the next walk starts after the one granted.
-  std::vector<std::string> still_open;
-  size_t new_cursor = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (i == resume % std::max<size_t>(n, 1)) new_cursor = still_open.size();
-    if (!finished[i] && !terminal_.count(open_[i])) still_open.push_back(std::move(open_[i]));
+  if (dropped == 0) {
+    cursor_ = n == 0 ? 0 : resume % n;
+  } else {
+    std::vector<std::string> still_open;
+    still_open.reserve(n - dropped);
+    size_t new_cursor = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (i == resume % n) new_cursor = still_open.size();
+      if (!finished[i]) still_open.push_back(std::move(open_[i]));
+    }
+    open_ = std::move(still_open);
+    cursor_ = open_.empty() ? 0 : new_cursor % open_.size();
   }
-  open_ = std::move(still_open);
-  cursor_ = open_.empty() ? 0 : new_cursor % open_.size();
   if (out.grant) return out;
   if (!storage.ok()) return storage;
   return out;
