@@ -139,7 +139,7 @@ int Agent::Run() {
   return Stop(AgentStatus::kStopped, "stopped by signal", kExitOk);
 }
 
-Agent::Beat Agent::Heartbeat() {
+Agent::Beat Agent::Heartbeat(const Grant* held) {
   next_heartbeat_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
   // Drift: the cluster's settings changed under a running agent. It stops
   // claiming rather than run with a lease or timeout the others do not share.
@@ -154,6 +154,10 @@ Agent::Beat Agent::Heartbeat() {
     probe_->Emit({{"type", "drift_seen"}, {"agent", options_.id}, {"reason", drift_reason_}});
     return Beat::kDrift;
   }
+  if (held != nullptr && store_->CheckGrant(*held).code() == Status::Code::kStaleToken) {
+    grant_lost_ = true;
+    record_.holding.clear();
+  }
   record_.heartbeat_us = clock_->NowMicros();
   record_.status = AgentStatus::kAlive;
   Status s = store_->Heartbeat(record_);
@@ -163,6 +167,7 @@ Agent::Beat Agent::Heartbeat() {
 
 void Agent::Work(Grant grant) {
   record_.holding = {grant.item};
+  grant_lost_ = false;
   if (options_.verbose) Log(fmt::format("claimed {} (token {})", grant.item, grant.token));
   const int64_t lease_us = config_.lease_ms * 1000;
   const int64_t done_at = clock_->NowMicros() + DrawWorkMs() * 1000;
@@ -177,11 +182,18 @@ void Agent::Work(Grant grant) {
     int64_t wake = std::min({done_at, renew_at, next_heartbeat_us_});
     clock_->SleepMicros(std::max<int64_t>(wake - clock_->NowMicros(), 0));
     const int64_t now = clock_->NowMicros();
-    if (now >= next_heartbeat_us_ && Heartbeat() == Beat::kDrift) {
+    if (now >= next_heartbeat_us_ && Heartbeat(&grant) == Beat::kDrift) {
       // Finish nothing more under a changed configuration: give it back.
       Status s = store_->Release(grant, "configuration drift");
       if (!s.ok()) Log("could not release " + grant.item + ": " + s.ToString());
       record_.holding.clear();
+      return;
+    }
+    if (grant_lost_) {
+      // The lease lapsed (a stall) and someone else holds the item now.
+      grant_lost_ = false;
+      Log(fmt::format("lost {} (token {}) while working; leaving it to its new holder",
+                      grant.item, grant.token));
       return;
     }
     if (now >= renew_at && now < done_at) {
@@ -217,7 +229,7 @@ bool Agent::CompleteWithRetry(const Grant& grant) {
     LogStorage(s);
     if (stop_->load()) return false;
     clock_->SleepMicros(kStorageBackoffUs);
-    if (clock_->NowMicros() >= next_heartbeat_us_) Heartbeat();
+    if (clock_->NowMicros() >= next_heartbeat_us_) Heartbeat(&grant);
   }
 }
 

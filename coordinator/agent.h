@@ -37,7 +37,10 @@ class Agent {
 
  private:
   enum class Beat { kOk, kDrift };
-  Beat Heartbeat();
+  // Checks drift and, when `held` is given, that the grant is still ours
+  // (clearing `grant_lost_` otherwise) before writing the heartbeat, so the
+  // record never names an item the agent lost.
+  Beat Heartbeat(const Grant* held = nullptr);
   void Work(Grant grant);
   bool CompleteWithRetry(const Grant& grant);
   int64_t DrawWorkMs();
@@ -54,6 +57,7 @@ class Agent {
   AgentRecord record_;
   int64_t next_heartbeat_us_ = 0;
   bool drift_ = false;
+  bool grant_lost_ = false;
   std::string drift_reason_;
   uint64_t rng_ = 0;
   std::string last_storage_error_;

@@ -130,10 +130,15 @@ void FsStore::Event(nlohmann::json event) {
   if (probe_->recording()) probe_->Emit(event);
 }
 
-Result<FileLock> FsStore::LockWithRetry(const std::string& path) {
+Result<FileLock> FsStore::LockWithRetry(const std::string& path, std::string_view op,
+                                         std::string_view who, std::string_view item) {
   for (int i = 0;; ++i) {
     auto lock = FileLock::TryAcquire(path);
-    if (lock.ok() || !lock.status().IsBusy() || i == kLockRetries) return lock;
+    if (lock.ok() || !lock.status().IsBusy()) return lock;
+    if (i == kLockRetries) {
+      Event({{"type", "lock_timeout"}, {"agent", who}, {"item", item}, {"op", op}});
+      return lock;
+    }
     probe_->Yield(point::kLockBusy, path.substr(path.find_last_of('/') + 1));
     clock_->SleepMicros(kLockRetrySleepUs);
   }
@@ -181,7 +186,7 @@ Result<size_t> FsStore::Submit(const std::vector<std::pair<std::string, std::str
 // Agents
 
 Status FsStore::Register(const AgentRecord& agent) {
-  auto lock = LockWithRetry(AgentLockPath(agent.id));
+  auto lock = LockWithRetry(AgentLockPath(agent.id), "register", agent.id, "");
   if (!lock.ok()) return lock.status();
   auto text = fs::ReadFile(AgentPath(agent.id));
   if (text.ok()) {
@@ -200,7 +205,7 @@ Status FsStore::Register(const AgentRecord& agent) {
 }
 
 Status FsStore::Heartbeat(const AgentRecord& agent) {
-  auto lock = LockWithRetry(AgentLockPath(agent.id));
+  auto lock = LockWithRetry(AgentLockPath(agent.id), "heartbeat", agent.id, "");
   if (!lock.ok()) return lock.status();
   probe_->Yield(point::kHeartbeatLocked, "");
   auto text = fs::ReadFile(AgentPath(agent.id));
@@ -212,12 +217,13 @@ Status FsStore::Heartbeat(const AgentRecord& agent) {
   }
   SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), AgentPath(agent.id), ToJson(agent).dump()));
   probe_->Yield(point::kHeartbeatWritten, "");
-  Event({{"type", "heartbeat"}, {"agent", agent.id}, {"at_us", agent.heartbeat_us}});
+  Event({{"type", "heartbeat"}, {"agent", agent.id}, {"at_us", agent.heartbeat_us},
+         {"holding", agent.holding}});
   return Status::Ok();
 }
 
 Status FsStore::MarkAgent(const AgentRecord& agent) {
-  auto lock = LockWithRetry(AgentLockPath(agent.id));
+  auto lock = LockWithRetry(AgentLockPath(agent.id), "mark_agent", agent.id, "");
   if (!lock.ok()) return lock.status();
   return fs::WriteAtomic(Sub("tmp"), AgentPath(agent.id), ToJson(agent).dump());
 }
@@ -268,7 +274,7 @@ Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
 }
 
 Status FsStore::QuarantineAgent(std::string_view id, const Status& why) {
-  auto lock = LockWithRetry(AgentLockPath(id));
+  auto lock = LockWithRetry(AgentLockPath(id), "quarantine", "", "");
   if (!lock.ok()) return lock.status();
   std::string name = fmt::format("agents.{}.json.{}", id, clock_->NowMicros());
   SWARM_RETURN_IF_ERROR(fs::Rename(AgentPath(id), Sub("quarantine/" + name)));
@@ -332,6 +338,7 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
   // every live claim, so a scan costs in proportion to them, and a dead
   // holder's item is taken over promptly whether or not the reaper is up.
   const int64_t now = clock_->NowMicros();
+  int tried = 0;  // claims attempted and lost in this call
   if (now >= next_expiry_scan_us_) {
     next_expiry_scan_us_ = now + config_.lease_ms * 1000 / 4;
     auto markers = fs::ListDir(Sub("claims"));
@@ -346,6 +353,7 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
       auto grant = Claim(id, agent);
       if (grant.ok()) return ClaimOutcome{std::move(*grant), true};
       if (grant.status().IsStorageError()) return grant.status();
+      ++tried;
     }
   }
   // The items not yet known to be finished are kept between calls and walked
@@ -354,10 +362,15 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
   // heartbeat period, and always before the agent is told no work is left.
   const bool relisted = open_.empty() || now >= next_listing_us_;
   if (relisted) SWARM_RETURN_IF_ERROR(Relist(agent));
-  auto outcome = Walk(agent);
+  auto outcome = Walk(agent, &tried);
   if (outcome.ok() && !outcome->grant && !relisted && open_.empty()) {
     SWARM_RETURN_IF_ERROR(Relist(agent));
-    outcome = Walk(agent);
+    outcome = Walk(agent, &tried);
+  }
+  if (outcome.ok() && !outcome->grant && tried > 0) {
+    // Work was there but every race for it was lost: what the coordination
+    // success rate of the runbooks counts against.
+    Event({{"type", "claim_contended"}, {"agent", agent}, {"tried", tried}});
   }
   if (outcome.ok() && !outcome->grant && !outcome->work_remaining) {
     // The walk counts an item with a ledger effect as finished; one whose
@@ -393,7 +406,7 @@ Status FsStore::Relist(const std::string& agent) {
   return Status::Ok();
 }
 
-Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
+Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
   ClaimOutcome out;
   const size_t n = open_.size();
   std::vector<bool> finished(n, false);
@@ -434,6 +447,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent) {
       break;
     }
     if (grant.status().IsStorageError()) storage = grant.status();
+    ++*tried;
   }
   // Drop the items found finished; the next walk starts after the one granted.
   if (dropped == 0) {
@@ -508,8 +522,21 @@ Status FsStore::CheckCurrent(const ItemState& s, const Grant& grant, std::string
       grant.token, Name(s.status), s.token, s.owner.empty() ? "" : " held by " + s.owner));
 }
 
+Status FsStore::CheckGrant(const Grant& grant) {
+  auto state = ReadItem(grant.item);
+  if (!state.ok()) return state.status();
+  const ItemState& s = *state;
+  if (s.status == ItemStatus::kClaimed && s.token == grant.token && s.owner == grant.agent) {
+    return Status::Ok();
+  }
+  Event({{"type", "holding_lost"}, {"agent", grant.agent}, {"item", grant.item},
+         {"token", grant.token}, {"current_token", s.token}, {"status", Name(s.status)}});
+  return Status::StaleToken(fmt::format("{} is no longer held with token {}: it is {} with token {}",
+                                        grant.item, grant.token, Name(s.status), s.token));
+}
+
 Status FsStore::Renew(Grant& grant) {
-  auto lock = LockWithRetry(ItemLockPath(grant.item));
+  auto lock = LockWithRetry(ItemLockPath(grant.item), "renew", grant.agent, grant.item);
   if (!lock.ok()) return lock.status();
   probe_->Yield(point::kRenewLocked, grant.item);
   auto state = ReadItem(grant.item);
@@ -525,7 +552,7 @@ Status FsStore::Renew(Grant& grant) {
 }
 
 Status FsStore::Complete(const Grant& grant, std::string_view result) {
-  auto lock = LockWithRetry(ItemLockPath(grant.item));
+  auto lock = LockWithRetry(ItemLockPath(grant.item), "complete", grant.agent, grant.item);
   if (!lock.ok()) return lock.status();
   probe_->Yield(point::kCompleteLocked, grant.item);
   auto state = ReadItem(grant.item);
@@ -568,7 +595,7 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
 }
 
 Status FsStore::Release(const Grant& grant, std::string_view reason) {
-  auto lock = LockWithRetry(ItemLockPath(grant.item));
+  auto lock = LockWithRetry(ItemLockPath(grant.item), "release", grant.agent, grant.item);
   if (!lock.ok()) return lock.status();
   probe_->Yield(point::kReleaseLocked, grant.item);
   auto state = ReadItem(grant.item);
@@ -688,6 +715,7 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
                                 config_.agent_timeout_ms);
     SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), AgentPath(id), ToJson(*fresh).dump()));
     Event({{"type", "agent_dead"}, {"agent", id}, {"last_heartbeat_us", fresh->heartbeat_us},
+           {"now_us", clock_->NowMicros()}, {"agent_timeout_ms", config_.agent_timeout_ms},
            {"reason", fresh->reason}});
     report.agents_dead.push_back(id);
   }

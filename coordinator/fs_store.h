@@ -47,6 +47,7 @@ class FsStore final : public Store {
   Status MarkAgent(const AgentRecord& agent) override;
   Result<ClaimOutcome> ClaimNext(const std::string& agent) override;
   Result<Grant> Claim(const std::string& item, const std::string& agent) override;
+  Status CheckGrant(const Grant& grant) override;
   Status Renew(Grant& grant) override;
   Status Complete(const Grant& grant, std::string_view result) override;
   Status Release(const Grant& grant, std::string_view reason) override;
@@ -72,8 +73,10 @@ class FsStore final : public Store {
   }
 
   // Takes a lock, retrying for a short while (sleeping on the clock) when
-  // another process is inside its critical section.
-  Result<FileLock> LockWithRetry(const std::string& path);
+  // another process is inside its critical section; gives up with Busy and a
+  // lock_timeout event naming the operation, the agent and the item.
+  Result<FileLock> LockWithRetry(const std::string& path, std::string_view op,
+                                 std::string_view who, std::string_view item);
   Result<ItemState> ReadItem(std::string_view id);
   Status WriteItem(const ItemState& state);
   // Under the item's lock: moves a corrupt state file to quarantine and
@@ -89,7 +92,8 @@ class FsStore final : public Store {
   Status Relist(const std::string& agent);
   // One walk over open_ from cursor_: claims the first claimable item and
   // drops the items it found finished.
-  Result<ClaimOutcome> Walk(const std::string& agent);
+  // `tried` counts the claims attempted and lost.
+  Result<ClaimOutcome> Walk(const std::string& agent, int* tried);
   Status CheckCurrent(const ItemState& state, const Grant& grant, std::string_view op);
   void Event(nlohmann::json event);
 

@@ -116,6 +116,9 @@ class Store {
   virtual Result<ClaimOutcome> ClaimNext(const std::string& agent) = 0;
   // Claims one named item. Conflict if it is not claimable, Busy if locked.
   virtual Result<Grant> Claim(const std::string& item, const std::string& agent) = 0;
+  // Whether `grant` is still the item's current grant (a read; no lock).
+  // StaleToken, with a holding_lost event, when it is not.
+  virtual Status CheckGrant(const Grant& grant) = 0;
   // Extends the lease. StaleToken if the grant is no longer current.
   virtual Status Renew(Grant& grant) = 0;
   // Compare-and-set on the token; writes the effect once; marks the item done.

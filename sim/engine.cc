@@ -149,6 +149,8 @@ class Engine {
   void Emit(const std::string& proc, nlohmann::json event) { Emit(proc, std::move(event), T()); }
   void OnExit(Proc& p, const ExitStatus& status);
   void Snapshot();
+  void StateCheck();
+  std::string ClusterFingerprint() const;
   void FireDueTimers();
   EngineResult::End LockstepLoop();
   EngineResult::End FreerunLoop();
@@ -345,6 +347,7 @@ bool Engine::Kill(const std::string& id, const std::string& by) {
   Emit("sim", {{"type", "exit"}, {"agent", p->id}, {"role", p->role}, {"signal", st.signal},
                {"by", by}});
   ++result_.kills;
+  StateCheck();
   return true;
 }
 
@@ -384,6 +387,37 @@ void Engine::Snapshot() {
                {"temps", CountEntries(coord_ + "/tmp")},
                {"claims", CountEntries(coord_ + "/claims")},
                {"live_procs", live}});
+}
+
+std::string Engine::ClusterFingerprint() const {
+  std::ifstream in(coord_ + "/cluster.json");
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  return j.is_object() ? j.value("fingerprint", "") : "";
+}
+
+// Reads every state file the way a recovering process would: after a crash
+// each must still parse (no torn writes).
+void Engine::StateCheck() {
+  size_t files = 0;
+  nlohmann::json unparsable = nlohmann::json::array();
+  auto check = [&](const std::string& rel) {
+    ++files;
+    std::ifstream in(coord_ + "/" + rel);
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_object()) unparsable.push_back(rel);
+  };
+  check("cluster.json");
+  for (const char* sub : {"items", "agents", "ledger"}) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (auto it = stdfs::directory_iterator(coord_ + "/" + sub, ec);
+         !ec && it != stdfs::directory_iterator(); it.increment(ec)) {
+      names.push_back(it->path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& n : names) check(std::string(sub) + "/" + n);
+  }
+  Emit("sim", {{"type", "state_check"}, {"files", files}, {"unparsable", std::move(unparsable)}});
 }
 
 void Engine::FireDueTimers() {
@@ -621,7 +655,10 @@ EngineResult Engine::Run() {
     result_.faults[i].kind = s_.faults[i].kind;
     result_.faults[i].index = static_cast<int>(i);
   }
+  EngineResult::End end = EngineResult::End::kHarnessError;
+  const bool set_up = Setup();
   Emit("sim", {{"type", "run_start"},
+               {"cluster_fingerprint", ClusterFingerprint()},
                {"scenario", s_.name},
                {"seed", s_.seed},
                {"mode", lockstep_ ? "lockstep" : "freerun"},
@@ -632,8 +669,7 @@ EngineResult Engine::Run() {
                {"max_attempts", s_.max_attempts},
                {"agents", s_.agents},
                {"items", s_.items}});
-  EngineResult::End end = EngineResult::End::kHarnessError;
-  if (Setup()) {
+  if (set_up) {
     Emit("sim", {{"type", "submit"}, {"items", s_.items}});
     // All processes start at once; their hellos are then collected in order,
     // so start-up costs overlap and the order stays deterministic.
@@ -658,6 +694,7 @@ EngineResult Engine::Run() {
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
   StopAll();
   Snapshot();
+  StateCheck();
   RunEnd(end);
   if (!lockstep_) {
     std::stable_sort(buffered_.begin(), buffered_.end(),

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <fstream>
 
 #include "sim/protocol/control_protocol.h"
@@ -91,6 +93,41 @@ TEST_F(FsStoreTest, ExpiredLeaseIsTakenOverWithAHigherTokenAndTheOldTokenIsFence
   ASSERT_TRUE(effect.ok());
   EXPECT_EQ(effect->token, 2);
   EXPECT_EQ(effect->agent, "a2");
+}
+
+TEST_F(FsStoreTest, CheckGrantTellsAHolderItLostTheItem) {
+  SubmitItems(1);
+  auto g1 = store_->Claim("w1", "a1");
+  ASSERT_TRUE(g1.ok());
+  EXPECT_TRUE(store_->CheckGrant(*g1).ok());
+  clock_.Advance(3'000'000);
+  EXPECT_TRUE(store_->CheckGrant(*g1).ok()) << "expired but not taken over: still current";
+  ASSERT_TRUE(store_->Claim("w1", "a2").ok());
+  Status lost = store_->CheckGrant(*g1);
+  EXPECT_EQ(lost.code(), Status::Code::kStaleToken);
+  EXPECT_EQ(probe_.Count("holding_lost"), 1u);
+  EXPECT_EQ(Count("locks"), 0u) << "a check takes no lock";
+}
+
+TEST_F(FsStoreTest, HeartbeatsCarryHoldingsAndLockTimeoutsAreEvents) {
+  AgentRecord a = AgentFor("a1");
+  a.holding = {"w1"};
+  ASSERT_TRUE(store_->Register(a).ok());
+  ASSERT_TRUE(store_->Heartbeat(a).ok());
+  ASSERT_FALSE(probe_.events.empty());
+  EXPECT_EQ(probe_.events.back()["holding"], nlohmann::json::array({"w1"}));
+  // Someone sits in the agent record's critical section: the heartbeat gives
+  // up after its retries and says so.
+  auto held = FileLock::TryAcquire(path_ + "/locks/@agent.a1.lock");
+  ASSERT_TRUE(held.ok());
+  int child = fork();
+  if (child == 0) {
+    auto again = FsStore::Open(path_, &clock_, &probe_);
+    _exit(again.ok() && (*again)->Heartbeat(a).IsBusy() ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 TEST_F(FsStoreTest, RenewExtendsTheLease) {
