@@ -26,7 +26,9 @@ void ExactlyOnceEffect::Observe(const TraceEvent& event) {
     r.claim_seq = event.seq;
   } else if (type == "effect") {
     OnEffect(event);
-  } else if (type == "effect_present") {
+  } else if (type == "effect_present" || type == "complete_recovered") {
+    // Both say the ledger holds an earlier effect (complete_recovered: the
+    // holder died after writing it, perhaps before its effect event left).
     ItemRecord& r = items_[event.item];
     if (!r.has_effect && !r.effect_present) ++with_effect_;
     r.effect_present = true;

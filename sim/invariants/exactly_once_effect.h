@@ -3,14 +3,15 @@
 //
 // Violations:
 //   - a second `effect` event for an item (evidence: both effect seqs);
-//     effect_present is the fencing working and never counts as an effect;
+//     effect_present and complete_recovered (an earlier effect found in the
+//     ledger) never count as a second effect;
 //   - an effect whose token is not the item's latest granted token (the last
 //     claim_ok before it): a stale token accepted (evidence: that claim_ok and
 //     the effect);
 //   - at run_end, "ledger" differs from the number of items with an effect,
 //     naming the items whose run_end "effect" flag disagrees;
-//   - at run_end, an item with status "done" that never had an effect or
-//     effect_present event.
+//   - at run_end, an item with status "done" that never had an effect,
+//     effect_present or complete_recovered event.
 // complete_rejected and the other *_rejected events are fine.
 //
 // Without a run_end event only the first two are checked.

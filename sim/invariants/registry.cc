@@ -3,11 +3,16 @@
 #include <memory>
 
 #include "sim/invariants/bounded_locks.h"
+#include "sim/invariants/config_fail_fast.h"
 #include "sim/invariants/eventual_lock_release.h"
 #include "sim/invariants/exactly_once_effect.h"
+#include "sim/invariants/no_false_death.h"
 #include "sim/invariants/no_lost_work.h"
+#include "sim/invariants/no_torn_state.h"
 #include "sim/invariants/progress.h"
 #include "sim/invariants/single_owner.h"
+#include "sim/invariants/state_sync.h"
+#include "sim/invariants/success_rate.h"
 
 namespace faultline {
 namespace {
@@ -27,6 +32,11 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<EventualLockRelease>(),
       Entry<BoundedLocks>(),
       Entry<Progress>(),
+      Entry<NoTornState>(),
+      Entry<ConfigFailFast>(),
+      Entry<NoFalseDeath>(),
+      Entry<StateSync>(),
+      Entry<SuccessRate>(),
   };
 }
 
