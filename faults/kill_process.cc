@@ -1,0 +1,43 @@
+#include "faults/kill_process.h"
+
+namespace faultline::faults {
+
+KillProcess::KillProcess(const nlohmann::json& o, std::string victim)
+    : at_ms_(o["at_ms"]),
+      count_(o["count"]),
+      every_ms_(o["every_ms"]),
+      restart_after_ms_(o["restart_after_ms"]),
+      victim_(std::move(victim)) {}
+
+void KillProcess::Start(FaultContext& ctx) {
+  for (int i = 0; i < count_; ++i) ctx.SetTimer((at_ms_ + i * every_ms_) * 1000, kKill);
+}
+
+std::string KillProcess::Choose(FaultContext& ctx) const {
+  if (!victim_.empty()) return victim_;
+  std::vector<std::string> alive;
+  for (const std::string& a : ctx.Agents()) {
+    if (ctx.Alive(a)) alive.push_back(a);
+  }
+  return alive.empty() ? "" : alive[ctx.rng().Index(alive.size())];
+}
+
+void KillProcess::OnTimer(FaultContext& ctx, int tag) {
+  if (tag == kRestart) {
+    if (pending_restarts_.empty()) return;
+    ctx.Restart(pending_restarts_.front());
+    pending_restarts_.erase(pending_restarts_.begin());
+    return;
+  }
+  const std::string victim = Choose(ctx);
+  // Nobody to kill (all gone, or the named process is down): this firing
+  // did not land.
+  if (victim.empty() || !ctx.Kill(victim)) return;
+  ctx.Landed({{"agent", victim}, {"at_us", ctx.Now()}});
+  if (restart_after_ms_ >= 0) {
+    pending_restarts_.push_back(victim);
+    ctx.SetTimer(ctx.Now() + restart_after_ms_ * 1000, kRestart);
+  }
+}
+
+}  // namespace faultline::faults
