@@ -48,10 +48,16 @@ void Agent::Log(const std::string& line) {
 }
 
 void Agent::LogStorage(const Status& s) {
-  // One line per distinct problem, not one per retry.
+  // One line (and one event) per distinct problem, not one per retry. The
+  // event carries the error without the path, which names the directory.
   if (s.message() != last_storage_error_) {
     Log(s.ToString() + "; retrying");
     last_storage_error_ = s.message();
+    const size_t colon = s.message().rfind(": ");
+    probe_->Emit({{"type", "storage_error"},
+                  {"agent", options_.id},
+                  {"code", s.CodeName()},
+                  {"error", colon == std::string::npos ? s.message() : s.message().substr(colon + 2)}});
   }
 }
 

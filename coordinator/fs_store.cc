@@ -153,6 +153,12 @@ Result<ClusterConfig> FsStore::LoadCluster() {
   return ParseCluster(*text, Sub("cluster.json"));
 }
 
+Status FsStore::Reconfigure(const ClusterConfig& config) {
+  SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), Sub("cluster.json"), ClusterText(config)));
+  config_ = config;
+  return Status::Ok();
+}
+
 bool FsStore::Halted() { return fs::Exists(Sub("HALT")); }
 
 Status FsStore::SetHalted(bool halted) {

@@ -38,6 +38,11 @@ class FsStore final : public Store {
   // do) if `dir` is missing or not a coordination directory.
   static Result<std::unique_ptr<FsStore>> Open(const std::string& dir, Clock* clock, Probe* probe);
 
+  // Replaces the cluster settings (atomically). Running agents see the new
+  // fingerprint at their next heartbeat and stop (drift); agents started
+  // afterwards adopt the new settings.
+  Status Reconfigure(const ClusterConfig& config);
+
   Result<ClusterConfig> LoadCluster() override;
   bool Halted() override;
   Status SetHalted(bool halted) override;

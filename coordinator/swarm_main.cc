@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -226,6 +227,40 @@ Runner SetupCleanup(CLI::App* app) {
   };
 }
 
+Runner SetupConfigure(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  auto sets = std::make_shared<std::vector<std::string>>();
+  app->add_option("DIR", *dir, "Coordination directory")->required();
+  app->add_option("--set", *sets,
+                  "KEY=VALUE to change (lease_ms, heartbeat_ms, reap_interval_ms, "
+                  "agent_timeout_ms, max_attempts, schema_version); repeatable")
+      ->required();
+  return [=] {
+    auto opened = OpenDir(*dir, "configure", "");
+    if (!opened.ok()) return Fail("configure", opened.status());
+    auto current = opened->store->LoadCluster();
+    if (!current.ok()) return Fail("configure", current.status());
+    nlohmann::json j = ToJson(*current);
+    for (const std::string& kv : *sets) {
+      size_t eq = kv.find('=');
+      char* end = nullptr;
+      long long v = eq == std::string::npos ? 0 : std::strtoll(kv.c_str() + eq + 1, &end, 10);
+      if (eq == std::string::npos || end == nullptr || *end != '\0' || eq + 1 == kv.size()) {
+        return Fail("configure", Status::InvalidArgument("--set \"" + kv +
+                                                         "\": expected KEY=INTEGER"));
+      }
+      j[kv.substr(0, eq)] = v;
+    }
+    auto config = ConfigFromJson(j, "--set");
+    if (!config.ok()) return Fail("configure", Status::InvalidArgument(config.status().message()));
+    if (Status s = opened->store->Reconfigure(*config); !s.ok()) return Fail("configure", s);
+    std::printf("reconfigured %s (fingerprint %s): running agents stop at their next heartbeat "
+                "(drift); agents started now adopt the new settings\n",
+                dir->c_str(), Fingerprint(*config).c_str());
+    return kExitOk;
+  };
+}
+
 Runner SetupHalt(CLI::App* app, bool halt) {
   auto dir = std::make_shared<std::string>();
   app->add_option("DIR", *dir, "Coordination directory")->required();
@@ -249,6 +284,7 @@ const Command kCommands[] = {
      SetupReaper},
     {"status", "Show items, live claims, locks, ledger and agents", SetupStatus},
     {"cleanup", "One janitor pass plus removal of dead agents' records", SetupCleanup},
+    {"configure", "Change cluster settings (running agents see drift and stop)", SetupConfigure},
     {"halt", "Emergency stop: create DIR/HALT so that nobody claims",
      [](CLI::App* a) { return SetupHalt(a, true); }},
     {"resume", "Remove DIR/HALT", [](CLI::App* a) { return SetupHalt(a, false); }},

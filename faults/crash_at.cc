@@ -2,7 +2,7 @@
 // point — a crash at exactly that step of the protocol (lockstep only, where
 // processes park at yield points). Stands for a torn operation: the crash
 // between two writes that every state transition must survive.
-#include "faults/process_faults.h"
+#include "faults/kinds.h"
 #include "sim/protocol/control_protocol.h"
 
 namespace faultline::faults {

@@ -3,7 +3,7 @@
 // worker crash (OOM kill, node loss): the runbooks' worker-crash and zombie
 // modes, and the lease takeover that must follow.
 #include "faults/kill_process.h"
-#include "faults/process_faults.h"
+#include "faults/kinds.h"
 
 namespace faultline::faults {
 

@@ -2,7 +2,7 @@
 // supervisor crash (HAL-O-SWARM runbook): nothing may depend on the reaper
 // being up, and a restarted reaper must pick up where the dead one left off.
 #include "faults/kill_process.h"
-#include "faults/process_faults.h"
+#include "faults/kinds.h"
 
 namespace faultline::faults {
 

@@ -1,11 +1,12 @@
 #include "faults/registry.h"
 
-#include "faults/process_faults.h"
+#include "faults/kinds.h"
 
 namespace faultline::faults {
 
 std::vector<FaultKind> AllFaults() {
-  return {KillAgentKind(), CrashAtKind(), StallAgentKind(), ReaperCrashKind()};
+  return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),
+          ReaperCrashKind(), ConfigDriftKind(), FdExhaustionKind()};
 }
 
 }  // namespace faultline::faults

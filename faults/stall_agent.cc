@@ -1,7 +1,7 @@
 // stall_agent: an agent stops making progress for a while and then carries
 // on, unaware (lockstep: not scheduled; freerun: SIGSTOP, then SIGCONT).
 // Stands for a GC pause, a swapped-out or stalled worker, a lease overrun.
-#include "faults/process_faults.h"
+#include "faults/kinds.h"
 
 namespace faultline::faults {
 namespace {

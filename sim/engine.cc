@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,7 @@ struct Proc {
   Parked parked;
   int64_t wake_at = 0;        // lockstep, parked in a sleep: runnable from then
   int64_t stalled_until = 0;  // lockstep: not scheduled before then
+  int nofile_limit = 0;       // RLIMIT_NOFILE at start (0: inherited)
   int starts = 0;
 };
 
@@ -90,6 +92,13 @@ class FaultCtx final : public FaultContext {
   bool Kill(const std::string& proc) override;
   void Restart(const std::string& proc) override;
   void Stall(const std::string& proc, int64_t until) override;
+  std::string CoordDir() const override;
+  nlohmann::json ClusterSettings() const override;
+  std::string ClusterFingerprint() const override;
+  bool RunCoordinatorTool(const std::vector<std::string>& args, std::string* error) override;
+  std::string WriteScratchFile(const std::string& name, const std::string& content) override;
+  void AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) override;
+  bool LimitFiles(const std::string& proc, int limit) override;
   void Landed(const nlohmann::json& details) override;
 
  private:
@@ -136,6 +145,19 @@ class Engine {
   void Restart(const std::string& id);
   void Stall(const std::string& id, int64_t until);
   void FaultLanded(int index, const std::string& kind, const nlohmann::json& details);
+  const std::string& coord() const { return coord_; }
+  nlohmann::json Settings() const {
+    return {{"schema_version", 1},
+            {"lease_ms", s_.lease_ms},
+            {"heartbeat_ms", s_.heartbeat_ms},
+            {"reap_interval_ms", s_.reap_interval_ms},
+            {"agent_timeout_ms", s_.agent_timeout_ms},
+            {"max_attempts", s_.max_attempts}};
+  }
+  std::string ClusterFingerprint() const;
+  bool RunTool(const std::vector<std::string>& args, std::string* error);
+  std::string WriteScratch(const std::string& name, const std::string& content);
+  bool LimitFiles(const std::string& id, int limit);
   std::unique_ptr<Fault>& fault(int i) { return faults_[static_cast<size_t>(i)]; }
   FaultCtx& ctx(int i) { return *ctxs_[static_cast<size_t>(i)]; }
 
@@ -150,7 +172,6 @@ class Engine {
   void OnExit(Proc& p, const ExitStatus& status);
   void Snapshot();
   void StateCheck();
-  std::string ClusterFingerprint() const;
   void FireDueTimers();
   EngineResult::End LockstepLoop();
   EngineResult::End FreerunLoop();
@@ -188,6 +209,7 @@ class Engine {
   int completed_items_ = 0;
   std::vector<BufferedEvent> buffered_;  // freerun
   uint64_t arrivals_ = 0;
+  int tool_runs_ = 0;
   EngineResult result_;
 };
 
@@ -205,6 +227,21 @@ bool FaultCtx::Alive(const std::string& proc) const { return engine_->IsAlive(pr
 bool FaultCtx::Kill(const std::string& proc) { return engine_->Kill(proc, kind_); }
 void FaultCtx::Restart(const std::string& proc) { engine_->Restart(proc); }
 void FaultCtx::Stall(const std::string& proc, int64_t until) { engine_->Stall(proc, until); }
+std::string FaultCtx::CoordDir() const { return engine_->coord(); }
+nlohmann::json FaultCtx::ClusterSettings() const { return engine_->Settings(); }
+std::string FaultCtx::ClusterFingerprint() const { return engine_->ClusterFingerprint(); }
+bool FaultCtx::RunCoordinatorTool(const std::vector<std::string>& args, std::string* error) {
+  return engine_->RunTool(args, error);
+}
+std::string FaultCtx::WriteScratchFile(const std::string& name, const std::string& content) {
+  return engine_->WriteScratch(fmt::format("fault{}-{}", index_, name), content);
+}
+void FaultCtx::AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) {
+  if (Proc* p = engine_->Find(agent)) p->argv.insert(p->argv.end(), args.begin(), args.end());
+}
+bool FaultCtx::LimitFiles(const std::string& proc, int limit) {
+  return engine_->LimitFiles(proc, limit);
+}
 void FaultCtx::Landed(const nlohmann::json& details) {
   engine_->FaultLanded(index_, kind_, details);
 }
@@ -237,6 +274,36 @@ bool Engine::RunSwarm(const std::vector<std::string>& args, const std::string& l
     return Fail(fmt::format("`swarm {}` failed ({}): {}", args.front(), st.ToString(), first));
   }
   return true;
+}
+
+bool Engine::RunTool(const std::vector<std::string>& args, std::string* error) {
+  std::string saved = std::move(result_.error);
+  result_.error.clear();
+  bool ok = RunSwarm(args, fmt::format("tool-{}.log", ++tool_runs_));
+  *error = std::move(result_.error);
+  result_.error = std::move(saved);
+  return ok;
+}
+
+std::string Engine::WriteScratch(const std::string& name, const std::string& content) {
+  std::string path = o_.work_dir + "/" + name;
+  std::ofstream(path) << content;
+  return path;
+}
+
+bool Engine::LimitFiles(const std::string& id, int limit) {
+  Proc* p = Find(id);
+  if (p == nullptr) return false;
+  if (p->starts == 0) {
+    p->nofile_limit = limit;
+    return true;
+  }
+  if (!p->alive) return false;
+  // The soft limit only (raising a hard limit needs CAP_SYS_RESOURCE).
+  rlimit rl{};
+  if (prlimit(p->pid, RLIMIT_NOFILE, nullptr, &rl) != 0) return false;
+  rl.rlim_cur = std::min(static_cast<rlim_t>(limit), rl.rlim_max);
+  return prlimit(p->pid, RLIMIT_NOFILE, &rl, nullptr) == 0;
 }
 
 bool Engine::Setup() {
@@ -286,6 +353,7 @@ bool Engine::Spawn(Proc& p) {
   spec.env = {{"FAULTLINE_MODE", lockstep_ ? "lockstep" : "freerun"}};
   spec.log_path = o_.log_dir + "/" + p.id + ".log";
   spec.control_channel = true;
+  spec.nofile_limit = p.nofile_limit;
   auto child = processes_.Spawn(spec);
   if (!child.ok()) return Fail("cannot start " + p.id + ": " + child.status().message());
   p.pid = child->pid;
@@ -671,6 +739,14 @@ EngineResult Engine::Run() {
                {"items", s_.items}});
   if (set_up) {
     Emit("sim", {{"type", "submit"}, {"items", s_.items}});
+    for (size_t i = 0; i < s_.faults.size(); ++i) {
+      const FaultKind* kind = catalog_.FindFault(s_.faults[i].kind);
+      faults_.push_back(kind->make(s_.faults[i].options));
+      ctxs_.push_back(std::make_unique<FaultCtx>(
+          this, static_cast<int>(i), s_.faults[i].kind,
+          Rng(s_.seed).Split(fmt::format("faults/{}/{}", i, s_.faults[i].kind))));
+    }
+    for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Prepare(*ctxs_[i]);
     // All processes start at once; their hellos are then collected in order,
     // so start-up costs overlap and the order stays deterministic.
     bool started = true;
@@ -678,13 +754,6 @@ EngineResult Engine::Run() {
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = MonoMicros() - start_mono_;
     if (started) {
-      for (size_t i = 0; i < s_.faults.size(); ++i) {
-        const FaultKind* kind = catalog_.FindFault(s_.faults[i].kind);
-        faults_.push_back(kind->make(s_.faults[i].options));
-        ctxs_.push_back(std::make_unique<FaultCtx>(
-            this, static_cast<int>(i), s_.faults[i].kind,
-            Rng(s_.seed).Split(fmt::format("faults/{}/{}", i, s_.faults[i].kind))));
-      }
       for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
       const int64_t loop_start = MonoMicros();
       end = lockstep_ ? LockstepLoop() : FreerunLoop();

@@ -42,6 +42,25 @@ class FaultContext {
   // at `until`.
   virtual void Stall(const std::string& proc, int64_t until) = 0;
 
+  // The coordination directory's path (never written to the trace).
+  virtual std::string CoordDir() const = 0;
+  // The coordinator settings of the run (lease_ms, heartbeat_ms,
+  // reap_interval_ms, agent_timeout_ms, max_attempts, schema_version).
+  virtual nlohmann::json ClusterSettings() const = 0;
+  // The fingerprint in the coordination directory's cluster.json now.
+  virtual std::string ClusterFingerprint() const = 0;
+  // Runs the coordinator's command-line tool with `args` to completion
+  // (e.g. {"configure", CoordDir(), "--set", "lease_ms=9000"}). False, with
+  // the tool's first line of output in `error`, if it failed.
+  virtual bool RunCoordinatorTool(const std::vector<std::string>& args, std::string* error) = 0;
+  // Writes `content` to a file of the run's scratch directory; returns its path.
+  virtual std::string WriteScratchFile(const std::string& name, const std::string& content) = 0;
+  // Only in Prepare: extra command-line arguments for one agent.
+  virtual void AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) = 0;
+  // RLIMIT_NOFILE (soft and hard) of a process: in Prepare for its start, or
+  // of the live process (prlimit). False if the process is not there.
+  virtual bool LimitFiles(const std::string& proc, int limit) = 0;
+
   // Records in the trace that the fault landed: a "fault" event with the
   // kind, the fault's index and `details`. A fault that never calls this
   // makes the run vacuous.
@@ -51,6 +70,9 @@ class FaultContext {
 class Fault {
  public:
   virtual ~Fault() = default;
+  // Before any process of the run starts (argument changes, limits).
+  virtual void Prepare(FaultContext& ctx) { (void)ctx; }
+  // Once every process has started.
   virtual void Start(FaultContext& ctx) = 0;
   virtual void OnTimer(FaultContext& ctx, int tag) { (void)ctx, (void)tag; }
   // `proc` is parked at yield point `point` for `item`. Return true if the

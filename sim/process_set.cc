@@ -172,8 +172,12 @@ void Place(ChildPlan& plan, int src, int dst) {
   }
 
   if (plan.nofile_limit > 0) {
+    // Only the soft limit: the hard one stays, so that the limit can be
+    // raised again later without CAP_SYS_RESOURCE (fd_exhaustion restores).
     struct rlimit lim {};
-    lim.rlim_cur = lim.rlim_max = static_cast<rlim_t>(plan.nofile_limit);
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) Fail(plan, Step::kFdLimit);
+    lim.rlim_cur = static_cast<rlim_t>(plan.nofile_limit);
+    if (lim.rlim_cur > lim.rlim_max) lim.rlim_cur = lim.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &lim) != 0) Fail(plan, Step::kFdLimit);
   }
 

@@ -68,7 +68,8 @@ struct SpawnSpec {
   // environment (it would name an fd the child does not have) unless `env`
   // sets one.
   bool control_channel = true;
-  // > 0: the child's RLIMIT_NOFILE, soft and hard, is set to this.
+  // > 0: the child's soft RLIMIT_NOFILE is set to this (the hard limit stays,
+  // so that it can be raised again later).
   int nofile_limit = 0;
 };
 

@@ -49,6 +49,10 @@
 //                 whose holder had written the effect: marked done)
 //     quarantine  item or agent, file, reason
 //     drift_seen, halt_seen  agent            reap, reaper_start
+//     storage_error  agent, code ("no_space", "io_error", ...), error (errno text):
+//                 an operation failed on storage; the agent retries
+//     holding_lost   agent, item, token, current_token, status
+//     claim_contended  agent, tried           lock_timeout  agent, item, op
 #pragma once
 
 #include <cstdint>

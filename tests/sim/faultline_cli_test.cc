@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "tests/support/subprocess.h"
@@ -22,7 +23,7 @@ using testing::ReadAll;
 using testing::TempDir;
 
 class FaultlineCliTest : public ::testing::Test {
- protected:
+ public:
   TempDir tmp_;
 
   Ran Faultline(std::vector<std::string> args, std::chrono::milliseconds timeout = 300s) {
@@ -265,6 +266,82 @@ TEST_F(FaultlineCliTest, CtrlCStopsCleanlyWithExit130) {
   // The run directory still has a verdict saying so.
   nlohmann::json v = nlohmann::json::parse(ReadAll(tmp_ / "out/long-1/verdict.json"), nullptr, false);
   EXPECT_EQ(v["end"], "interrupted");
+}
+
+std::vector<nlohmann::json> Trace(const std::string& run_dir) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(run_dir + "/trace.jsonl");
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+// Runs a bundled scenario twice (--check-determinism) and returns its run
+// directory; the verdict must be ok.
+std::string RunBundled(FaultlineCliTest* t, const std::string& name, const std::string& out,
+                       Ran* ran) {
+  *ran = t->Faultline({"run", std::string(SCENARIO_DIR) + "/" + name + ".json", "--out", out,
+                       "--check-determinism"});
+  return out + "/" + name + "-1";
+}
+
+TEST_F(FaultlineCliTest, ConfigDriftedAgentsAreRefusedAndNeverClaim) {
+  Ran r;
+  std::string dir = RunBundled(this, "config-drift-agent", tmp_ / "out", &r);
+  ASSERT_EQ(r.exit.code, 0) << r.output;
+  EXPECT_NE(r.output.find("same trace twice"), std::string::npos) << r.output;
+  std::set<std::string> drifted, refused, exited78, claimed;
+  for (const auto& e : Trace(dir)) {
+    std::string type = e["type"];
+    if (type == "fault" && e["kind"] == "config_drift") drifted.insert(e["agent"]);
+    if (type == "refused") refused.insert(e["agent"]);
+    if (type == "exit" && e.value("code", 0) == 78) exited78.insert(e["agent"]);
+    if (type == "claim_ok") claimed.insert(e["agent"]);
+  }
+  ASSERT_FALSE(drifted.empty());
+  EXPECT_EQ(refused, drifted);
+  EXPECT_EQ(exited78, drifted);
+  for (const std::string& a : drifted) EXPECT_EQ(claimed.count(a), 0u) << a << " claimed";
+}
+
+TEST_F(FaultlineCliTest, ClusterDriftStopsEveryAgentUntilRestarted) {
+  Ran r;
+  std::string dir = RunBundled(this, "config-drift-cluster", tmp_ / "out", &r);
+  ASSERT_EQ(r.exit.code, 0) << r.output;
+  int64_t drift_t = -1;
+  size_t seen = 0, stopped = 0, restarts = 0, claims_after_restart = 0;
+  for (const auto& e : Trace(dir)) {
+    std::string type = e["type"];
+    if (type == "fault" && e["kind"] == "config_drift") drift_t = e["t"];
+    if (drift_t < 0) continue;
+    seen += type == "drift_seen";
+    stopped += type == "exit" && e.value("code", 0) == 78;
+    if (type == "spawn" && e["restart"] == true) ++restarts;
+    if (restarts > 0 && type == "claim_ok") ++claims_after_restart;
+  }
+  ASSERT_GE(drift_t, 0) << "the drift never landed";
+  EXPECT_GT(seen, 0u);
+  EXPECT_EQ(stopped, seen);
+  EXPECT_GT(restarts, 0u);
+  EXPECT_GT(claims_after_restart, 0u) << "restarted agents must adopt the new settings and work";
+}
+
+TEST_F(FaultlineCliTest, FdExhaustionFailsCleanlyAndRecovers) {
+  Ran r;
+  std::string dir = RunBundled(this, "fd-exhaustion", tmp_ / "out", &r);
+  ASSERT_EQ(r.exit.code, 0) << r.output;
+  std::set<std::string> squeezed, emfile;
+  for (const auto& e : Trace(dir)) {
+    if (e["type"] == "fault" && e.contains("limit")) squeezed.insert(e["agent"]);
+    if (e["type"] == "storage_error" && e["error"] == "Too many open files") {
+      emfile.insert(e["agent"]);
+    }
+  }
+  ASSERT_FALSE(squeezed.empty());
+  EXPECT_EQ(emfile, squeezed) << "every squeezed agent must have hit a real EMFILE";
+  nlohmann::json v = Verdict(dir);
+  EXPECT_EQ(v["end"], "completed");
+  EXPECT_EQ(v["ok"], true);
 }
 
 TEST_F(FaultlineCliTest, ListsFaultsInvariantsAndScenarios) {

@@ -1,5 +1,5 @@
-// The process faults of DESIGN §5: each is one file; this header declares
-// their kinds for the registry.
+// The fault kinds of DESIGN §5, one file each; this header declares them
+// for the registry.
 #pragma once
 
 #include "sim/fault.h"
@@ -10,5 +10,7 @@ FaultKind KillAgentKind();    // kill_agent.cc
 FaultKind CrashAtKind();      // crash_at.cc
 FaultKind StallAgentKind();   // stall_agent.cc
 FaultKind ReaperCrashKind();  // reaper_crash.cc
+FaultKind ConfigDriftKind();  // config_drift.cc
+FaultKind FdExhaustionKind(); // fd_exhaustion.cc
 
 }  // namespace faultline::faults
