@@ -325,6 +325,21 @@ TEST_F(SwarmProcessTest, DriftMidRunStopsTheAgentWithExit78) {
   EXPECT_LT(CountEntries(dir_ + "/ledger"), 1000u);
 }
 
+TEST_F(SwarmProcessTest, ConfigureChangesTheFingerprintAndNewAgentsAdoptIt) {
+  Init();
+  Submit(5);
+  std::string before = Status()["fingerprint"];
+  Ran r = Swarm({"configure", dir_, "--set", "lease_ms=4000", "--set", "max_attempts=9"});
+  ASSERT_EQ(r.exit.code, 0) << r.output;
+  nlohmann::json st = Status();
+  EXPECT_NE(st["fingerprint"], before);
+  EXPECT_EQ(st["config"]["lease_ms"], 4000);
+  EXPECT_EQ(st["config"]["max_attempts"], 9);
+  r = Swarm({"agent", dir_, "--id", "a1", "--exit-when-idle"});
+  EXPECT_EQ(r.exit.code, 0) << r.output;
+  EXPECT_EQ(Status()["items"]["done"], 5);
+}
+
 TEST_F(SwarmProcessTest, HaltStopsAllClaimingUntilResumed) {
   Init();
   Submit(10);
@@ -397,6 +412,9 @@ TEST_F(SwarmProcessTest, BadUsageIsOneClearLineAndExit2) {
       {{"submit", "DIR", "--file", tmp_ / "items.txt"}, "items.txt:4: \"bad/2\""},
       {{"submit", "DIR", "--file", tmp_ / "none.txt"}, "cannot open"},
       {{"init", tmp_ / "new", "--config", tmp_ / "none.json"}, "cannot open config file"},
+      {{"configure", "DIR", "--set", "lease_ms=abc"}, "expected KEY=INTEGER"},
+      {{"configure", "DIR", "--set", "lease_msx=5"}, "unknown setting \"lease_msx\""},
+      {{"configure", "DIR", "--set", "lease_ms=0"}, "\"lease_ms\" is 0"},
       {{"bogus"}, "bogus"},
       {{}, "subcommand"},
   };
@@ -417,8 +435,8 @@ TEST_F(SwarmProcessTest, BadUsageIsOneClearLineAndExit2) {
 }
 
 TEST_F(SwarmProcessTest, EveryCommandExplainsItself) {
-  for (const char* cmd : {"init", "submit", "agent", "reaper", "status", "cleanup", "halt",
-                          "resume"}) {
+  for (const char* cmd : {"init", "submit", "agent", "reaper", "status", "cleanup", "configure",
+                          "halt", "resume"}) {
     Ran r = Swarm({cmd, "--help"});
     EXPECT_EQ(r.exit.code, 0) << cmd;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << cmd << ": " << r.output;
