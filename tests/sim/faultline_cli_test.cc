@@ -327,6 +327,11 @@ TEST_F(FaultlineCliTest, ClusterDriftStopsEveryAgentUntilRestarted) {
 }
 
 TEST_F(FaultlineCliTest, FdExhaustionFailsCleanlyAndRecovers) {
+#ifdef FAULTLINE_SANITIZED
+  // The sanitizer runtimes need descriptors of their own (UBSan's vptr check
+  // opens a pipe): a starved agent aborts inside them instead of seeing EMFILE.
+  GTEST_SKIP() << "not meaningful in a sanitizer build";
+#endif
   Ran r;
   std::string dir = RunBundled(this, "fd-exhaustion", tmp_ / "out", &r);
   ASSERT_EQ(r.exit.code, 0) << r.output;
