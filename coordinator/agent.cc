@@ -50,14 +50,16 @@ void Agent::Log(const std::string& line) {
 void Agent::LogStorage(const Status& s) {
   // One line (and one event) per distinct problem, not one per retry. The
   // event carries the error without the path, which names the directory.
-  if (s.message() != last_storage_error_) {
+  const size_t colon = s.message().rfind(": ");
+  const std::string error = colon == std::string::npos ? s.message() : s.message().substr(colon + 2);
+  const std::string key = std::string(s.CodeName()) + ": " + error;  // no paths: temp names vary
+  if (key != last_storage_error_) {
     Log(s.ToString() + "; retrying");
-    last_storage_error_ = s.message();
-    const size_t colon = s.message().rfind(": ");
+    last_storage_error_ = key;
     probe_->Emit({{"type", "storage_error"},
                   {"agent", options_.id},
                   {"code", s.CodeName()},
-                  {"error", colon == std::string::npos ? s.message() : s.message().substr(colon + 2)}});
+                  {"error", error}});
   }
 }
 
@@ -150,7 +152,13 @@ Agent::Beat Agent::Heartbeat(const Grant* held) {
   // Drift: the cluster's settings changed under a running agent. It stops
   // claiming rather than run with a lease or timeout the others do not share.
   auto cluster = store_->LoadCluster();
+  if (!cluster.ok() && cluster.status().code() != Status::Code::kCorrupt) {
+    // Could not read it (EMFILE, EIO): a storage problem, not drift.
+    LogStorage(cluster.status());
+    return Beat::kOk;
+  }
   if (!cluster.ok() || Fingerprint(*cluster) != record_.fingerprint) {
+    if (drift_) return Beat::kDrift;  // already seen and reported
     drift_ = true;
     drift_reason_ = cluster.ok()
                         ? fmt::format("cluster configuration changed ({}); stopped claiming",
@@ -209,7 +217,12 @@ void Agent::Work(Grant grant) {
         record_.holding.clear();
         return;
       }
-      if (!s.ok()) LogStorage(s);
+      if (!s.ok()) {
+        // Nothing renewed: wait a little rather than retry at once (under
+        // lockstep an immediate retry would never let simulated time move).
+        LogStorage(s);
+        clock_->SleepMicros(kStorageBackoffUs);
+      }
     }
   }
   if (CompleteWithRetry(grant)) ++completed_;

@@ -150,7 +150,7 @@ Result<FileLock> FsStore::LockWithRetry(const std::string& path, std::string_vie
 Result<ClusterConfig> FsStore::LoadCluster() {
   auto text = fs::ReadFile(Sub("cluster.json"));
   if (!text.ok()) return text.status();
-  return ParseCluster(*text, Sub("cluster.json"));
+  return ParseCluster(*text, "cluster.json");
 }
 
 Status FsStore::Reconfigure(const ClusterConfig& config) {
@@ -253,8 +253,17 @@ Status FsStore::WriteItem(const ItemState& state) {
 }
 
 Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
-  std::string name = fmt::format("items.{}.json.{}", id, clock_->NowMicros());
-  SWARM_RETURN_IF_ERROR(fs::Rename(ItemPath(id), Sub("quarantine/" + name)));
+  // A copy goes to quarantine first (a hard link), and the new state then
+  // replaces the corrupt file in one rename: a crash in between leaves the
+  // corrupt file in place, to be quarantined again, never no file at all.
+  // A second attempt at the same time gets a suffixed name.
+  std::string name;
+  for (int n = 0;; ++n) {
+    name = fmt::format("items.{}.json.{}{}", id, clock_->NowMicros(),
+                       n == 0 ? "" : fmt::format(".{}", n));
+    if (!fs::Exists(Sub("quarantine/" + name))) break;
+  }
+  SWARM_RETURN_IF_ERROR(fs::Link(ItemPath(id), Sub("quarantine/" + name)));
   probe_->Yield(point::kQuarantineMoved, id);
   ItemState s;
   s.id = std::string(id);
@@ -282,6 +291,10 @@ Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
 Status FsStore::QuarantineAgent(std::string_view id, const Status& why) {
   auto lock = LockWithRetry(AgentLockPath(id), "quarantine", "", "");
   if (!lock.ok()) return lock.status();
+  auto text = fs::ReadFile(AgentPath(id));
+  if (!text.ok() || AgentFromJson(*text, Rel(AgentPath(id))).ok()) {
+    return Status::Ok();  // rewritten meanwhile (or gone): nothing to quarantine
+  }
   std::string name = fmt::format("agents.{}.json.{}", id, clock_->NowMicros());
   SWARM_RETURN_IF_ERROR(fs::Rename(AgentPath(id), Sub("quarantine/" + name)));
   Event({{"type", "quarantine"}, {"agent", id}, {"file", "quarantine/" + name},
@@ -622,6 +635,9 @@ Status FsStore::Release(const Grant& grant, std::string_view reason) {
 // The janitor and the diagnostics
 
 Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
+  // The janitor follows the cluster's settings as they are now (swarm
+  // configure may have changed max_attempts or agent_timeout_ms).
+  if (auto current = LoadCluster(); current.ok()) config_ = *current;
   ReapReport report;
   report.dry_run = options.dry_run;
   const int64_t now = clock_->NowMicros();
@@ -691,11 +707,22 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
     bool silent = record->status == AgentStatus::kAlive && record->heartbeat_us + timeout_us < now;
     bool gone = record->status != AgentStatus::kAlive;
     if (options.remove_dead_agents && (gone || silent)) {
-      report.dead_agent_records.push_back(id);
-      if (!options.dry_run) {
-        auto lock = FileLock::TryAcquire(AgentLockPath(id));
-        if (lock.ok()) SWARM_RETURN_IF_ERROR(fs::Remove(AgentPath(id), /*durable=*/true));
+      if (options.dry_run) {
+        report.dead_agent_records.push_back(id);
+        continue;
       }
+      auto lock = FileLock::TryAcquire(AgentLockPath(id));
+      if (!lock.ok()) continue;  // it is heartbeating right now: not dead
+      // Re-read under the lock: a heartbeat since the first read keeps it.
+      auto again = fs::ReadFile(AgentPath(id));
+      auto fresh = again.ok() ? AgentFromJson(*again, Rel(AgentPath(id)))
+                              : Result<AgentRecord>(again.status());
+      if (!fresh.ok() || (fresh->status == AgentStatus::kAlive &&
+                          fresh->heartbeat_us + timeout_us >= clock_->NowMicros())) {
+        continue;
+      }
+      SWARM_RETURN_IF_ERROR(fs::Remove(AgentPath(id), /*durable=*/true));
+      report.dead_agent_records.push_back(id);
       continue;
     }
     if (!silent) continue;

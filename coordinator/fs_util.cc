@@ -114,6 +114,13 @@ Status Remove(const std::string& path, bool durable) {
   return durable ? FsyncDir(DirName(path)) : Status::Ok();
 }
 
+Status Link(const std::string& from, const std::string& to) {
+  if (link(from.c_str(), to.c_str()) != 0) {
+    return Status::FromErrno(errno, "link " + from + " to " + to);
+  }
+  return FsyncDir(DirName(to));
+}
+
 Status Rename(const std::string& from, const std::string& to) {
   if (rename(from.c_str(), to.c_str()) != 0) {
     return Status::FromErrno(errno, "rename " + from + " to " + to);

@@ -30,6 +30,9 @@ Status Touch(const std::string& path);
 // `durable`.
 Status Remove(const std::string& path, bool durable);
 
+// Hard-links `from` as `to` (which must not exist) and fsyncs `to`'s directory.
+Status Link(const std::string& from, const std::string& to);
+
 // Renames within one file system and fsyncs the destination directory.
 Status Rename(const std::string& from, const std::string& to);
 

@@ -37,6 +37,7 @@ int Reaper::Run(bool once) {
       }
     }
     if (once) return report.ok() ? kExitOk : kExitFailure;
+    if (auto current = store_->LoadCluster(); current.ok()) config = std::move(current);
     clock_->SleepMicros(config->reap_interval_ms * 1000);
   }
   return kExitOk;

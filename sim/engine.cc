@@ -170,6 +170,7 @@ class Engine {
   void Emit(const std::string& proc, nlohmann::json event, int64_t t);
   void Emit(const std::string& proc, nlohmann::json event) { Emit(proc, std::move(event), T()); }
   void OnExit(Proc& p, const ExitStatus& status);
+  void DrainDead(Proc& p);
   void Snapshot();
   void StateCheck();
   void FireDueTimers();
@@ -294,11 +295,10 @@ std::string Engine::WriteScratch(const std::string& name, const std::string& con
 bool Engine::LimitFiles(const std::string& id, int limit) {
   Proc* p = Find(id);
   if (p == nullptr) return false;
-  if (p->starts == 0) {
-    p->nofile_limit = limit;
-    return true;
-  }
-  if (!p->alive) return false;
+  // Remembered for the process's next start too (a restart keeps the limit
+  // in force; a restore while it is down applies at its restart).
+  p->nofile_limit = limit;
+  if (p->starts == 0 || !p->alive) return true;
   // The soft limit only (raising a hard limit needs CAP_SYS_RESOURCE).
   rlimit rl{};
   if (prlimit(p->pid, RLIMIT_NOFILE, nullptr, &rl) != 0) return false;
@@ -384,6 +384,18 @@ bool Engine::AwaitHello(Proc& p) {
                           s_.step_timeout_ms, error.empty() ? "timeout" : error));
 }
 
+// Freerun: what a dead process wrote before it died is still in its socket.
+// Called after the process is reaped, so it can write no more: read to EOF.
+void Engine::DrainDead(Proc& p) {
+  if (lockstep_ || !p.conn) return;
+  std::string error;
+  p.conn->Drain(
+      [&](nlohmann::json ev, int64_t mono) {
+        Emit(p.id, std::move(ev), mono ? mono - start_mono_ : T());
+      },
+      &error);
+}
+
 void Engine::OnExit(Proc& p, const ExitStatus& status) {
   p.alive = false;
   CloseControl(p);
@@ -400,16 +412,8 @@ bool Engine::Kill(const std::string& id, const std::string& by) {
   Proc* p = Find(id);
   if (p == nullptr || !p->alive) return false;
   processes_.Signal(p->pid, SIGKILL);
-  if (!lockstep_ && p->conn) {
-    // What the process wrote before it died is in the socket: keep it.
-    std::string error;
-    p->conn->Drain(
-        [&](nlohmann::json ev, int64_t mono) {
-          Emit(p->id, std::move(ev), mono ? mono - start_mono_ : T());
-        },
-        &error);
-  }
   ExitStatus st = processes_.Wait(p->pid);
+  DrainDead(*p);
   p->alive = false;
   CloseControl(*p);
   Emit("sim", {{"type", "exit"}, {"agent", p->id}, {"role", p->role}, {"signal", st.signal},
@@ -657,15 +661,8 @@ void Engine::StopAll() {
   for (Proc& p : procs_) {
     if (!p.alive) continue;
     processes_.Signal(p.pid, SIGKILL);
-    if (!lockstep_ && p.conn) {
-      std::string error;
-      p.conn->Drain(
-          [&](nlohmann::json ev, int64_t mono) {
-            Emit(p.id, std::move(ev), mono ? mono - start_mono_ : T());
-          },
-          &error);
-    }
     processes_.Wait(p.pid);
+    DrainDead(p);
     p.alive = false;
     CloseControl(p);
     Emit("sim", {{"type", "stop"}, {"agent", p.id}, {"role", p.role}});

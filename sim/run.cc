@@ -142,7 +142,16 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
         {"items", s.items}}},
       {"reproduce", reproduce},
   };
-  std::ofstream(report.run_dir + "/verdict.json") << report.verdict.dump(2) << "\n";
+  std::ofstream verdict_out(report.run_dir + "/verdict.json");
+  verdict_out << report.verdict.dump(2) << "\n";
+  verdict_out.close();
+  if (!trace.complete() || !verdict_out) {
+    // A verdict nobody can read back is no verdict: never exit 0 on it.
+    report.exit_code = kExitHarness;
+    report.summary = fmt::format("cannot write the run directory {} completely (disk full?)\n",
+                                 report.run_dir);
+    return report;
+  }
 
   const char* outcome = interrupted ? "INTERRUPTED"
                         : harness   ? "HARNESS ERROR"

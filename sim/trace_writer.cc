@@ -39,17 +39,17 @@ void TraceWriter::Append(int64_t t, const std::string& proc, nlohmann::json even
   }
   std::string text = line.dump() + "\n";
   hasher_->Update(text);
-  if (file_) std::fwrite(text.data(), 1, text.size(), file_);
+  if (file_ && std::fwrite(text.data(), 1, text.size(), file_) != text.size()) failed_ = true;
   if (observer_) observer_(line);
 }
 
 void TraceWriter::Flush() {
-  if (file_) std::fflush(file_);
+  if (file_ && std::fflush(file_) != 0) failed_ = true;
 }
 
 std::string TraceWriter::Finish() {
   if (file_) {
-    std::fclose(file_);
+    if (std::fclose(file_) != 0) failed_ = true;
     file_ = nullptr;
   }
   return hasher_->HexDigest();

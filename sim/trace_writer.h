@@ -25,6 +25,9 @@ class TraceWriter {
   TraceWriter& operator=(const TraceWriter&) = delete;
 
   bool ok() const { return file_ != nullptr; }
+  // False once a write, flush or close failed (a full disk): the trace on
+  // disk is incomplete and the run cannot be judged from it.
+  bool complete() const { return !failed_; }
   // Appends `event` with "seq", "t" and "proc" set (keys are written sorted,
   // so the bytes depend only on the content).
   void Append(int64_t t, const std::string& proc, nlohmann::json event);
@@ -41,6 +44,7 @@ class TraceWriter {
   std::unique_ptr<Hasher> hasher_;
   Observer observer_;
   uint64_t seq_ = 0;
+  bool failed_ = false;
 };
 
 }  // namespace faultline

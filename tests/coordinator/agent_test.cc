@@ -9,6 +9,49 @@
 namespace swarm {
 namespace {
 
+// A Store that forwards to the real one but fails chosen calls with an I/O
+// error, as a full descriptor table or a failing disk would.
+class FlakyStore final : public Store {
+ public:
+  explicit FlakyStore(Store* real) : real_(real) {}
+  bool fail_renew = false;
+  bool fail_cluster_reads = false;  // after the first (registration) read
+  int renews = 0;
+
+  Result<ClusterConfig> LoadCluster() override {
+    if (fail_cluster_reads && cluster_reads_++ > 0) {
+      return Status::IOError("open cluster.json: Too many open files");
+    }
+    return real_->LoadCluster();
+  }
+  bool Halted() override { return real_->Halted(); }
+  Status SetHalted(bool h) override { return real_->SetHalted(h); }
+  Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& i) override {
+    return real_->Submit(i);
+  }
+  Status Register(const AgentRecord& a) override { return real_->Register(a); }
+  Status Heartbeat(const AgentRecord& a) override { return real_->Heartbeat(a); }
+  Status MarkAgent(const AgentRecord& a) override { return real_->MarkAgent(a); }
+  Result<ClaimOutcome> ClaimNext(const std::string& a) override { return real_->ClaimNext(a); }
+  Result<Grant> Claim(const std::string& i, const std::string& a) override {
+    return real_->Claim(i, a);
+  }
+  Status CheckGrant(const Grant& g) override { return real_->CheckGrant(g); }
+  Status Renew(Grant& g) override {
+    ++renews;
+    if (fail_renew) return Status::IOError("create temp file x: Too many open files");
+    return real_->Renew(g);
+  }
+  Status Complete(const Grant& g, std::string_view r) override { return real_->Complete(g, r); }
+  Status Release(const Grant& g, std::string_view r) override { return real_->Release(g, r); }
+  Result<ReapReport> Reap(const ReapOptions& o) override { return real_->Reap(o); }
+  Result<Snapshot> Inspect() override { return real_->Inspect(); }
+
+ private:
+  Store* real_;
+  int cluster_reads_ = 0;
+};
+
 class AgentTest : public StoreFixture {
  protected:
   int RunAgent(AgentOptions options) {
@@ -48,6 +91,32 @@ TEST_F(AgentTest, RenewsLongWorkSoTheLeaseNeverLapses) {
   EXPECT_GE(probe_.Count("renew_ok"), 3u);
   EXPECT_EQ(Item("w1").status, ItemStatus::kDone);
   EXPECT_EQ(Item("w1").token, 1);
+}
+
+TEST_F(AgentTest, AFailingRenewBacksOffInsteadOfSpinning) {
+  // Regression: a renew failing with a storage error was retried at once,
+  // forever, without the clock moving (a lockstep livelock).
+  SubmitItems(1);
+  FlakyStore flaky(store_.get());
+  flaky.fail_renew = true;
+  AgentOptions o = Options("a1");
+  o.work_min_ms = o.work_max_ms = 10'000;
+  Agent agent(&flaky, &clock_, &probe_, o, &stop_);
+  EXPECT_EQ(agent.Run(), kExitOk);
+  EXPECT_LT(flaky.renews, 200) << "renew retried without backing off";
+  EXPECT_EQ(probe_.Count("storage_error"), 1u) << "one event per distinct problem";
+}
+
+TEST_F(AgentTest, AnUnreadableClusterFileIsAStorageErrorNotDrift) {
+  // Regression: EMFILE while reading cluster.json at a heartbeat made the
+  // agent exit 78 as if the configuration had changed.
+  SubmitItems(20);
+  FlakyStore flaky(store_.get());
+  flaky.fail_cluster_reads = true;
+  Agent agent(&flaky, &clock_, &probe_, Options("a1"), &stop_);
+  EXPECT_EQ(agent.Run(), kExitOk);
+  EXPECT_EQ(probe_.Count("drift_seen"), 0u);
+  EXPECT_EQ(Count("ledger"), 20u);
 }
 
 TEST_F(AgentTest, MismatchedConfigIsRefusedWithExit78AndNeverClaims) {

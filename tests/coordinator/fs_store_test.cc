@@ -281,6 +281,35 @@ TEST_F(FsStoreTest, CorruptItemIsQuarantinedAndAccountedFor) {
   EXPECT_EQ(probe_.Count("quarantine"), 1u);
 }
 
+TEST_F(FsStoreTest, CrashWhileQuarantiningLeavesTheItemAccountedFor) {
+  // Regression: quarantine used to move the corrupt file away before writing
+  // its replacement; a crash in between left no state file at all.
+  SubmitItems(2);
+  std::ofstream(path_ + "/items/w1.json", std::ios::trunc) << "{torn";
+  probe_.crash_at = point::kQuarantineMoved;
+  EXPECT_THROW((void)store_->Claim("w1", "a1"), CrashHere);
+  EXPECT_TRUE(fs::Exists(path_ + "/items/w1.json")) << "the item vanished";
+  auto fresh = OpenStore();  // a new process meets the item again
+  EXPECT_EQ(fresh->Claim("w1", "a2").status().code(), Status::Code::kConflict);
+  EXPECT_EQ(Item("w1").status, ItemStatus::kQuarantined);
+  auto snap = fresh->Inspect();
+  EXPECT_EQ(snap->pending + snap->quarantined, 2u);
+  EXPECT_EQ(Count("quarantine"), 2u) << "a copy per attempt; the first was interrupted";
+}
+
+TEST_F(FsStoreTest, TheReaperFollowsReconfiguredSettings) {
+  SubmitItems(1);
+  auto reaper = OpenStore();  // opened with max_attempts 5
+  ASSERT_TRUE(store_->Claim("w1", "a1").ok());
+  ClusterConfig tighter;
+  tighter.max_attempts = 1;
+  ASSERT_TRUE(store_->Reconfigure(tighter).ok());
+  clock_.Advance(3'000'000);
+  auto report = reaper->Reap({});
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->dead_lettered, std::vector<std::string>{"w1"});
+}
+
 TEST_F(FsStoreTest, CorruptItemWithAnEffectIsRecoveredAsDone) {
   SubmitItems(1);
   auto g = store_->Claim("w1", "a1");
