@@ -12,5 +12,6 @@ FaultKind StallAgentKind();   // stall_agent.cc
 FaultKind ReaperCrashKind();  // reaper_crash.cc
 FaultKind ConfigDriftKind();  // config_drift.cc
 FaultKind FdExhaustionKind(); // fd_exhaustion.cc
+FaultKind DiskFullKind();     // disk_full.cc
 
 }  // namespace faultline::faults

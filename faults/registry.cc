@@ -5,8 +5,8 @@
 namespace faultline::faults {
 
 std::vector<FaultKind> AllFaults() {
-  return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),
-          ReaperCrashKind(), ConfigDriftKind(), FdExhaustionKind()};
+  return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),   ReaperCrashKind(),
+          ConfigDriftKind(), FdExhaustionKind(), DiskFullKind()};
 }
 
 }  // namespace faultline::faults

@@ -96,6 +96,7 @@ class FaultCtx final : public FaultContext {
   nlohmann::json ClusterSettings() const override;
   std::string ClusterFingerprint() const override;
   bool RunCoordinatorTool(const std::vector<std::string>& args, std::string* error) override;
+  std::string ScratchDir() const override;
   std::string WriteScratchFile(const std::string& name, const std::string& content) override;
   void AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) override;
   bool LimitFiles(const std::string& proc, int limit) override;
@@ -146,6 +147,7 @@ class Engine {
   void Stall(const std::string& id, int64_t until);
   void FaultLanded(int index, const std::string& kind, const nlohmann::json& details);
   const std::string& coord() const { return coord_; }
+  const std::string& scratch() const { return o_.work_dir; }
   nlohmann::json Settings() const {
     return {{"schema_version", 1},
             {"lease_ms", s_.lease_ms},
@@ -234,6 +236,7 @@ std::string FaultCtx::ClusterFingerprint() const { return engine_->ClusterFinger
 bool FaultCtx::RunCoordinatorTool(const std::vector<std::string>& args, std::string* error) {
   return engine_->RunTool(args, error);
 }
+std::string FaultCtx::ScratchDir() const { return engine_->scratch(); }
 std::string FaultCtx::WriteScratchFile(const std::string& name, const std::string& content) {
   return engine_->WriteScratch(fmt::format("fault{}-{}", index_, name), content);
 }

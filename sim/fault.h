@@ -53,6 +53,9 @@ class FaultContext {
   // (e.g. {"configure", CoordDir(), "--set", "lease_ms=9000"}). False, with
   // the tool's first line of output in `error`, if it failed.
   virtual bool RunCoordinatorTool(const std::vector<std::string>& args, std::string* error) = 0;
+  // The run's scratch directory (the coordination directory is inside it;
+  // with a private tmpfs, it is that file system).
+  virtual std::string ScratchDir() const = 0;
   // Writes `content` to a file of the run's scratch directory; returns its path.
   virtual std::string WriteScratchFile(const std::string& name, const std::string& content) = 0;
   // Only in Prepare: extra command-line arguments for one agent.
@@ -82,9 +85,10 @@ class Fault {
     (void)ctx, (void)proc, (void)point, (void)item;
     return false;
   }
-  // Latest run time at which this fault still acts (or heals); the progress
-  // invariant measures from the last of these.
-  virtual int64_t HealsBy() const { return 0; }
+  // > 0: the run's scratch directory must be a private tmpfs of that many
+  // MiB, set up before the coordinator starts (disk_full needs a disk it can
+  // fill, and nobody else's).
+  virtual int64_t PrivateTmpfsMb() const { return 0; }
 };
 
 struct FaultKind {

@@ -1,12 +1,14 @@
 #include "sim/run.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "sim/private_tmpfs.h"
 #include "sim/trace_writer.h"
 
 namespace faultline {
@@ -14,12 +16,30 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
+constexpr std::string_view kWorkPrefix = "faultline-run-";
+
+// A harness that was SIGKILLed could not remove its scratch directory; the
+// next run does. The directory names carry the owner's pid.
+void RemoveStaleWorkDirs(const std::string& base) {
+  std::error_code ec;
+  for (auto it = stdfs::directory_iterator(base, ec); !ec && it != stdfs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(kWorkPrefix, 0) != 0) continue;
+    const int pid = std::atoi(name.c_str() + kWorkPrefix.size());
+    if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno == EPERM) continue;
+    std::error_code rm;
+    stdfs::remove_all(it->path(), rm);
+  }
+}
+
 // Scratch space for the coordination directory: tmpfs when there is one, so
 // that fsync-heavy coordinators do not make the simulation disk-bound.
 std::string MakeWorkDir() {
   const char* env = std::getenv("FAULTLINE_WORKDIR");
   std::string base = env && *env ? env : (stdfs::is_directory("/dev/shm") ? "/dev/shm" : "/tmp");
-  std::string templ = base + "/faultline-run-XXXXXX";
+  RemoveStaleWorkDirs(base);
+  std::string templ = fmt::format("{}/{}{}-XXXXXX", base, kWorkPrefix, getpid());
   return mkdtemp(templ.data()) ? templ : "";
 }
 
@@ -69,10 +89,22 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   eo.log_dir = report.run_dir + "/logs";
   eo.interrupted = o.interrupted;
   eo.progress = o.progress;
+  // Faults that fill the disk need the scratch directory on a file system
+  // of their own, of a known size.
+  int64_t tmpfs_mb = 0;
+  for (const FaultInstance& f : s.faults) {
+    const FaultKind* kind = catalog.FindFault(f.kind);
+    if (kind) tmpfs_mb = std::max(tmpfs_mb, kind->make(f.options)->PrivateTmpfsMb());
+  }
   EngineResult r;
+  bool mounted = false;
   if (work.empty()) {
     r.end = EngineResult::End::kHarnessError;
     r.error = "cannot create a scratch directory (set FAULTLINE_WORKDIR to a writable place)";
+  } else if (tmpfs_mb > 0 && !(mounted = MountPrivateTmpfs(work, tmpfs_mb).ok())) {
+    r.end = EngineResult::End::kHarnessError;
+    r.error = "this scenario fills a disk, which is not supported on this host: " +
+              MountPrivateTmpfs(work, tmpfs_mb).message();
   } else {
     r = RunEngine(s, catalog, eo, &trace);
   }
@@ -81,6 +113,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       stdfs::rename(work + "/coord", report.run_dir + "/coord", ec);
       if (ec) stdfs::copy(work + "/coord", report.run_dir + "/coord", stdfs::copy_options::recursive, ec);
     }
+    if (mounted) UnmountPrivate(work);
     stdfs::remove_all(work, ec);
   }
 

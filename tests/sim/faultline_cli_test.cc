@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <map>
@@ -251,10 +252,18 @@ Killed RunAndSignal(TempDir& tmp, int sig) {
 }
 
 TEST_F(FaultlineCliTest, NoOrphansWhenFaultlineIsSigkilled) {
+  setenv("FAULTLINE_WORKDIR", (tmp_ / "work").c_str(), 1);
+  std::filesystem::create_directories(tmp_ / "work");
   Killed k = RunAndSignal(tmp_, SIGKILL);
   EXPECT_EQ(k.exit.signal, SIGKILL);
   EXPECT_GE(k.children.size(), 9u) << "the agents and the reaper never started";
   EXPECT_TRUE(k.survivors.empty()) << k.survivors.size() << " processes outlived faultline";
+  // Its scratch directory is left behind; the next run removes it.
+  EXPECT_EQ(testing::CountEntries(tmp_ / "work"), 1u);
+  Ran next = Faultline({"run", Write("small.json", kSmall), "--out", tmp_ / "out2"});
+  EXPECT_EQ(next.exit.code, 0) << next.output;
+  EXPECT_EQ(testing::CountEntries(tmp_ / "work"), 0u);
+  unsetenv("FAULTLINE_WORKDIR");
 }
 
 TEST_F(FaultlineCliTest, CtrlCStopsCleanlyWithExit130) {
@@ -347,6 +356,36 @@ TEST_F(FaultlineCliTest, FdExhaustionFailsCleanlyAndRecovers) {
   nlohmann::json v = Verdict(dir);
   EXPECT_EQ(v["end"], "completed");
   EXPECT_EQ(v["ok"], true);
+}
+
+TEST_F(FaultlineCliTest, DiskFullIsARealEnospcAndLeavesNothingBehind) {
+  setenv("FAULTLINE_WORKDIR", (tmp_ / "work").c_str(), 1);
+  std::filesystem::create_directories(tmp_ / "work");
+  Ran r;
+  std::string dir = RunBundled(this, "disk-full", tmp_ / "out", &r);
+  unsetenv("FAULTLINE_WORKDIR");
+  if (r.exit.code == 3 && r.output.find("not supported on this host") != std::string::npos) {
+    GTEST_SKIP() << r.output;
+  }
+  ASSERT_EQ(r.exit.code, 0) << r.output;
+  EXPECT_NE(r.output.find("same trace twice"), std::string::npos) << r.output;
+  int filled = 0, healed = 0, no_space = 0;
+  for (const auto& e : Trace(dir)) {
+    if (e["type"] == "fault" && e["kind"] == "disk_full") {
+      if (e.contains("filled_bytes")) {
+        ++filled;
+        EXPECT_EQ(e["error"], "No space left on device");
+      }
+      healed += e.value("healed", false);
+    }
+    no_space += e["type"] == "storage_error" && e["code"] == "no_space";
+  }
+  EXPECT_GT(filled, 0);
+  EXPECT_EQ(healed, filled);
+  EXPECT_GT(no_space, 0) << "no agent ever saw the full disk";
+  // No mount, ballast or scratch directory outlives the run.
+  EXPECT_EQ(testing::CountEntries(tmp_ / "work"), 0u);
+  EXPECT_EQ(ReadAll("/proc/self/mountinfo").find(tmp_ / "work"), std::string::npos);
 }
 
 TEST_F(FaultlineCliTest, ListsFaultsInvariantsAndScenarios) {
