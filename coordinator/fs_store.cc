@@ -501,6 +501,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   }
   ItemState s = std::move(*state);
   const int64_t now = clock_->NowMicros();
+  nlohmann::json takeover;
   if (s.status == ItemStatus::kClaimed && s.LeaseExpired(now)) {
     // Takeover of an expired lease, unless the dead holder finished the
     // work (its effect is in the ledger) or the item used up its attempts.
@@ -509,8 +510,11 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
       terminal_.insert(id);
       return Status::Conflict(fmt::format("{} is {}: {}", id, Name(s.status), s.reason));
     }
-    Event({{"type", "takeover"}, {"item", id}, {"agent", agent}, {"owner", s.owner},
-           {"token", s.token}, {"lease_until_us", s.lease_until_us}});
+    // Recorded once the new grant is written: a takeover whose write fails
+    // (a full disk) did not happen.
+    takeover = nlohmann::json{{"type", "takeover"},         {"item", id},
+                              {"agent", agent},             {"owner", s.owner},
+                              {"token", s.token},           {"lease_until_us", s.lease_until_us}};
   } else if (s.status != ItemStatus::kPending) {
     if (IsTerminal(s.status)) terminal_.insert(id);
     return Status::Conflict(fmt::format("{} is {}", id, Name(s.status)));
@@ -525,6 +529,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   s.attempts += 1;
   SWARM_RETURN_IF_ERROR(WriteItem(s));
   probe_->Yield(point::kClaimStateWritten, id);
+  if (!takeover.is_null()) Event(std::move(takeover));
   Event({{"type", "claim_ok"}, {"item", id}, {"agent", agent}, {"token", s.token},
          {"lease_until_us", s.lease_until_us}, {"now_us", now}, {"attempt", s.attempts}});
   return Grant{id, agent, s.token, s.lease_until_us, s.attempts, s.payload};

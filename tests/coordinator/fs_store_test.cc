@@ -130,6 +130,21 @@ TEST_F(FsStoreTest, HeartbeatsCarryHoldingsAndLockTimeoutsAreEvents) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+TEST_F(FsStoreTest, ATakeoverIsRecordedOnlyOnceItsGrantIsWritten) {
+  // Regression (found by the disk-full scenario): the takeover event went out
+  // before the new grant was written, so a takeover that failed on a full
+  // disk still "ended" the old holder's grant in the history.
+  SubmitItems(1);
+  ASSERT_TRUE(store_->Claim("w1", "a1").ok());
+  clock_.Advance(3'000'000);
+  probe_.crash_at = point::kClaimMarked;
+  EXPECT_THROW((void)store_->Claim("w1", "a2"), CrashHere);
+  EXPECT_EQ(probe_.Count("takeover"), 0u);
+  EXPECT_EQ(Item("w1").owner, "a1");
+  ASSERT_TRUE(store_->Claim("w1", "a2").ok());
+  EXPECT_EQ(probe_.Count("takeover"), 1u);
+}
+
 TEST_F(FsStoreTest, RenewExtendsTheLease) {
   SubmitItems(1);
   auto g = store_->Claim("w1", "a1");

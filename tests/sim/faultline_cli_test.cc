@@ -119,6 +119,15 @@ const char* kBig = R"({
 std::string Big(const std::string& mode) {
   std::string s = kBig;
   s.replace(s.find("%MODE%"), 6, mode);
+  if (mode == "freerun") {
+    // 64 agents on two cores racing for 500 items is oversubscribed on
+    // purpose: most claim calls lose a race, far below the runbook's
+    // production SLO (success_rate). Every other invariant must hold.
+    s.replace(s.rfind('}'), 1,
+              R"(, "invariants": ["single_owner", "exactly_once_effect", "no_lost_work",
+                  "eventual_lock_release", "bounded_locks", "progress", "no_torn_state",
+                  "config_fail_fast", "no_false_death", "state_sync"]})");
+  }
   std::string crash = mode == "lockstep"
       ? R"({"kind": "crash_at", "point": "claim.state_written", "nth": 40, "restart_after_ms": 100},
            {"kind": "crash_at", "point": "complete.ledger_written", "nth": 60, "restart_after_ms": 100},)"
