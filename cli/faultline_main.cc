@@ -1,6 +1,5 @@
 // faultline: the harness's command line. A table of subcommands; each parses
 // its flags and wires the registries into the engine. No logic lives here.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "coordinator/subcommand_table.h"
 #include "faults/registry.h"
 #include "sim/invariants/registry.h"
 #include "sim/run.h"
@@ -73,12 +73,7 @@ bool Load(const std::string& path, const std::string& mode, const Catalog& catal
   return true;
 }
 
-using Runner = std::function<int()>;
-struct Command {
-  const char* name;
-  const char* help;
-  std::function<Runner(CLI::App*)> setup;
-};
+using swarm::Runner;
 
 struct RunFlags {
   std::vector<std::string> scenarios;
@@ -283,7 +278,7 @@ Runner SetupList(CLI::App* app) {
   };
 }
 
-const Command kCommands[] = {
+const swarm::Subcommand kCommands[] = {
     {"run", "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
             "error, 130 interrupted)", SetupRun},
     {"replay", "Re-run a run directory with its resolved scenario and seed; check the trace hash",
@@ -307,34 +302,6 @@ int main(int argc, char** argv) {
       "  faultline list faults\n\n"
       "Exit codes: 0 every invariant held, 1 a violation, 2 bad scenario or usage,\n"
       "3 harness or environment error, 130 interrupted."};
-  app.require_subcommand(1);
-  if (argc > 1 && argv[1][0] != '-') {
-    std::string names;
-    bool known = false;
-    for (const Command& c : kCommands) {
-      known = known || std::string_view(argv[1]) == c.name;
-      names += std::string(names.empty() ? "" : ", ") + c.name;
-    }
-    if (!known) {
-      std::fprintf(stderr, "faultline: unknown command \"%s\" (commands: %s; see faultline --help)\n",
-                   argv[1], names.c_str());
-      return kExitUsage;
-    }
-  }
-  std::vector<std::pair<CLI::App*, Runner>> runners;
-  for (const Command& c : kCommands) {
-    CLI::App* sub = app.add_subcommand(c.name, c.help);
-    runners.emplace_back(sub, c.setup(sub));
-  }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? kExitPass : kExitUsage;
-  }
-  InstallSignalHandlers();
-  for (auto& [sub, run] : runners) {
-    if (sub->parsed()) return run();
-  }
-  return kExitUsage;
+  return swarm::RunSubcommands(app, kCommands, argc, argv, "faultline", kExitUsage,
+                               InstallSignalHandlers);
 }

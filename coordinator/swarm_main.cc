@@ -1,6 +1,5 @@
 // swarm: the reference coordinator's command-line tool. A table of
 // subcommands; each one parses its flags and calls into the library.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "coordinator/subcommand_table.h"
 #include "coordinator/agent.h"
 #include "coordinator/control_channel.h"
 #include "coordinator/exit_codes.h"
@@ -55,12 +55,6 @@ Result<Opened> OpenDir(const std::string& dir, std::string_view role, std::strin
   return o;
 }
 
-using Runner = std::function<int()>;
-struct Command {
-  const char* name;
-  const char* help;
-  std::function<Runner(CLI::App*)> setup;  // adds flags, returns the action
-};
 
 Runner SetupInit(CLI::App* app) {
   auto dir = std::make_shared<std::string>();
@@ -276,7 +270,7 @@ Runner SetupHalt(CLI::App* app, bool halt) {
   };
 }
 
-const Command kCommands[] = {
+const swarm::Subcommand kCommands[] = {
     {"init", "Create a coordination directory with cluster settings", SetupInit},
     {"submit", "Add work items (pending)", SetupSubmit},
     {"agent", "Run a worker: claim, work, renew, complete, heartbeat", SetupAgent},
@@ -303,33 +297,5 @@ int main(int argc, char** argv) {
       "  swarm reaper DIR &  swarm agent DIR --work-ms 10:50 --exit-when-idle\n"
       "  swarm status DIR\n\n"
       "Exit codes: 0 ok, 1 operation failed, 2 bad usage or directory, 78 config mismatch."};
-  app.require_subcommand(1);
-  std::vector<std::pair<CLI::App*, Runner>> runners;
-  for (const Command& c : kCommands) {
-    CLI::App* sub = app.add_subcommand(c.name, c.help);
-    runners.emplace_back(sub, c.setup(sub));
-  }
-  if (argc > 1 && argv[1][0] != '-') {
-    std::string names;
-    bool known = false;
-    for (const Command& c : kCommands) {
-      known = known || std::string_view(argv[1]) == c.name;
-      names += std::string(names.empty() ? "" : ", ") + c.name;
-    }
-    if (!known) {
-      std::fprintf(stderr, "swarm: unknown command \"%s\" (commands: %s; see swarm --help)\n",
-                   argv[1], names.c_str());
-      return kExitUsage;
-    }
-  }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
-  }
-  for (auto& [sub, run] : runners) {
-    if (sub->parsed()) return run();
-  }
-  return kExitUsage;
+  return swarm::RunSubcommands(app, kCommands, argc, argv, "swarm", kExitUsage);
 }
