@@ -168,13 +168,9 @@ Agent::Beat Agent::Heartbeat(const Grant* held) {
     probe_->Emit({{"type", "drift_seen"}, {"agent", options_.id}, {"reason", drift_reason_}});
     return Beat::kDrift;
   }
-  if (held != nullptr && store_->CheckGrant(*held).code() == Status::Code::kStaleToken) {
-    grant_lost_ = true;
-    record_.holding.clear();
-  }
   record_.heartbeat_us = clock_->NowMicros();
   record_.status = AgentStatus::kAlive;
-  Status s = store_->Heartbeat(record_);
+  Status s = store_->Heartbeat(record_, held, &grant_lost_);
   if (!s.ok()) LogStorage(s);
   return Beat::kOk;
 }

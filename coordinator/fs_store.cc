@@ -210,10 +210,23 @@ Status FsStore::Register(const AgentRecord& agent) {
   return Status::Ok();
 }
 
-Status FsStore::Heartbeat(const AgentRecord& agent) {
+Status FsStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
   auto lock = LockWithRetry(AgentLockPath(agent.id), "heartbeat", agent.id, "");
   if (!lock.ok()) return lock.status();
   probe_->Yield(point::kHeartbeatLocked, "");
+  // The holding is checked after the last yield before the write, so that
+  // the record written is true at the moment it is written.
+  if (held != nullptr) {
+    const Status::Code check = CheckGrant(*held).code();
+    // Stale, or the item's file is damaged or gone: nothing names this agent
+    // as the holder any more. A storage error proves nothing either way.
+    if (check == Status::Code::kStaleToken || check == Status::Code::kCorrupt ||
+        check == Status::Code::kNotFound) {
+      agent.holding.erase(std::remove(agent.holding.begin(), agent.holding.end(), held->item),
+                          agent.holding.end());
+      if (lost != nullptr) *lost = true;
+    }
+  }
   auto text = fs::ReadFile(AgentPath(agent.id));
   if (text.ok()) {
     auto old = AgentFromJson(*text, Rel(AgentPath(agent.id)));
@@ -222,9 +235,9 @@ Status FsStore::Heartbeat(const AgentRecord& agent) {
     }
   }
   SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), AgentPath(agent.id), ToJson(agent).dump()));
-  probe_->Yield(point::kHeartbeatWritten, "");
   Event({{"type", "heartbeat"}, {"agent", agent.id}, {"at_us", agent.heartbeat_us},
          {"holding", agent.holding}});
+  probe_->Yield(point::kHeartbeatWritten, "");
   return Status::Ok();
 }
 

@@ -48,7 +48,7 @@ class FsStore final : public Store {
   Status SetHalted(bool halted) override;
   Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items) override;
   Status Register(const AgentRecord& agent) override;
-  Status Heartbeat(const AgentRecord& agent) override;
+  Status Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) override;
   Status MarkAgent(const AgentRecord& agent) override;
   Result<ClaimOutcome> ClaimNext(const std::string& agent) override;
   Result<Grant> Claim(const std::string& item, const std::string& agent) override;

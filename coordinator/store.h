@@ -105,8 +105,11 @@ class Store {
 
   // Records a new agent. Conflict if a live process already uses this id.
   virtual Status Register(const AgentRecord& agent) = 0;
-  // Refreshes the agent's heartbeat and holdings.
-  virtual Status Heartbeat(const AgentRecord& agent) = 0;
+  // Refreshes the agent's heartbeat and holdings. With `held`, the grant is
+  // checked first, inside the agent's critical section, and dropped from
+  // `agent.holding` (setting *lost) if nothing names the agent as its holder
+  // any more, so that the record written is never out of date.
+  virtual Status Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) = 0;
   // Writes a final status (stopped, refused) for the agent.
   virtual Status MarkAgent(const AgentRecord& agent) = 0;
 

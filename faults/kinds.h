@@ -13,5 +13,6 @@ FaultKind ReaperCrashKind();  // reaper_crash.cc
 FaultKind ConfigDriftKind();  // config_drift.cc
 FaultKind FdExhaustionKind(); // fd_exhaustion.cc
 FaultKind DiskFullKind();     // disk_full.cc
+FaultKind CorruptFileKind();  // corrupt_file.cc
 
 }  // namespace faultline::faults

@@ -6,7 +6,7 @@ namespace faultline::faults {
 
 std::vector<FaultKind> AllFaults() {
   return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),   ReaperCrashKind(),
-          ConfigDriftKind(), FdExhaustionKind(), DiskFullKind()};
+          ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),   CorruptFileKind()};
 }
 
 }  // namespace faultline::faults

@@ -10,6 +10,7 @@
 namespace faultline {
 
 using checker::IntField;
+using checker::StrField;
 using checker::Seconds;
 
 void StateSync::Observe(const TraceEvent& event) {
@@ -37,6 +38,13 @@ void StateSync::Observe(const TraceEvent& event) {
   } else if (type == "lease_expired" || type == "takeover" || type == "dead_letter" ||
              type == "complete_recovered" || (type == "quarantine" && !event.item.empty())) {
     End(event.item, event);
+  } else if (type == "fault" && StrField(event.fields, "kind") == "corrupt_file") {
+    // A damaged item file names no holder any more: the grant is over for the
+    // holder too (it finds out at its next heartbeat, before it writes one).
+    const std::string& file = StrField(event.fields, "file");
+    if (file.rfind("items/", 0) == 0 && file.size() > 11) {
+      End(file.substr(6, file.size() - 11), event);
+    }
   } else if (type == "exit") {
     held_.erase(event.agent);
   } else if (type == "run_start") {

@@ -30,7 +30,9 @@ class FlakyStore final : public Store {
     return real_->Submit(i);
   }
   Status Register(const AgentRecord& a) override { return real_->Register(a); }
-  Status Heartbeat(const AgentRecord& a) override { return real_->Heartbeat(a); }
+  Status Heartbeat(AgentRecord& a, const Grant* held, bool* lost) override {
+    return real_->Heartbeat(a, held, lost);
+  }
   Status MarkAgent(const AgentRecord& a) override { return real_->MarkAgent(a); }
   Result<ClaimOutcome> ClaimNext(const std::string& a) override { return real_->ClaimNext(a); }
   Result<Grant> Claim(const std::string& i, const std::string& a) override {

@@ -113,7 +113,7 @@ TEST_F(FsStoreTest, HeartbeatsCarryHoldingsAndLockTimeoutsAreEvents) {
   AgentRecord a = AgentFor("a1");
   a.holding = {"w1"};
   ASSERT_TRUE(store_->Register(a).ok());
-  ASSERT_TRUE(store_->Heartbeat(a).ok());
+  ASSERT_TRUE(store_->Heartbeat(a, nullptr, nullptr).ok());
   ASSERT_FALSE(probe_.events.empty());
   EXPECT_EQ(probe_.events.back()["holding"], nlohmann::json::array({"w1"}));
   // Someone sits in the agent record's critical section: the heartbeat gives
@@ -123,7 +123,7 @@ TEST_F(FsStoreTest, HeartbeatsCarryHoldingsAndLockTimeoutsAreEvents) {
   int child = fork();
   if (child == 0) {
     auto again = FsStore::Open(path_, &clock_, &probe_);
-    _exit(again.ok() && (*again)->Heartbeat(a).IsBusy() ? 0 : 1);
+    _exit(again.ok() && (*again)->Heartbeat(a, nullptr, nullptr).IsBusy() ? 0 : 1);
   }
   int status = 0;
   waitpid(child, &status, 0);
@@ -206,7 +206,7 @@ TEST_F(FsStoreTest, ReaperDeclaresSilentAgentsDeadButNotOnesThatHeartbeated) {
   ASSERT_TRUE(store_->Register(AgentFor("busy")).ok());
   clock_.Advance(2'000'000);
   AgentRecord busy = AgentFor("busy");
-  ASSERT_TRUE(store_->Heartbeat(busy).ok());
+  ASSERT_TRUE(store_->Heartbeat(busy, nullptr, nullptr).ok());
   clock_.Advance(1'500'000);  // quiet: 3.5 s silent; busy: 1.5 s
   auto report = store_->Reap({});
   ASSERT_TRUE(report.ok());
@@ -218,7 +218,8 @@ TEST_F(FsStoreTest, ReaperDeclaresSilentAgentsDeadButNotOnesThatHeartbeated) {
   EXPECT_EQ(snap->agents[0].record.status, AgentStatus::kAlive);
   EXPECT_EQ(snap->agents[1].record.status, AgentStatus::kDead);
   // A dead agent that heartbeats again is alive again, with an event.
-  ASSERT_TRUE(store_->Heartbeat(AgentFor("quiet")).ok());
+  AgentRecord quiet = AgentFor("quiet");
+  ASSERT_TRUE(store_->Heartbeat(quiet, nullptr, nullptr).ok());
   EXPECT_EQ(probe_.Count("agent_back"), 1u);
 }
 

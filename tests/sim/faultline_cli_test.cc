@@ -397,6 +397,31 @@ TEST_F(FaultlineCliTest, DiskFullIsARealEnospcAndLeavesNothingBehind) {
   EXPECT_EQ(ReadAll("/proc/self/mountinfo").find(tmp_ / "work"), std::string::npos);
 }
 
+TEST_F(FaultlineCliTest, CorruptFilesAreQuarantinedAndAccountedFor) {
+  Ran r;
+  std::string dir = RunBundled(this, "corrupt-file", tmp_ / "out", &r);
+  ASSERT_EQ(r.exit.code, 0) << r.output;
+  EXPECT_NE(r.output.find("same trace twice"), std::string::npos) << r.output;
+  std::set<std::string> damaged_items, quarantined;
+  for (const auto& e : Trace(dir)) {
+    if (e["type"] == "fault" && e["kind"] == "corrupt_file") {
+      std::string file = e["file"];
+      if (file.rfind("items/", 0) == 0) damaged_items.insert(file.substr(6, file.size() - 11));
+    }
+    if (e["type"] == "quarantine" && e.contains("item")) quarantined.insert(e["item"]);
+    if (e["type"] == "run_end") {
+      for (const auto& item : e["items"]) {
+        if (damaged_items.count(item["id"])) {
+          EXPECT_EQ(item["status"], "quarantined") << item.dump();
+          EXPECT_NE(item["reason"], "") << item.dump();
+        }
+      }
+    }
+  }
+  ASSERT_FALSE(damaged_items.empty());
+  EXPECT_EQ(quarantined, damaged_items) << "every damaged item file is quarantined, once";
+}
+
 TEST_F(FaultlineCliTest, ListsFaultsInvariantsAndScenarios) {
   Ran f = Faultline({"list", "faults"});
   EXPECT_EQ(f.exit.code, 0);

@@ -1054,6 +1054,25 @@ TEST(StateSyncTest, HoldingLostThenAHeartbeatWithoutTheItemIsFine) {
   EXPECT_TRUE(v.empty()) << Messages(v);
 }
 
+TEST(StateSyncTest, ADamagedItemFileEndsItsGrantForTheHolder) {
+  // A corrupt_file fault on a claimed item: its file names no holder any
+  // more, so the holder's next heartbeat rightly leaves it out.
+  auto v = Check<StateSync>({
+      RunStart("lockstep"),
+      Claim(1, "w1", "a1", 1, 1000, 4000),
+      Ev(2, 1200, "fault", {{"kind", "corrupt_file"}, {"file", "items/w1.json"}}),
+      Heartbeat(3, 1500, "a1", json::array()),
+  });
+  EXPECT_TRUE(v.empty()) << Messages(v);
+  // Without the fault the same heartbeat is a violation.
+  v = Check<StateSync>({
+      RunStart("lockstep"),
+      Claim(1, "w1", "a1", 1, 1000, 4000),
+      Heartbeat(3, 1500, "a1", json::array()),
+  });
+  EXPECT_EQ(v.size(), 1u) << Messages(v);
+}
+
 TEST(StateSyncTest, ListingAnItemGrantedToAnotherAgentIsAViolation) {
   auto v = Check<StateSync>({
       RunStart("lockstep"),
