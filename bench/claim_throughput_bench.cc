@@ -8,8 +8,9 @@
 //   build/bench/claim_throughput_bench --benchmark_repetitions=3
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
+
+#include "tests/support/subprocess.h"
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +18,6 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-
-extern char** environ;
 
 namespace {
 
@@ -31,18 +30,9 @@ std::string ScratchRoot(Storage storage) {
   return std::filesystem::canonical("/proc/self/exe").parent_path().string();
 }
 
+// Output goes nowhere: a benchmark measures, it does not log.
 pid_t SpawnQuiet(const std::vector<std::string>& argv) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
+  return faultline::testing::Spawn(argv, "/dev/null");
 }
 
 bool RunQuiet(const std::vector<std::string>& argv) {
