@@ -58,6 +58,7 @@ struct Proc {
   int64_t wake_at = 0;        // lockstep, parked in a sleep: runnable from then
   int64_t stalled_until = 0;  // lockstep: not scheduled before then
   int nofile_limit = 0;       // RLIMIT_NOFILE at start (0: inherited)
+  std::vector<std::pair<std::string, std::string>> env;  // set by faults in Prepare
   int starts = 0;
 };
 
@@ -99,6 +100,8 @@ class FaultCtx final : public FaultContext {
   std::string ScratchDir() const override;
   std::string WriteScratchFile(const std::string& name, const std::string& content) override;
   void AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) override;
+  void AddProcessEnv(const std::string& proc, const std::string& key,
+                     const std::string& value) override;
   bool LimitFiles(const std::string& proc, int limit) override;
   void Landed(const nlohmann::json& details) override;
 
@@ -243,6 +246,10 @@ std::string FaultCtx::WriteScratchFile(const std::string& name, const std::strin
 void FaultCtx::AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) {
   if (Proc* p = engine_->Find(agent)) p->argv.insert(p->argv.end(), args.begin(), args.end());
 }
+void FaultCtx::AddProcessEnv(const std::string& proc, const std::string& key,
+                             const std::string& value) {
+  if (Proc* p = engine_->Find(proc)) p->env.emplace_back(key, value);
+}
 bool FaultCtx::LimitFiles(const std::string& proc, int limit) {
   return engine_->LimitFiles(proc, limit);
 }
@@ -354,6 +361,7 @@ bool Engine::Spawn(Proc& p) {
   spec.id = p.id;
   spec.argv = p.argv;
   spec.env = {{"FAULTLINE_MODE", lockstep_ ? "lockstep" : "freerun"}};
+  spec.env.insert(spec.env.end(), p.env.begin(), p.env.end());
   spec.log_path = o_.log_dir + "/" + p.id + ".log";
   spec.control_channel = true;
   spec.nofile_limit = p.nofile_limit;

@@ -60,6 +60,10 @@ class FaultContext {
   virtual std::string WriteScratchFile(const std::string& name, const std::string& content) = 0;
   // Only in Prepare: extra command-line arguments for one agent.
   virtual void AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) = 0;
+  // Only in Prepare: an environment variable for one process (an agent id or
+  // "reaper"), kept across restarts; a later value for the same key wins.
+  virtual void AddProcessEnv(const std::string& proc, const std::string& key,
+                             const std::string& value) = 0;
   // RLIMIT_NOFILE (soft and hard) of a process: in Prepare for its start, or
   // of the live process (prlimit). False if the process is not there.
   virtual bool LimitFiles(const std::string& proc, int limit) = 0;
