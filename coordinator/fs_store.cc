@@ -83,6 +83,12 @@ Status FsStore::Init(const std::string& dir, const ClusterConfig& config) {
 
 Result<std::unique_ptr<FsStore>> FsStore::Open(const std::string& dir, Clock* clock,
                                                Probe* probe) {
+  auto config = LoadDir(dir);
+  if (!config.ok()) return config.status();
+  return std::unique_ptr<FsStore>(new FsStore(dir, *config, clock, probe));
+}
+
+Result<ClusterConfig> FsStore::LoadDir(const std::string& dir) {
   if (!fs::IsDirectory(dir)) {
     return Status::InvalidArgument(dir + " does not exist; create it with `swarm init " + dir + "`");
   }
@@ -99,9 +105,7 @@ Result<std::unique_ptr<FsStore>> FsStore::Open(const std::string& dir, Clock* cl
   }
   auto text = fs::ReadFile(dir + "/cluster.json");
   if (!text.ok()) return text.status();
-  auto config = ParseCluster(*text, dir + "/cluster.json");
-  if (!config.ok()) return config.status();
-  return std::unique_ptr<FsStore>(new FsStore(dir, *config, clock, probe));
+  return ParseCluster(*text, dir + "/cluster.json");
 }
 
 FsStore::FsStore(std::string dir, ClusterConfig config, Clock* clock, Probe* probe)

@@ -16,6 +16,11 @@
 // Every state change happens under the item's (or agent's) lock and ends in
 // one atomic rename, so a crash at any yield point leaves the old or the new
 // state. The clock and the probe are borrowed and must outlive the store.
+//
+// Subclasses may replace single operations (the Store methods are virtual,
+// and ClaimNext reaches Claim through the vtable) using the protected helpers
+// over the same layout: tests/mutants builds its deliberately broken
+// coordinators that way, so that none of them lives in this library.
 #pragma once
 
 #include <memory>
@@ -29,7 +34,7 @@
 
 namespace swarm {
 
-class FsStore final : public Store {
+class FsStore : public Store {
  public:
   // Creates a coordination directory. InvalidArgument if `dir` is already
   // one, or is not empty.
@@ -61,8 +66,11 @@ class FsStore final : public Store {
 
   const std::string& dir() const { return dir_; }
 
- private:
+ protected:
   FsStore(std::string dir, ClusterConfig config, Clock* clock, Probe* probe);
+  // The checks of Open: the cluster settings of an existing coordination
+  // directory, or InvalidArgument saying what to do.
+  static Result<ClusterConfig> LoadDir(const std::string& dir);
 
   std::string ItemPath(std::string_view id) const;
   std::string ItemLockPath(std::string_view id) const;
@@ -107,6 +115,8 @@ class FsStore final : public Store {
   Clock* clock_;
   Probe* probe_;
   std::set<std::string> terminal_;    // items seen done/dead/quarantined
+
+ private:
   std::vector<std::string> open_;     // items not known to be finished, sorted
   size_t cursor_ = 0;                 // where the next walk of open_ starts
   int64_t next_listing_us_ = 0;       // when items/ is listed again at the latest

@@ -1,0 +1,19 @@
+// The mutants of the zoo, one file each; this header declares them for the
+// table in registry.cc.
+#pragma once
+
+#include "tests/mutants/mutant_store.h"
+
+namespace swarm::mutants {
+
+Mutant CheckThenCreate();     // check_then_create.cc
+Mutant GhostClaim();          // ghost_claim.cc
+Mutant NoFencing();           // no_fencing.cc
+Mutant LockLeak();            // lock_leak.cc
+Mutant InPlaceWrite();        // in_place_write.cc
+Mutant NoConfigCheck();       // no_config_check.cc
+Mutant ImmortalLease();       // immortal_lease.cc
+Mutant TriggerHappyReaper();  // trigger_happy_reaper.cc
+Mutant UnlockedRmw();         // unlocked_rmw.cc
+
+}  // namespace swarm::mutants

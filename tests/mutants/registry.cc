@@ -1,0 +1,22 @@
+// The table of mutants: explicit, like the fault and invariant registries.
+#include <algorithm>
+
+#include "tests/mutants/mutant_kinds.h"
+
+namespace swarm::mutants {
+
+const std::vector<Mutant>& AllMutants() {
+  static const std::vector<Mutant> all = {
+      CheckThenCreate(), GhostClaim(),    NoFencing(),          LockLeak(),    InPlaceWrite(),
+      NoConfigCheck(),   ImmortalLease(), TriggerHappyReaper(), UnlockedRmw(),
+  };
+  return all;
+}
+
+const Mutant* FindMutant(std::string_view name) {
+  const auto& all = AllMutants();
+  auto it = std::find_if(all.begin(), all.end(), [&](const Mutant& m) { return m.name == name; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+}  // namespace swarm::mutants
