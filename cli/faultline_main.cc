@@ -4,8 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -15,6 +17,7 @@
 #include "coordinator/subcommand_table.h"
 #include "faults/registry.h"
 #include "sim/invariants/registry.h"
+#include "sim/explore.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
@@ -278,11 +281,182 @@ Runner SetupList(CLI::App* app) {
   };
 }
 
+// Environment the coordinator reads (SWARM_*), as a prefix of a shell
+// command: the reproduce line must carry it.
+std::string CoordinatorEnvPrefix() {
+  std::vector<std::string> vars;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "SWARM_", 6) == 0) vars.emplace_back(*e);
+  }
+  std::sort(vars.begin(), vars.end());
+  std::string prefix;
+  for (const std::string& v : vars) prefix += v + " ";
+  return prefix;
+}
+
+struct ExploreFlags {
+  std::string scenario;
+  int64_t runs = 100;
+  double time_budget = 300;
+  double shrink_budget = 120;
+  std::string out = "faultline-explore";
+  int64_t seed = -1;
+  std::string swarm;
+};
+
+int RunExplore(const ExploreFlags& f) {
+  Catalog catalog = MakeCatalog();
+  Scenario family;
+  if (!Load(f.scenario, "", catalog, &family)) return kExitUsage;
+  const std::string swarm = FindSwarm(f.swarm);
+  if (!stdfs::exists(swarm)) {
+    std::fprintf(stderr, "faultline: the coordinator binary %s does not exist; pass --swarm PATH\n",
+                 swarm.c_str());
+    return kExitHarness;
+  }
+  ExploreOptions o;
+  o.master_seed = f.seed >= 0 ? static_cast<uint64_t>(f.seed) : family.doc.value("seed", uint64_t{1});
+  o.max_runs = f.runs;
+  o.time_budget_s = f.time_budget;
+  o.shrink_budget_s = f.shrink_budget;
+  o.out_dir = f.out;
+  o.interrupted = &g_interrupted;
+  o.reproduce_prefix = CoordinatorEnvPrefix();
+  if (!f.swarm.empty()) o.reproduce_suffix = " --swarm " + f.swarm;
+  o.say = [](const std::string& text) {
+    std::fputs(text.c_str(), stdout);
+    std::fflush(stdout);
+  };
+  if (ShowProgress()) {
+    o.progress = [](const std::string& line) { std::fprintf(stderr, "\r%s\033[K", line.c_str()); };
+  }
+  InProcessRunner runner(catalog, swarm, &g_interrupted);
+  return Explore(family, catalog, o, runner).exit_code;
+}
+
+Runner SetupExplore(CLI::App* app) {
+  auto f = std::make_shared<ExploreFlags>();
+  app->add_option("SCENARIO", f->scenario, "A scenario family (JSON); its ranges are explored")
+      ->required();
+  app->add_option("--runs", f->runs, "Most runs to make before giving up (default: 100)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--time-budget", f->time_budget,
+                  "Seconds to search before giving up (default: 300)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--shrink-budget", f->shrink_budget,
+                  "Seconds to shrink a violation (default: 120)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--out", f->out,
+                  "Where minimal.json, original.json and run directories go "
+                  "(default: faultline-explore)");
+  app->add_option("--seed", f->seed,
+                  "Master seed: the same one draws the same scenarios (default: the "
+                  "scenario's \"seed\")")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
+  return [f] { return RunExplore(*f); };
+}
+
+Runner SetupSink(CLI::App* app) {
+  auto o = std::make_shared<SinkOptions>();
+  auto mode = std::make_shared<std::string>("up");
+  o->record = "collector-spans.jsonl";
+  app->add_option("--port", o->port, "Port to listen on; 0: any free one (default: 4318)")
+      ->check(CLI::Range(0, 65535));
+  app->add_option("--host", o->host, "Address to listen on (default: 127.0.0.1)");
+  app->add_option("--record", o->record,
+                  "Append every span received for the first time here, one JSON line each "
+                  "(default: collector-spans.jsonl)");
+  app->add_option("--mode", *mode, "up, 503 (answer 503 Service Unavailable) or blackhole "
+                                   "(accept, never answer); default: up")
+      ->check(CLI::IsMember({"up", "503", "blackhole"}));
+  return [o, mode] {
+    o->mode = *ParseCollectorMode(*mode);
+    o->interrupted = &g_interrupted;
+    return RunSink(*o);
+  };
+}
+
+struct DiffFlags {
+  std::string scenario;
+  std::vector<std::string> suts;
+  int64_t seed = -1;
+  std::string out = "faultline-diff";
+  std::string swarm;
+};
+
+// One side of a diff: the scenario against one SUT; its projected history.
+struct DiffSide {
+  std::string label;
+  RunReport report;
+  std::vector<sut::ProjectedOp> history;
+};
+
+int RunDiffSide(const DiffFlags& f, const std::string& sut_flag, const std::string& suffix,
+                const Catalog& catalog, DiffSide* side) {
+  Scenario scenario;
+  if (!Load(f.scenario, "", catalog, &scenario) || !ApplySut(sut_flag, catalog, &scenario)) {
+    return kExitUsage;
+  }
+  if (scenario.doc.value("mode", "lockstep") != "lockstep") {
+    std::fprintf(stderr, "faultline diff: %s is a freerun scenario; diff compares lockstep runs, "
+                 "whose histories depend only on the seed (set \"mode\": \"lockstep\")\n",
+                 f.scenario.c_str());
+    return kExitUsage;
+  }
+  const uint64_t seed = f.seed >= 0 ? static_cast<uint64_t>(f.seed)
+                                    : scenario.doc.value("seed", uint64_t{1});
+  ResolvedScenario resolved = Resolve(scenario, catalog, seed);
+  side->label = resolved.sut.is_null() ? "swarm" : sut::Label(resolved.sut) + ", " + sut_flag;
+  RunFlags flags;
+  flags.out = f.out;
+  flags.swarm = f.swarm;
+  RunOptions options = Options(flags);
+  options.run_dir_suffix = suffix;
+  side->report = RunScenario(resolved, catalog, options);
+  std::printf("%s: %s", suffix.substr(1).c_str(), side->report.summary.c_str());
+  std::fflush(stdout);
+  if (side->report.exit_code == kExitHarness || side->report.exit_code == kExitInterrupted) {
+    return side->report.exit_code;
+  }
+  std::ifstream trace(side->report.run_dir + "/trace.jsonl");
+  side->history = sut::ProjectHistory(trace);
+  return kExitPass;
+}
+
+Runner SetupDiff(CLI::App* app) {
+  auto f = std::make_shared<DiffFlags>();
+  app->add_option("SCENARIO", f->scenario, "A lockstep scenario file")->required();
+  app->add_option("--sut", f->suts,
+                  "The two systems to compare, in order A then B: a SUT file (a \"sut\" block) "
+                  "or \"swarm\" for the reference coordinator")
+      ->required()
+      ->expected(2);
+  app->add_option("--seed", f->seed, "Seed of both runs (default: the scenario's \"seed\")")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--out", f->out, "Where the two run directories go (default: faultline-diff)");
+  app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
+  return [f] {
+    Catalog catalog = MakeCatalog();
+    DiffSide a, b;
+    if (int code = RunDiffSide(*f, f->suts[0], "-a", catalog, &a); code != kExitPass) return code;
+    if (int code = RunDiffSide(*f, f->suts[1], "-b", catalog, &b); code != kExitPass) return code;
+    const sut::Divergence d = sut::FirstDivergence(a.history, b.history);
+    std::printf("diff (A: %s, B: %s): %s", a.label.c_str(), b.label.c_str(),
+                sut::DescribeDivergence(d, "A", "B").c_str());
+    std::printf("  histories: %s/trace.jsonl, %s/trace.jsonl\n", a.report.run_dir.c_str(),
+                b.report.run_dir.c_str());
+    return d.found ? kExitViolation : kExitPass;
+  };
+}
+
 const swarm::Subcommand kCommands[] = {
     {"run", "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
             "error, 130 interrupted)", SetupRun},
     {"replay", "Re-run a run directory with its resolved scenario and seed; check the trace hash",
      SetupReplay},
+    {"explore", "Search a scenario family for a violation and shrink it to a minimal scenario "
+                "(exit 0 none found, 1 found, 2 bad input, 3 harness error)", SetupExplore},
     {"validate", "Check scenario files without running them", SetupValidate},
     {"list", "List the fault kinds, the invariants, or the bundled scenarios", SetupList},
 };
@@ -299,6 +473,7 @@ int main(int argc, char** argv) {
       "  faultline run scenarios/killed-worker.json          # verdict + reproduce command\n"
       "  faultline run scenarios/*.json --seed 7 --out out   # many scenarios, one seed\n"
       "  faultline replay out/killed-worker-7                # same run again, same trace\n"
+      "  faultline explore scenarios/crash-points.json       # search, shrink, minimal.json\n"
       "  faultline list faults\n\n"
       "Exit codes: 0 every invariant held, 1 a violation, 2 bad scenario or usage,\n"
       "3 harness or environment error, 130 interrupted."};
