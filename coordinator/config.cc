@@ -31,6 +31,7 @@ constexpr Field kFields[] = {
     {"reap_interval_ms", &ClusterConfig::reap_interval_ms, nullptr, 1},
     {"agent_timeout_ms", &ClusterConfig::agent_timeout_ms, nullptr, 1},
     {"max_attempts", nullptr, &ClusterConfig::max_attempts, 1},
+    {"clock_skew_ms", &ClusterConfig::clock_skew_ms, nullptr, 0},
 };
 
 int64_t Get(const ClusterConfig& c, const Field& f) { return f.i64 ? c.*(f.i64) : c.*(f.i32); }

@@ -25,8 +25,25 @@ ControlChannel::ControlChannel(int fd, std::string_view role, std::string_view i
 
 ControlChannel::~ControlChannel() { close(fd_); }
 
+int64_t ControlChannel::NowMicros() {
+  if (lockstep_) return now_;
+  const int64_t real = real_.NowMicros();
+  return real + skew_offset_us_ + skew_drift_ppm_ * (real - skew_origin_us_) / 1'000'000;
+}
+
+void ControlChannel::SkewRealClock(int64_t offset_us, int64_t drift_ppm) {
+  skew_offset_us_ = offset_us;
+  skew_drift_ppm_ = drift_ppm;
+  skew_origin_us_ = real_.NowMicros();
+}
+
 void ControlChannel::SleepMicros(int64_t micros) {
-  if (!lockstep_) return real_.SleepMicros(micros);
+  if (!lockstep_) {
+    // A clock that runs fast by drift_ppm ends the sleep early in real time.
+    return real_.SleepMicros(skew_drift_ppm_ == 0
+                                 ? micros
+                                 : micros * 1'000'000 / (1'000'000 + skew_drift_ppm_));
+  }
   Send({{proto::kSleepUs, micros < 0 ? 0 : micros}});
   AwaitGo();
 }
@@ -91,6 +108,23 @@ void ControlChannel::Lost(std::string_view what) {
   _exit(3);
 }
 
+namespace {
+
+// kClockSkewEnv = "OFFSET_US:DRIFT_PPM", set by the simulator only.
+void ApplyClockSkew(ControlChannel& channel) {
+  const char* env = std::getenv(proto::kClockSkewEnv);
+  if (env == nullptr || *env == '\0') return;
+  long long offset = 0, drift = 0;
+  if (std::sscanf(env, "%lld:%lld", &offset, &drift) != 2 || drift <= -1'000'000) {
+    std::fprintf(stderr, "swarm: %s=%s is not OFFSET_US:DRIFT_PPM; exiting\n",
+                 proto::kClockSkewEnv, env);
+    std::exit(3);
+  }
+  channel.SkewRealClock(offset, drift);
+}
+
+}  // namespace
+
 Runtime MakeRuntimeFromEnvironment(std::string_view role, std::string_view id) {
   Runtime rt;
   const char* env = std::getenv(proto::kCtlFdEnv);
@@ -102,6 +136,7 @@ Runtime MakeRuntimeFromEnvironment(std::string_view role, std::string_view id) {
       const char* mode = std::getenv(proto::kModeEnv);
       bool lockstep = mode == nullptr || std::string_view(mode) != proto::kFreerun;
       rt.channel = std::make_unique<ControlChannel>(static_cast<int>(fd), role, id, lockstep);
+      if (!lockstep) ApplyClockSkew(*rt.channel);
       rt.clock = rt.channel.get();
       rt.probe = rt.channel.get();
       return rt;

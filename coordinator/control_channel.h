@@ -26,11 +26,14 @@ class ControlChannel final : public Clock, public Probe {
   ControlChannel(const ControlChannel&) = delete;
   ControlChannel& operator=(const ControlChannel&) = delete;
 
-  int64_t NowMicros() override { return lockstep_ ? now_ : real_.NowMicros(); }
+  int64_t NowMicros() override;
   void SleepMicros(int64_t micros) override;
   void Yield(std::string_view point, std::string_view item) override;
   void Emit(const nlohmann::json& event) override;
   bool recording() const override { return true; }
+  // Freerun: the clock reads the real clock + offset_us, drifting by
+  // drift_ppm from now on (kClockSkewEnv; the clock_skew fault).
+  void SkewRealClock(int64_t offset_us, int64_t drift_ppm);
 
  private:
   void Send(const nlohmann::json& message);
@@ -41,6 +44,9 @@ class ControlChannel final : public Clock, public Probe {
   bool lockstep_;
   RealClock real_;
   int64_t now_ = 0;
+  int64_t skew_offset_us_ = 0;
+  int64_t skew_drift_ppm_ = 0;
+  int64_t skew_origin_us_ = 0;  // real clock when the skew began
   std::string buffer_;
 };
 

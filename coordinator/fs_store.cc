@@ -385,7 +385,7 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
         SWARM_RETURN_IF_ERROR(DropStaleMarker(id));
         continue;
       }
-      if (!state.ok() || !state->LeaseExpired(now)) continue;
+      if (!state.ok() || !ExpiredToOthers(*state, now)) continue;
       auto grant = Claim(id, agent);
       if (grant.ok()) return ClaimOutcome{std::move(*grant), true};
       if (grant.status().IsStorageError()) return grant.status();
@@ -473,7 +473,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
     } else {
       out.work_remaining = true;
       bool claimable = state->status == ItemStatus::kPending ||
-                       state->LeaseExpired(clock_->NowMicros());
+                       ExpiredToOthers(*state, clock_->NowMicros());
       if (!claimable) continue;
     }
     auto grant = Claim(id, agent);
@@ -519,7 +519,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   ItemState s = std::move(*state);
   const int64_t now = clock_->NowMicros();
   nlohmann::json takeover;
-  if (s.status == ItemStatus::kClaimed && s.LeaseExpired(now)) {
+  if (s.status == ItemStatus::kClaimed && ExpiredToOthers(s, now)) {
     // Takeover of an expired lease, unless the dead holder finished the
     // work (its effect is in the ledger) or the item used up its attempts.
     if (s.attempts >= config_.max_attempts || fs::Exists(LedgerPath(id))) {
@@ -670,7 +670,7 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
   if (!markers.ok()) return markers.status();
   for (const std::string& id : *markers) {
     auto state = ReadItem(id);
-    bool expired = state.ok() && state->LeaseExpired(now);
+    bool expired = state.ok() && ExpiredToOthers(*state, now);
     bool stale_marker = state.ok() && state->status != ItemStatus::kClaimed;
     bool corrupt = state.status().code() == Status::Code::kCorrupt;
     bool missing = state.status().code() == Status::Code::kNotFound;
@@ -699,7 +699,7 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
     if (locked.status().code() == Status::Code::kCorrupt) {
       SWARM_RETURN_IF_ERROR(QuarantineItemLocked(id, locked.status()));
       report.quarantined.push_back(id);
-    } else if (locked.ok() && locked->LeaseExpired(clock_->NowMicros())) {
+    } else if (locked.ok() && ExpiredToOthers(*locked, clock_->NowMicros())) {
       SWARM_RETURN_IF_ERROR(ExpireLocked(*locked, "reaper", &report));
     } else if (!locked.ok() || locked->status != ItemStatus::kClaimed) {
       if (!locked.ok() && locked.status().code() != Status::Code::kNotFound) {
@@ -714,7 +714,7 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
   // agent's lock, so an agent that heartbeats meanwhile is never declared dead.
   auto agents = fs::ListDir(Sub("agents"));
   if (!agents.ok()) return agents.status();
-  const int64_t timeout_us = config_.agent_timeout_ms * 1000;
+  const int64_t timeout_us = (config_.agent_timeout_ms + config_.clock_skew_ms) * 1000;
   for (const std::string& name : *agents) {
     std::string id = StripSuffix(name, ".json");
     if (id.empty()) continue;
@@ -828,7 +828,9 @@ Result<Snapshot> FsStore::Inspect() {
         ++snap.claimed;
         snap.claims.push_back({id, state->owner, state->token, state->lease_until_us,
                                state->attempts});
-        if (state->LeaseExpired(snap.now_us)) snap.expired_claims.push_back(id);
+        if (state->LeaseExpired(snap.now_us - snap.config.clock_skew_ms * 1000)) {
+          snap.expired_claims.push_back(id);
+        }
         break;
       case ItemStatus::kDone: ++snap.done; break;
       case ItemStatus::kDead:
@@ -861,9 +863,9 @@ Result<Snapshot> FsStore::Inspect() {
     if (id.empty() || !text.ok()) continue;
     auto record = AgentFromJson(*text, Rel(AgentPath(id)));
     if (!record.ok()) continue;
+    const int64_t timeout_us = (snap.config.agent_timeout_ms + snap.config.clock_skew_ms) * 1000;
     AgentView view{*record, record->status == AgentStatus::kAlive &&
-                                record->heartbeat_us + snap.config.agent_timeout_ms * 1000 <
-                                    snap.now_us};
+                                record->heartbeat_us + timeout_us < snap.now_us};
     snap.agents.push_back(std::move(view));
   }
   return snap;

@@ -91,6 +91,11 @@ class FsStore : public Store {
   Result<FileLock> LockWithRetry(const std::string& path, std::string_view op,
                                  std::string_view who, std::string_view item);
   Result<ItemState> ReadItem(std::string_view id);
+  // A claim is expired to anyone but its holder only clock_skew_ms after its
+  // lease_until on the observer's clock: the holder's clock may be behind.
+  bool ExpiredToOthers(const ItemState& s, int64_t now_us) const {
+    return s.LeaseExpired(now_us - config_.clock_skew_ms * 1000);
+  }
   Status WriteItem(const ItemState& state);
   // Under the item's lock: moves a corrupt state file to quarantine and
   // writes a record that accounts for the item.

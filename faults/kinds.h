@@ -14,5 +14,6 @@ FaultKind ConfigDriftKind();  // config_drift.cc
 FaultKind FdExhaustionKind(); // fd_exhaustion.cc
 FaultKind DiskFullKind();     // disk_full.cc
 FaultKind CorruptFileKind();  // corrupt_file.cc
+FaultKind ClockSkewKind();    // clock_skew.cc
 
 }  // namespace faultline::faults

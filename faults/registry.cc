@@ -6,7 +6,8 @@ namespace faultline::faults {
 
 std::vector<FaultKind> AllFaults() {
   return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),   ReaperCrashKind(),
-          ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),   CorruptFileKind()};
+          ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),   CorruptFileKind(),
+          ClockSkewKind()};
 }
 
 }  // namespace faultline::faults

@@ -18,6 +18,7 @@
 
 #include "sim/control_connection.h"
 #include "sim/process_set.h"
+#include "sim/protocol/control_protocol.h"
 #include "sim/scheduler.h"
 
 namespace faultline {
@@ -59,6 +60,20 @@ struct Proc {
   int64_t stalled_until = 0;  // lockstep: not scheduled before then
   int nofile_limit = 0;       // RLIMIT_NOFILE at start (0: inherited)
   std::vector<std::pair<std::string, std::string>> env;  // set by faults in Prepare
+  // clock_skew: the process's clock runs this far ahead, drifting from its start.
+  int64_t skew_offset_us = 0;
+  int64_t skew_drift_ppm = 0;
+  int64_t started_at = 0;  // run time of the latest start
+
+  bool skewed() const { return skew_offset_us != 0 || skew_drift_ppm != 0; }
+  // What the process's clock reads at absolute simulated time `now`.
+  int64_t ClockAt(int64_t now, int64_t run_time) const {
+    return now + skew_offset_us + skew_drift_ppm * (run_time - started_at) / 1'000'000;
+  }
+  // How much simulated time a sleep of `us` on the process's clock takes.
+  int64_t SleepSpan(int64_t us) const {
+    return skew_drift_ppm == 0 ? us : us * 1'000'000 / (1'000'000 + skew_drift_ppm);
+  }
   int starts = 0;
 };
 
@@ -102,6 +117,7 @@ class FaultCtx final : public FaultContext {
   void AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) override;
   void AddProcessEnv(const std::string& proc, const std::string& key,
                      const std::string& value) override;
+  void SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) override;
   bool LimitFiles(const std::string& proc, int limit) override;
   void Landed(const nlohmann::json& details) override;
 
@@ -157,7 +173,8 @@ class Engine {
             {"heartbeat_ms", s_.heartbeat_ms},
             {"reap_interval_ms", s_.reap_interval_ms},
             {"agent_timeout_ms", s_.agent_timeout_ms},
-            {"max_attempts", s_.max_attempts}};
+            {"max_attempts", s_.max_attempts},
+            {"clock_skew_ms", s_.clock_skew_ms}};
   }
   std::string ClusterFingerprint() const;
   bool RunTool(const std::vector<std::string>& args, std::string* error);
@@ -250,6 +267,12 @@ void FaultCtx::AddProcessEnv(const std::string& proc, const std::string& key,
                              const std::string& value) {
   if (Proc* p = engine_->Find(proc)) p->env.emplace_back(key, value);
 }
+void FaultCtx::SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) {
+  if (Proc* p = engine_->Find(proc)) {
+    p->skew_offset_us = offset_us;
+    p->skew_drift_ppm = drift_ppm;
+  }
+}
 bool FaultCtx::LimitFiles(const std::string& proc, int limit) {
   return engine_->LimitFiles(proc, limit);
 }
@@ -319,12 +342,7 @@ bool Engine::LimitFiles(const std::string& id, int limit) {
 bool Engine::Setup() {
   coord_ = o_.work_dir + "/coord";
   std::string config = o_.work_dir + "/cluster-config.json";
-  std::ofstream(config) << nlohmann::json{{"lease_ms", s_.lease_ms},
-                                          {"heartbeat_ms", s_.heartbeat_ms},
-                                          {"reap_interval_ms", s_.reap_interval_ms},
-                                          {"agent_timeout_ms", s_.agent_timeout_ms},
-                                          {"max_attempts", s_.max_attempts}}
-                               .dump();
+  std::ofstream(config) << Settings().dump();
   if (!RunSwarm({"init", coord_, "--config", config}, "init.log")) return false;
   if (!RunSwarm({"submit", coord_, "--items", std::to_string(s_.items)}, "submit.log")) {
     return false;
@@ -362,6 +380,10 @@ bool Engine::Spawn(Proc& p) {
   spec.argv = p.argv;
   spec.env = {{"FAULTLINE_MODE", lockstep_ ? "lockstep" : "freerun"}};
   spec.env.insert(spec.env.end(), p.env.begin(), p.env.end());
+  if (!lockstep_ && p.skewed()) {
+    spec.env.emplace_back(protocol::kClockSkewEnv,
+                          fmt::format("{}:{}", p.skew_offset_us, p.skew_drift_ppm));
+  }
   spec.log_path = o_.log_dir + "/" + p.id + ".log";
   spec.control_channel = true;
   spec.nofile_limit = p.nofile_limit;
@@ -373,6 +395,7 @@ bool Engine::Spawn(Proc& p) {
   p.parked = Parked{};
   p.wake_at = 0;
   p.stalled_until = 0;
+  p.started_at = T();
   Emit("sim", {{"type", "spawn"}, {"agent", p.id}, {"role", p.role}, {"restart", p.starts > 0}});
   ++p.starts;
   return true;
@@ -515,7 +538,7 @@ void Engine::FireDueTimers() {
 bool Engine::Step(Proc& p) {
   ++result_.steps;
   const Parked was = p.parked;
-  if (!p.conn->Go(now_)) {
+  if (!p.conn->Go(p.ClockAt(now_, T()))) {
     OnExit(p, processes_.Wait(p.pid));
     return true;
   }
@@ -525,7 +548,7 @@ bool Engine::Step(Proc& p) {
       [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
   switch (r) {
     case ControlConnection::Read::kParked:
-      if (p.parked.kind == Parked::Kind::kSleep) p.wake_at = now_ + p.parked.sleep_us;
+      if (p.parked.kind == Parked::Kind::kSleep) p.wake_at = now_ + p.SleepSpan(p.parked.sleep_us);
       return true;
     case ControlConnection::Read::kClosed:
       OnExit(p, processes_.Wait(p.pid));
@@ -743,6 +766,7 @@ EngineResult Engine::Run() {
                {"reap_interval_ms", s_.reap_interval_ms},
                {"agent_timeout_ms", s_.agent_timeout_ms},
                {"max_attempts", s_.max_attempts},
+               {"clock_skew_ms", s_.clock_skew_ms},
                {"agents", s_.agents},
                {"items", s_.items}});
   if (set_up) {

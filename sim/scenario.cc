@@ -217,7 +217,7 @@ const std::vector<Section>& Sections() {
        {IntKey("lease_ms", 3000, 1, kNoMax, true), IntKey("heartbeat_ms", 500, 1, kNoMax, true),
         IntKey("reap_interval_ms", 1000, 1, kNoMax, true),
         IntKey("agent_timeout_ms", 3000, 1, kNoMax, true),
-        IntKey("max_attempts", 5, 1, kNoMax, true)}},
+        IntKey("max_attempts", 5, 1, kNoMax, true), IntKey("clock_skew_ms", 0, 0, kNoMax, true)}},
       {"agents", {IntKey("count", 4, 1, 1024, true), IntKey("work_ms", 0, 0, 3'600'000, true)}},
       {"work", {IntKey("items", 100, 1, 1'000'000, true)}},
       {"scheduler",
@@ -733,6 +733,7 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   r.reap_interval_ms = draw("coordinator", "reap_interval_ms");
   r.agent_timeout_ms = draw("coordinator", "agent_timeout_ms");
   r.max_attempts = static_cast<int>(draw("coordinator", "max_attempts"));
+  r.clock_skew_ms = draw("coordinator", "clock_skew_ms");
   r.agents = static_cast<int>(draw("agents", "count"));
   // work_ms stays a range: each agent draws every item's work time from it.
   const Span work = SpanOf(value("agents", "work_ms"));
@@ -784,7 +785,8 @@ json ResolvedScenario::ToJson() const {
         {"heartbeat_ms", heartbeat_ms},
         {"reap_interval_ms", reap_interval_ms},
         {"agent_timeout_ms", agent_timeout_ms},
-        {"max_attempts", max_attempts}}},
+        {"max_attempts", max_attempts},
+        {"clock_skew_ms", clock_skew_ms}}},
       {"agents",
        {{"count", agents},
         {"work_ms", work_min_ms == work_max_ms ? json(work_min_ms)

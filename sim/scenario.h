@@ -61,6 +61,7 @@ struct ResolvedScenario {
   int64_t lease_ms = 3000, heartbeat_ms = 500, reap_interval_ms = 1000;
   int64_t agent_timeout_ms = 3000;
   int max_attempts = 5;
+  int64_t clock_skew_ms = 0;
   // agents and work
   int agents = 4;
   int64_t work_min_ms = 0, work_max_ms = 0;  // each agent draws per item from this range

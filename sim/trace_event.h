@@ -12,7 +12,7 @@
 // Event types and their fields:
 //   from the engine ("proc": "sim"):
 //     run_start   scenario, seed, mode, lease_ms, heartbeat_ms, reap_interval_ms,
-//                 agent_timeout_ms, max_attempts, agents, items
+//                 agent_timeout_ms, max_attempts, clock_skew_ms, agents, items
 //     submit      items (how many were submitted)
 //     spawn       agent (the process id, "reaper" for the reaper), role ("agent" |
 //                 "reaper"), restart (bool)

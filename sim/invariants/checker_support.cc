@@ -35,4 +35,23 @@ void ViolationList::MoveTo(std::vector<Violation>* out) {
   }
 }
 
+void ProcessClocks::Observe(const TraceEvent& event) {
+  int64_t reading = event.now_us;
+  if (reading == 0 && event.type == "heartbeat") reading = IntField(event.fields, "at_us");
+  if (reading != 0) Note(event.proc, reading, event.t);
+}
+
+void ProcessClocks::Note(const std::string& proc, int64_t reading, int64_t t) {
+  const int64_t offset = reading - t;
+  offset_[proc] = offset;
+  if (!first_offset_) first_offset_ = offset;
+}
+
+std::optional<int64_t> ProcessClocks::ToRunTime(const std::string& proc, int64_t reading) const {
+  auto it = offset_.find(proc);
+  if (it != offset_.end()) return reading - it->second;
+  if (first_offset_) return reading - *first_offset_;
+  return std::nullopt;
+}
+
 }  // namespace faultline::checker

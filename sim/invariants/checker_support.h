@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/invariant.h"
@@ -56,6 +58,26 @@ class ViolationList {
   size_t cap_;
   std::vector<Violation> listed_;
   uint64_t reported_ = 0;  // listed or not
+};
+
+// Where each process's clock stands against run time ("t"), from the latest
+// event of that process carrying a clock reading (now_us, or at_us of a
+// heartbeat). Without clock skew every process has the same offset; with it
+// (the clock_skew fault) a reading of one process's clock can still be put
+// on the run-time axis, which is where checkers judge "at the same time".
+class ProcessClocks {
+ public:
+  // Call for every event; remembers the offset of the event's process.
+  void Observe(const TraceEvent& event);
+  // Records that `proc`'s clock read `reading` at run time `t`.
+  void Note(const std::string& proc, int64_t reading, int64_t t);
+  // The run time at which `proc`'s clock read `reading`; `reading` minus the
+  // common offset when `proc` has not been seen; nullopt before any reading.
+  std::optional<int64_t> ToRunTime(const std::string& proc, int64_t reading) const;
+
+ private:
+  std::unordered_map<std::string, int64_t> offset_;  // proc -> clock minus t
+  std::optional<int64_t> first_offset_;
 };
 
 }  // namespace faultline::checker

@@ -39,7 +39,7 @@ void EventualLockRelease::Observe(const TraceEvent& event) {
   } else if (type == "fault") {
     if (StrField(event.fields, "kind") == "stall_agent" && configured_) {
       const int64_t until = IntField(event.fields, "until_us");
-      const int64_t deadline = event.t + lease_us_ + reap_us_ + slack_us_;
+      const int64_t deadline = event.t + lease_us_ + reap_us_ + skew_us_ + slack_us_;
       // A stall that ends before the deadline leaves a live holder, which
       // may keep its grant: nothing has to be freed.
       if (until == 0 || until > deadline) {
@@ -55,6 +55,9 @@ void EventualLockRelease::Observe(const TraceEvent& event) {
     configured_ = true;
     lease_us_ = IntField(event.fields, "lease_ms") * 1000;
     reap_us_ = IntField(event.fields, "reap_interval_ms") * 1000;
+    // A taker waits clock_skew_ms past the lease on its clock, which may lag
+    // the holder's by as much: twice that on the run-time axis.
+    skew_us_ = 2 * IntField(event.fields, "clock_skew_ms") * 1000;
     slack_us_ = StrField(event.fields, "mode") == "lockstep" ? 0 : 2 * reap_us_ + 1'000'000;
     const int64_t items = IntField(event.fields, "items");
     if (items > 0) holdings_.reserve(static_cast<size_t>(items));
@@ -93,7 +96,7 @@ void EventualLockRelease::OnHolderGone(const TraceEvent& event, const std::strin
   }
   std::sort(grants.begin(), grants.end(),
             [](const auto* a, const auto* b) { return a->second.claim_seq < b->second.claim_seq; });
-  const int64_t deadline = event.t + lease_us_ + reap_us_ + slack_us_;
+  const int64_t deadline = event.t + lease_us_ + reap_us_ + skew_us_ + slack_us_;
   for (const auto* g : grants) {
     open_[g->first] = deadlines_.size();
     deadlines_.push_back(Deadline{g->first, agent, g->second.token, g->second.claim_seq, event.seq,
@@ -129,8 +132,9 @@ void EventualLockRelease::End(const std::string& item) {
 }
 
 std::string EventualLockRelease::Budget() const {
-  return fmt::format("lease {} ms + reap interval {} ms + slack {} ms", lease_us_ / 1000,
-                     reap_us_ / 1000, slack_us_ / 1000);
+  std::string skew = skew_us_ > 0 ? fmt::format(" + 2 x clock_skew {} ms", skew_us_ / 2000) : "";
+  return fmt::format("lease {} ms + reap interval {} ms{} + slack {} ms", lease_us_ / 1000,
+                     reap_us_ / 1000, skew, slack_us_ / 1000);
 }
 
 void EventualLockRelease::Finish(std::vector<Violation>* out) {

@@ -71,7 +71,7 @@ class EventualLockRelease final : public Invariant {
   std::string Budget() const;
 
   bool configured_ = false;  // run_start seen
-  int64_t lease_us_ = 0, reap_us_ = 0, slack_us_ = 0;
+  int64_t lease_us_ = 0, reap_us_ = 0, skew_us_ = 0, slack_us_ = 0;
   std::unordered_map<std::string, Holding> holdings_;                      // by item
   std::unordered_map<std::string, std::unordered_set<std::string>> held_;  // agent -> items
   std::vector<Deadline> deadlines_;

@@ -12,8 +12,8 @@ using checker::StrField;
 
 namespace {
 
-// How long before the declaration `at` was, on the clocks: "1200 ms before",
-// or, when the agent's clock is ahead of the reaper's, "300 ms after".
+// How long before the declaration `at` was, in run time: "1200 ms before",
+// or "300 ms after".
 std::string Gap(int64_t now, int64_t at) {
   return now >= at ? fmt::format("{} ms before", (now - at) / 1000)
                    : fmt::format("{} ms after", (at - now) / 1000);
@@ -22,12 +22,14 @@ std::string Gap(int64_t now, int64_t at) {
 }  // namespace
 
 void NoFalseDeath::Observe(const TraceEvent& event) {
+  clocks_.Observe(event);
   const std::string& type = event.type;
   if (type == "heartbeat") {
     if (!event.fields.contains("at_us")) return;
     const int64_t at = IntField(event.fields, "at_us");
-    auto [it, inserted] = beats_.try_emplace(event.agent, Beat{at, event.seq, event.t});
-    if (!inserted && at >= it->second.at_us) it->second = Beat{at, event.seq, event.t};
+    const Beat beat{at, clocks_.ToRunTime(event.proc, at).value_or(event.t), event.seq, event.t};
+    auto [it, inserted] = beats_.try_emplace(event.agent, beat);
+    if (!inserted && at >= it->second.at_us) it->second = beat;
   } else if (type == "agent_dead") {
     OnDead(event);
   } else if (type == "run_start") {
@@ -41,29 +43,33 @@ void NoFalseDeath::OnDead(const TraceEvent& event) {
   const int64_t timeout_ms = own > 0 ? own : timeout_ms_;
   if (timeout_ms <= 0) return;
   const int64_t now = event.now_us;
-  const int64_t since = now - timeout_ms * 1000;  // a heartbeat after this is recent
+  // On the run-time axis: a heartbeat written after `since` is recent.
+  const int64_t declared_at = clocks_.ToRunTime(event.proc, now).value_or(event.t);
+  const int64_t since = declared_at - timeout_ms * 1000;
   const std::string& reason = StrField(event.fields, "reason");
   const std::string declared =
       fmt::format("{} was declared dead at {} (seq {}{})", event.agent, Seconds(event.t), event.seq,
                   reason.empty() ? "" : ": " + reason);
 
   auto beat = beats_.find(event.agent);
-  if (beat != beats_.end() && beat->second.at_us > since) {
+  if (beat != beats_.end() && beat->second.at_run > since) {
     const Beat& b = beat->second;
     violations_.Report(
-        fmt::format("{} although it heartbeated at {} (seq {}), {} the declaration by the "
-                    "clocks, within agent_timeout_ms {}",
-                    declared, Seconds(b.t), b.seq, Gap(now, b.at_us), timeout_ms),
+        fmt::format("{} although it heartbeated at {} (seq {}), {} the declaration, within "
+                    "agent_timeout_ms {}",
+                    declared, Seconds(b.t), b.seq, Gap(declared_at, b.at_run), timeout_ms),
         {b.seq, event.seq});
     return;
   }
   if (event.fields.contains("last_heartbeat_us")) {
     const int64_t last = IntField(event.fields, "last_heartbeat_us");
-    if (last > since) {
+    const int64_t last_run =
+        clocks_.ToRunTime(event.agent, last).value_or(last - (now - declared_at));
+    if (last_run > since) {
       violations_.Report(
           fmt::format("{} although its own last_heartbeat_us is {} the declaration, within "
                       "agent_timeout_ms {}",
-                      declared, Gap(now, last), timeout_ms),
+                      declared, Gap(declared_at, last_run), timeout_ms),
           {event.seq});
     }
   }

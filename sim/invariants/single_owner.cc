@@ -10,6 +10,7 @@ using checker::IntField;
 using checker::Seconds;
 
 void SingleOwner::Observe(const TraceEvent& event) {
+  clocks_.Observe(event);
   const std::string& type = event.type;
   if (type == "claim_ok") {
     OnClaim(event);
@@ -40,8 +41,7 @@ void SingleOwner::Observe(const TraceEvent& event) {
 void SingleOwner::OnClaim(const TraceEvent& event) {
   const bool has_now = event.fields.contains("now_us");
   const bool dated = has_now || lease_us_ >= 0;
-  const int64_t now = has_now ? event.now_us : event.lease_until_us - lease_us_;
-  if (dated && !clock_offset_) clock_offset_ = now - event.t;
+  if (!has_now && dated) clocks_.Note(event.proc, event.lease_until_us - lease_us_, event.t);
   auto [it, inserted] = latest_.try_emplace(event.item);
   Grant& previous = it->second;
   if (!inserted) {
@@ -52,22 +52,32 @@ void SingleOwner::OnClaim(const TraceEvent& event) {
                       event.item, event.agent, event.token, previous.token, previous.agent),
           {previous.claim_seq, event.seq});
     }
-    if (dated && !previous.ended && previous.agent != event.agent &&
-        now < previous.lease_until_us) {
+    const std::optional<int64_t> valid_until =
+        clocks_.ToRunTime(previous.proc, previous.lease_until_us);
+    if (dated && !previous.ended && previous.agent != event.agent && valid_until &&
+        event.t < *valid_until) {
       std::string renewal =
           previous.renewed ? fmt::format(" (renewed at seq {})", previous.renew_seq) : "";
+      // Under clock skew, say how far apart the two clocks were.
+      const int64_t skew =
+          clocks_.ToRunTime(event.proc, previous.lease_until_us).value_or(*valid_until) -
+          *valid_until;
+      std::string clocks =
+          skew == 0 ? ""
+                    : fmt::format(" ({}'s clock ran {} ms {} {}'s)", event.agent,
+                                  (skew < 0 ? -skew : skew) / 1000,
+                                  skew < 0 ? "ahead of" : "behind", previous.agent);
       violations_.Report(
           fmt::format("{}: {} was granted token {} at {} while {}'s grant (token {}) was "
-                      "valid until {}{}",
-                      event.item, event.agent, event.token, Clock(now), previous.agent,
-                      previous.token, Clock(previous.lease_until_us), renewal),
+                      "valid until {}{}{}",
+                      event.item, event.agent, event.token, Seconds(event.t), previous.agent,
+                      previous.token, Seconds(*valid_until), renewal, clocks),
           {previous.claim_seq, event.seq});
     }
   }
-  previous = Grant{event.agent, event.token, event.lease_until_us, event.seq, false, 0, false};
+  previous = Grant{event.agent, event.proc, event.token, event.lease_until_us, event.seq, false, 0,
+                   false};
 }
-
-std::string SingleOwner::Clock(int64_t us) const { return Seconds(us - clock_offset_.value_or(0)); }
 
 void SingleOwner::Finish(std::vector<Violation>* out) { violations_.MoveTo(out); }
 

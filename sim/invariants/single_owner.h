@@ -1,18 +1,18 @@
 // single_owner (DESIGN §6): per item, the tokens of claim_ok strictly
 // increase, and no two agents hold overlapping valid grants.
 //
-// A grant (claim_ok) is valid from its now_us until its lease_until_us; a
-// renew_ok with the same item and token moves lease_until_us; complete_ok or
-// release with that token, or lease_expired / dead_letter of the item, end it
-// early. A claim_ok by agent B while agent A's grant is valid and not ended
-// (B's now_us < A's lease_until_us) is a violation whose evidence is the two
-// claim_ok seqs. now_us and lease_until_us are compared only with each other
-// (both are the coordinator processes' clock); the run time "t" is not used.
+// A grant (claim_ok) is valid until its lease_until_us; a renew_ok with the
+// same item and token moves lease_until_us; complete_ok or release with that
+// token, or lease_expired / dead_letter / complete_recovered of the item, end
+// it early. A claim_ok by agent B at run time t while agent A's grant is
+// valid and not ended is a violation whose evidence is the two claim_ok seqs.
 //
-// Times in messages are those clock readings minus the offset between the
-// clock and run time at the first claim_ok (the lockstep epoch, or the wall
-// clock at the start of a freerun run), so they read like run times; a skewed
-// agent's readings stay skewed, which is the point.
+// "Valid at t" is judged on the run-time axis, through the holder's own
+// clock: A's lease_until_us is a reading of A's clock, put on run time with
+// the offset of A's clock seen in A's latest event (checker::ProcessClocks).
+// Without clock skew every clock has one offset and this is B's now_us <
+// A's lease_until_us; with skew (the clock_skew fault) an agent whose clock
+// runs ahead takes over a lease its holder still trusts, and this says so.
 //
 // A claim_ok without now_us is dated lease_until_us - lease_ms (run_start),
 // which is how the reference coordinator computes the deadline; without
@@ -45,6 +45,7 @@ class SingleOwner final : public Invariant {
  private:
   struct Grant {
     std::string agent;
+    std::string proc;  // the process whose clock lease_until_us is on
     int64_t token = 0;
     int64_t lease_until_us = 0;
     uint64_t claim_seq = 0;
@@ -54,10 +55,8 @@ class SingleOwner final : public Invariant {
   };
 
   void OnClaim(const TraceEvent& event);
-  std::string Clock(int64_t us) const;  // a clock reading as seconds of run time
-
   int64_t lease_us_ = -1;                          // from run_start; -1 while unknown
-  std::optional<int64_t> clock_offset_;            // clock minus run time at the first claim_ok
+  checker::ProcessClocks clocks_;
   std::unordered_map<std::string, Grant> latest_;  // item -> its latest grant
   checker::ViolationList violations_{kName};
 };

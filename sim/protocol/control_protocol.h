@@ -27,6 +27,11 @@ namespace faultline::protocol {
 
 inline constexpr const char* kCtlFdEnv = "FAULTLINE_CTL_FD";
 inline constexpr const char* kModeEnv = "FAULTLINE_MODE";  // "lockstep" (default) | "freerun"
+// Freerun only: "OFFSET_US:DRIFT_PPM" — the process's clock reads the real
+// clock + OFFSET_US, plus DRIFT_PPM µs per second since the process started,
+// and its sleeps last accordingly (the clock_skew fault). In lockstep the
+// simulator applies the same skew to the "now" it sends.
+inline constexpr const char* kClockSkewEnv = "FAULTLINE_CLOCK_SKEW";
 inline constexpr const char* kFreerun = "freerun";
 
 // Message keys.

@@ -422,6 +422,68 @@ TEST_F(FaultlineCliTest, CorruptFilesAreQuarantinedAndAccountedFor) {
   EXPECT_EQ(quarantined, damaged_items) << "every damaged item file is quarantined, once";
 }
 
+// Offsets on each skewed agent's clock, seen in the trace: now_us - t of its
+// events, minus the smallest such offset of any agent (the unskewed clock).
+std::map<std::string, int64_t> ClockOffsets(const std::vector<nlohmann::json>& trace) {
+  std::map<std::string, int64_t> offsets;
+  for (const auto& e : trace) {
+    std::string proc = e.value("proc", "");
+    if (e.contains("now_us") && proc.rfind("a", 0) == 0) {
+      offsets[proc] = e["now_us"].get<int64_t>() - e["t"].get<int64_t>();
+    }
+  }
+  int64_t base = INT64_MAX;
+  for (const auto& [proc, off] : offsets) base = std::min(base, off);
+  for (auto& [proc, off] : offsets) off -= base;
+  return offsets;
+}
+
+// clock_skew in both modes: the skewed agents' clocks really are off by what
+// the fault recorded, and with clock_skew_ms covering the skew every
+// invariant holds; the same skew against a cluster that tolerates none is
+// caught (single_owner judges on run time, not on the taker's clock).
+TEST_F(FaultlineCliTest, ClockSkewLandsInBothModesAndIsCaughtBeyondTheTolerance) {
+  for (const char* mode : {"lockstep", "freerun"}) {
+    SCOPED_TRACE(mode);
+    std::string out = tmp_ / (std::string("out-") + mode);
+    Ran r = Faultline({"run", std::string(SCENARIO_DIR) + "/clock-skew.json", "--out", out,
+                       "--mode", mode});
+    ASSERT_EQ(r.exit.code, 0) << r.output;
+    auto trace = Trace(out + "/clock-skew-1");
+    std::map<std::string, int64_t> skew;
+    for (const auto& e : trace) {
+      if (e["type"] == "fault" && e["kind"] == "clock_skew") skew[e["agent"]] = e["offset_us"];
+    }
+    ASSERT_FALSE(skew.empty()) << "clock_skew never landed";
+    int64_t lowest = 0;
+    for (const auto& [agent, off] : skew) lowest = std::min(lowest, off);
+    auto seen = ClockOffsets(trace);
+    for (const auto& [agent, off] : skew) {
+      if (!seen.count(agent)) continue;  // killed before its first clock reading
+      // Lockstep is exact; freerun reads two clocks a few µs apart.
+      EXPECT_NEAR(seen[agent], off - lowest, std::string(mode) == "lockstep" ? 0 : 20'000)
+          << agent;
+    }
+  }
+  Ran d = Faultline({"run", std::string(SCENARIO_DIR) + "/clock-skew.json", "--out",
+                     tmp_ / "det", "--seed", "2", "--check-determinism"});
+  EXPECT_EQ(d.exit.code, 0) << d.output;
+
+  auto doc = nlohmann::json::parse(ReadAll(std::string(SCENARIO_DIR) + "/clock-skew.json"),
+                                   nullptr, true, /*ignore_comments=*/true);
+  doc["coordinator"]["clock_skew_ms"] = 0;
+  doc["faults"][0]["offset_ms"] = 1500;
+  std::string unguarded = Write("unguarded.json", doc.dump());
+  Ran u = Faultline({"run", unguarded, "--out", tmp_ / "unguarded"});
+  ASSERT_EQ(u.exit.code, 1) << u.output;
+  std::set<std::string> violated;
+  const nlohmann::json verdict = Verdict(tmp_ / "unguarded/clock-skew-1");
+  for (const auto& inv : verdict["invariants"]) {
+    if (!inv["ok"].get<bool>()) violated.insert(inv["name"]);
+  }
+  EXPECT_TRUE(violated.count("single_owner") || violated.count("no_false_death")) << u.output;
+}
+
 TEST_F(FaultlineCliTest, ListsFaultsInvariantsAndScenarios) {
   Ran f = Faultline({"list", "faults"});
   EXPECT_EQ(f.exit.code, 0);
