@@ -36,6 +36,9 @@ void ConfigFailFast::Observe(const TraceEvent& event) {
     a.refused_cluster = StrField(event.fields, "cluster_fingerprint");
   } else if (type == "fault") {
     if (StrField(event.fields, "kind") != "config_drift") return;
+    // The agent form (some agents start with other settings; its event
+    // names one) leaves the cluster's settings as they were.
+    if (event.fields.contains("agent")) return;
     cluster_ = StrField(event.fields, "cluster_fingerprint");
     drift_ = Drift{event.seq, event.t};
   } else if (type == "run_start") {

@@ -949,6 +949,22 @@ TEST(ConfigFailFastTest, UnknownClusterFingerprintIsNotJudged) {
   EXPECT_TRUE(v.empty()) << Messages(v);
 }
 
+TEST(ConfigFailFastTest, AgentFormOfDriftLeavesTheClusterFingerprint) {
+  // config_drift in agent form starts a1 with other settings; the cluster's
+  // fingerprint stays f1, so a1's claim is still judged (found by the
+  // no_config_check mutant).
+  auto v = Check<ConfigFailFast>({
+      RunStartWithFingerprint("f1"),
+      Ev(1, 0, "fault",
+         {{"kind", "config_drift"}, {"index", 0}, {"agent", "a1"}, {"setting", "lease_ms"},
+          {"value", 5000}}),
+      Register(2, 0, "a1", "f2"),
+      Claim(3, "w1", "a1", 1, 100, 3100),
+  });
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_EQ(v[0].evidence, (Evidence{2, 3}));
+}
+
 // ---------------------------------------------------------------------------
 // no_false_death
 //
