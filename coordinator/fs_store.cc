@@ -437,12 +437,13 @@ Status FsStore::Relist(const std::string& agent) {
     if (!id.empty() && !terminal_.count(id)) open_.push_back(std::move(id));
   }
   // Agents start at different places, so that they rarely contend.
-  cursor_ = open_.empty() ? 0 : HashId(agent) % open_.size();
+  cursor_ = open_.empty() || claim_order_ == ClaimOrder::kFifo ? 0 : HashId(agent) % open_.size();
   next_listing_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
   return Status::Ok();
 }
 
 Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
+  if (claim_order_ == ClaimOrder::kFifo) cursor_ = 0;
   ClaimOutcome out;
   const size_t n = open_.size();
   std::vector<bool> finished(n, false);
@@ -482,7 +483,12 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
       resume = index + 1;
       break;
     }
-    if (grant.status().IsStorageError()) storage = grant.status();
+    if (grant.status().IsStorageError()) {
+      storage = grant.status();
+    } else if (grant.status().IsBusy()) {
+      // Another agent holds the item's lock right now: a race lost.
+      Event({{"type", "claim_race_lost"}, {"agent", agent}, {"item", id}});
+    }
     ++*tried;
   }
   // Drop the items found finished; the next walk starts after the one granted.

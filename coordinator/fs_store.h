@@ -43,6 +43,13 @@ class FsStore : public Store {
   // do) if `dir` is missing or not a coordination directory.
   static Result<std::unique_ptr<FsStore>> Open(const std::string& dir, Clock* clock, Probe* probe);
 
+  // Where each walk over the open items starts. kSpread (the default): at a
+  // place derived from the agent id, so agents rarely contend. kFifo: always
+  // at the oldest open item, so every agent races for the same items — the
+  // thundering herd of a naive queue, and what the claim_storm fault uses.
+  enum class ClaimOrder { kSpread, kFifo };
+  void set_claim_order(ClaimOrder order) { claim_order_ = order; }
+
   // Replaces the cluster settings (atomically). Running agents see the new
   // fingerprint at their next heartbeat and stop (drift); agents started
   // afterwards adopt the new settings.
@@ -124,6 +131,7 @@ class FsStore : public Store {
  private:
   std::vector<std::string> open_;     // items not known to be finished, sorted
   size_t cursor_ = 0;                 // where the next walk of open_ starts
+  ClaimOrder claim_order_ = ClaimOrder::kSpread;
   int64_t next_listing_us_ = 0;       // when items/ is listed again at the latest
   int64_t next_expiry_scan_us_ = 0;   // when ClaimNext next looks for expired claims
 };

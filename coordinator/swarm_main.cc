@@ -144,6 +144,12 @@ Runner SetupAgent(CLI::App* app) {
   app->add_flag("--exit-when-idle", opts->exit_when_idle,
                 "Exit 0 once every item is done/dead/quarantined, or when HALT is present");
   app->add_option("--seed", opts->seed, "Seed of the work-time draws (with the id)");
+  auto order = std::make_shared<std::string>("spread");
+  app->add_option("--claim-order", *order,
+                  "Where each search for work starts: spread (at a place of this agent's own, "
+                  "the default) or fifo (the oldest open item: every fifo agent races for the "
+                  "same items)")
+      ->check(CLI::IsMember({"spread", "fifo"}));
   app->add_flag("-v,--verbose", opts->verbose, "Log every claim and completion to stderr");
   return [=] {
     if (opts->id.empty()) opts->id = fmt::format("agent-{}", getpid());
@@ -167,6 +173,8 @@ Runner SetupAgent(CLI::App* app) {
     }
     auto opened = OpenDir(*dir, "agent", opts->id);
     if (!opened.ok()) return Fail("agent", opened.status());
+    opened->store->set_claim_order(*order == "fifo" ? FsStore::ClaimOrder::kFifo
+                                                    : FsStore::ClaimOrder::kSpread);
     InstallStopHandlers();
     Agent agent(opened->store.get(), opened->runtime.clock, opened->runtime.probe, *opts, &g_stop);
     return agent.Run();

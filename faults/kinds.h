@@ -15,5 +15,6 @@ FaultKind FdExhaustionKind(); // fd_exhaustion.cc
 FaultKind DiskFullKind();     // disk_full.cc
 FaultKind CorruptFileKind();  // corrupt_file.cc
 FaultKind ClockSkewKind();    // clock_skew.cc
+FaultKind ClaimStormKind();   // claim_storm.cc
 
 }  // namespace faultline::faults

@@ -7,7 +7,7 @@ namespace faultline::faults {
 std::vector<FaultKind> AllFaults() {
   return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),   ReaperCrashKind(),
           ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),   CorruptFileKind(),
-          ClockSkewKind()};
+          ClockSkewKind(),     ClaimStormKind()};
 }
 
 }  // namespace faultline::faults

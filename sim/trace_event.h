@@ -53,6 +53,8 @@
 //                 an operation failed on storage; the agent retries
 //     holding_lost   agent, item, token, current_token, status
 //     claim_contended  agent, tried           lock_timeout  agent, item, op
+//     claim_race_lost  agent, item: the item's lock was held by another agent
+//                 (the walk goes on to the next item)
 #pragma once
 
 #include <cstdint>

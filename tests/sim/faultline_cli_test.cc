@@ -484,6 +484,53 @@ TEST_F(FaultlineCliTest, ClockSkewLandsInBothModesAndIsCaughtBeyondTheTolerance)
   EXPECT_TRUE(violated.count("single_owner") || violated.count("no_false_death")) << u.output;
 }
 
+// claim_storm: the storm agents are released together and go for the same
+// items. Lockstep: the pile-up is certain — agents lose lock races
+// (claim_race_lost) right after each release. Freerun: every storm agent
+// claims within moments of the release; the kernel decides which races
+// collide. Every invariant holds in both; lockstep is deterministic.
+TEST_F(FaultlineCliTest, ClaimStormReleasesAgentsTogetherOntoTheSameItems) {
+  std::string scenario = std::string(SCENARIO_DIR) + "/claim-storm.json";
+  Ran r = Faultline({"run", scenario, "--out", tmp_ / "lockstep", "--check-determinism"});
+  ASSERT_EQ(r.exit.code, 0) << r.output;
+  auto releases = [](const std::vector<nlohmann::json>& trace) {
+    std::vector<int64_t> out;
+    for (const auto& e : trace) {
+      if (e["type"] == "fault" && e["kind"] == "claim_storm") out.push_back(e["release_us"]);
+    }
+    return out;
+  };
+  auto trace = Trace(tmp_ / "lockstep/claim-storm-1");
+  auto lockstep_releases = releases(trace);
+  ASSERT_GE(lockstep_releases.size(), 2u) << "the storms never landed";
+  size_t lost_after_release = 0;
+  for (const auto& e : trace) {
+    if (e["type"] != "claim_race_lost") continue;
+    for (int64_t at : lockstep_releases) {
+      lost_after_release += e["t"] >= at && e["t"] < at + 50'000;
+    }
+  }
+  EXPECT_GT(lost_after_release, lockstep_releases.size()) << "the storms did not overlap";
+
+  auto doc = nlohmann::json::parse(ReadAll(scenario), nullptr, true, /*ignore_comments=*/true);
+  doc["mode"] = "freerun";
+  doc.erase("scheduler");
+  Ran f = Faultline({"run", Write("freerun.json", doc.dump()), "--out", tmp_ / "freerun"});
+  ASSERT_EQ(f.exit.code, 0) << f.output;
+  trace = Trace(tmp_ / "freerun/claim-storm-1");
+  size_t together = 0;  // storms after which two or more agents claimed within 50 ms
+  for (int64_t at : releases(trace)) {
+    std::set<std::string> claimers;
+    for (const auto& e : trace) {
+      if (e["type"] == "claim_ok" && e["t"] >= at && e["t"] < at + 50'000) {
+        claimers.insert(e["agent"]);
+      }
+    }
+    together += claimers.size() >= 2;
+  }
+  EXPECT_GE(together, 1u);
+}
+
 TEST_F(FaultlineCliTest, ListsFaultsInvariantsAndScenarios) {
   Ran f = Faultline({"list", "faults"});
   EXPECT_EQ(f.exit.code, 0);
