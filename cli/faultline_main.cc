@@ -308,7 +308,9 @@ int RunExplore(const ExploreFlags& f) {
   Catalog catalog = MakeCatalog();
   Scenario family;
   if (!Load(f.scenario, "", catalog, &family)) return kExitUsage;
-  const std::string swarm = FindSwarm(f.swarm);
+  // Absolute, since runs spawn it from elsewhere; the reproduce line says it so too.
+  std::error_code ec;
+  const std::string swarm = stdfs::absolute(FindSwarm(f.swarm), ec).string();
   if (!stdfs::exists(swarm)) {
     std::fprintf(stderr, "faultline: the coordinator binary %s does not exist; pass --swarm PATH\n",
                  swarm.c_str());
@@ -322,7 +324,7 @@ int RunExplore(const ExploreFlags& f) {
   o.out_dir = f.out;
   o.interrupted = &g_interrupted;
   o.reproduce_prefix = CoordinatorEnvPrefix();
-  if (!f.swarm.empty()) o.reproduce_suffix = " --swarm " + f.swarm;
+  if (!f.swarm.empty()) o.reproduce_suffix = " --swarm " + swarm;
   o.say = [](const std::string& text) {
     std::fputs(text.c_str(), stdout);
     std::fflush(stdout);
