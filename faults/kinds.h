@@ -16,5 +16,6 @@ FaultKind DiskFullKind();     // disk_full.cc
 FaultKind CorruptFileKind();  // corrupt_file.cc
 FaultKind ClockSkewKind();    // clock_skew.cc
 FaultKind ClaimStormKind();   // claim_storm.cc
+FaultKind IoErrorKind();      // io_error.cc
 
 }  // namespace faultline::faults

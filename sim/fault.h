@@ -71,6 +71,10 @@ class FaultContext {
   virtual void SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) = 0;
   // of the live process (prlimit). False if the process is not there.
   virtual bool LimitFiles(const std::string& proc, int limit) = 0;
+  // Only in Prepare: the fault cannot be set up here (a missing helper, an
+  // unsupported host). No process starts; the run ends as a harness error
+  // (exit 3) that says `why`.
+  virtual void SetupFailed(const std::string& why) = 0;
 
   // Records in the trace that the fault landed: a "fault" event with the
   // kind, the fault's index and `details`. A fault that never calls this
@@ -93,6 +97,9 @@ class Fault {
     (void)ctx, (void)proc, (void)point, (void)item;
     return false;
   }
+  // Once every process of the run has stopped, before the run's end is
+  // recorded: last evidence (a Landed call still counts), nothing running.
+  virtual void Finish(FaultContext& ctx) { (void)ctx; }
   // > 0: the run's scratch directory must be a private tmpfs of that many
   // MiB, set up before the coordinator starts (disk_full needs a disk it can
   // fill, and nobody else's).

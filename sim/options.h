@@ -13,7 +13,9 @@
 namespace faultline {
 
 struct OptionSpec {
-  enum class Type { kInt, kString, kBool };
+  // kStringList: a JSON array of distinct strings, each one of `choices`,
+  // not empty; never a range.
+  enum class Type { kInt, kString, kBool, kStringList };
   std::string name;
   Type type = Type::kInt;
   bool range_ok = false;         // kInt only: [lo, hi] allowed, drawn from the seed
