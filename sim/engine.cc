@@ -119,7 +119,6 @@ class FaultCtx final : public FaultContext {
                      const std::string& value) override;
   void SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) override;
   bool LimitFiles(const std::string& proc, int limit) override;
-  void SetupFailed(const std::string& why) override;
   void Landed(const nlohmann::json& details) override;
 
  private:
@@ -166,9 +165,6 @@ class Engine {
   void Restart(const std::string& id);
   void Stall(const std::string& id, int64_t until);
   void FaultLanded(int index, const std::string& kind, const nlohmann::json& details);
-  void FaultSetupFailed(const std::string& why) {
-    if (result_.error.empty()) result_.error = why;
-  }
   const std::string& coord() const { return coord_; }
   const std::string& scratch() const { return o_.work_dir; }
   nlohmann::json Settings() const {
@@ -279,9 +275,6 @@ void FaultCtx::SetClockSkew(const std::string& proc, int64_t offset_us, int64_t 
 }
 bool FaultCtx::LimitFiles(const std::string& proc, int limit) {
   return engine_->LimitFiles(proc, limit);
-}
-void FaultCtx::SetupFailed(const std::string& why) {
-  engine_->FaultSetupFailed("fault " + kind_ + ": " + why);
 }
 void FaultCtx::Landed(const nlohmann::json& details) {
   engine_->FaultLanded(index_, kind_, details);
@@ -774,6 +767,9 @@ EngineResult Engine::Run() {
                {"agent_timeout_ms", s_.agent_timeout_ms},
                {"max_attempts", s_.max_attempts},
                {"clock_skew_ms", s_.clock_skew_ms},
+               {"slo",
+                {{"min_claim_success_percent", s_.slo_min_claim_success_percent},
+                 {"max_lock_timeout_percent", s_.slo_max_lock_timeout_percent}}},
                {"agents", s_.agents},
                {"items", s_.items}});
   if (set_up) {
@@ -788,7 +784,7 @@ EngineResult Engine::Run() {
     for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Prepare(*ctxs_[i]);
     // All processes start at once; their hellos are then collected in order,
     // so start-up costs overlap and the order stays deterministic.
-    bool started = result_.error.empty();  // a fault that cannot be set up starts nothing
+    bool started = true;
     for (Proc& p : procs_) started = started && Spawn(p);
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = MonoMicros() - start_mono_;
@@ -801,7 +797,6 @@ EngineResult Engine::Run() {
   }
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
   StopAll();
-  for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Finish(*ctxs_[i]);
   Snapshot();
   StateCheck();
   RunEnd(end);

@@ -222,6 +222,9 @@ const std::vector<Section>& Sections() {
       {"work", {IntKey("items", 100, 1, 1'000'000, true)}},
       {"scheduler",
        {ChoiceKey("kind", "random", {"random", "pct"}), IntKey("depth", 3, 1, 64, true)}},
+      {"slo",
+       {IntKey("min_claim_success_percent", 80, 0, 100, false),
+        IntKey("max_lock_timeout_percent", 20, 0, 100, false)}},
       {"limits",
        {IntKey("sim_ms", 600'000, 1, kNoMax, false), IntKey("wall_ms", 60'000, 1, kNoMax, false),
         IntKey("step_timeout_ms", 10'000, 1, kNoMax, false)}},
@@ -232,7 +235,7 @@ const std::vector<Section>& Sections() {
 const std::vector<std::string>& TopLevelKeys() {
   static const auto* const keys = new std::vector<std::string>{
       "name", "fmea",   "mode",      "seed",   "coordinator", "agents",
-      "work", "reaper", "scheduler", "faults", "invariants",  "limits"};
+      "work", "reaper", "scheduler", "faults", "invariants",  "limits", "slo"};
   return *keys;
 }
 
@@ -339,28 +342,8 @@ Check CheckString(const json& v, const OptionSpec& spec, const std::string& poin
   return std::nullopt;
 }
 
-Check CheckChoiceList(const json& v, const OptionSpec& spec, const std::string& pointer) {
-  const std::string expected = "a non-empty list of distinct strings, each one of " +
-                               QuotedList(spec.choices);
-  if (!v.is_array() || v.empty()) {
-    return Fail(pointer, fmt::format("found {}, expected {}", ShowTyped(v), expected));
-  }
-  for (size_t i = 0; i < v.size(); ++i) {
-    OptionSpec one = spec;
-    one.type = OptionSpec::Type::kString;
-    if (Check problem = CheckString(v[i], one, Child(pointer, i))) return problem;
-    const auto end = v.begin() + static_cast<long>(i);
-    if (std::find(v.begin(), end, v[i]) != end) {
-      return Fail(Child(pointer, i), fmt::format("{} is listed twice", Show(v[i])));
-    }
-  }
-  return std::nullopt;
-}
-
 Check CheckOption(const json& v, const OptionSpec& spec, const std::string& pointer) {
   switch (spec.type) {
-    case OptionSpec::Type::kStringList:
-      return CheckChoiceList(v, spec, pointer);
     case OptionSpec::Type::kInt:
       return CheckInt(v, spec, pointer);
     case OptionSpec::Type::kString:
@@ -770,11 +753,8 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
     const FaultKind& kind = *catalog.FindFault(written.at("kind").get<std::string>());
     FaultInstance fault{kind.name, json::object()};
     for (const OptionSpec& spec : kind.options) {
-      // Only numbers are drawn: a list option's array is its value.
       fault.options[spec.name] =
-          spec.type == OptionSpec::Type::kInt
-              ? Draw(WrittenOr(written, spec), root, Child(Child("/faults", i), spec.name))
-              : WrittenOr(written, spec);
+          Draw(WrittenOr(written, spec), root, Child(Child("/faults", i), spec.name));
     }
     r.faults.push_back(std::move(fault));
   }
@@ -788,6 +768,8 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   r.sim_ms = draw("limits", "sim_ms");
   r.wall_ms = draw("limits", "wall_ms");
   r.step_timeout_ms = draw("limits", "step_timeout_ms");
+  r.slo_min_claim_success_percent = draw("slo", "min_claim_success_percent");
+  r.slo_max_lock_timeout_percent = draw("slo", "max_lock_timeout_percent");
   return r;
 }
 
@@ -819,6 +801,9 @@ json ResolvedScenario::ToJson() const {
       {"scheduler", {{"kind", scheduler}, {"depth", pct_depth}}},
       {"faults", std::move(fault_list)},
       {"limits", {{"sim_ms", sim_ms}, {"wall_ms", wall_ms}, {"step_timeout_ms", step_timeout_ms}}},
+      {"slo",
+       {{"min_claim_success_percent", slo_min_claim_success_percent},
+        {"max_lock_timeout_percent", slo_max_lock_timeout_percent}}},
   };
   // A written list may not be empty; no invariants can only come from a
   // catalog without any, which leaving the key out reproduces.

@@ -75,6 +75,10 @@ struct ResolvedScenario {
   int64_t sim_ms = 600'000;   // lockstep: simulated-time limit
   int64_t wall_ms = 60'000;   // wall-clock limit of the whole run
   int64_t step_timeout_ms = 10'000;  // lockstep watchdog per step
+  // success_rate's SLO (runbook defaults: below 80 % success or above 20 %
+  // lock timeouts is SEV-3; below 50 % success is SEV-2 whatever the SLO).
+  int64_t slo_min_claim_success_percent = 80;
+  int64_t slo_max_lock_timeout_percent = 20;
 
   // A plain scenario document with every value concrete: loading it and
   // resolving it with the same seed gives this again.

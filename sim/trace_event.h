@@ -12,7 +12,8 @@
 // Event types and their fields:
 //   from the engine ("proc": "sim"):
 //     run_start   scenario, seed, mode, lease_ms, heartbeat_ms, reap_interval_ms,
-//                 agent_timeout_ms, max_attempts, clock_skew_ms, agents, items
+//                 agent_timeout_ms, max_attempts, clock_skew_ms, agents, items,
+//                 slo: {min_claim_success_percent, max_lock_timeout_percent}
 //     submit      items (how many were submitted)
 //     spawn       agent (the process id, "reaper" for the reaper), role ("agent" |
 //                 "reaper"), restart (bool)

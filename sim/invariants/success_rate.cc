@@ -43,6 +43,13 @@ void SuccessRate::Observe(const TraceEvent& event) {
     if (!first_timeout_) first_timeout_ = event.seq;
   }
   if (type == "run_end") run_end_seq_ = event.seq;
+  if (type == "run_start") {
+    auto slo = event.fields.find("slo");
+    if (slo != event.fields.end() && slo->is_object()) {
+      min_success_percent_ = slo->value("min_claim_success_percent", kSev3SuccessPercent);
+      max_timeout_percent_ = slo->value("max_lock_timeout_percent", kSev3TimeoutPercent);
+    }
+  }
   last_seq_ = event.seq;
 }
 
@@ -58,9 +65,9 @@ void SuccessRate::Finish(std::vector<Violation>* out) {
     if (claim_ok_ * 100 < attempts * kSev2SuccessPercent) {
       severity = "SEV-2";
       bound = kSev2SuccessPercent;
-    } else if (claim_ok_ * 100 < attempts * kSev3SuccessPercent) {
+    } else if (claim_ok_ * 100 < attempts * min_success_percent_) {
       severity = "SEV-3";
-      bound = kSev3SuccessPercent;
+      bound = min_success_percent_;
     }
     if (severity != nullptr) {
       out->push_back(
@@ -74,12 +81,12 @@ void SuccessRate::Finish(std::vector<Violation>* out) {
   }
 
   const int64_t operations = claim_ok_ + renew_ok_ + complete_ok_ + lock_timeout_;
-  if (operations >= kMinSamples && lock_timeout_ * 100 > operations * kSev3TimeoutPercent) {
+  if (operations >= kMinSamples && lock_timeout_ * 100 > operations * max_timeout_percent_) {
     out->push_back(
         {kName,
          fmt::format("SEV-3: lock timeout rate {} is above {}% ({} of {} operations gave up "
                      "waiting for a lock; {} claims, {} renewals and {} completions succeeded)",
-                     Percent(lock_timeout_, operations, /*up=*/true), kSev3TimeoutPercent,
+                     Percent(lock_timeout_, operations, /*up=*/true), max_timeout_percent_,
                      lock_timeout_, operations, claim_ok_, renew_ok_, complete_ok_),
          Evidence(first_timeout_, end)});
   }

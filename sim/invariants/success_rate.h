@@ -1,6 +1,9 @@
 // success_rate (DESIGN §6): claim success rate and lock timeout rate stay
-// within the runbook's coordination thresholds: a success rate below 80 % or
-// a timeout rate above 20 % is SEV-3, a success rate below 50 % SEV-2.
+// within the scenario's SLO — by default the runbook's coordination
+// thresholds: a success rate below 80 % or a timeout rate above 20 % is
+// SEV-3 — and a success rate below 50 % is SEV-2 whatever the SLO. The SLO
+// comes from run_start's "slo" {min_claim_success_percent,
+// max_lock_timeout_percent} (the scenario's "slo" block).
 //
 //   success rate = claim_ok / (claim_ok + claim_contended)
 //   timeout rate = lock_timeout / (claim_ok + renew_ok + complete_ok + lock_timeout)
@@ -41,6 +44,8 @@ class SuccessRate final : public Invariant {
   void Finish(std::vector<Violation>* out) override;
 
  private:
+  int64_t min_success_percent_ = kSev3SuccessPercent;
+  int64_t max_timeout_percent_ = kSev3TimeoutPercent;
   int64_t claim_ok_ = 0, contended_ = 0, renew_ok_ = 0, complete_ok_ = 0, lock_timeout_ = 0;
   std::optional<uint64_t> first_contended_, first_timeout_;
   std::optional<uint64_t> run_end_seq_, last_seq_;

@@ -1262,6 +1262,23 @@ TEST(SuccessRateTest, SeventyNinePercentIsSev3) {
             "item; 21 lost every race)");
 }
 
+// The scenario's SLO moves the SEV-3 bounds; SEV-2 stays below 50 %.
+TEST(SuccessRateTest, TheScenariosSloSetsTheSev3Bounds) {
+  auto with_slo = [](std::vector<json> h, int min_success, int max_timeouts) {
+    h[0]["slo"] = {{"min_claim_success_percent", min_success},
+                   {"max_lock_timeout_percent", max_timeouts}};
+    return h;
+  };
+  EXPECT_TRUE(Check<SuccessRate>(with_slo(Coordination(70, 30), 60, 20)).empty());
+  auto v = Check<SuccessRate>(with_slo(Coordination(85, 15), 90, 20));
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_TRUE(Contains(v[0].message, "SEV-3: claim success rate 85.0% is below 90%"))
+      << v[0].message;
+  v = Check<SuccessRate>(with_slo(Coordination(40, 60), 0, 20));
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_TRUE(Contains(v[0].message, "SEV-2")) << v[0].message;
+}
+
 TEST(SuccessRateTest, FortyNinePercentIsSev2) {
   auto v = Check<SuccessRate>(Coordination(49, 51));
   ASSERT_EQ(v.size(), 1u) << Messages(v);
