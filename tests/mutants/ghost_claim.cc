@@ -60,7 +60,7 @@ class GhostClaimStore final : public MutantStore {
     const std::string path = ItemPath(id);
     Descriptor item(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (item.get() < 0) return Status::FromErrno(errno, "open " + Rel(path));
-    SWARM_RETURN_IF_ERROR(FlockWaiting(item.get(), id));
+    SWARM_RETURN_IF_ERROR(FlockWaiting(item.get(), id, agent));
     probe_->Yield(point::kClaimLocked, id);
     // Read through the locked descriptor: the file it names may have been
     // replaced since it was opened.
@@ -77,13 +77,16 @@ class GhostClaimStore final : public MutantStore {
 
  private:
   // flock(LOCK_EX | LOCK_NB) on `fd`, retried (sleeping on the clock) while
-  // another process holds it.
-  Status FlockWaiting(int fd, const std::string& id) {
+  // another process holds it, as the reference's LockWithRetry does.
+  Status FlockWaiting(int fd, const std::string& id, const std::string& agent) {
     for (int i = 0;; ++i) {
       if (flock(fd, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
       if (errno == EINTR) continue;
       if (errno != EWOULDBLOCK) return Status::FromErrno(errno, "flock " + Rel(ItemPath(id)));
-      if (i == kLockRetries) return Status::Busy(Rel(ItemPath(id)) + " is held");
+      if (i == kLockRetries) {
+        Event({{"type", "lock_timeout"}, {"agent", agent}, {"item", id}, {"op", "claim"}});
+        return Status::Busy(Rel(ItemPath(id)) + " is held");
+      }
       probe_->Yield(point::kLockBusy, id + ".json");
       clock_->SleepMicros(kLockRetrySleepUs);
     }

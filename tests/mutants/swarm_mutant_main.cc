@@ -90,7 +90,8 @@ Result<Opened> OpenMutant(const std::string& dir, const MutantContext& context,
   return o;
 }
 
-// The agent subcommand, with the flags of `swarm agent`.
+// The agent subcommand, with the flags of `swarm agent` (mutants_cli checks
+// that the two agree).
 Runner SetupAgent(CLI::App* app) {
   auto dir = std::make_shared<std::string>();
   auto opts = std::make_shared<AgentOptions>();
@@ -103,6 +104,10 @@ Runner SetupAgent(CLI::App* app) {
   app->add_flag("--exit-when-idle", opts->exit_when_idle,
                 "Exit 0 once every item is done/dead/quarantined, or when HALT is present");
   app->add_option("--seed", opts->seed, "Seed of the work-time draws (with the id)");
+  auto order = std::make_shared<std::string>("spread");
+  app->add_option("--claim-order", *order,
+                  "Where each search for work starts: spread (the default) or fifo")
+      ->check(CLI::IsMember({"spread", "fifo"}));
   app->add_flag("-v,--verbose", opts->verbose, "Log every claim and completion to stderr");
   return [=] {
     if (opts->id.empty()) opts->id = fmt::format("agent-{}", getpid());
@@ -128,13 +133,16 @@ Runner SetupAgent(CLI::App* app) {
     }
     auto opened = OpenMutant(*dir, context, opts->id);
     if (!opened.ok()) return Fail("agent", opened.status());
+    opened->store->set_claim_order(*order == "fifo" ? FsStore::ClaimOrder::kFifo
+                                                    : FsStore::ClaimOrder::kSpread);
     InstallStopHandlers();
     Agent agent(opened->store.get(), opened->runtime.clock, opened->runtime.probe, *opts, &g_stop);
     return agent.Run();
   };
 }
 
-// The reaper subcommand, with the flags of `swarm reaper`.
+// The reaper subcommand, with the flags of `swarm reaper` (mutants_cli
+// checks that the two agree).
 Runner SetupReaper(CLI::App* app) {
   auto dir = std::make_shared<std::string>();
   auto once = std::make_shared<bool>(false);
