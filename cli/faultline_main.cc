@@ -302,12 +302,19 @@ struct ExploreFlags {
   std::string out = "faultline-explore";
   int64_t seed = -1;
   std::string swarm;
+  std::string shrink;  // --shrink FILE
 };
 
 int RunExplore(const ExploreFlags& f) {
   Catalog catalog = MakeCatalog();
   Scenario family;
   if (!Load(f.scenario, "", catalog, &family)) return kExitUsage;
+  ResolvedScenario start;
+  if (!f.shrink.empty()) {
+    Scenario given;
+    if (!Load(f.shrink, "", catalog, &given)) return kExitUsage;
+    start = Resolve(given, catalog, given.doc.value("seed", uint64_t{1}));
+  }
   // Absolute, since runs spawn it from elsewhere; the reproduce line says it so too.
   std::error_code ec;
   const std::string swarm = stdfs::absolute(FindSwarm(f.swarm), ec).string();
@@ -322,6 +329,7 @@ int RunExplore(const ExploreFlags& f) {
   o.time_budget_s = f.time_budget;
   o.shrink_budget_s = f.shrink_budget;
   o.out_dir = f.out;
+  if (!f.shrink.empty()) o.start = &start;
   o.interrupted = &g_interrupted;
   o.reproduce_prefix = CoordinatorEnvPrefix();
   if (!f.swarm.empty()) o.reproduce_suffix = " --swarm " + swarm;
@@ -356,6 +364,9 @@ Runner SetupExplore(CLI::App* app) {
                   "scenario's \"seed\")")
       ->check(CLI::NonNegativeNumber);
   app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
+  app->add_option("--shrink", f->shrink,
+                  "Do not search: shrink this failing scenario (a member of the family, e.g. "
+                  "a run's scenario.resolved.json)");
   return [f] { return RunExplore(*f); };
 }
 

@@ -71,15 +71,18 @@ rc::Gen<int64_t> OneInGen(int64_t rare, int64_t common) {
   };
 }
 
+// A fault's presence shrinks to absent.
+rc::Shrinkable<int64_t> PresenceAt(int64_t present) {
+  return rc::shrinkable::shrinkRecur(present, [](int64_t v) {
+    return v == 0 ? rc::Seq<int64_t>() : rc::seq::just<int64_t>(0);
+  });
+}
+
 rc::Gen<int64_t> KnobGen(const ExploreKnob& k) {
   switch (k.kind) {
     case ExploreKnob::Kind::kPresence:
-      // Present 3 times in 4; shrinks to absent.
       return [](const rc::Random& random, int) {
-        const int64_t present = rc::Random(random).next() % kOneIn == 0 ? 0 : 1;
-        return rc::shrinkable::shrinkRecur(present, [](int64_t v) {
-          return v == 0 ? rc::Seq<int64_t>() : rc::seq::just<int64_t>(0);
-        });
+        return PresenceAt(rc::Random(random).next() % kOneIn == 0 ? 0 : 1);
       };
     case ExploreKnob::Kind::kScheduler:
       return OneInGen(/*random=*/1, /*pct=*/0);
@@ -92,19 +95,46 @@ rc::Gen<int64_t> KnobGen(const ExploreKnob& k) {
   return k.shrinks ? gen : rc::gen::noShrink(rc::gen::resize(rc::kNominalSize, gen));
 }
 
+// The value `v` of knob `k` with the shrinks KnobGen would have given it:
+// a given scenario shrinks the way a drawn one does.
+rc::Gen<int64_t> KnobAt(const ExploreKnob& k, int64_t v) {
+  return [k, v](const rc::Random&, int) {
+    if (k.kind == ExploreKnob::Kind::kPresence) return PresenceAt(v);
+    if (k.kind == ExploreKnob::Kind::kInt && k.shrinks) {
+      const int64_t lo = k.lo;
+      return rc::shrinkable::shrinkRecur(
+          v, [lo](int64_t x) { return rc::shrink::towards<int64_t>(x, lo); });
+    }
+    return rc::shrinkable::just(v);
+  };
+}
+
 // One value per knob, with tuple shrinking: the first knob's shrinks come
 // first, so the knobs are ordered by how much a shrink of them simplifies.
-rc::Gen<Values> ValuesGen(const std::vector<ExploreKnob>& knobs) {
+rc::Gen<Values> ValuesGen(const std::vector<rc::Gen<int64_t>>& knobs) {
   rc::Gen<Values> gen = rc::gen::just(Values{});
-  for (const ExploreKnob& k : knobs) {
+  for (const rc::Gen<int64_t>& k : knobs) {
     gen = rc::gen::apply(
         [](Values values, int64_t v) {
           values.push_back(v);
           return values;
         },
-        gen, KnobGen(k));
+        gen, k);
   }
   return gen;
+}
+
+rc::Gen<Values> ValuesGen(const std::vector<ExploreKnob>& knobs) {
+  std::vector<rc::Gen<int64_t>> gens;
+  for (const ExploreKnob& k : knobs) gens.push_back(KnobGen(k));
+  return ValuesGen(gens);
+}
+
+// The shrink tree of given values.
+rc::Shrinkable<Values> TreeOf(const std::vector<ExploreKnob>& knobs, const Values& values) {
+  std::vector<rc::Gen<int64_t>> gens;
+  for (size_t i = 0; i < knobs.size(); ++i) gens.push_back(KnobAt(knobs[i], values[i]));
+  return ValuesGen(gens)(rc::Random(), 0);
 }
 
 rc::Shrinkable<Values> DrawValues(const std::vector<ExploreKnob>& knobs, uint64_t master,
@@ -135,6 +165,11 @@ ScenarioSize SizeOf(const ResolvedScenario& s, int64_t steps) {
 
 std::string Seconds(double s) { return fmt::format("{:.1f} s", s); }
 
+// "1 agent", "3 agents".
+std::string Count(int64_t n, std::string_view what) {
+  return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+}
+
 bool WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -157,7 +192,7 @@ class Explorer {
 
   ExploreResult Run() {
     if (!Prepare()) return result_;
-    if (!Search()) return result_;
+    if (!(o_.start ? StartFrom(*o_.start) : Search())) return result_;
     Shrink();
     if (result_.exit_code == kExitInterrupted) return Finish();
     Verify();
@@ -250,6 +285,41 @@ class Explorer {
     return false;
   }
 
+  // --shrink: the given scenario is the original, if it fails.
+  bool StartFrom(const ResolvedScenario& given) {
+    ExploreCase c;
+    std::string error;
+    if (!space_.CaseOf(given, &c, &error)) {
+      result_.exit_code = kExitUsage;
+      result_.error = "the scenario to shrink is not a member of the family " + family_.file +
+                      ": " + error;
+      Say("explore: " + result_.error + "\n");
+      WriteSummary();
+      return false;
+    }
+    Say(fmt::format("explore {}: shrinking a given scenario (seed {}), lockstep\n", family_.name,
+                    c.seed));
+    const double start = Now();
+    const ResolvedScenario scenario = space_.Materialize(c);
+    const CaseOutcome outcome = runner_.Run(scenario, Path("runs"), "");
+    result_.runs = 1;
+    result_.seconds = Now() - start;
+    if (outcome.exit_code == kExitInterrupted) return Stop(kExitInterrupted, start);
+    if (outcome.exit_code == kExitHarness ||
+        (outcome.exit_code == kExitViolation && outcome.violated.empty())) {
+      return HarnessError("the scenario to shrink did not run: " + outcome.summary);
+    }
+    if (outcome.exit_code == kExitViolation) {
+      Found(0, c, TreeOf(space_.knobs(), c.values), scenario, outcome);
+      return true;
+    }
+    RemoveDir(outcome.run_dir);
+    result_.exit_code = kExitPass;
+    Say("explore: the scenario to shrink violates no invariant: nothing to shrink\n");
+    WriteSummary();
+    return false;
+  }
+
   bool Stop(int code, double start) {
     Progress("");
     result_.seconds = Now() - start;
@@ -274,11 +344,11 @@ class Explorer {
     accepted_.push_back(*failing_);
     result_.shrink.before = SizeOf(scenario, outcome.steps);
     Say(fmt::format(
-        "VIOLATION in run {} after {} (seed {}, {} agents, {} items, {} faults): {}\n"
+        "VIOLATION in run {} after {} (seed {}, {}, {}, {}): {}\n"
         "  original scenario {} (run directory {})\n",
-        index + 1, Seconds(result_.seconds), c.seed, scenario.agents, scenario.items,
-        scenario.faults.size(), outcome.first_violation, result_.original_path,
-        outcome.run_dir));
+        index + 1, Seconds(result_.seconds), c.seed, Count(scenario.agents, "agent"),
+        Count(scenario.items, "item"), Count(static_cast<int64_t>(scenario.faults.size()), "fault"),
+        outcome.first_violation, result_.original_path, outcome.run_dir));
   }
 
   // --- shrinking ---
@@ -590,6 +660,55 @@ ResolvedScenario ExploreSpace::Materialize(const ExploreCase& c) const {
   }
   r.faults = std::move(faults);
   return r;
+}
+
+bool ExploreSpace::CaseOf(const ResolvedScenario& s, ExploreCase* out, std::string* error) const {
+  const ResolvedScenario base = Resolve(family_, catalog_, s.seed);
+  // Which of the family's faults the scenario has: its faults, in order,
+  // matched to the family's by kind.
+  std::vector<int> fault_of(base.faults.size(), -1);
+  size_t next = 0;
+  for (size_t i = 0; i < base.faults.size() && next < s.faults.size(); ++i) {
+    if (base.faults[i].kind == s.faults[next].kind) fault_of[i] = static_cast<int>(next++);
+  }
+  if (next < s.faults.size()) {
+    *error = fmt::format("its fault {} ({}) is not one of the family's, in the family's order",
+                         next, s.faults[next].kind);
+    return false;
+  }
+  ExploreCase c{s.seed, {}};
+  for (const ExploreKnob& k : knobs_) {
+    int64_t v = 0;
+    if (k.kind == ExploreKnob::Kind::kPresence) {
+      v = fault_of[static_cast<size_t>(k.fault)] >= 0 ? 1 : 0;
+    } else if (k.kind == ExploreKnob::Kind::kScheduler) {
+      v = s.scheduler == "pct" ? 0 : 1;
+    } else if (k.fault >= 0) {
+      const int j = fault_of[static_cast<size_t>(k.fault)];
+      v = j >= 0 ? s.faults[static_cast<size_t>(j)].options.value(k.option, k.lo) : k.lo;
+    } else {
+      const json written = s.ToJson();
+      v = written.value(json::json_pointer(k.pointer), k.lo);
+    }
+    if (k.kind == ExploreKnob::Kind::kInt && (v < k.lo || v > k.hi)) {
+      *error = fmt::format("{} is {}, outside the family's range [{}, {}]", k.pointer, v, k.lo,
+                           k.hi);
+      return false;
+    }
+    c.values.push_back(v);
+  }
+  // Everything the knobs do not set must be the family's too.
+  ResolvedScenario lockstep = s;
+  lockstep.mode = Mode::kLockstep;  // a freerun failure is shrunk in lockstep
+  const json want = lockstep.ToJson(), got = Materialize(c).ToJson();
+  if (want != got) {
+    const json diff = json::diff(got, want);
+    *error = fmt::format("{} differs from the family's value", diff.empty() ? std::string("?")
+                                                                              : diff[0].value("path", "?"));
+    return false;
+  }
+  *out = std::move(c);
+  return true;
 }
 
 json ScenarioSize::ToJson() const {

@@ -60,6 +60,10 @@ class ExploreSpace {
   // its knobs applied, in lockstep mode.
   ResolvedScenario Materialize(const ExploreCase& c) const;
 
+  // The case whose run is `s`, if `s` is a member of the family: the
+  // inverse of Materialize. Otherwise false, with what differs in `error`.
+  bool CaseOf(const ResolvedScenario& s, ExploreCase* out, std::string* error) const;
+
  private:
   const Scenario& family_;
   const Catalog& catalog_;
@@ -94,6 +98,9 @@ struct ExploreOptions {
   // other seeds: a smaller scenario keeps the bug but not the schedule.
   int seed_retries = 4;
   std::string out_dir = "faultline-explore";
+  // Shrink this failing scenario (a member of the family) instead of
+  // searching for one: a failure found elsewhere, made small.
+  const ResolvedScenario* start = nullptr;
   // Printed around the reproduce command: environment the coordinator needs
   // ("SWARM_MUTANT=x ") and flags (" --swarm PATH").
   std::string reproduce_prefix, reproduce_suffix;

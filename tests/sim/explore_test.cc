@@ -350,6 +350,79 @@ TEST_F(ExploreTest, FallsBackToTheSmallestCandidateThatReproduces) {
   EXPECT_EQ(r.shrink.after.items, r.minimal.items);
 }
 
+TEST_F(ExploreTest, CaseOfIsTheInverseOfMaterialize) {
+  const ExploreSpace space(family_, catalog_);
+  for (int64_t i = 0; i < 100; ++i) {
+    const ResolvedScenario s = space.Materialize(space.Generate(3, i));
+    ExploreCase c;
+    std::string error;
+    ASSERT_TRUE(space.CaseOf(s, &c, &error)) << error << "\n" << s.ToJson().dump();
+    EXPECT_EQ(space.Materialize(c).ToJson(), s.ToJson());
+  }
+}
+
+TEST_F(ExploreTest, CaseOfRejectsAScenarioOutsideTheFamily) {
+  const ExploreSpace space(family_, catalog_);
+  ResolvedScenario s = space.Materialize(space.Generate(3, 50));
+  ExploreCase c;
+  std::string error;
+  ResolvedScenario too_many = s;
+  too_many.agents = 9;
+  EXPECT_FALSE(space.CaseOf(too_many, &c, &error));
+  EXPECT_NE(error.find("/agents/count is 9, outside the family's range [1, 8]"), std::string::npos)
+      << error;
+  ResolvedScenario other = s;
+  other.heartbeat_ms = 400;
+  EXPECT_FALSE(space.CaseOf(other, &c, &error));
+  EXPECT_NE(error.find("/coordinator/heartbeat_ms"), std::string::npos) << error;
+}
+
+TEST_F(ExploreTest, ShrinksAGivenFailingScenario) {
+  const ExploreSpace space(family_, catalog_);
+  // The largest member of the family: every fault, 8 agents, 30 items.
+  ExploreCase big{77, {}};
+  for (const ExploreKnob& k : space.knobs()) big.values.push_back(k.hi);
+  const ResolvedScenario start = space.Materialize(big);
+  ASSERT_EQ(start.agents, 8);
+  FakeRunner runner(TwoAgentsAndAKill);
+  ExploreOptions o = Options();
+  o.start = &start;
+  const ExploreResult r = Explore(family_, catalog_, o, runner);
+  ASSERT_EQ(r.exit_code, kExitViolation) << r.error;
+  EXPECT_EQ(r.runs, 1);
+  EXPECT_EQ(r.original.ToJson(), start.ToJson());
+  EXPECT_EQ(r.minimal.agents, 2);
+  EXPECT_EQ(r.minimal.items, 1);
+  ASSERT_EQ(r.minimal.faults.size(), 1u);
+  EXPECT_EQ(r.minimal.faults[0].options["at_ms"], 100);
+  EXPECT_GT(r.shrink.steps, 3);
+  EXPECT_TRUE(r.shrink.complete);
+}
+
+TEST_F(ExploreTest, AGivenScenarioThatPassesHasNothingToShrink) {
+  const ExploreSpace space(family_, catalog_);
+  const ResolvedScenario start = space.Materialize(space.Generate(1, 0));
+  FakeRunner runner([](const ResolvedScenario&) { return std::vector<std::string>{}; });
+  ExploreOptions o = Options();
+  o.start = &start;
+  const ExploreResult r = Explore(family_, catalog_, o, runner);
+  EXPECT_EQ(r.exit_code, kExitPass);
+  EXPECT_EQ(r.runs, 1);
+  EXPECT_FALSE(stdfs::exists(o.out_dir + "/minimal.json"));
+}
+
+TEST_F(ExploreTest, AGivenScenarioOutsideTheFamilyIsAUsageError) {
+  ResolvedScenario start = ExploreSpace(family_, catalog_).Materialize({1, {}});
+  start.items = 31;
+  FakeRunner runner(TwoAgentsAndAKill);
+  ExploreOptions o = Options();
+  o.start = &start;
+  const ExploreResult r = Explore(family_, catalog_, o, runner);
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_TRUE(runner.ran.empty());
+  EXPECT_NE(r.error.find("/work/items is 31"), std::string::npos) << r.error;
+}
+
 #ifdef FAULTLINE_BIN
 // minimal.json is a plain scenario: `faultline validate` accepts it, and
 // `faultline run` resolves it to exactly itself.
