@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential cmake pkg-config util-linux procps
   googletest libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   nlohmann-json3-dev libfmt-dev libcli11-dev
-  libboost1.81-dev libboost-filesystem1.81-dev libssl-dev
+  libboost1.81-dev libboost-filesystem1.81-dev libssl-dev libcpp-httplib-dev
 )
 
 usage() {

@@ -35,13 +35,22 @@ uint64_t HashString(std::string_view s) {
 }  // namespace
 
 Agent::Agent(Store* store, Clock* clock, Probe* probe, AgentOptions options,
-             const std::atomic<bool>* stop)
+             const std::atomic<bool>* stop, telemetry::AgentTelemetry* telemetry)
     : store_(store),
       clock_(clock),
       probe_(probe),
       options_(std::move(options)),
       stop_(stop),
+      telemetry_(telemetry),
       rng_(options_.seed ^ HashString(options_.id)) {}
+
+void Agent::GrantSpan(std::string_view name, int64_t start_us, const Grant& grant,
+                      std::string_view error) {
+  telemetry_->Record(name, start_us,
+                     {{"swarm.item", grant.item}, {"swarm.token", grant.token},
+                      {"swarm.attempt", grant.attempt}},
+                     error, fmt::format("{}/{}", grant.item, grant.token));
+}
 
 void Agent::Log(const std::string& line) {
   std::fprintf(stderr, "swarm agent %s: %s\n", options_.id.c_str(), line.c_str());
@@ -77,10 +86,12 @@ int Agent::Stop(AgentStatus status, const std::string& reason, int code) {
   Status s = store_->MarkAgent(record_);
   if (!s.ok()) Log("could not record final status: " + s.ToString());
   if (options_.verbose || code != 0) Log(fmt::format("{} ({} items completed)", reason, completed_));
+  if (telemetry_) telemetry_->Shutdown();
   return code;
 }
 
 int Agent::Run() {
+  const int64_t register_start = SpanStart();
   auto cluster = store_->LoadCluster();
   if (!cluster.ok()) {
     Log("cannot read the cluster configuration: " + cluster.status().ToString());
@@ -102,17 +113,32 @@ int Agent::Run() {
     probe_->Emit({{"type", "refused"}, {"agent", options_.id},
                   {"fingerprint", record_.fingerprint},
                   {"cluster_fingerprint", Fingerprint(*cluster)}});
+    if (telemetry_) {
+      telemetry_->Record("register", register_start,
+                         {{"swarm.fingerprint", record_.fingerprint},
+                          {"swarm.cluster_fingerprint", Fingerprint(*cluster)}},
+                         "refused: config fingerprint mismatch");
+    }
     return Stop(AgentStatus::kRefused, why, kExitConfig);
   }
   if (Status s = store_->Register(record_); !s.ok()) {
     Log("cannot register: " + s.ToString());
+    if (telemetry_) {
+      telemetry_->Record("register", register_start, {{"swarm.fingerprint", record_.fingerprint}},
+                         s.CodeName());
+      telemetry_->Shutdown();
+    }
     return s.code() == Status::Code::kConflict ? kExitUsage : kExitFailure;
+  }
+  if (telemetry_) {
+    telemetry_->Record("register", register_start, {{"swarm.fingerprint", record_.fingerprint}});
   }
   next_heartbeat_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
   if (options_.verbose) Log("registered with fingerprint " + record_.fingerprint);
 
   bool halt_noted = false;
   while (!stop_->load()) {
+    if (telemetry_) telemetry_->Tick();
     if (clock_->NowMicros() >= next_heartbeat_us_ && Heartbeat() == Beat::kDrift) {
       return Stop(AgentStatus::kStopped, drift_reason_, kExitConfig);
     }
@@ -127,14 +153,17 @@ int Agent::Run() {
       continue;
     }
     halt_noted = false;
+    const int64_t claim_start = SpanStart();
     auto outcome = store_->ClaimNext(options_.id);
     if (!outcome.ok()) {
+      if (telemetry_) telemetry_->Record("claim_work", claim_start, {}, outcome.status().CodeName());
       LogStorage(outcome.status());
       clock_->SleepMicros(kStorageBackoffUs);
       continue;
     }
     last_storage_error_.clear();
     if (outcome->grant) {
+      if (telemetry_) GrantSpan("claim_work", claim_start, *outcome->grant);
       Work(std::move(*outcome->grant));
       if (drift_) return Stop(AgentStatus::kStopped, drift_reason_, kExitConfig);
       continue;
@@ -148,6 +177,7 @@ int Agent::Run() {
 }
 
 Agent::Beat Agent::Heartbeat(const Grant* held) {
+  const int64_t span_start = SpanStart();
   next_heartbeat_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
   // Drift: the cluster's settings changed under a running agent. It stops
   // claiming rather than run with a lease or timeout the others do not share.
@@ -166,12 +196,19 @@ Agent::Beat Agent::Heartbeat(const Grant* held) {
                         : "cluster configuration unreadable (" + cluster.status().ToString() +
                               "); stopped claiming";
     probe_->Emit({{"type", "drift_seen"}, {"agent", options_.id}, {"reason", drift_reason_}});
+    if (telemetry_) telemetry_->Record("heartbeat", span_start, {}, "configuration drift");
     return Beat::kDrift;
   }
   record_.heartbeat_us = clock_->NowMicros();
   record_.status = AgentStatus::kAlive;
   Status s = store_->Heartbeat(record_, held, &grant_lost_);
   if (!s.ok()) LogStorage(s);
+  if (telemetry_) {
+    nlohmann::json attributes = {{"swarm.holding", record_.holding.size()}};
+    if (held != nullptr) attributes["swarm.item"] = held->item;
+    telemetry_->Record("heartbeat", span_start, std::move(attributes),
+                       s.ok() ? std::string_view() : s.CodeName());
+  }
   return Beat::kOk;
 }
 
@@ -183,19 +220,24 @@ void Agent::Work(Grant grant) {
   const int64_t done_at = clock_->NowMicros() + DrawWorkMs() * 1000;
   while (clock_->NowMicros() < done_at) {
     if (stop_->load()) {
+      const int64_t span_start = SpanStart();
       Status s = store_->Release(grant, "agent stopping");
       if (!s.ok()) Log("could not release " + grant.item + ": " + s.ToString());
+      if (telemetry_) GrantSpan("release", span_start, grant, s.ok() ? "" : s.CodeName());
       record_.holding.clear();
       return;
     }
     const int64_t renew_at = grant.lease_until_us - lease_us / 2;
     int64_t wake = std::min({done_at, renew_at, next_heartbeat_us_});
     clock_->SleepMicros(std::max<int64_t>(wake - clock_->NowMicros(), 0));
+    if (telemetry_) telemetry_->Tick();
     const int64_t now = clock_->NowMicros();
     if (now >= next_heartbeat_us_ && Heartbeat(&grant) == Beat::kDrift) {
       // Finish nothing more under a changed configuration: give it back.
+      const int64_t span_start = SpanStart();
       Status s = store_->Release(grant, "configuration drift");
       if (!s.ok()) Log("could not release " + grant.item + ": " + s.ToString());
+      if (telemetry_) GrantSpan("release", span_start, grant, s.ok() ? "" : s.CodeName());
       record_.holding.clear();
       return;
     }
@@ -207,7 +249,9 @@ void Agent::Work(Grant grant) {
       return;
     }
     if (now >= renew_at && now < done_at) {
+      const int64_t span_start = SpanStart();
       Status s = store_->Renew(grant);
+      if (telemetry_) GrantSpan("renew_lease", span_start, grant, s.ok() ? "" : s.CodeName());
       if (s.code() == Status::Code::kStaleToken) {
         Log("lost " + grant.item + ": " + s.message());
         record_.holding.clear();
@@ -229,7 +273,9 @@ bool Agent::CompleteWithRetry(const Grant& grant) {
   std::string result = fmt::format("{} processed by {} with token {}", grant.item, grant.agent,
                                    grant.token);
   while (true) {
+    const int64_t span_start = SpanStart();
     Status s = store_->Complete(grant, result);
+    if (telemetry_) GrantSpan("complete_work", span_start, grant, s.ok() ? "" : s.CodeName());
     if (s.ok()) {
       last_storage_error_.clear();
       if (options_.verbose) Log(fmt::format("completed {} (token {})", grant.item, grant.token));

@@ -11,6 +11,7 @@
 #include "coordinator/config.h"
 #include "coordinator/probe.h"
 #include "coordinator/store.h"
+#include "coordinator/telemetry.h"
 
 namespace swarm {
 
@@ -27,10 +28,11 @@ struct AgentOptions {
 
 class Agent {
  public:
-  // `store`, `clock`, `probe` and `stop` are borrowed and outlive the agent.
-  // `stop` is set from a signal handler to end the loop gracefully.
+  // `store`, `clock`, `probe`, `stop` and `telemetry` are borrowed and
+  // outlive the agent. `stop` is set from a signal handler to end the loop
+  // gracefully. `telemetry` null: no spans (telemetry off).
   Agent(Store* store, Clock* clock, Probe* probe, AgentOptions options,
-        const std::atomic<bool>* stop);
+        const std::atomic<bool>* stop, telemetry::AgentTelemetry* telemetry = nullptr);
 
   // Runs until stopped or idle; returns the process exit code (exit_codes.h).
   int Run();
@@ -44,6 +46,11 @@ class Agent {
   void Work(Grant grant);
   bool CompleteWithRetry(const Grant& grant);
   int64_t DrawWorkMs();
+  // The start of a span: the clock when telemetry is on, else 0 (no read).
+  int64_t SpanStart() { return telemetry_ ? clock_->NowMicros() : 0; }
+  // A span about `grant` (its item and token; one trace per grant).
+  void GrantSpan(std::string_view name, int64_t start_us, const Grant& grant,
+                 std::string_view error = {});
   int Stop(AgentStatus status, const std::string& reason, int code);
   void Log(const std::string& line);
   void LogStorage(const Status& s);
@@ -53,6 +60,7 @@ class Agent {
   Probe* probe_;
   AgentOptions options_;
   const std::atomic<bool>* stop_;
+  telemetry::AgentTelemetry* telemetry_;
   ClusterConfig config_;
   AgentRecord record_;
   int64_t next_heartbeat_us_ = 0;

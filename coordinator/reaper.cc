@@ -36,6 +36,7 @@ int Reaper::Run(bool once) {
                      report->orphan_temps.size(), report->quarantined.size());
       }
     }
+    if (telemetry_) telemetry_->Pass();
     if (once) return report.ok() ? kExitOk : kExitFailure;
     if (auto current = store_->LoadCluster(); current.ok()) config = std::move(current);
     clock_->SleepMicros(config->reap_interval_ms * 1000);

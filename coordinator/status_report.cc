@@ -16,7 +16,16 @@ std::string Join(const std::vector<std::string>& v, size_t max = 10) {
 
 }  // namespace
 
-nlohmann::json StatusJson(const Snapshot& snap) {
+nlohmann::json StatusJson(const Snapshot& snap, const std::vector<telemetry::Backlog>& spools) {
+  nlohmann::json spool_agents = nlohmann::json::object();
+  size_t spool_spans = 0, spool_bytes = 0, spool_segments = 0;
+  for (const telemetry::Backlog& b : spools) {
+    spool_agents[b.agent] = {{"spans", b.spans}, {"bytes", b.bytes}, {"segments", b.segments},
+                             {"owner_running", b.owner_running}};
+    spool_spans += b.spans;
+    spool_bytes += b.bytes;
+    spool_segments += b.segments;
+  }
   nlohmann::json claims = nlohmann::json::array();
   for (const LiveClaim& c : snap.claims) {
     claims.push_back({{"item", c.item}, {"owner", c.owner}, {"token", c.token},
@@ -55,10 +64,16 @@ nlohmann::json StatusJson(const Snapshot& snap) {
           {"temp_files", snap.temp_files},
           {"quarantine_files", snap.quarantine_files},
           {"config", ToJson(snap.config)},
-          {"fingerprint", Fingerprint(snap.config)}};
+          {"fingerprint", Fingerprint(snap.config)},
+          {"spool",
+           {{"spans", spool_spans},
+            {"bytes", spool_bytes},
+            {"segments", spool_segments},
+            {"agents", spool_agents}}}};
 }
 
-std::string StatusText(const std::string& dir, const Snapshot& snap) {
+std::string StatusText(const std::string& dir, const Snapshot& snap,
+                       const std::vector<telemetry::Backlog>& spools) {
   const ClusterConfig& c = snap.config;
   std::string out = fmt::format("swarm status {}\n", dir);
   if (snap.halted) out += "  HALT       present: no agent claims (swarm resume DIR to lift)\n";
@@ -106,6 +121,19 @@ std::string StatusText(const std::string& dir, const Snapshot& snap) {
   }
   out += fmt::format("  files      {} temp, {} quarantined\n", snap.temp_files,
                      snap.quarantine_files);
+  if (!spools.empty()) {
+    size_t spans = 0, bytes = 0;
+    for (const telemetry::Backlog& b : spools) spans += b.spans, bytes += b.bytes;
+    out += fmt::format("  spool      {} spans ({} bytes) not yet taken by the collector{}\n", spans,
+                       bytes, spans ? "" : ": nothing waiting");
+    for (const telemetry::Backlog& b : spools) {
+      if (b.spans == 0) continue;
+      out += fmt::format("  spool      {}: {} spans in {} sealed batches{}\n", b.agent, b.spans,
+                         b.segments,
+                         b.owner_running ? " (the agent runs and resends them)"
+                                         : " (agent not running: the reaper exports them)");
+    }
+  }
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include "coordinator/fs_store.h"
 #include "coordinator/reaper.h"
 #include "coordinator/status_report.h"
+#include "coordinator/telemetry.h"
 
 namespace swarm {
 namespace {
@@ -176,7 +177,18 @@ Runner SetupAgent(CLI::App* app) {
     opened->store->set_claim_order(*order == "fifo" ? FsStore::ClaimOrder::kFifo
                                                     : FsStore::ClaimOrder::kSpread);
     InstallStopHandlers();
-    Agent agent(opened->store.get(), opened->runtime.clock, opened->runtime.probe, *opts, &g_stop);
+    auto telemetry = telemetry::AgentTelemetry::FromEnvironment(
+        *dir, opts->id, opts->seed, opened->runtime.clock, opened->runtime.probe);
+    if (!telemetry.ok()) {
+      if (telemetry.status().code() == Status::Code::kInvalidArgument) {
+        return Fail("agent", telemetry.status());
+      }
+      // No spool (disk full, I/O error): run without spans rather than not at all.
+      std::fprintf(stderr, "swarm agent %s: telemetry off: %s\n", opts->id.c_str(),
+                   telemetry.status().ToString().c_str());
+    }
+    Agent agent(opened->store.get(), opened->runtime.clock, opened->runtime.probe, *opts, &g_stop,
+                telemetry.ok() ? telemetry->get() : nullptr);
     return agent.Run();
   };
 }
@@ -192,8 +204,11 @@ Runner SetupReaper(CLI::App* app) {
     auto opened = OpenDir(*dir, "reaper", "reaper");
     if (!opened.ok()) return Fail("reaper", opened.status());
     InstallStopHandlers();
+    auto telemetry = telemetry::ReaperTelemetry::FromEnvironment(*dir, opened->runtime.clock,
+                                                                 opened->runtime.probe);
+    if (!telemetry.ok()) return Fail("reaper", telemetry.status());
     Reaper reaper(opened->store.get(), opened->runtime.clock, opened->runtime.probe, &g_stop,
-                  *verbose);
+                  *verbose, telemetry->get());
     return reaper.Run(*once);
   };
 }
@@ -208,7 +223,10 @@ Runner SetupStatus(CLI::App* app) {
     if (!opened.ok()) return Fail("status", opened.status());
     auto snap = opened->store->Inspect();
     if (!snap.ok()) return Fail("status", snap.status());
-    std::string out = *json ? StatusJson(*snap).dump(2) + "\n" : StatusText(*dir, *snap);
+    auto spools = telemetry::SpoolBacklog(*dir);
+    if (!spools.ok()) return Fail("status", spools.status());
+    std::string out = *json ? StatusJson(*snap, *spools).dump(2) + "\n"
+                            : StatusText(*dir, *snap, *spools);
     std::fputs(out.c_str(), stdout);
     return kExitOk;
   };

@@ -23,6 +23,9 @@ struct EngineOptions {
   std::string log_dir;    // one log file per process
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM
   bool progress = false;  // print a progress line on stderr
+  // How to run the collector, `faultline sink` (e.g. {"/path/faultline",
+  // "sink"}); needed by runs with telemetry.
+  std::vector<std::string> sink_command;
 };
 
 struct FaultRecord {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ class Invariant {
   virtual void Observe(const TraceEvent& event) = 0;
   // Called once after the last event (run_end).
   virtual void Finish(std::vector<Violation>* out) = 0;
+  // After Finish: what the checker counted, for the verdict (the invariant's
+  // "summary") and one line of the run's summary; null / "" when it has
+  // nothing to say (most checkers).
+  virtual nlohmann::json Summary() const { return nullptr; }
+  virtual std::string SummaryText() const { return ""; }
 };
 
 struct InvariantKind {

@@ -89,6 +89,11 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   eo.log_dir = report.run_dir + "/logs";
   eo.interrupted = o.interrupted;
   eo.progress = o.progress;
+  eo.sink_command = o.sink_command;
+  if (eo.sink_command.empty()) {
+    std::error_code self_ec;
+    eo.sink_command = {stdfs::read_symlink("/proc/self/exe", self_ec).string(), "sink"};
+  }
   // Faults that fill the disk need the scratch directory on a file system
   // of their own, of a known size.
   int64_t tmpfs_mb = 0;
@@ -120,6 +125,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   nlohmann::json invariants = nlohmann::json::array();
   bool violated = false;
   std::string violations_text;
+  std::string summaries_text;  // what checkers with a summary counted
   for (Checker& c : checkers) {
     std::vector<Violation> found;
     c.impl->Finish(&found);
@@ -134,7 +140,12 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
                                      seqs.empty() ? "" : " (trace seq " + seqs + ")");
     }
     violated = violated || !found.empty();
-    invariants.push_back({{"name", c.name}, {"ok", found.empty()}, {"violations", vs}});
+    nlohmann::json entry = {{"name", c.name}, {"ok", found.empty()}, {"violations", vs}};
+    if (nlohmann::json summary = c.impl->Summary(); !summary.is_null()) {
+      entry["summary"] = summary;
+      summaries_text += fmt::format("  {}: {}\n", c.name, c.impl->SummaryText());
+    }
+    invariants.push_back(std::move(entry));
   }
   nlohmann::json faults = nlohmann::json::array();
   bool vacuous = false;
@@ -201,6 +212,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   if (r.end == EngineResult::End::kSimLimit || r.end == EngineResult::End::kWallLimit) {
     report.summary += fmt::format("  the run hit its {} limit\n", Name(r.end));
   }
+  report.summary += summaries_text;
   report.summary += violations_text;
   report.summary += fmt::format("  trace_sha256 {}\n  run directory {}\n", r.trace_sha256,
                                 report.run_dir);

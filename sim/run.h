@@ -28,6 +28,12 @@ struct RunOptions {
   bool progress = false;
   const std::atomic<bool>* interrupted = nullptr;
   std::string run_dir_suffix;  // e.g. "-check2" for the second determinism run
+  // How to run the collector (`faultline sink`) for runs with telemetry;
+  // empty: this executable's `sink` subcommand (right inside faultline).
+  std::vector<std::string> sink_command;
+  // The command adapter for external SUTs (sim/sut/adapter.h); empty:
+  // faultline-adapter next to this executable.
+  std::string adapter_bin;
 };
 
 struct RunReport {

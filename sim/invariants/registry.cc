@@ -8,6 +8,7 @@
 #include "sim/invariants/exactly_once_effect.h"
 #include "sim/invariants/no_false_death.h"
 #include "sim/invariants/no_lost_work.h"
+#include "sim/invariants/no_silent_span_loss.h"
 #include "sim/invariants/no_torn_state.h"
 #include "sim/invariants/progress.h"
 #include "sim/invariants/single_owner.h"
@@ -37,6 +38,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<NoFalseDeath>(),
       Entry<StateSync>(),
       Entry<SuccessRate>(),
+      Entry<NoSilentSpanLoss>(),
   };
 }
 

@@ -11,7 +11,7 @@ namespace faultline {
 
 // single_owner, exactly_once_effect, no_lost_work, eventual_lock_release,
 // bounded_locks, progress, no_torn_state, config_fail_fast, no_false_death,
-// state_sync, success_rate — in that order. Each `make` returns a fresh,
+// state_sync, success_rate, no_silent_span_loss — in that order. Each `make` returns a fresh,
 // independent checker.
 std::vector<InvariantKind> CoreInvariants();
 

@@ -13,6 +13,7 @@
 #include "sim/invariants/exactly_once_effect.h"
 #include "sim/invariants/no_false_death.h"
 #include "sim/invariants/no_lost_work.h"
+#include "sim/invariants/no_silent_span_loss.h"
 #include "sim/invariants/no_torn_state.h"
 #include "sim/invariants/progress.h"
 #include "sim/invariants/registry.h"
@@ -680,7 +681,7 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "no_lost_work", "eventual_lock_release",
                                              "bounded_locks", "progress", "no_torn_state",
                                              "config_fail_fast", "no_false_death", "state_sync",
-                                             "success_rate"}));
+                                             "success_rate", "no_silent_span_loss"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -1338,7 +1339,110 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
   EXPECT_EQ(names, (std::vector<std::string>{
                        "single_owner", "exactly_once_effect", "no_lost_work",
                        "eventual_lock_release", "bounded_locks", "progress", "no_torn_state",
-                       "config_fail_fast", "no_false_death", "state_sync", "success_rate"}));
+                       "config_fail_fast", "no_false_death", "state_sync", "success_rate",
+                       "no_silent_span_loss"}));
+}
+
+// ---------------------------------------------------------------------------
+// no_silent_span_loss
+
+json SpanCreated(uint64_t seq, const char* agent, const char* span, const char* item = "") {
+  json extra = {{"proc", agent}, {"agent", agent}, {"span", span}, {"name", "claim_work"}};
+  if (*item) extra["item"] = item;
+  return Ev(seq, static_cast<int64_t>(seq) * 10, "span_created", extra);
+}
+json SpanDropped(uint64_t seq, const char* agent, std::vector<std::string> spans,
+                 const char* reason = "spool_full", int64_t count = -1) {
+  return Ev(seq, static_cast<int64_t>(seq) * 10, "span_dropped",
+            {{"proc", agent}, {"agent", agent}, {"by", agent},
+             {"count", count < 0 ? static_cast<int64_t>(spans.size()) : count},
+             {"reason", reason}, {"spans", spans}});
+}
+json SinkReceived(uint64_t seq, std::vector<std::string> spans) {
+  return Ev(seq, 5000, "sink_received",
+            {{"total", spans.size()}, {"part", 0}, {"parts", 1}, {"spans", spans}});
+}
+json SpoolLeft(uint64_t seq, const char* agent, std::vector<std::string> spans) {
+  return Ev(seq, 5000, "spool_left", {{"agent", agent}, {"count", spans.size()}, {"spans", spans}});
+}
+
+TEST(NoSilentSpanLossTest, DeliveredDroppedAndSpooledSpansAreAllAccountedFor) {
+  NoSilentSpanLoss checker;
+  std::vector<json> history = {
+      RunStart("lockstep"),
+      SpanCreated(1, "a1", "0000000000000001", "w1"),
+      SpanCreated(2, "a1", "0000000000000002"),
+      SpanCreated(3, "a2", "0000000000000003"),
+      SpanCreated(4, "a2", "0000000000000004"),
+      SpanDropped(5, "a2", {"0000000000000003"}),
+      SpoolLeft(6, "a2", {"0000000000000004"}),
+      SinkReceived(7, {"0000000000000001", "0000000000000002"}),
+      RunEnd(8, 5000, json::array()),
+  };
+  for (const json& line : history) checker.Observe(TraceEvent::FromJson(line));
+  std::vector<Violation> v;
+  checker.Finish(&v);
+  EXPECT_TRUE(v.empty()) << Messages(v);
+  EXPECT_EQ(checker.Summary(), json({{"created", 4}, {"delivered", 2}, {"dropped", 1},
+                                     {"still_spooled", 1}, {"lost", 0}}));
+  EXPECT_EQ(checker.SummaryText(),
+            "4 spans created: 2 delivered to the collector, 1 dropped and counted, 1 still "
+            "spooled, 0 lost");
+}
+
+TEST(NoSilentSpanLossTest, ASpanNobodyAccountsForIsASilentLossPerAgent) {
+  auto v = Check<NoSilentSpanLoss>({
+      RunStart("lockstep"),
+      SpanCreated(1, "a1", "0000000000000001", "w7"),
+      SpanCreated(2, "a1", "0000000000000002"),
+      SpanCreated(3, "a2", "0000000000000003"),
+      SinkReceived(4, {"0000000000000002"}),
+      RunEnd(5, 5000, json::array()),
+  });
+  ASSERT_EQ(v.size(), 2u) << Messages(v);
+  EXPECT_EQ(v[0].invariant, "no_silent_span_loss");
+  EXPECT_EQ(v[0].evidence, (Evidence{1}));
+  EXPECT_EQ(v[0].message,
+            "a1 lost 1 span silently: created, never received by the collector, never counted "
+            "in a span_dropped, and in no spool at the end (0000000000000001 claim_work w7 at "
+            "0.010 s)");
+  EXPECT_EQ(v[1].evidence, (Evidence{3}));
+  EXPECT_TRUE(Contains(v[1].message, "a2 lost 1 span silently")) << v[1].message;
+}
+
+TEST(NoSilentSpanLossTest, SpansWithoutTheCollectorsRecordAreAViolation) {
+  auto v = Check<NoSilentSpanLoss>({
+      RunStart("lockstep"),
+      SpanCreated(1, "a1", "0000000000000001"),
+      RunEnd(2, 5000, json::array()),
+  });
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_TRUE(Contains(v[0].message, "no sink_received event")) << v[0].message;
+  EXPECT_EQ(v[0].evidence, (Evidence{1}));
+}
+
+TEST(NoSilentSpanLossTest, UnreadableSpoolLinesExcuseAsManySpansOfTheirAgent) {
+  auto v = Check<NoSilentSpanLoss>({
+      RunStart("lockstep"),
+      SpanCreated(1, "a1", "0000000000000001"),
+      SpanCreated(2, "a1", "0000000000000002"),
+      SpanDropped(3, "a1", {}, "unreadable", 1),
+      SinkReceived(4, {}),
+      RunEnd(5, 5000, json::array()),
+  });
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_TRUE(Contains(v[0].message, "a1 lost 1 span silently")) << v[0].message;
+}
+
+TEST(NoSilentSpanLossTest, ARunWithoutTelemetryHoldsWithoutASummary) {
+  NoSilentSpanLoss checker;
+  checker.Observe(TraceEvent::FromJson(RunStart("lockstep")));
+  checker.Observe(TraceEvent::FromJson(RunEnd(1, 1000, json::array())));
+  std::vector<Violation> v;
+  checker.Finish(&v);
+  EXPECT_TRUE(v.empty());
+  EXPECT_TRUE(checker.Summary().is_null());
+  EXPECT_EQ(checker.SummaryText(), "");
 }
 
 }  // namespace

@@ -1,0 +1,175 @@
+#include "sim/sink_process.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace faultline {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+std::vector<std::string> SortedNames(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (auto it = stdfs::directory_iterator(dir, ec); !ec && it != stdfs::directory_iterator();
+       it.increment(ec)) {
+    names.push_back(it->path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+int64_t MonoMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+}  // namespace
+
+SinkProcess::SinkProcess(ProcessSet* processes, std::vector<std::string> command,
+                         std::string record_path, std::string log_path, int64_t timeout_ms)
+    : processes_(processes),
+      command_(std::move(command)),
+      record_path_(std::move(record_path)),
+      log_path_(std::move(log_path)),
+      timeout_ms_(timeout_ms) {}
+
+SinkProcess::~SinkProcess() { Stop(); }
+
+std::string SinkProcess::Endpoint() const { return fmt::format("http://127.0.0.1:{}", port_); }
+
+swarm::Status SinkProcess::Start() { return Spawn(0, CollectorMode::kUp); }
+
+swarm::Status SinkProcess::Spawn(int port, CollectorMode mode) {
+  SpawnSpec spec;
+  spec.id = "sink";
+  spec.argv = command_;
+  for (std::string arg : {std::string("--port"), std::to_string(port), std::string("--record"),
+                          record_path_, std::string("--mode"), std::string(Name(mode))}) {
+    spec.argv.push_back(std::move(arg));
+  }
+  spec.log_path = log_path_;
+  spec.control_channel = true;
+  auto child = processes_->Spawn(spec);
+  if (!child.ok()) return child.status();
+  pid_ = child->pid;
+  ctl_fd_ = child->ctl_fd;
+  buffer_.clear();
+  std::string line;
+  swarm::Status s = ReadLine(&line);
+  nlohmann::json ready = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (s.ok() && !(ready.is_object() && ready.contains(sink_protocol::kReady))) {
+    s = swarm::Status::IOError("the sink said '" + line + "' instead of ready");
+  }
+  if (!s.ok()) {
+    Stop();
+    return swarm::Status::IOError(fmt::format("the collector (faultline sink) did not start: {} "
+                                              "(see {})",
+                                              s.message(), log_path_));
+  }
+  port_ = ready[sink_protocol::kReady].value(sink_protocol::kPort, 0);
+  mode_ = mode;
+  return swarm::Status::Ok();
+}
+
+swarm::Status SinkProcess::SetMode(CollectorMode mode) {
+  if (mode == mode_) return swarm::Status::Ok();
+  if (mode == CollectorMode::kDown) {
+    Stop();
+    return swarm::Status::Ok();
+  }
+  if (mode_ == CollectorMode::kDown) return Spawn(port_, mode);
+  nlohmann::json msg = {{sink_protocol::kMode, Name(mode)}};
+  std::string text = msg.dump() + "\n";
+  if (send(ctl_fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size())) {
+    return swarm::Status::IOError("cannot reach the collector (faultline sink) to switch it to " +
+                                  std::string(Name(mode)));
+  }
+  std::string line;
+  SWARM_RETURN_IF_ERROR(ReadLine(&line));
+  nlohmann::json reply = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!reply.is_object() || !reply.value(sink_protocol::kOk, false)) {
+    return swarm::Status::IOError("the collector refused mode " + std::string(Name(mode)) + ": " +
+                                  line);
+  }
+  mode_ = mode;
+  return swarm::Status::Ok();
+}
+
+void SinkProcess::Stop() {
+  if (pid_ > 0) {
+    processes_->Signal(pid_, SIGKILL);
+    processes_->Wait(pid_);
+    processes_->CloseControl(pid_);
+  }
+  pid_ = -1;
+  ctl_fd_ = -1;
+  mode_ = CollectorMode::kDown;
+}
+
+swarm::Status SinkProcess::ReadLine(std::string* line) {
+  const int64_t deadline = MonoMs() + timeout_ms_;
+  for (;;) {
+    const size_t nl = buffer_.find('\n');
+    if (nl != std::string::npos) {
+      *line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      return swarm::Status::Ok();
+    }
+    const int64_t left = deadline - MonoMs();
+    if (left <= 0) {
+      return swarm::Status::IOError(fmt::format("no answer within {} ms", timeout_ms_));
+    }
+    pollfd p{ctl_fd_, POLLIN, 0};
+    int rc = poll(&p, 1, static_cast<int>(left));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) continue;
+    char chunk[512];
+    ssize_t n = read(ctl_fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return swarm::Status::IOError("it exited");
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+std::vector<SpoolLeft> ReadSpoolLeft(const std::string& coord_dir) {
+  std::vector<SpoolLeft> out;
+  for (const std::string& agent : SortedNames(coord_dir + "/spool")) {
+    const std::string dir = coord_dir + "/spool/" + agent;
+    std::set<std::string> ids;
+    for (const std::string& name : SortedNames(dir)) {
+      const bool segment = name.rfind("seg-", 0) == 0 && name.size() > 10 &&
+                           name.compare(name.size() - 6, 6, ".jsonl") == 0;
+      if (!segment && name != "live.jsonl") continue;
+      std::ifstream in(dir + "/" + name);
+      std::stringstream text;
+      text << in.rdbuf();
+      const std::string all = text.str();
+      size_t pos = 0;
+      for (size_t nl; (nl = all.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+        auto j = nlohmann::json::parse(all.substr(pos, nl - pos), nullptr, false);
+        if (j.is_object() && j.contains("span_id") && j["span_id"].is_string()) {
+          ids.insert(j["span_id"].get<std::string>());
+        }
+      }
+    }
+    if (!ids.empty()) out.push_back({agent, std::vector<std::string>(ids.begin(), ids.end())});
+  }
+  return out;
+}
+
+}  // namespace faultline

@@ -1,0 +1,71 @@
+// The engine's handle on the run's collector: a `faultline sink` process
+// (sim/sink.h) started through the run's ProcessSet, so that it dies with the
+// harness like every other child. Modes are switched over its control socket
+// and take effect before SetMode returns; "down" kills the process, and the
+// next mode restarts it on the same port with the same record, so the agents'
+// endpoint never changes.
+//
+// Not thread-safe; owned by the engine, which calls it only while every
+// controlled process is parked (lockstep), so no export is in flight.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "coordinator/status.h"
+#include "sim/process_set.h"
+#include "sim/sink.h"
+
+namespace faultline {
+
+class SinkProcess {
+ public:
+  // `command`: how to run the sink (e.g. {"/path/faultline", "sink"}).
+  // `timeout_ms` bounds each wait for the sink to answer.
+  SinkProcess(ProcessSet* processes, std::vector<std::string> command, std::string record_path,
+              std::string log_path, int64_t timeout_ms);
+  ~SinkProcess();
+  SinkProcess(const SinkProcess&) = delete;
+  SinkProcess& operator=(const SinkProcess&) = delete;
+
+  // Starts the sink, up, on a free loopback port.
+  swarm::Status Start();
+  swarm::Status SetMode(CollectorMode mode);
+  // Kills the sink (its record stays).
+  void Stop();
+
+  CollectorMode mode() const { return mode_; }
+  int port() const { return port_; }
+  // The base URL for OTEL_EXPORTER_OTLP_ENDPOINT.
+  std::string Endpoint() const;
+  const std::string& record_path() const { return record_path_; }
+
+ private:
+  swarm::Status Spawn(int port, CollectorMode mode);
+  // One line from the sink, within the timeout.
+  swarm::Status ReadLine(std::string* line);
+
+  ProcessSet* processes_;
+  std::vector<std::string> command_;
+  std::string record_path_;
+  std::string log_path_;
+  int64_t timeout_ms_;
+  pid_t pid_ = -1;
+  int ctl_fd_ = -1;
+  std::string buffer_;
+  int port_ = 0;
+  CollectorMode mode_ = CollectorMode::kDown;
+};
+
+// What one agent's telemetry spool still holds at the end of a run.
+struct SpoolLeft {
+  std::string agent;
+  std::vector<std::string> spans;  // span ids, sorted, distinct
+};
+// Reads DIR/spool/<agent>/{seg-*.jsonl, live.jsonl} (docs/telemetry.md) as
+// plain JSON lines with a "span_id" (the sim core does not link the
+// coordinator's exporter); agents sorted, those with nothing left omitted. A
+// last line without its newline (a write cut short) is not counted.
+std::vector<SpoolLeft> ReadSpoolLeft(const std::string& coord_dir);
+
+}  // namespace faultline
