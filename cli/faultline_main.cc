@@ -20,6 +20,7 @@
 #include "sim/explore.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
+#include "sim/sink.h"
 
 namespace faultline {
 namespace {
@@ -370,6 +371,26 @@ Runner SetupExplore(CLI::App* app) {
   return [f] { return RunExplore(*f); };
 }
 
+Runner SetupSink(CLI::App* app) {
+  auto o = std::make_shared<SinkOptions>();
+  auto mode = std::make_shared<std::string>("up");
+  o->record = "collector-spans.jsonl";
+  app->add_option("--port", o->port, "Port to listen on; 0: any free one (default: 4318)")
+      ->check(CLI::Range(0, 65535));
+  app->add_option("--host", o->host, "Address to listen on (default: 127.0.0.1)");
+  app->add_option("--record", o->record,
+                  "Append every span received for the first time here, one JSON line each "
+                  "(default: collector-spans.jsonl)");
+  app->add_option("--mode", *mode, "up, 503 (answer 503 Service Unavailable) or blackhole "
+                                   "(accept, never answer); default: up")
+      ->check(CLI::IsMember({"up", "503", "blackhole"}));
+  return [o, mode] {
+    o->mode = *ParseCollectorMode(*mode);
+    o->interrupted = &g_interrupted;
+    return RunSink(*o);
+  };
+}
+
 const swarm::Subcommand kCommands[] = {
     {"run", "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
             "error, 130 interrupted)", SetupRun},
@@ -379,6 +400,8 @@ const swarm::Subcommand kCommands[] = {
                 "(exit 0 none found, 1 found, 2 bad input, 3 harness error)", SetupExplore},
     {"validate", "Check scenario files without running them", SetupValidate},
     {"list", "List the fault kinds, the invariants, or the bundled scenarios", SetupList},
+    {"sink", "Run the collector: an OTLP/HTTP JSON receiver that records the spans it takes "
+             "(the engine starts one per run with telemetry)", SetupSink},
 };
 
 }  // namespace

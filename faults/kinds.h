@@ -17,5 +17,6 @@ FaultKind CorruptFileKind();  // corrupt_file.cc
 FaultKind ClockSkewKind();    // clock_skew.cc
 FaultKind ClaimStormKind();   // claim_storm.cc
 FaultKind IoErrorKind();      // io_error.cc
+FaultKind CollectorOutageKind();  // collector_outage.cc
 
 }  // namespace faultline::faults

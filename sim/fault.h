@@ -15,6 +15,7 @@
 
 #include "sim/options.h"
 #include "sim/rng.h"
+#include "sim/sink.h"
 
 namespace faultline {
 
@@ -76,6 +77,13 @@ class FaultContext {
   // (exit 3) that says `why`.
   virtual void SetupFailed(const std::string& why) = 0;
 
+  // The run's collector (faultline sink): switches its mode — up, 503,
+  // blackhole, or down (killed; a later mode restarts it on the same port).
+  // Lockstep: every controlled process is parked, so no export is in flight.
+  // False (and the run ends as a harness error) if the run has no collector
+  // or the sink did not answer.
+  virtual bool SetCollectorMode(CollectorMode mode) = 0;
+
   // Records in the trace that the fault landed: a "fault" event with the
   // kind, the fault's index and `details`. A fault that never calls this
   // makes the run vacuous.
@@ -104,6 +112,9 @@ class Fault {
   // MiB, set up before the coordinator starts (disk_full needs a disk it can
   // fill, and nobody else's).
   virtual int64_t PrivateTmpfsMb() const { return 0; }
+  // True: the run needs a collector (faultline sink) and the agents' span
+  // export, whatever the scenario's "telemetry" says.
+  virtual bool NeedsCollector() const { return false; }
 };
 
 struct FaultKind {

@@ -222,6 +222,13 @@ const std::vector<Section>& Sections() {
       {"work", {IntKey("items", 100, 1, 1'000'000, true)}},
       {"scheduler",
        {ChoiceKey("kind", "random", {"random", "pct"}), IntKey("depth", 3, 1, 64, true)}},
+      {"telemetry",
+       {BoolKey("enabled", false), IntKey("batch_spans", 32, 1, 100'000, true),
+        IntKey("schedule_delay_ms", 500, 0, kNoMax, true),
+        IntKey("spool_max_spans", 10'000, 0, kNoMax, true),
+        IntKey("timeout_ms", 500, 1, 60'000, false),
+        IntKey("retry_initial_ms", 250, 1, kNoMax, true),
+        IntKey("retry_max_ms", 4000, 1, kNoMax, true)}},
       {"slo",
        {IntKey("min_claim_success_percent", 80, 0, 100, false),
         IntKey("max_lock_timeout_percent", 20, 0, 100, false)}},
@@ -235,7 +242,7 @@ const std::vector<Section>& Sections() {
 const std::vector<std::string>& TopLevelKeys() {
   static const auto* const keys = new std::vector<std::string>{
       "name", "fmea",   "mode",      "seed",   "coordinator", "agents",
-      "work", "reaper", "scheduler", "faults", "invariants",  "limits", "slo"};
+      "work", "reaper", "scheduler", "faults", "invariants",  "limits", "slo", "telemetry"};
   return *keys;
 }
 
@@ -765,6 +772,14 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
     for (const InvariantKind& kind : catalog.invariants) r.invariants.emplace_back(kind.name);
   }
 
+  r.telemetry.enabled = value("telemetry", "enabled").get<bool>();
+  r.telemetry.batch_spans = draw("telemetry", "batch_spans");
+  r.telemetry.schedule_delay_ms = draw("telemetry", "schedule_delay_ms");
+  r.telemetry.spool_max_spans = draw("telemetry", "spool_max_spans");
+  r.telemetry.timeout_ms = draw("telemetry", "timeout_ms");
+  r.telemetry.retry_initial_ms = draw("telemetry", "retry_initial_ms");
+  r.telemetry.retry_max_ms = draw("telemetry", "retry_max_ms");
+
   r.sim_ms = draw("limits", "sim_ms");
   r.wall_ms = draw("limits", "wall_ms");
   r.step_timeout_ms = draw("limits", "step_timeout_ms");
@@ -804,6 +819,14 @@ json ResolvedScenario::ToJson() const {
       {"slo",
        {{"min_claim_success_percent", slo_min_claim_success_percent},
         {"max_lock_timeout_percent", slo_max_lock_timeout_percent}}},
+      {"telemetry",
+       {{"enabled", telemetry.enabled},
+        {"batch_spans", telemetry.batch_spans},
+        {"schedule_delay_ms", telemetry.schedule_delay_ms},
+        {"spool_max_spans", telemetry.spool_max_spans},
+        {"timeout_ms", telemetry.timeout_ms},
+        {"retry_initial_ms", telemetry.retry_initial_ms},
+        {"retry_max_ms", telemetry.retry_max_ms}}},
   };
   // A written list may not be empty; no invariants can only come from a
   // catalog without any, which leaving the key out reproduces.

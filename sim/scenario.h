@@ -72,6 +72,17 @@ struct ResolvedScenario {
   int pct_depth = 3;
   std::vector<FaultInstance> faults;
   std::vector<std::string> invariants;
+  // The agents' span export (docs/telemetry.md). Also on whenever a fault
+  // needs the collector (collector_outage).
+  struct Telemetry {
+    bool enabled = false;
+    int64_t batch_spans = 32;          // OTEL_BSP_MAX_EXPORT_BATCH_SIZE
+    int64_t schedule_delay_ms = 500;   // OTEL_BSP_SCHEDULE_DELAY
+    int64_t spool_max_spans = 10'000;  // SWARM_SPOOL_MAX_SPANS
+    int64_t timeout_ms = 500;          // OTEL_EXPORTER_OTLP_TIMEOUT
+    int64_t retry_initial_ms = 250;    // SWARM_OTLP_RETRY_INITIAL_MS
+    int64_t retry_max_ms = 4000;       // SWARM_OTLP_RETRY_MAX_MS
+  } telemetry;
   int64_t sim_ms = 600'000;   // lockstep: simulated-time limit
   int64_t wall_ms = 60'000;   // wall-clock limit of the whole run
   int64_t step_timeout_ms = 10'000;  // lockstep watchdog per step

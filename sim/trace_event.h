@@ -27,6 +27,13 @@
 //                 completed (bool: every item done/dead/quarantined), locks, temps,
 //                 ledger, items: [{"id", "status", "reason", "effect": bool}],
 //                 deadlock: "" or who waits on what
+//     spool_left  agent, count, spans (sorted ids): what the agent's telemetry spool
+//                 still holds at the end (runs with telemetry; agents with nothing left
+//                 get none); before run_end
+//     sink_received  total, part, parts, spans (sorted ids, at most 1000 per part): the
+//                 distinct spans the collector (faultline sink) accepted during the run,
+//                 read from its record at the end; "error" instead when the record is
+//                 unreadable. Runs with telemetry only; before run_end
 //
 // Clocks: in lockstep a process's clock (now_us, lease_until_us, at_us of
 // heartbeats) reads run time + 1 s; in freerun it is CLOCK_REALTIME. In
@@ -56,6 +63,17 @@
 //     claim_contended  agent, tried           lock_timeout  agent, item, op
 //     claim_race_lost  agent, item: the item's lock was held by another agent
 //                 (the walk goes on to the next item)
+//   telemetry (coordinator/telemetry_exporter.h; runs with telemetry only):
+//     span_created   agent, span (16 hex), name ("claim_work", "complete_work",
+//                    "renew_lease", "heartbeat", "register", "release"), item (if any)
+//     span_exported  agent (whose spans), by (the agent, or "reaper" for a dead agent's
+//                    spool), count, from ("batch" | "spool")
+//     span_spooled   agent, count, backlog (spans in the spool after), why ("connection
+//                    refused", "HTTP 503", "no answer within the timeout", "backing off
+//                    after a failed export", ...)
+//     span_dropped   agent, by, count, reason ("spool_full", "spool_write_failed",
+//                    "rejected", "unreadable"), detail, spans (the ids; empty for
+//                    "unreadable")
 #pragma once
 
 #include <cstdint>
