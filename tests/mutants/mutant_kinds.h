@@ -11,6 +11,7 @@ Mutant GhostClaim();          // ghost_claim.cc
 Mutant NoFencing();           // no_fencing.cc
 Mutant LockLeak();            // lock_leak.cc
 Mutant InPlaceWrite();        // in_place_write.cc
+Mutant SilentSpanDrop();      // silent_span_drop.cc
 Mutant NoConfigCheck();       // no_config_check.cc
 Mutant ImmortalLease();       // immortal_lease.cc
 Mutant TriggerHappyReaper();  // trigger_happy_reaper.cc

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "coordinator/fs_store.h"
+#include "coordinator/telemetry.h"
 
 namespace swarm::mutants {
 
@@ -62,6 +63,8 @@ struct Mutant {
   std::function<Result<std::unique_ptr<FsStore>>(const std::string& dir, Clock*, Probe*,
                                                  const MutantContext&)>
       open;
+  // The agents' span exporter; null: the reference one.
+  telemetry::ExporterFactory exporter = nullptr;
 };
 
 // Every mutant, in the order of tests/mutants/README.md.

@@ -45,6 +45,7 @@ const std::vector<ZooCase>& Zoo() {
       {"no_fencing", "no_fencing.json", {"exactly_once_effect", "single_owner"}, {2, 3, 4}},
       {"lock_leak", "lock_leak.json", {"bounded_locks", "eventual_lock_release"}, {1, 2, 3}},
       {"in_place_write", "in_place_write.json", {"no_torn_state"}, {1, 2, 3}},
+      {"silent_span_drop", "silent_span_drop.json", {"no_silent_span_loss"}, {1, 2, 3}},
       {"no_config_check", "no_config_check.json", {"config_fail_fast"}, {1, 2, 3}},
       {"immortal_lease", "immortal_lease.json",
        {"eventual_lock_release", "no_lost_work", "progress"}, {1, 2, 3}},

@@ -7,8 +7,9 @@ namespace swarm::mutants {
 
 const std::vector<Mutant>& AllMutants() {
   static const std::vector<Mutant> all = {
-      CheckThenCreate(), GhostClaim(),    NoFencing(),          LockLeak(),    InPlaceWrite(),
-      NoConfigCheck(),   ImmortalLease(), TriggerHappyReaper(), UnlockedRmw(),
+      CheckThenCreate(), GhostClaim(),    NoFencing(),     LockLeak(),
+      InPlaceWrite(),    SilentSpanDrop(), NoConfigCheck(), ImmortalLease(),
+      TriggerHappyReaper(), UnlockedRmw(),
   };
   return all;
 }

@@ -24,6 +24,7 @@
 #include "coordinator/exit_codes.h"
 #include "coordinator/reaper.h"
 #include "coordinator/subcommand_table.h"
+#include "coordinator/telemetry.h"
 #include "tests/mutants/mutant_store.h"
 
 namespace swarm::mutants {
@@ -75,13 +76,14 @@ Result<const Mutant*> ChosenMutant() {
 struct Opened {
   Runtime runtime;
   std::unique_ptr<FsStore> store;
+  const Mutant* mutant = nullptr;
 };
 
 Result<Opened> OpenMutant(const std::string& dir, const MutantContext& context,
                           std::string_view id) {
   auto mutant = ChosenMutant();
   if (!mutant.ok()) return mutant.status();
-  Opened o{MakeRuntimeFromEnvironment(context.role, id), nullptr};
+  Opened o{MakeRuntimeFromEnvironment(context.role, id), nullptr, *mutant};
   auto store = (*mutant)->open(dir, o.runtime.clock, o.runtime.probe, context);
   if (!store.ok()) return store.status();
   o.store = std::move(*store);
@@ -136,7 +138,18 @@ Runner SetupAgent(CLI::App* app) {
     opened->store->set_claim_order(*order == "fifo" ? FsStore::ClaimOrder::kFifo
                                                     : FsStore::ClaimOrder::kSpread);
     InstallStopHandlers();
-    Agent agent(opened->store.get(), opened->runtime.clock, opened->runtime.probe, *opts, &g_stop);
+    auto telemetry = telemetry::AgentTelemetry::FromEnvironment(
+        *dir, opts->id, opts->seed, opened->runtime.clock, opened->runtime.probe,
+        opened->mutant->exporter);
+    if (!telemetry.ok()) {
+      if (telemetry.status().code() == Status::Code::kInvalidArgument) {
+        return Fail("agent", telemetry.status());
+      }
+      std::fprintf(stderr, "swarm-mutant agent %s: telemetry off: %s\n", opts->id.c_str(),
+                   telemetry.status().ToString().c_str());
+    }
+    Agent agent(opened->store.get(), opened->runtime.clock, opened->runtime.probe, *opts, &g_stop,
+                telemetry.ok() ? telemetry->get() : nullptr);
     return agent.Run();
   };
 }
@@ -154,8 +167,11 @@ Runner SetupReaper(CLI::App* app) {
     auto opened = OpenMutant(*dir, {"reaper", std::nullopt}, "reaper");
     if (!opened.ok()) return Fail("reaper", opened.status());
     InstallStopHandlers();
+    auto telemetry = telemetry::ReaperTelemetry::FromEnvironment(*dir, opened->runtime.clock,
+                                                                 opened->runtime.probe);
+    if (!telemetry.ok()) return Fail("reaper", telemetry.status());
     Reaper reaper(opened->store.get(), opened->runtime.clock, opened->runtime.probe, &g_stop,
-                  *verbose);
+                  *verbose, telemetry->get());
     return reaper.Run(*once);
   };
 }
