@@ -13,6 +13,8 @@ PACKAGES=(
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libboost1.81-dev libboost-filesystem1.81-dev libssl-dev libcpp-httplib-dev
 )
+# Only `test` needs these: the FMEA report's HTML is opened in headless Chromium.
+TEST_PACKAGES=(chromium)
 
 usage() {
   cat <<USAGE
@@ -34,7 +36,7 @@ as_root() {
 
 install_deps() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -55,7 +57,7 @@ case "${1:-}" in
   build) install_deps; build ;;
   main) install_deps; build
         "$BUILD_DIR/bin/faultline" run scenarios/*.json --out out ;;
-  test) install_deps; build
+  test) install_deps "${TEST_PACKAGES[@]}"; build
         cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 600 ;;
   -h|--help|help) usage ;;
   *) usage >&2; exit 2 ;;

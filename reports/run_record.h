@@ -1,0 +1,38 @@
+// Run directories as the reports read them (DESIGN §8): finding them under
+// the folders given (shards' output directories, or run directories
+// themselves), and loading what a report needs from each: verdict.json, the
+// failure-mode ids of scenario.resolved.json, and whether explore left a
+// minimal.json. Traces are read separately (trace_analysis.h), one at a time.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faultline::reports {
+
+// The four outcomes of a run (STYLE.md 5), read back from its verdict.
+enum class Outcome { kPass, kViolation, kHarnessError, kInterrupted };
+Outcome OutcomeOf(const nlohmann::json& verdict);
+std::string_view OutcomeName(Outcome outcome);  // "pass", "violation", "harness error", ...
+
+struct RunDir {
+  std::string path;  // as found (a root given, joined with the folders below it)
+  std::string id;    // its folder name, "<scenario>-<seed>"
+  nlohmann::json verdict;
+  std::vector<std::string> fmea;  // failure-mode ids of its resolved scenario
+  std::string minimal;            // path of minimal.json, "" when there is none
+};
+
+// A folder holding verdict.json is a run directory; any other folder is
+// searched (4 levels deep, in name order) for run directories, never looking
+// inside one (a run directory's replay/ is not another run). Paths that are no
+// folder, or hold no run directory, are reported in `problems`.
+std::vector<std::string> FindRunDirs(const std::vector<std::string>& roots,
+                                     std::vector<std::string>* problems);
+
+// False (with `error`) when verdict.json is missing or not a verdict.
+bool LoadRunDir(const std::string& path, RunDir* out, std::string* error);
+
+}  // namespace faultline::reports
