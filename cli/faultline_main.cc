@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <ctime>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,16 +16,10 @@
 
 #include "coordinator/subcommand_table.h"
 #include "faults/registry.h"
-#include "reports/fmea_catalog.h"
-#include "reports/fmea_report.h"
-#include "reports/junit.h"
-#include "reports/run_record.h"
-#include "reports/timeline_svg.h"
 #include "sim/invariants/registry.h"
 #include "sim/explore.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
-#include "sim/sink.h"
 
 namespace faultline {
 namespace {
@@ -93,7 +86,9 @@ struct RunFlags {
   std::string swarm;
   bool keep = false;
   bool check_determinism = false;
-  std::string junit;  // --junit FILE
+  int64_t seeds = 1;       // runs per scenario: its seed, then the next ones
+  std::string shard;       // "I/N", else from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS
+  int64_t seed_offset = 0; // of this run, from the first seed
 };
 
 RunOptions Options(const RunFlags& f) {
@@ -106,50 +101,20 @@ RunOptions Options(const RunFlags& f) {
   return o;
 }
 
-// After a run: its timeline.svg next to its trace, and its JUnit case.
-void AfterRun(const RunReport& report, const std::string& scenario,
-              std::vector<reports::JunitCase>* junit) {
-  const std::string id = stdfs::path(report.run_dir).filename().string();
-  if (!report.verdict.is_object() || !report.verdict.contains("scenario")) {
-    if (junit) junit->push_back(reports::JunitErrorCase(scenario, id, report.summary));
-    return;
-  }
-  std::string error;
-  if (!reports::WriteTimelineSvg(report.run_dir, &error)) {
-    std::fprintf(stderr, "faultline: no timeline for %s: %s\n", report.run_dir.c_str(),
-                 error.c_str());
-  }
-  if (junit) junit->push_back(reports::JunitCaseFromVerdict(report.verdict, id, report.run_dir));
-}
-
-int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
-           std::vector<reports::JunitCase>* junit) {
-  if (reports::IsCatalogueFile(path)) {
-    std::fprintf(stderr, "faultline run: skipping %s (the failure-mode catalogue, not a "
-                 "scenario)\n", path.c_str());
-    return kExitPass;
-  }
-  const std::string stem = stdfs::path(path).stem().string();
+int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog) {
   Scenario scenario;
-  if (!Load(path, f.mode, catalog, &scenario)) {
-    junit->push_back(reports::JunitErrorCase(stem, stem, path + ": not a valid scenario (exit 2); "
-                                             "faultline validate " + path + " says why",
-                                             reports::Outcome::kHarnessError));
-    return kExitUsage;
-  }
-  uint64_t seed = f.seed >= 0 ? static_cast<uint64_t>(f.seed)
-                              : scenario.doc.value("seed", uint64_t{1});
+  if (!Load(path, f.mode, catalog, &scenario)) return kExitUsage;
+  uint64_t seed = (f.seed >= 0 ? static_cast<uint64_t>(f.seed)
+                               : scenario.doc.value("seed", uint64_t{1})) +
+                  static_cast<uint64_t>(f.seed_offset);
   ResolvedScenario resolved = Resolve(scenario, catalog, seed);
   RunOptions options = Options(f);
   if (!stdfs::exists(options.swarm_bin)) {
     std::fprintf(stderr, "faultline: the coordinator binary %s does not exist; pass --swarm PATH\n",
                  options.swarm_bin.c_str());
-    junit->push_back(reports::JunitErrorCase(resolved.name, stem, "the coordinator binary " +
-                                             options.swarm_bin + " does not exist"));
     return kExitHarness;
   }
   RunReport report = RunScenario(resolved, catalog, options);
-  AfterRun(report, resolved.name, junit);
   std::fputs(report.summary.c_str(), stdout);
   std::fflush(stdout);
   if (!f.check_determinism || report.exit_code == kExitInterrupted ||
@@ -162,7 +127,6 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
   }
   options.run_dir_suffix = "-check";
   RunReport again = RunScenario(resolved, catalog, options);
-  AfterRun(again, resolved.name, nullptr);
   std::string first = report.verdict["trace_sha256"], second = again.verdict["trace_sha256"];
   if (first != second) {
     std::printf("  --check-determinism: FAILED: trace_sha256 %s then %s (%s vs %s); see "
@@ -173,6 +137,41 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
   }
   std::printf("  --check-determinism: same trace twice (%s)\n", first.c_str());
   return report.exit_code;
+}
+
+// Which of the runs (scenario × seed, in order) this process does: those whose
+// index modulo `total` is `index`. A CI matrix or a Kubernetes indexed job
+// splits a suite with --shard I/N or GoogleTest's sharding variables.
+struct Shard {
+  int64_t index = 0;
+  int64_t total = 1;
+};
+
+// Parses --shard, or else GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS; prints the
+// error and returns false on a bad value.
+bool ParseShard(const std::string& flag, Shard* shard) {
+  std::string text = flag, where = "--shard";
+  const char* index = std::getenv("GTEST_SHARD_INDEX");
+  const char* total = std::getenv("GTEST_TOTAL_SHARDS");
+  if (text.empty() && index != nullptr && total != nullptr) {
+    text = std::string(index) + "/" + total;
+    where = "GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS";
+    // GoogleTest's protocol: say that sharding is understood.
+    if (const char* status = std::getenv("GTEST_SHARD_STATUS_FILE")) std::ofstream{status};
+  }
+  if (text.empty()) return true;
+  long long i = -1, n = -1;
+  char slash = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%lld%c%lld%c", &i, &slash, &n, &extra) != 3 || slash != '/' ||
+      n < 1 || i < 0 || i >= n) {
+    std::fprintf(stderr,
+                 "faultline run: %s is \"%s\"; expected I/N with 0 <= I < N (e.g. --shard 0/4)\n",
+                 where.c_str(), text.c_str());
+    return false;
+  }
+  shard->index = i;
+  shard->total = n;
+  return true;
 }
 
 Runner SetupRun(CLI::App* app) {
@@ -187,25 +186,35 @@ Runner SetupRun(CLI::App* app) {
   app->add_flag("--keep", f->keep, "Keep the coordination directory in the run directory");
   app->add_flag("--check-determinism", f->check_determinism,
                 "Run each lockstep scenario twice and fail (exit 3) if the traces differ");
-  app->add_option("--junit", f->junit,
-                  "Also write JUnit XML here: one testcase per run, failures with the violations "
-                  "and the reproduce command, errors for harness errors");
+  app->add_option("--seeds", f->seeds,
+                  "Runs per scenario: its seed (or --seed) and the N-1 seeds after it "
+                  "(default 1)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  app->add_option("--shard", f->shard,
+                  "I/N: do only every N-th run (scenario x seed), starting at the I-th; default "
+                  "from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS. faultline report merges the shards' "
+                  "--out folders");
   return [f] {
     Catalog catalog = MakeCatalog();
     int code = kExitPass;
-    std::vector<reports::JunitCase> junit;
-    for (const std::string& path : f->scenarios) {
-      code = Worst(code, RunOne(path, *f, catalog, &junit));
-      if (code == kExitInterrupted) break;
+    Shard shard;
+    if (!ParseShard(f->shard, &shard)) return kExitUsage;
+    const int64_t runs = static_cast<int64_t>(f->scenarios.size()) * f->seeds;
+    if (shard.total > 1) {
+      std::fprintf(stderr, "faultline run: shard %lld/%lld: %lld of %lld runs\n",
+                   static_cast<long long>(shard.index), static_cast<long long>(shard.total),
+                   static_cast<long long>((runs - shard.index + shard.total - 1) / shard.total),
+                   static_cast<long long>(runs));
     }
-    if (!f->junit.empty()) {
-      std::ofstream out(f->junit, std::ios::trunc);
-      out << reports::RenderJunit(junit);
-      out.close();
-      if (!out) {
-        std::fprintf(stderr, "faultline run: cannot write the JUnit file %s\n", f->junit.c_str());
-        code = Worst(code, kExitHarness);
+    int64_t index = 0;
+    for (const std::string& path : f->scenarios) {
+      for (int64_t k = 0; k < f->seeds && code != kExitInterrupted; ++k, ++index) {
+        if (index % shard.total != shard.index) continue;
+        RunFlags one = *f;
+        one.seed_offset = k;
+        code = Worst(code, RunOne(path, one, catalog));
       }
+      if (code == kExitInterrupted) break;
     }
     return code;
   };
@@ -232,7 +241,6 @@ Runner SetupReplay(CLI::App* app) {
     flags.out = *dir + "/replay";
     flags.swarm = *swarm;
     RunReport report = RunScenario(resolved, catalog, Options(flags));
-    AfterRun(report, resolved.name, nullptr);
     std::fputs(report.summary.c_str(), stdout);
     if (report.exit_code == kExitHarness || report.exit_code == kExitInterrupted) {
       return report.exit_code;
@@ -255,141 +263,22 @@ Runner SetupReplay(CLI::App* app) {
   };
 }
 
-// The failure-mode catalogue's cross-references, for validate.
-int ValidateCatalogue(const std::string& flag, const std::vector<std::string>& files,
-                      const std::vector<reports::ScenarioFmea>& given, const Catalog& catalog) {
-  const std::string path = reports::FindCatalogue(flag, files);
-  if (path.empty()) {
-    std::fprintf(stderr, "faultline validate: no failure-mode catalogue found (fmea.json next to "
-                 "the scenarios, or --fmea FILE): fmea ids not checked\n");
-    return kExitPass;
-  }
-  // Validating the catalogue itself judges the whole bundled suite against it.
-  const bool all_bundled =
-      !flag.empty() || std::any_of(files.begin(), files.end(), reports::IsCatalogueFile);
-  size_t modes = 0, exercised = 0;
-  std::vector<ScenarioError> errors =
-      reports::CheckCatalogueFile(path, given, all_bundled, catalog, &modes, &exercised);
-  for (const ScenarioError& e : errors) std::fprintf(stderr, "faultline: %s\n", e.ToString().c_str());
-  if (!errors.empty()) return kExitUsage;
-  std::printf("%s: ok (%zu failure modes, %zu with scenarios)\n", path.c_str(), modes, exercised);
-  return kExitPass;
-}
-
 Runner SetupValidate(CLI::App* app) {
   auto files = std::make_shared<std::vector<std::string>>();
-  auto fmea = std::make_shared<std::string>();
-  app->add_option("SCENARIO", *files, "Scenario files to check (a fmea.json among them is the "
-                  "failure-mode catalogue)")->required();
-  app->add_option("--fmea", *fmea, "The failure-mode catalogue to check them against (default: "
-                  "fmea.json given, else next to the first scenario, else scenarios/fmea.json)");
-  return [files, fmea] {
+  app->add_option("SCENARIO", *files, "Scenario files to check")->required();
+  return [files] {
     Catalog catalog = MakeCatalog();
     int code = kExitPass;
-    std::vector<reports::ScenarioFmea> given;
     for (const std::string& path : *files) {
-      if (reports::IsCatalogueFile(path)) continue;
       Scenario scenario;
       if (!Load(path, "", catalog, &scenario)) {
         code = kExitUsage;
         continue;
       }
       std::printf("%s: ok (%s)\n", path.c_str(), scenario.name.c_str());
-      given.push_back({path, scenario.name,
-                       scenario.doc.value("fmea", std::vector<std::string>{}), false});
     }
-    return Worst(code, ValidateCatalogue(*fmea, *files, given, catalog));
+    return code;
   };
-}
-
-struct ReportFlags {
-  std::vector<std::string> inputs;
-  std::string out;
-  std::string fmea = "scenarios/fmea.json";
-  std::string generated;
-  std::string timelines = "auto";
-};
-
-// The one wall-clock line of a report: --generated, else SOURCE_DATE_EPOCH
-// (reproducible builds), else now; UTC.
-std::string GeneratedAt(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  time_t now = std::time(nullptr);
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
-    now = static_cast<time_t>(std::strtoll(epoch, nullptr, 10));
-  }
-  struct tm utc {};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
-int RunReportCommand(const ReportFlags& f) {
-  Catalog registries = MakeCatalog();
-  reports::FmeaCatalog catalogue;
-  std::vector<ScenarioError> errors;
-  if (!reports::LoadFmeaCatalog(f.fmea, &catalogue, &errors)) {
-    for (const ScenarioError& e : errors) std::fprintf(stderr, "faultline: %s\n", e.ToString().c_str());
-    return kExitUsage;
-  }
-  for (const ScenarioError& e : reports::CheckCatalogueFile(f.fmea, {}, false, registries)) {
-    std::fprintf(stderr, "faultline report: warning: %s\n", e.ToString().c_str());
-  }
-  std::vector<std::string> problems;
-  std::vector<std::string> dirs = reports::FindRunDirs(f.inputs, &problems);
-  for (const std::string& p : problems) std::fprintf(stderr, "faultline report: %s\n", p.c_str());
-  if (dirs.empty()) {
-    std::fprintf(stderr, "faultline report: no run directories found; pass the --out folders of "
-                 "faultline run (or run directories)\n");
-    return kExitUsage;
-  }
-  reports::ReportOptions options;
-  options.generated = GeneratedAt(f.generated);
-  options.out_dir = f.out;
-  options.inputs = f.inputs;
-  options.timelines = f.timelines == "all"       ? reports::Timelines::kAll
-                      : f.timelines == "failing" ? reports::Timelines::kFailing
-                      : f.timelines == "none"    ? reports::Timelines::kNone
-                                                 : reports::Timelines::kAuto;
-  const bool progress = ShowProgress();
-  if (progress) {
-    options.progress = [](size_t done, size_t total) {
-      std::fprintf(stderr, "\rfaultline report: read %zu of %zu runs\033[K", done, total);
-    };
-  }
-  reports::Report report = reports::BuildReport(catalogue, dirs, options);
-  if (progress) std::fputs("\n", stderr);
-  std::string error;
-  if (!reports::WriteReport(report, f.out, &error)) {
-    std::fprintf(stderr, "faultline report: %s\n", error.c_str());
-    return kExitHarness;
-  }
-  const nlohmann::json& t = report.model["totals"];
-  std::printf("report: %d runs (%d with violations, %d harness errors, %d vacuous); %d of %d failure "
-              "modes exercised, %d failing\n  %s/fmea-report.html  (also fmea-report.md, "
-              "fmea-report.json, junit.xml)\n",
-              t["runs"].get<int>(), t["violations"].get<int>(), t["harness_errors"].get<int>(),
-              t["vacuous"].get<int>(), t["modes_exercised"].get<int>(), t["modes"].get<int>(),
-              t["modes_failing"].get<int>(), f.out.c_str());
-  for (const std::string& w : report.warnings) std::fprintf(stderr, "  warning: %s\n", w.c_str());
-  return kExitPass;
-}
-
-Runner SetupReport(CLI::App* app) {
-  auto f = std::make_shared<ReportFlags>();
-  app->add_option("RUN_DIR", f->inputs,
-                  "Run directories, or folders holding them (e.g. each shard's --out folder)")
-      ->required();
-  app->add_option("--out", f->out, "Where the report goes")->required();
-  app->add_option("--fmea", f->fmea, "The failure-mode catalogue (default: scenarios/fmea.json)");
-  app->add_option("--generated", f->generated,
-                  "The report's \"generated\" line (default: SOURCE_DATE_EPOCH, else now, UTC)");
-  app->add_option("--timelines", f->timelines,
-                  "Timelines drawn in the HTML: auto (all of up to 60 runs, else the failing, "
-                  "vacuous and first of each scenario), all, failing, none")
-      ->check(CLI::IsMember({"auto", "all", "failing", "none"}));
-  return [f] { return RunReportCommand(*f); };
 }
 
 Runner SetupList(CLI::App* app) {
@@ -543,26 +432,6 @@ Runner SetupExplore(CLI::App* app) {
   return [f] { return RunExplore(*f); };
 }
 
-Runner SetupSink(CLI::App* app) {
-  auto o = std::make_shared<SinkOptions>();
-  auto mode = std::make_shared<std::string>("up");
-  o->record = "collector-spans.jsonl";
-  app->add_option("--port", o->port, "Port to listen on; 0: any free one (default: 4318)")
-      ->check(CLI::Range(0, 65535));
-  app->add_option("--host", o->host, "Address to listen on (default: 127.0.0.1)");
-  app->add_option("--record", o->record,
-                  "Append every span received for the first time here, one JSON line each "
-                  "(default: collector-spans.jsonl)");
-  app->add_option("--mode", *mode, "up, 503 (answer 503 Service Unavailable) or blackhole "
-                                   "(accept, never answer); default: up")
-      ->check(CLI::IsMember({"up", "503", "blackhole"}));
-  return [o, mode] {
-    o->mode = *ParseCollectorMode(*mode);
-    o->interrupted = &g_interrupted;
-    return RunSink(*o);
-  };
-}
-
 const swarm::Subcommand kCommands[] = {
     {"run", "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
             "error, 130 interrupted)", SetupRun},
@@ -570,13 +439,8 @@ const swarm::Subcommand kCommands[] = {
      SetupReplay},
     {"explore", "Search a scenario family for a violation and shrink it to a minimal scenario "
                 "(exit 0 none found, 1 found, 2 bad input, 3 harness error)", SetupExplore},
-    {"validate", "Check scenario files and the failure-mode catalogue without running them",
-     SetupValidate},
-    {"report", "Write the FMEA evidence report (md, html, json) and junit.xml from run "
-               "directories; merges shards' output folders", SetupReport},
+    {"validate", "Check scenario files without running them", SetupValidate},
     {"list", "List the fault kinds, the invariants, or the bundled scenarios", SetupList},
-    {"sink", "Run the collector: an OTLP/HTTP JSON receiver that records the spans it takes "
-             "(the engine starts one per run with telemetry)", SetupSink},
 };
 
 }  // namespace
