@@ -9,6 +9,7 @@ if(TARGET swarm_mutant)
   target_include_directories(explore_bench PRIVATE ${PROJECT_SOURCE_DIR})
   target_compile_definitions(explore_bench PRIVATE
     SWARM_MUTANT_BIN="$<TARGET_FILE:swarm_mutant>"
+    FAULTLINE_BIN="$<TARGET_FILE:faultline>"
     MUTANT_SCENARIO_DIR="${PROJECT_SOURCE_DIR}/tests/mutants/scenarios")
-  add_dependencies(explore_bench swarm swarm_mutant)
+  add_dependencies(explore_bench faultline swarm swarm_mutant)
 endif()

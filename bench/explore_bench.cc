@@ -3,7 +3,8 @@
 //   BM_ExploreMutant/<mutant>   per mutant, over master seeds 1..5: runs and
 //                               wall seconds to the first violation, shrink
 //                               time, minimal size (medians), and how often
-//                               minimal.json fails again on re-runs
+//                               minimal.json fails again on re-runs; and a
+//                               failure of the family's largest member shrunk
 //   BM_ClaimRaceFreerunStress   check_then_create, 16 agents on 64 items with
 //                               real concurrency: runs and seconds until a
 //                               seed fails, and how often that seed fails
@@ -55,6 +56,15 @@ double Now() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+// The mutant coordinator; the collector is faultline's (this binary has no
+// `sink` subcommand).
+RunOptions BaseOptions() {
+  RunOptions o;
+  o.swarm_bin = SWARM_MUTANT_BIN;
+  o.sink_command = {FAULTLINE_BIN, "sink"};
+  return o;
+}
+
 bool Load(const std::string& path, Scenario* out) {
   ScenarioError error;
   if (LoadScenario(path, TheCatalog(), out, &error)) return true;
@@ -80,7 +90,7 @@ void ExploreSeeds(benchmark::State& state, const Scenario& family, const std::st
                   int reruns) {
   setenv("SWARM_MUTANT", mutant.c_str(), 1);
   testing::TempDir tmp;
-  InProcessRunner runner(TheCatalog(), SWARM_MUTANT_BIN, nullptr);
+  InProcessRunner runner(TheCatalog(), BaseOptions());
   std::vector<double> runs, seconds, shrink_s, size_before, size_after, steps_after;
   int caught = 0, reproduced = 0, rerun = 0;
   for (int seed = 1; seed <= Seeds(); ++seed) {
@@ -116,13 +126,43 @@ void ExploreSeeds(benchmark::State& state, const Scenario& family, const std::st
   state.counters["reproduced_pct"] = rerun ? 100.0 * reproduced / rerun : 0;
 }
 
+// A failure of the family's largest member (every fault, every range at its
+// top; the first of seeds 1..30 that fails), shrunk: the shrinker's own work,
+// since a drawn failure is often small from the start.
+void ShrinkLargest(benchmark::State& state, const Scenario& family, const std::string& mutant) {
+  setenv("SWARM_MUTANT", mutant.c_str(), 1);
+  testing::TempDir tmp;
+  InProcessRunner runner(TheCatalog(), BaseOptions());
+  const ExploreSpace space(family, TheCatalog());
+  ExploreCase largest;
+  for (const ExploreKnob& k : space.knobs()) largest.values.push_back(k.hi);
+  for (largest.seed = 1; largest.seed <= 30; ++largest.seed) {
+    const ResolvedScenario s = space.Materialize(largest);
+    if (runner.Run(s, tmp / "largest", "").exit_code != kExitViolation) continue;
+    ExploreOptions o;
+    o.out_dir = tmp / "shrink";
+    o.start = &s;
+    o.shrink_budget_s = 120;
+    const ExploreResult r = Explore(family, TheCatalog(), o, runner);
+    state.counters["largest_size"] = static_cast<double>(r.shrink.before.Total());
+    state.counters["largest_shrunk_to"] = static_cast<double>(r.shrink.after.Total());
+    state.counters["largest_shrink_s"] = r.shrink.seconds;
+    state.counters["largest_shrink_runs"] = r.shrink.runs;
+    break;
+  }
+  unsetenv("SWARM_MUTANT");
+}
+
 void BM_ExploreMutant(benchmark::State& state, const std::string& mutant) {
   Scenario family;
   if (!Load(std::string(MUTANT_SCENARIO_DIR) + "/" + mutant + ".json", &family)) {
     state.SkipWithError("cannot load the mutant's family");
     return;
   }
-  for (auto _ : state) ExploreSeeds(state, family, mutant, /*reruns=*/3);
+  for (auto _ : state) {
+    ExploreSeeds(state, family, mutant, /*reruns=*/3);
+    ShrinkLargest(state, family, mutant);
+  }
 }
 
 // The claim race under real concurrency: many agents on few items each.
@@ -142,7 +182,7 @@ void BM_ClaimRaceFreerunStress(benchmark::State& state) {
   if (!Parse(kStress, &family)) return state.SkipWithError("bad stress scenario");
   setenv("SWARM_MUTANT", "check_then_create", 1);
   testing::TempDir tmp;
-  InProcessRunner runner(TheCatalog(), SWARM_MUTANT_BIN, nullptr);
+  InProcessRunner runner(TheCatalog(), BaseOptions());
   for (auto _ : state) {
     std::vector<double> runs, seconds;
     int detected = 0, reproduced = 0, rerun = 0;

@@ -402,7 +402,10 @@ int RunExplore(const ExploreFlags& f) {
   if (ShowProgress()) {
     o.progress = [](const std::string& line) { std::fprintf(stderr, "\r%s\033[K", line.c_str()); };
   }
-  InProcessRunner runner(catalog, swarm, &g_interrupted);
+  RunOptions run;
+  run.swarm_bin = swarm;
+  run.interrupted = &g_interrupted;
+  InProcessRunner runner(catalog, run);
   return Explore(family, catalog, o, runner).exit_code;
 }
 

@@ -743,11 +743,11 @@ ExploreResult Explore(const Scenario& family, const Catalog& catalog,
 
 CaseOutcome InProcessRunner::Run(const ResolvedScenario& scenario, const std::string& out_dir,
                                  const std::string& suffix) {
-  RunOptions o;
+  RunOptions o = base_;
   o.out_dir = out_dir;
-  o.swarm_bin = swarm_bin_;
-  o.interrupted = interrupted_;
   o.run_dir_suffix = suffix;
+  o.keep = false;
+  o.progress = false;
   const RunReport report = RunScenario(scenario, catalog_, o);
   CaseOutcome outcome;
   outcome.exit_code = report.exit_code;

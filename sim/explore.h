@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/run.h"
 #include "sim/scenario.h"
 
 namespace faultline {
@@ -153,19 +154,19 @@ struct ExploreResult {
 ExploreResult Explore(const Scenario& family, const Catalog& catalog,
                       const ExploreOptions& options, CaseRunner& runner);
 
-// The CaseRunner of `faultline explore`: RunScenario in this process.
+// The CaseRunner of `faultline explore`: RunScenario in this process, with
+// `base` (coordinator binary, collector command, interrupt flag); the output
+// directory and suffix are set per run.
 class InProcessRunner final : public CaseRunner {
  public:
-  InProcessRunner(const Catalog& catalog, std::string swarm_bin,
-                  const std::atomic<bool>* interrupted)
-      : catalog_(catalog), swarm_bin_(std::move(swarm_bin)), interrupted_(interrupted) {}
+  InProcessRunner(const Catalog& catalog, RunOptions base)
+      : catalog_(catalog), base_(std::move(base)) {}
   CaseOutcome Run(const ResolvedScenario& scenario, const std::string& out_dir,
                   const std::string& suffix) override;
 
  private:
   const Catalog& catalog_;
-  std::string swarm_bin_;
-  const std::atomic<bool>* interrupted_;
+  RunOptions base_;
 };
 
 }  // namespace faultline
