@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +21,8 @@
 #include "sim/explore.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
+#include "sim/sut/external_sut.h"
+#include "sim/sut/history_diff.h"
 
 namespace faultline {
 namespace {
@@ -78,10 +81,47 @@ bool Load(const std::string& path, const std::string& mode, const Catalog& catal
 
 using swarm::Runner;
 
+// --sut FILE: run the scenario against the external SUT described in FILE (a
+// "sut" block, bare or as {"sut": {...}}; its cwd is relative to FILE).
+// --sut swarm: against the reference coordinator, whatever the scenario says.
+// Prints the error and returns false on a bad file.
+bool ApplySut(const std::string& flag, const Catalog& catalog, Scenario* scenario) {
+  if (flag.empty()) return true;
+  nlohmann::json doc = scenario->doc;
+  if (flag == "swarm") {
+    doc.erase("sut");
+  } else {
+    std::ifstream in(flag);
+    if (!in) {
+      std::fprintf(stderr, "faultline: %s: cannot open the SUT file: %s\n", flag.c_str(),
+                   std::strerror(errno));
+      return false;
+    }
+    nlohmann::json block = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false,
+                                                 /*ignore_comments=*/true);
+    if (block.is_object() && block.size() == 1 && block.contains("sut")) block = block["sut"];
+    if (!block.is_object()) {
+      std::fprintf(stderr, "faultline: %s: expected a JSON object: a \"sut\" block (see "
+                   "docs/external-sut.md)\n", flag.c_str());
+      return false;
+    }
+    sut::AnchorCwd(&block, stdfs::path(flag).parent_path().string());
+    doc["sut"] = std::move(block);
+  }
+  ScenarioError error;
+  if (!ParseScenario(doc.dump(), scenario->file + " (with --sut " + flag + ")", catalog, scenario,
+                     &error)) {
+    std::fprintf(stderr, "faultline: %s\n", error.ToString().c_str());
+    return false;
+  }
+  return true;
+}
+
 struct RunFlags {
   std::vector<std::string> scenarios;
   int64_t seed = -1;
   std::string mode;
+  std::string sut;
   std::string out = "faultline-out";
   std::string swarm;
   bool keep = false;
@@ -104,12 +144,13 @@ RunOptions Options(const RunFlags& f) {
 int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog) {
   Scenario scenario;
   if (!Load(path, f.mode, catalog, &scenario)) return kExitUsage;
+  if (!ApplySut(f.sut, catalog, &scenario)) return kExitUsage;
   uint64_t seed = (f.seed >= 0 ? static_cast<uint64_t>(f.seed)
                                : scenario.doc.value("seed", uint64_t{1})) +
                   static_cast<uint64_t>(f.seed_offset);
   ResolvedScenario resolved = Resolve(scenario, catalog, seed);
   RunOptions options = Options(f);
-  if (!stdfs::exists(options.swarm_bin)) {
+  if (resolved.sut.is_null() && !stdfs::exists(options.swarm_bin)) {
     std::fprintf(stderr, "faultline: the coordinator binary %s does not exist; pass --swarm PATH\n",
                  options.swarm_bin.c_str());
     return kExitHarness;
@@ -181,6 +222,9 @@ Runner SetupRun(CLI::App* app) {
       ->check(CLI::NonNegativeNumber);
   app->add_option("--mode", f->mode, "Override the scenario's mode")
       ->check(CLI::IsMember({"lockstep", "freerun"}));
+  app->add_option("--sut", f->sut,
+                  "Run against the external SUT described in this file (a \"sut\" block, see "
+                  "docs/external-sut.md), or \"swarm\" for the reference coordinator");
   app->add_option("--out", f->out, "Where run directories go (default: faultline-out)");
   app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
   app->add_flag("--keep", f->keep, "Keep the coordination directory in the run directory");
@@ -435,6 +479,79 @@ Runner SetupExplore(CLI::App* app) {
   return [f] { return RunExplore(*f); };
 }
 
+struct DiffFlags {
+  std::string scenario;
+  std::vector<std::string> suts;
+  int64_t seed = -1;
+  std::string out = "faultline-diff";
+  std::string swarm;
+};
+
+// One side of a diff: the scenario against one SUT; its projected history.
+struct DiffSide {
+  std::string label;
+  RunReport report;
+  std::vector<sut::ProjectedOp> history;
+};
+
+int RunDiffSide(const DiffFlags& f, const std::string& sut_flag, const std::string& suffix,
+                const Catalog& catalog, DiffSide* side) {
+  Scenario scenario;
+  if (!Load(f.scenario, "", catalog, &scenario) || !ApplySut(sut_flag, catalog, &scenario)) {
+    return kExitUsage;
+  }
+  if (scenario.doc.value("mode", "lockstep") != "lockstep") {
+    std::fprintf(stderr, "faultline diff: %s is a freerun scenario; diff compares lockstep runs, "
+                 "whose histories depend only on the seed (set \"mode\": \"lockstep\")\n",
+                 f.scenario.c_str());
+    return kExitUsage;
+  }
+  const uint64_t seed = f.seed >= 0 ? static_cast<uint64_t>(f.seed)
+                                    : scenario.doc.value("seed", uint64_t{1});
+  ResolvedScenario resolved = Resolve(scenario, catalog, seed);
+  side->label = resolved.sut.is_null() ? "swarm" : sut::Label(resolved.sut) + ", " + sut_flag;
+  RunFlags flags;
+  flags.out = f.out;
+  flags.swarm = f.swarm;
+  RunOptions options = Options(flags);
+  options.run_dir_suffix = suffix;
+  side->report = RunScenario(resolved, catalog, options);
+  std::printf("%s: %s", suffix.substr(1).c_str(), side->report.summary.c_str());
+  std::fflush(stdout);
+  if (side->report.exit_code == kExitHarness || side->report.exit_code == kExitInterrupted) {
+    return side->report.exit_code;
+  }
+  std::ifstream trace(side->report.run_dir + "/trace.jsonl");
+  side->history = sut::ProjectHistory(trace);
+  return kExitPass;
+}
+
+Runner SetupDiff(CLI::App* app) {
+  auto f = std::make_shared<DiffFlags>();
+  app->add_option("SCENARIO", f->scenario, "A lockstep scenario file")->required();
+  app->add_option("--sut", f->suts,
+                  "The two systems to compare, in order A then B: a SUT file (a \"sut\" block) "
+                  "or \"swarm\" for the reference coordinator")
+      ->required()
+      ->expected(2);
+  app->add_option("--seed", f->seed, "Seed of both runs (default: the scenario's \"seed\")")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--out", f->out, "Where the two run directories go (default: faultline-diff)");
+  app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
+  return [f] {
+    Catalog catalog = MakeCatalog();
+    DiffSide a, b;
+    if (int code = RunDiffSide(*f, f->suts[0], "-a", catalog, &a); code != kExitPass) return code;
+    if (int code = RunDiffSide(*f, f->suts[1], "-b", catalog, &b); code != kExitPass) return code;
+    const sut::Divergence d = sut::FirstDivergence(a.history, b.history);
+    std::printf("diff (A: %s, B: %s): %s", a.label.c_str(), b.label.c_str(),
+                sut::DescribeDivergence(d, "A", "B").c_str());
+    std::printf("  histories: %s/trace.jsonl, %s/trace.jsonl\n", a.report.run_dir.c_str(),
+                b.report.run_dir.c_str());
+    return d.found ? kExitViolation : kExitPass;
+  };
+}
+
 const swarm::Subcommand kCommands[] = {
     {"run", "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
             "error, 130 interrupted)", SetupRun},
@@ -442,6 +559,9 @@ const swarm::Subcommand kCommands[] = {
      SetupReplay},
     {"explore", "Search a scenario family for a violation and shrink it to a minimal scenario "
                 "(exit 0 none found, 1 found, 2 bad input, 3 harness error)", SetupExplore},
+    {"diff", "Run one lockstep scenario against two SUTs and print the first divergence of "
+             "their histories (exit 0 none, 1 a divergence, 2 bad input, 3 harness error)",
+     SetupDiff},
     {"validate", "Check scenario files without running them", SetupValidate},
     {"list", "List the fault kinds, the invariants, or the bundled scenarios", SetupList},
 };

@@ -97,6 +97,7 @@ FaultKind ConfigDriftKind() {
            "cluster mode: restart the agents that stopped, after this long; -1: never"},
       },
       [](const nlohmann::json& o) { return std::make_unique<ConfigDrift>(o); },
+      /*reference_only=*/true,
   };
 }
 

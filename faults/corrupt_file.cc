@@ -96,6 +96,7 @@ FaultKind CorruptFileKind() {
            "time between them"},
       },
       [](const nlohmann::json& o) { return std::make_unique<CorruptFile>(o); },
+      /*reference_only=*/true,
   };
 }
 

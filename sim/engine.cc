@@ -20,6 +20,7 @@
 #include "sim/process_set.h"
 #include "sim/protocol/control_protocol.h"
 #include "sim/scheduler.h"
+#include "sim/sut/external_sut.h"
 
 namespace faultline {
 namespace {
@@ -59,6 +60,7 @@ struct Proc {
   int64_t wake_at = 0;        // lockstep, parked in a sleep: runnable from then
   int64_t stalled_until = 0;  // lockstep: not scheduled before then
   int nofile_limit = 0;       // RLIMIT_NOFILE at start (0: inherited)
+  std::string cwd;            // "" : the harness's (external SUTs have their own)
   std::vector<std::pair<std::string, std::string>> env;  // set by faults in Prepare
   // clock_skew: the process's clock runs this far ahead, drifting from its start.
   int64_t skew_offset_us = 0;
@@ -224,6 +226,9 @@ class Engine {
   const bool lockstep_;
   std::string coord_;
   ProcessSet processes_;
+  std::unique_ptr<sut::ExternalSut> sut_;  // null: the reference coordinator
+  // The clock an external SUT's commands read: simulated in lockstep.
+  int64_t SutNow() const { return lockstep_ ? now_ : sut::RealtimeMicros(); }
   std::vector<Proc> procs_;
   std::vector<std::unique_ptr<Fault>> faults_;
   std::vector<std::unique_ptr<FaultCtx>> ctxs_;
@@ -347,6 +352,7 @@ bool Engine::LimitFiles(const std::string& id, int limit) {
 }
 
 bool Engine::Setup() {
+  if (!s_.sut.is_null()) return SetupSut();
   coord_ = o_.work_dir + "/coord";
   std::string config = o_.work_dir + "/cluster-config.json";
   std::ofstream(config) << Settings().dump();
@@ -381,10 +387,49 @@ bool Engine::Setup() {
   return true;
 }
 
+bool Engine::SetupSut() {
+  coord_ = o_.work_dir + "/coord";
+  sut::RunSettings rs;
+  rs.dir = coord_;
+  rs.work_dir = o_.work_dir;
+  rs.log_dir = o_.log_dir;
+  rs.adapter_bin = o_.adapter_bin;
+  rs.lockstep = lockstep_;
+  rs.seed = s_.seed;
+  rs.items = s_.items;
+  rs.agents = s_.agents;
+  rs.reaper = s_.reaper;
+  rs.lease_ms = s_.lease_ms;
+  rs.heartbeat_ms = s_.heartbeat_ms;
+  rs.reap_interval_ms = s_.reap_interval_ms;
+  rs.agent_timeout_ms = s_.agent_timeout_ms;
+  rs.max_attempts = s_.max_attempts;
+  rs.work_min_ms = s_.work_min_ms;
+  rs.work_max_ms = s_.work_max_ms;
+  sut_ = std::make_unique<sut::ExternalSut>(
+      s_.sut, rs, [this](nlohmann::json event) { Emit("sim", std::move(event)); });
+  if (!sut_->Prepare(SutNow(), &result_.error)) return false;
+  Rng seeds(s_.seed);
+  std::vector<sut::SutProcess> processes;
+  auto agent_seed = [&](const std::string& id) { return seeds.Split("agents/" + id).Next(); };
+  if (!sut_->Processes(agent_seed, &processes, &result_.error)) return false;
+  for (sut::SutProcess& sp : processes) {
+    Proc p;
+    p.id = sp.id;
+    p.role = sp.role;
+    p.argv = std::move(sp.argv);
+    p.env = std::move(sp.env);
+    p.cwd = sp.cwd;
+    procs_.push_back(std::move(p));
+  }
+  return true;
+}
+
 bool Engine::Spawn(Proc& p) {
   SpawnSpec spec;
   spec.id = p.id;
   spec.argv = p.argv;
+  spec.cwd = p.cwd;
   spec.env = {{"FAULTLINE_MODE", lockstep_ ? "lockstep" : "freerun"}};
   spec.env.insert(spec.env.end(), p.env.begin(), p.env.end());
   if (!lockstep_ && p.skewed()) {
@@ -495,6 +540,12 @@ void Engine::FaultLanded(int index, const std::string& kind, const nlohmann::jso
 void Engine::Snapshot() {
   int live = 0;
   for (const Proc& p : procs_) live += p.alive;
+  if (sut_) {
+    nlohmann::json counts = sut_->Snapshot();
+    counts["type"] = "snapshot";
+    counts["live_procs"] = live;
+    return Emit("sim", std::move(counts));
+  }
   Emit("sim", {{"type", "snapshot"},
                {"locks", CountEntries(coord_ + "/locks")},
                {"temps", CountEntries(coord_ + "/tmp")},
@@ -511,6 +562,11 @@ std::string Engine::ClusterFingerprint() const {
 // Reads every state file the way a recovering process would: after a crash
 // each must still parse (no torn writes).
 void Engine::StateCheck() {
+  if (sut_) {
+    nlohmann::json check = sut_->StateCheck();
+    check["type"] = "state_check";
+    return Emit("sim", std::move(check));
+  }
   size_t files = 0;
   nlohmann::json unparsable = nlohmann::json::array();
   auto check = [&](const std::string& rel) {
@@ -711,6 +767,13 @@ void Engine::StopAll() {
 }
 
 void Engine::RunEnd(EngineResult::End end) {
+  if (sut_) {
+    nlohmann::json state = sut_->EndState(SutNow());
+    state["type"] = "run_end";
+    state["end"] = Name(end);
+    state["deadlock"] = end == EngineResult::End::kDeadlock ? DeadlockReport() : "";
+    return Emit("sim", std::move(state));
+  }
   nlohmann::json items = nlohmann::json::array();
   bool completed = true;
   std::vector<std::string> names;

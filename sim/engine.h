@@ -19,6 +19,7 @@ namespace faultline {
 
 struct EngineOptions {
   std::string swarm_bin;  // the reference coordinator's binary
+  std::string adapter_bin;  // the command adapter (external SUTs, sim/sut/adapter.h)
   std::string work_dir;   // scratch: the coordination directory lives here
   std::string log_dir;    // one log file per process
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM

@@ -125,6 +125,9 @@ struct FaultKind {
   std::vector<OptionSpec> options;
   // Options are resolved: every key of `options` present with a concrete value.
   std::function<std::unique_ptr<Fault>(const nlohmann::json& options)> make;
+  // Acts on the reference coordinator's own files or tools, so it cannot be
+  // used against an external SUT (a scenario with "sut").
+  bool reference_only = false;
 };
 
 }  // namespace faultline

@@ -35,10 +35,26 @@ class Invariant {
   virtual std::string SummaryText() const { return ""; }
 };
 
+// What a checker must be able to observe to judge a run, as bits. The
+// reference coordinator offers all of kReference; an external system under
+// test (sim/sut/) offers what its "sut" block makes visible, and a checker
+// whose needs a run does not meet is reported "not applicable" instead of
+// passing vacuously. Every run offers the grant events (claim_ok, renew_ok,
+// effect, complete_ok, release), which need no bit.
+namespace observes {
+inline constexpr unsigned kItemStates = 1u << 0;         // run_end items: every item's final state
+inline constexpr unsigned kLockFiles = 1u << 1;          // lock/temp/claim counts (snapshot, run_end)
+inline constexpr unsigned kStateFiles = 1u << 2;         // state_check: every state file parses
+inline constexpr unsigned kCoordinatorEvents = 1u << 3;  // fingerprints, heartbeats, deaths seen
+inline constexpr unsigned kSutCommands = 1u << 4;        // commands faultline ran for an external SUT
+inline constexpr unsigned kReference = kItemStates | kLockFiles | kStateFiles | kCoordinatorEvents;
+}  // namespace observes
+
 struct InvariantKind {
   const char* name;
   const char* summary;  // one line: holds when ...
   std::function<std::unique_ptr<Invariant>()> make;
+  unsigned needs = 0;  // observes:: bits
 };
 
 }  // namespace faultline

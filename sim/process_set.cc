@@ -68,7 +68,9 @@ constexpr int kSetupFailedExit = 127;
 constexpr size_t kChildStackBytes = 64 * 1024;
 
 // The step of the child's setup that failed.
-enum class Step : int { kNone, kProcessGroup, kDeathSignal, kDevNull, kFds, kFdLimit, kExec };
+enum class Step : int {
+  kNone, kProcessGroup, kDeathSignal, kDevNull, kFds, kFdLimit, kCwd, kExec
+};
 
 const char* StepName(Step step) {
   switch (step) {
@@ -84,6 +86,8 @@ const char* StepName(Step step) {
       return "setting up fds 0-3";
     case Step::kFdLimit:
       return "setting RLIMIT_NOFILE";
+    case Step::kCwd:
+      return "entering the working directory";
     case Step::kExec:
       return "exec";
   }
@@ -99,6 +103,7 @@ struct ChildPlan {
   int log_fd = -1;  // -1: /dev/null
   int ctl_fd = -1;  // child end of the control channel, or -1
   int nofile_limit = 0;
+  const char* cwd = nullptr;  // nullptr: stay
   const char* path = nullptr;
   char* const* argv = nullptr;
   char* const* envp = nullptr;
@@ -180,6 +185,8 @@ void Place(ChildPlan& plan, int src, int dst) {
     if (lim.rlim_cur > lim.rlim_max) lim.rlim_cur = lim.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &lim) != 0) Fail(plan, Step::kFdLimit);
   }
+
+  if (plan.cwd != nullptr && chdir(plan.cwd) != 0) Fail(plan, Step::kCwd);
 
   // Handlers reset at exec by themselves, but SIG_IGN survives it; reset all.
   // (Errors are for SIGKILL, SIGSTOP and the signals libc reserves.)
@@ -332,6 +339,7 @@ swarm::Result<Child> ProcessSet::Spawn(const SpawnSpec& spec) {
   plan.log_fd = log_fd;
   plan.ctl_fd = ctl[1];
   plan.nofile_limit = spec.nofile_limit;
+  plan.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
   plan.path = spec.argv[0].c_str();
   plan.argv = argv.data();
   plan.envp = envp.data();

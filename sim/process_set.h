@@ -71,6 +71,9 @@ struct SpawnSpec {
   // > 0: the child's soft RLIMIT_NOFILE is set to this (the hard limit stays,
   // so that it can be raised again later).
   int nofile_limit = 0;
+  // Non-empty: the child's working directory (a failure to enter it is a
+  // Spawn error).
+  std::string cwd;
 };
 
 // How a child ended. Tells exit(9) from death by SIGKILL.

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "sim/private_tmpfs.h"
+#include "sim/sut/external_sut.h"
 #include "sim/trace_writer.h"
 
 namespace faultline {
@@ -68,9 +69,22 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   const std::string reproduce = "faultline run " + resolved_path;
 
   std::vector<Checker> checkers;
+  // An invariant that cannot observe what it needs in this run (an external
+  // SUT shows less than the reference coordinator) is not run: it is listed
+  // as not applicable rather than passing vacuously.
+  const unsigned observed = s.sut.is_null() ? observes::kReference
+                                            : sut::Observations(sut::ParseSut(s.sut));
+  nlohmann::json not_applicable = nlohmann::json::array();
+  std::string not_applicable_names;
   for (const std::string& name : s.invariants) {
     const InvariantKind* kind = catalog.FindInvariant(name);
-    if (kind != nullptr) checkers.push_back({name, kind->make()});
+    if (kind == nullptr) continue;
+    if (const unsigned missing = kind->needs & ~observed; missing != 0) {
+      not_applicable.push_back({{"name", name}, {"why", sut::MissingObservations(missing)}});
+      not_applicable_names += (not_applicable_names.empty() ? "" : ", ") + name;
+      continue;
+    }
+    checkers.push_back({name, kind->make()});
   }
   TraceWriter trace(report.run_dir + "/trace.jsonl", [&](const nlohmann::json& line) {
     TraceEvent e = TraceEvent::FromJson(line);
@@ -85,6 +99,13 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   std::string work = MakeWorkDir();
   EngineOptions eo;
   eo.swarm_bin = o.swarm_bin;
+  eo.adapter_bin = o.adapter_bin;
+  if (eo.adapter_bin.empty()) {
+    std::error_code self_ec;
+    eo.adapter_bin =
+        (stdfs::read_symlink("/proc/self/exe", self_ec).parent_path() / "faultline-adapter")
+            .string();
+  }
   eo.work_dir = work;
   eo.log_dir = report.run_dir + "/logs";
   eo.interrupted = o.interrupted;
@@ -167,11 +188,14 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       {"scenario", s.name},
       {"seed", s.seed},
       {"mode", s.mode == Mode::kLockstep ? "lockstep" : "freerun"},
+      // null: the reference coordinator; else the external SUT's label.
+      {"sut", s.sut.is_null() ? nlohmann::json() : nlohmann::json(sut::Label(s.sut))},
       {"ok", report.exit_code == kExitPass},
       {"end", Name(r.end)},
       {"error", r.error},
       {"trace_sha256", r.trace_sha256},
       {"invariants", invariants},
+      {"not_applicable", not_applicable},
       {"faults", faults},
       {"vacuous", vacuous},
       {"stats",
@@ -202,10 +226,12 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
                         : violated  ? "VIOLATION"
                                     : "ok";
   report.summary = fmt::format(
-      "{} (seed {}, {}): {} — {} invariants checked; faults: {}{}; {} items, {} agents, {} "
+      "{} (seed {}, {}): {} — {} invariants checked{}; faults: {}{}; {} items, {} agents, {} "
       "events, {} {}, {} wall\n",
       s.name, s.seed, s.mode == Mode::kLockstep ? "lockstep" : "freerun", outcome,
-      checkers.size(), fault_text.empty() ? "none" : fault_text,
+      checkers.size(),
+      not_applicable_names.empty() ? "" : " (not applicable: " + not_applicable_names + ")",
+      fault_text.empty() ? "none" : fault_text,
       vacuous ? " (VACUOUS: a fault never fired)" : "", s.items, s.agents, r.events,
       s.mode == Mode::kLockstep ? "sim" : "run", Seconds(r.sim_us), Seconds(r.wall_us));
   if (harness) report.summary += "  harness error: " + r.error + "\n";

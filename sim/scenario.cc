@@ -16,6 +16,8 @@
 #include <string_view>
 #include <utility>
 
+#include "sim/sut/sut_spec.h"
+
 namespace faultline {
 namespace {
 
@@ -561,6 +563,29 @@ Check CheckCombinations(const json& doc, bool freerun) {
   return std::nullopt;
 }
 
+// The "sut" block (sim/sut/sut_spec.h), and the faults that work only on the
+// reference coordinator's own files.
+Check CheckSutBlock(const json& doc, const Catalog& catalog, bool freerun) {
+  const auto it = doc.find("sut");
+  if (it == doc.end()) return std::nullopt;
+  const int64_t step_timeout = ValueOf(doc, "limits", "step_timeout_ms").get<int64_t>();
+  if (auto problem = sut::CheckSut(*it, !freerun, step_timeout)) {
+    return Fail("/sut" + problem->pointer, problem->message);
+  }
+  const auto faults = doc.find("faults");
+  for (size_t i = 0; faults != doc.end() && i < faults->size(); ++i) {
+    const FaultKind* kind = catalog.FindFault((*faults)[i].at("kind").get<std::string>());
+    if (kind != nullptr && kind->reference_only) {
+      return Fail(Child(Child("/faults", i), "kind"),
+                  fmt::format("fault {} acts on the reference coordinator's own files and "
+                              "cannot run against an external SUT (\"sut\") (impossible "
+                              "combination)",
+                              Quote(kind->name)));
+    }
+  }
+  return std::nullopt;
+}
+
 Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (!doc.is_object()) {
     return Fail("", fmt::format("found {}, expected a JSON object (a scenario)", ShowTyped(doc)));
@@ -577,6 +602,7 @@ Check CheckDocument(const json& doc, const Catalog& catalog) {
   const bool freerun = ValueOf(doc, "", "mode") == "freerun";
   if (Check problem = CheckFaults(doc, catalog, freerun)) return problem;
   if (Check problem = CheckInvariants(doc, catalog)) return problem;
+  if (Check problem = CheckSutBlock(doc, catalog, freerun)) return problem;
   return CheckCombinations(doc, freerun);
 }
 
@@ -693,7 +719,12 @@ bool LoadScenario(const std::string& path, const Catalog& catalog, Scenario* out
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return ParseScenario(text.str(), path, catalog, out, error);
+  if (!ParseScenario(text.str(), path, catalog, out, error)) return false;
+  // The SUT's working directory is relative to the scenario file.
+  if (out->doc.contains("sut")) {
+    sut::AnchorCwd(&out->doc["sut"], std::filesystem::path(path).parent_path().string());
+  }
+  return true;
 }
 
 bool ParseScenario(const std::string& text, const std::string& file, const Catalog& catalog,
@@ -780,6 +811,7 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   r.telemetry.retry_initial_ms = draw("telemetry", "retry_initial_ms");
   r.telemetry.retry_max_ms = draw("telemetry", "retry_max_ms");
 
+  if (doc.contains("sut")) r.sut = doc["sut"];
   r.sim_ms = draw("limits", "sim_ms");
   r.wall_ms = draw("limits", "wall_ms");
   r.step_timeout_ms = draw("limits", "step_timeout_ms");
@@ -831,6 +863,7 @@ json ResolvedScenario::ToJson() const {
   // A written list may not be empty; no invariants can only come from a
   // catalog without any, which leaving the key out reproduces.
   if (!invariants.empty()) j["invariants"] = invariants;
+  if (!sut.is_null()) j["sut"] = sut;
   return j;
 }
 

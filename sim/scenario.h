@@ -90,6 +90,9 @@ struct ResolvedScenario {
   // lock timeouts is SEV-3; below 50 % success is SEV-2 whatever the SLO).
   int64_t slo_min_claim_success_percent = 80;
   int64_t slo_max_lock_timeout_percent = 20;
+  // null: the reference coordinator. Else a validated "sut" block with its
+  // cwd made absolute (sim/sut/sut_spec.h): the external system under test.
+  nlohmann::json sut;
 
   // A plain scenario document with every value concrete: loading it and
   // resolving it with the same seed gives this again.

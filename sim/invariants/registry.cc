@@ -14,13 +14,15 @@
 #include "sim/invariants/single_owner.h"
 #include "sim/invariants/state_sync.h"
 #include "sim/invariants/success_rate.h"
+#include "sim/invariants/sut_responsive.h"
 
 namespace faultline {
 namespace {
 
+// `needs`: what the checker must observe (sim/invariant.h, observes::).
 template <typename Checker>
-InvariantKind Entry() {
-  return {Checker::kName, Checker::kSummary, [] { return std::make_unique<Checker>(); }};
+InvariantKind Entry(unsigned needs = 0) {
+  return {Checker::kName, Checker::kSummary, [] { return std::make_unique<Checker>(); }, needs};
 }
 
 }  // namespace
@@ -29,15 +31,17 @@ std::vector<InvariantKind> CoreInvariants() {
   return {
       Entry<SingleOwner>(),
       Entry<ExactlyOnceEffect>(),
-      Entry<NoLostWork>(),
+      Entry<NoLostWork>(observes::kItemStates),
       Entry<EventualLockRelease>(),
-      Entry<BoundedLocks>(),
-      Entry<Progress>(),
-      Entry<NoTornState>(),
-      Entry<ConfigFailFast>(),
-      Entry<NoFalseDeath>(),
-      Entry<StateSync>(),
+      Entry<BoundedLocks>(observes::kLockFiles),
+      Entry<Progress>(observes::kItemStates),
+      Entry<NoTornState>(observes::kStateFiles),
+      Entry<ConfigFailFast>(observes::kCoordinatorEvents),
+      Entry<NoFalseDeath>(observes::kCoordinatorEvents),
+      Entry<StateSync>(observes::kCoordinatorEvents),
       Entry<SuccessRate>(),
+      Entry<SutResponsive>(observes::kSutCommands),
+      Entry<SutResponsive>(observes::kSutCommands),
       Entry<NoSilentSpanLoss>(),
   };
 }

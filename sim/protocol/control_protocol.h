@@ -62,13 +62,23 @@ inline constexpr const char* kHeartbeatWritten = "heartbeat.written";
 inline constexpr const char* kRegisterWritten = "register.written";
 inline constexpr const char* kQuarantineMoved = "quarantine.moved";
 inline constexpr const char* kLockBusy = "lock.busy";
+// The command adapter of external SUTs (docs/external-sut.md) yields before
+// each operation's command runs.
+inline constexpr const char* kOpRegister = "op.register";
+inline constexpr const char* kOpClaim = "op.claim";
+inline constexpr const char* kOpProgress = "op.progress";
+inline constexpr const char* kOpComplete = "op.complete";
+inline constexpr const char* kOpRelease = "op.release";
+inline constexpr const char* kOpReap = "op.reap";
 
 // Every point above, for validation and listings.
 inline constexpr const char* kAll[] = {
     kClaimLocked,    kClaimMarked,           kClaimStateWritten,     kRenewLocked,
     kCompleteLocked, kCompleteLedgerWritten, kCompleteStateWritten,  kReleaseLocked,
     kReapLocked,     kReapStateWritten,      kHeartbeatLocked,       kHeartbeatWritten,
-    kRegisterWritten, kQuarantineMoved,      kLockBusy};
+    kRegisterWritten, kQuarantineMoved,      kLockBusy,              kOpRegister,
+    kOpClaim,        kOpProgress,            kOpComplete,            kOpRelease,
+    kOpReap};
 }  // namespace point
 
 }  // namespace faultline::protocol
