@@ -191,6 +191,8 @@ class Engine {
 
  private:
   bool Setup();
+  // Setup for an external system under test (sim/sut/external_sut.h).
+  bool SetupSut();
   bool RunSwarm(const std::vector<std::string>& args, const std::string& log);
   bool Spawn(Proc& p);
   // Lockstep: waits until a started process parks at its hello.

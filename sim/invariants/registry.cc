@@ -41,7 +41,6 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<StateSync>(observes::kCoordinatorEvents),
       Entry<SuccessRate>(),
       Entry<SutResponsive>(observes::kSutCommands),
-      Entry<SutResponsive>(observes::kSutCommands),
       Entry<NoSilentSpanLoss>(),
   };
 }
