@@ -335,6 +335,18 @@ TEST_F(ReportsE2eTest, TestScenariosAgreeWithTheirCatalogue) {
   EXPECT_EQ(r.exit.code, 0) << r.output;
 }
 
+// The bundled suite and scenarios/fmea.json list each other (both ways), and
+// every fault and invariant the catalogue names is registered.
+TEST_F(ReportsE2eTest, BundledScenariosAgreeWithTheCatalogue) {
+  std::vector<std::string> args = {"validate"};
+  for (const auto& e : stdfs::directory_iterator(kSource + "/scenarios")) {
+    if (e.path().extension() == ".json") args.push_back(e.path().string());
+  }
+  Ran r = Faultline(args);
+  EXPECT_EQ(r.exit.code, 0) << r.output;
+  EXPECT_NE(r.output.find("fmea.json: ok ("), std::string::npos) << r.output;
+}
+
 TEST_F(ReportsE2eTest, ReportUsageErrors) {
   stdfs::create_directories(tmp_ / "empty");
   Ran none = Report({tmp_ / "empty"}, tmp_ / "report");
