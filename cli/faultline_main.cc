@@ -43,10 +43,13 @@ void InstallSignalHandlers() {
 Catalog MakeCatalog() { return Catalog{faults::AllFaults(), CoreInvariants()}; }
 
 // The swarm binary: --swarm, else $FAULTLINE_SWARM, else next to faultline.
+// Made absolute: processes are spawned by path, from another directory.
 std::string FindSwarm(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("FAULTLINE_SWARM"); env && *env) return env;
   std::error_code ec;
+  if (!flag.empty()) return stdfs::absolute(flag, ec).string();
+  if (const char* env = std::getenv("FAULTLINE_SWARM"); env && *env) {
+    return stdfs::absolute(env, ec).string();
+  }
   return (stdfs::read_symlink("/proc/self/exe", ec).parent_path() / "swarm").string();
 }
 

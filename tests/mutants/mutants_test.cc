@@ -14,6 +14,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -207,6 +208,21 @@ TEST(SwarmMutantTest, AgentAndReaperTakeTheFlagsOfSwarm) {
         << cmd << ": add the new flags of coordinator/swarm_main.cc to "
                   "tests/mutants/swarm_mutant_main.cc";
   }
+}
+
+// `faultline run --swarm` takes a path relative to the working directory.
+TEST(SwarmMutantTest, FaultlineTakesARelativeSwarmPath) {
+  testing::TempDir tmp;
+  const std::string relative =
+      std::filesystem::relative(SWARM_MUTANT_BIN, std::filesystem::current_path()).string();
+  ASSERT_NE(relative.front(), '/');
+  ScopedEnv env("SWARM_MUTANT", "trigger_happy_reaper");
+  auto ran = testing::Run({FAULTLINE_BIN, "run",
+                           std::string(MUTANT_SCENARIO_DIR) + "/trigger_happy_reaper.json",
+                           "--seed", "1", "--out", tmp / "out", "--swarm", relative},
+                          tmp / "run.log", 180s);
+  EXPECT_TRUE(ran.exit.exited && ran.exit.code == 1) << ran.output;
+  EXPECT_NE(ran.output.find("no_false_death"), std::string::npos) << ran.output;
 }
 
 TEST(SwarmMutantTest, TheProductionSwarmHoldsNoMutant) {
