@@ -84,7 +84,9 @@ std::vector<std::string> FindRunDirs(const std::vector<std::string>& roots,
   return out;
 }
 
-bool LoadRunDir(const std::string& path, RunDir* out, std::string* error) {
+bool LoadRunDir(const std::string& given, RunDir* out, std::string* error) {
+  std::string path = given;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
   stdfs::path dir(path);
   json verdict = ReadJson(dir / "verdict.json");
   if (!verdict.is_object() || !verdict.contains("scenario") || !verdict.contains("seed")) {
@@ -94,7 +96,6 @@ bool LoadRunDir(const std::string& path, RunDir* out, std::string* error) {
   }
   out->path = path;
   out->id = dir.filename().string();
-  if (out->id.empty()) out->id = dir.parent_path().filename().string();
   out->verdict = std::move(verdict);
   out->fmea.clear();
   json resolved = ReadJson(dir / "scenario.resolved.json");
@@ -103,9 +104,16 @@ bool LoadRunDir(const std::string& path, RunDir* out, std::string* error) {
       if (id.is_string()) out->fmea.push_back(id.get<std::string>());
     }
   }
-  std::error_code ec;
-  out->minimal = stdfs::is_regular_file(dir / "minimal.json", ec) ? (dir / "minimal.json").string()
-                                                                  : "";
+  // In the run directory, or beside it: faultline explore writes minimal.json
+  // into its --out folder, next to the run directories of the search.
+  out->minimal.clear();
+  for (const stdfs::path& candidate : {dir / "minimal.json", dir.parent_path() / "minimal.json"}) {
+    std::error_code ec;
+    if (stdfs::is_regular_file(candidate, ec)) {
+      out->minimal = candidate.string();
+      break;
+    }
+  }
   return true;
 }
 

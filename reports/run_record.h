@@ -2,7 +2,7 @@
 // the folders given (shards' output directories, or run directories
 // themselves), and loading what a report needs from each: verdict.json, the
 // failure-mode ids of scenario.resolved.json, and whether explore left a
-// minimal.json. Traces are read separately (trace_analysis.h), one at a time.
+// minimal.json in it or beside it. Traces are read separately (trace_analysis.h), one at a time.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -22,7 +22,7 @@ struct RunDir {
   std::string id;    // its folder name, "<scenario>-<seed>"
   nlohmann::json verdict;
   std::vector<std::string> fmea;  // failure-mode ids of its resolved scenario
-  std::string minimal;            // path of minimal.json, "" when there is none
+  std::string minimal;  // minimal.json in the run directory or beside it (explore's --out), or ""
 };
 
 // A folder holding verdict.json is a run directory; any other folder is

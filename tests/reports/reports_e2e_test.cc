@@ -134,6 +134,18 @@ TEST_F(ReportsE2eTest, GoldenReportSaysWhatTheRunsShow) {
   EXPECT_EQ(modes["supervisor-crash"]["scenarios_run"][0]["mode"], "freerun");
 }
 
+// faultline explore leaves minimal.json in its --out folder, beside the run
+// directories of its search: the failing run links to it.
+TEST_F(ReportsE2eTest, FailingRunLinksExploresMinimalScenario) {
+  CopyRuns(tmp_ / "explore", {"killed-worker-3"});
+  stdfs::rename(tmp_ / "explore/killed-worker-3/minimal.json", tmp_ / "explore/minimal.json");
+  ASSERT_EQ(Report({tmp_ / "explore"}, tmp_ / "report").exit.code, 0);
+  nlohmann::json m = nlohmann::json::parse(Read(tmp_ / "report/fmea-report.json"));
+  EXPECT_EQ(m["runs"][0]["paths"]["minimal"], "../explore/minimal.json");
+  EXPECT_NE(Read(tmp_ / "report/fmea-report.md").find("minimal scenario: `../explore/minimal.json`"),
+            std::string::npos);
+}
+
 TEST_F(ReportsE2eTest, ReportIsDeterministic) {
   CopyRuns(tmp_ / "runs");
   ASSERT_EQ(Report({tmp_ / "runs"}, tmp_ / "a").exit.code, 0);
