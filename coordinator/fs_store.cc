@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "coordinator/fs_util.h"
 #include "sim/protocol/control_protocol.h"
@@ -131,6 +132,19 @@ std::string FsStore::LedgerPath(std::string_view id) const {
 }
 
 void FsStore::Event(nlohmann::json event) {
+  // A change whose directory fsync failed (fs_util.h) stands, and the
+  // operation went on as committed: reported before the operation's own
+  // event, as a storage problem that did not fail an operation.
+  if (Status unsynced = fs::TakeUnsyncedError(); !unsynced.ok()) {
+    std::fprintf(stderr, "swarm: %s; the change was made but may not survive a crash of the "
+                         "machine\n", unsynced.ToString().c_str());
+    const size_t colon = unsynced.message().rfind(": ");
+    if (probe_->recording()) {
+      probe_->Emit({{"type", "storage_unsynced"},
+                    {"code", unsynced.CodeName()},
+                    {"error", unsynced.message().substr(colon == std::string::npos ? 0 : colon + 2)}});
+    }
+  }
   if (probe_->recording()) probe_->Emit(event);
 }
 
@@ -221,11 +235,17 @@ Status FsStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
   // The holding is checked after the last yield before the write, so that
   // the record written is true at the moment it is written.
   if (held != nullptr) {
-    const Status::Code check = CheckGrant(*held).code();
+    const Status checked = CheckGrant(*held);
+    const Status::Code check = checked.code();
     // Stale, or the item's file is damaged or gone: nothing names this agent
-    // as the holder any more. A storage error proves nothing either way.
+    // as the holder any more. A storage error proves nothing either way: while
+    // the lease runs nobody else may take the item, but once it has run out
+    // (at this heartbeat's time) a holding that cannot be checked is given up
+    // rather than claimed — the item may be someone else's by now.
+    const bool unverifiable_after_lease =
+        checked.IsStorageError() && held->lease_until_us <= agent.heartbeat_us;
     if (check == Status::Code::kStaleToken || check == Status::Code::kCorrupt ||
-        check == Status::Code::kNotFound) {
+        check == Status::Code::kNotFound || unverifiable_after_lease) {
       agent.holding.erase(std::remove(agent.holding.begin(), agent.holding.end(), held->item),
                           agent.holding.end());
       if (lost != nullptr) *lost = true;

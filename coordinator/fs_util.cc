@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <utility>
 
 namespace swarm::fs {
 namespace {
@@ -59,6 +60,17 @@ Result<std::string> WriteTemp(const std::string& tmp_dir, const std::string& pat
   return tmp;
 }
 
+// The first failure SyncAfterChange kept since TakeUnsyncedError last ran.
+thread_local Status unsynced_error;
+
+// Fsyncs the directory of a change that is already made: its failure does
+// not undo the change, so it is kept for the caller instead of returned.
+Status SyncAfterChange(const std::string& path) {
+  Status s = FsyncDir(DirName(path));
+  if (!s.ok() && unsynced_error.ok()) unsynced_error = std::move(s);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -84,7 +96,7 @@ Status WriteAtomic(const std::string& tmp_dir, const std::string& path, std::str
     unlink(tmp->c_str());
     return s;
   }
-  return FsyncDir(DirName(path));
+  return SyncAfterChange(path);
 }
 
 Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data) {
@@ -97,13 +109,13 @@ Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::st
     if (err == EEXIST) return Status::Conflict(path + " already exists");
     return Status::FromErrno(err, "link " + *tmp + " to " + path);
   }
-  return FsyncDir(DirName(path));
+  return SyncAfterChange(path);
 }
 
 Status Touch(const std::string& path) {
   Fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   if (fd.get() < 0) return Status::FromErrno(errno, "create " + path);
-  return FsyncDir(DirName(path));
+  return SyncAfterChange(path);
 }
 
 Status Remove(const std::string& path, bool durable) {
@@ -111,21 +123,21 @@ Status Remove(const std::string& path, bool durable) {
     if (errno == ENOENT) return Status::Ok();
     return Status::FromErrno(errno, "unlink " + path);
   }
-  return durable ? FsyncDir(DirName(path)) : Status::Ok();
+  return durable ? SyncAfterChange(path) : Status::Ok();
 }
 
 Status Link(const std::string& from, const std::string& to) {
   if (link(from.c_str(), to.c_str()) != 0) {
     return Status::FromErrno(errno, "link " + from + " to " + to);
   }
-  return FsyncDir(DirName(to));
+  return SyncAfterChange(to);
 }
 
 Status Rename(const std::string& from, const std::string& to) {
   if (rename(from.c_str(), to.c_str()) != 0) {
     return Status::FromErrno(errno, "rename " + from + " to " + to);
   }
-  return FsyncDir(DirName(to));
+  return SyncAfterChange(to);
 }
 
 Status FsyncDir(const std::string& dir) {
@@ -156,6 +168,8 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
   std::sort(names.begin(), names.end());
   return names;
 }
+
+Status TakeUnsyncedError() { return std::exchange(unsynced_error, Status::Ok()); }
 
 bool Exists(const std::string& path) {
   struct stat st {};

@@ -1,6 +1,14 @@
 // File-system primitives of the fs backend, every one returning a Status that
 // names the file and the failing call. Writes are atomic and durable: a crash
 // at any point leaves the target either old or new, never torn.
+//
+// Durability after the fact: WriteAtomic, CreateAtomic, Touch, Link, Rename
+// and a durable Remove first make their change (rename, link, create,
+// unlink) and then fsync the directory. When only that fsync fails, the
+// change has already happened — every process sees it, and taking it back
+// would be no more atomic than making it — so the call succeeds, and the
+// failure is kept for TakeUnsyncedError: the change stands for everyone but
+// may not survive a crash of the machine (a crash of a process loses nothing).
 #pragma once
 
 #include <string>
@@ -37,6 +45,10 @@ Status Link(const std::string& from, const std::string& to);
 Status Rename(const std::string& from, const std::string& to);
 
 Status FsyncDir(const std::string& dir);
+
+// The first directory fsync that failed after its change was made (see the
+// top of this file) since the last call, on this thread; Ok if none.
+Status TakeUnsyncedError();
 Status MakeDir(const std::string& dir);  // existing directory is fine
 
 // Names in `dir` (no "." entries, no dot files), sorted: callers never see

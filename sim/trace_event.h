@@ -59,6 +59,9 @@
 //     drift_seen, halt_seen  agent            reap, reaper_start
 //     storage_error  agent, code ("no_space", "io_error", ...), error (errno text):
 //                 an operation failed on storage; the agent retries
+//     storage_unsynced  code, error: a change was made (renamed, linked, created,
+//                 unlinked) but the fsync of its directory failed; the operation counts
+//                 as committed (coordinator/fs_util.h); "proc" says which process
 //     holding_lost   agent, item, token, current_token, status
 //     claim_contended  agent, tried           lock_timeout  agent, item, op
 //     claim_race_lost  agent, item: the item's lock was held by another agent

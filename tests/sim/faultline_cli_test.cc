@@ -576,5 +576,55 @@ TEST_F(FaultlineCliTest, ListsFaultsInvariantsAndScenarios) {
   EXPECT_EQ(s.output.find("INVALID"), std::string::npos) << s.output;
 }
 
+// The io_error landings of a run: the processes hit and the errors injected.
+struct IoErrorLandings {
+  std::set<std::string> hit;
+  int64_t injected = 0;
+  int landings = 0;
+};
+IoErrorLandings IoErrorsOf(const std::vector<nlohmann::json>& trace) {
+  IoErrorLandings l;
+  for (const auto& e : trace) {
+    if (e["type"] != "fault" || e["kind"] != "io_error") continue;
+    ++l.landings;
+    int64_t sum = 0;
+    for (const auto& [proc, calls] : e["by_process"].items()) {
+      l.hit.insert(proc);
+      for (const auto& [call, n] : calls.items()) sum += n.get<int64_t>();
+    }
+    EXPECT_EQ(sum, e["injected"].get<int64_t>()) << e.dump();
+    l.injected += sum;
+  }
+  return l;
+}
+
+TEST_F(FaultlineCliTest, IoErrorRegressionsFsyncAfterRenameAndUnreadableHolding) {
+  // A failed fsync of the items directory after the rename once made agents
+  // disown their own committed claims and completions (state_sync): the
+  // change now counts as made, and the failed fsync is reported.
+  Ran f;
+  std::string dir = RunBundled(this, "io-error-fsync", tmp_ / "out", &f);
+  ASSERT_EQ(f.exit.code, 0) << f.output;
+  auto trace = Trace(dir);
+  EXPECT_GT(IoErrorsOf(trace).injected, 0);
+  size_t unsynced = 0;
+  for (const auto& e : trace) unsynced += e["type"] == "storage_unsynced";
+  EXPECT_GT(unsynced, 0u);
+  // A heartbeat that could not read its item once went on listing it after
+  // its lease ran out and the item went to another agent (state_sync).
+  Ran u;
+  dir = RunBundled(this, "io-error-unreadable", tmp_ / "out", &u);
+  ASSERT_EQ(u.exit.code, 0) << u.output;
+  trace = Trace(dir);
+  IoErrorLandings l = IoErrorsOf(trace);
+  size_t lost_while_unreadable = 0;
+  for (const auto& e : trace) {
+    if ((e["type"] == "lease_expired" || e["type"] == "takeover") && l.hit.count(e["owner"])) {
+      ++lost_while_unreadable;
+    }
+  }
+  EXPECT_GT(lost_while_unreadable, 0u) << "the victim never lost an item: the case was not hit";
+}
+
 }  // namespace
 }  // namespace faultline
