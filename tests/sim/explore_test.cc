@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "faults/registry.h"
 #include "sim/invariants/registry.h"
@@ -444,6 +445,73 @@ TEST_F(ExploreTest, MinimalJsonRoundTripsThroughFaultlineValidateAndRun) {
                          "/scenario.resolved.json");
   ASSERT_TRUE(resolved.good()) << run.output;
   EXPECT_EQ(json::parse(resolved), r.minimal.ToJson());
+}
+
+// The command line, end to end against the reference coordinator.
+class ExploreCliTest : public ::testing::Test {
+ protected:
+  testing::Ran Explore(std::vector<std::string> args) {
+    args.insert(args.begin(), {FAULTLINE_BIN, "explore"});
+    using namespace std::chrono_literals;
+    return testing::Run(args, tmp_ / "explore.log", 300s);
+  }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::ofstream(tmp_ / name) << text;
+    return tmp_ / name;
+  }
+  testing::TempDir tmp_;
+};
+
+const char* kSmallFamily = R"({"name": "small", "agents": {"count": [1, 3], "work_ms": [0, 20]},
+                               "work": {"items": [1, 6]}})";
+
+TEST_F(ExploreCliTest, NoViolationExitsZeroAndSaysSo) {
+  const std::string out = tmp_ / "out";
+  testing::Ran r = Explore({Write("small.json", kSmallFamily), "--runs", "4", "--out", out});
+  EXPECT_EQ(r.exit.code, 0) << r.output;
+  EXPECT_NE(r.output.find("no violation in 4 runs"), std::string::npos) << r.output;
+  // Quiet when stderr is not a terminal: no progress line.
+  EXPECT_EQ(r.output.find("\r"), std::string::npos);
+  std::ifstream in(out + "/explore.json");
+  const json summary = json::parse(in);
+  EXPECT_EQ(summary["runs"], 4);
+  EXPECT_EQ(summary["found"], false);
+  EXPECT_EQ(testing::CountEntries(out + "/runs"), 0u);
+}
+
+TEST_F(ExploreCliTest, BadInputExitsTwo) {
+  testing::Ran bad = Explore({Write("bad.json", R"({"name": "bad", "agents": {"cuont": 2}})")});
+  EXPECT_EQ(bad.exit.code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("/agents/cuont"), std::string::npos) << bad.output;
+  testing::Ran flag = Explore({Write("small.json", kSmallFamily), "--runs", "0"});
+  EXPECT_EQ(flag.exit.code, 2) << flag.output;
+  // A scenario to shrink that is not a member of the family.
+  const std::string other = Write("other.json", R"({"name": "small", "agents": {"count": 9}})");
+  testing::Ran outside = Explore({Write("small.json", kSmallFamily), "--shrink", other,
+                                  "--out", tmp_ / "o"});
+  EXPECT_EQ(outside.exit.code, 2) << outside.output;
+  EXPECT_NE(outside.output.find("not a member of the family"), std::string::npos)
+      << outside.output;
+}
+
+TEST_F(ExploreCliTest, AMissingCoordinatorExitsThree) {
+  testing::Ran r = Explore({Write("small.json", kSmallFamily), "--swarm", tmp_ / "no-such-swarm"});
+  EXPECT_EQ(r.exit.code, 3) << r.output;
+}
+
+TEST_F(ExploreCliTest, CtrlCStopsWithExit130) {
+  const std::string family = Write("slow.json", R"({"name": "slow",
+      "agents": {"count": [2, 4], "work_ms": [0, 20]}, "work": {"items": [50, 200]}})");
+  pid_t pid = testing::Spawn({FAULTLINE_BIN, "explore", family, "--runs", "100000",
+                              "--time-budget", "600", "--out", tmp_ / "out"},
+                             tmp_ / "slow.log");
+  ASSERT_GT(pid, 0);
+  using namespace std::chrono_literals;
+  std::this_thread::sleep_for(1500ms);
+  kill(pid, SIGINT);
+  const testing::Exit e = testing::WaitFor(pid, 60s);
+  EXPECT_TRUE(e.exited);
+  EXPECT_EQ(e.code, 130) << testing::ReadAll(tmp_ / "slow.log");
 }
 #endif
 
