@@ -23,6 +23,7 @@
 #include "sim/scenario.h"
 #include "sim/sut/external_sut.h"
 #include "sim/sut/history_diff.h"
+#include "sim/sink.h"
 
 namespace faultline {
 namespace {
@@ -482,6 +483,26 @@ Runner SetupExplore(CLI::App* app) {
   return [f] { return RunExplore(*f); };
 }
 
+Runner SetupSink(CLI::App* app) {
+  auto o = std::make_shared<SinkOptions>();
+  auto mode = std::make_shared<std::string>("up");
+  o->record = "collector-spans.jsonl";
+  app->add_option("--port", o->port, "Port to listen on; 0: any free one (default: 4318)")
+      ->check(CLI::Range(0, 65535));
+  app->add_option("--host", o->host, "Address to listen on (default: 127.0.0.1)");
+  app->add_option("--record", o->record,
+                  "Append every span received for the first time here, one JSON line each "
+                  "(default: collector-spans.jsonl)");
+  app->add_option("--mode", *mode, "up, 503 (answer 503 Service Unavailable) or blackhole "
+                                   "(accept, never answer); default: up")
+      ->check(CLI::IsMember({"up", "503", "blackhole"}));
+  return [o, mode] {
+    o->mode = *ParseCollectorMode(*mode);
+    o->interrupted = &g_interrupted;
+    return RunSink(*o);
+  };
+}
+
 struct DiffFlags {
   std::string scenario;
   std::vector<std::string> suts;
@@ -567,6 +588,8 @@ const swarm::Subcommand kCommands[] = {
      SetupDiff},
     {"validate", "Check scenario files without running them", SetupValidate},
     {"list", "List the fault kinds, the invariants, or the bundled scenarios", SetupList},
+    {"sink", "Run the collector: an OTLP/HTTP JSON receiver that records the spans it takes "
+             "(the engine starts one per run with telemetry)", SetupSink},
 };
 
 }  // namespace

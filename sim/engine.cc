@@ -21,6 +21,7 @@
 #include "sim/protocol/control_protocol.h"
 #include "sim/scheduler.h"
 #include "sim/sut/external_sut.h"
+#include "sim/sink_process.h"
 
 namespace faultline {
 namespace {
@@ -121,6 +122,7 @@ class FaultCtx final : public FaultContext {
                      const std::string& value) override;
   void SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) override;
   bool LimitFiles(const std::string& proc, int limit) override;
+  bool SetCollectorMode(CollectorMode mode) override;
   void SetupFailed(const std::string& why) override;
   void Landed(const nlohmann::json& details) override;
 
@@ -186,6 +188,7 @@ class Engine {
   bool RunTool(const std::vector<std::string>& args, std::string* error);
   std::string WriteScratch(const std::string& name, const std::string& content);
   bool LimitFiles(const std::string& id, int limit);
+  bool SetCollectorMode(CollectorMode mode);
   std::unique_ptr<Fault>& fault(int i) { return faults_[static_cast<size_t>(i)]; }
   FaultCtx& ctx(int i) { return *ctxs_[static_cast<size_t>(i)]; }
 
@@ -193,6 +196,13 @@ class Engine {
   bool Setup();
   // Setup for an external system under test (sim/sut/external_sut.h).
   bool SetupSut();
+  // Telemetry (docs/telemetry.md): on when the scenario asks for it or a
+  // fault needs the collector. StartCollector starts the sink and sets the
+  // agents' OTEL_* environment; CollectorEnd records what the sink received
+  // and what the spools still hold.
+  bool TelemetryWanted() const;
+  bool StartCollector();
+  void CollectorEnd();
   bool RunSwarm(const std::vector<std::string>& args, const std::string& log);
   bool Spawn(Proc& p);
   // Lockstep: waits until a started process parks at its hello.
@@ -232,6 +242,11 @@ class Engine {
   // The clock an external SUT's commands read: simulated in lockstep.
   int64_t SutNow() const { return lockstep_ ? now_ : sut::RealtimeMicros(); }
   std::vector<Proc> procs_;
+  std::unique_ptr<SinkProcess> sink_;
+  // Telemetry settings every controlled process starts with (before the
+  // faults' own variables, which win).
+  std::vector<std::pair<std::string, std::string>> telemetry_env_ = {
+      {"OTEL_SDK_DISABLED", "true"}};
   std::vector<std::unique_ptr<Fault>> faults_;
   std::vector<std::unique_ptr<FaultCtx>> ctxs_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
@@ -287,6 +302,7 @@ void FaultCtx::SetClockSkew(const std::string& proc, int64_t offset_us, int64_t 
 bool FaultCtx::LimitFiles(const std::string& proc, int limit) {
   return engine_->LimitFiles(proc, limit);
 }
+bool FaultCtx::SetCollectorMode(CollectorMode mode) { return engine_->SetCollectorMode(mode); }
 void FaultCtx::SetupFailed(const std::string& why) {
   engine_->FaultSetupFailed("fault " + kind_ + ": " + why);
 }
@@ -351,6 +367,79 @@ bool Engine::LimitFiles(const std::string& id, int limit) {
   if (prlimit(p->pid, RLIMIT_NOFILE, nullptr, &rl) != 0) return false;
   rl.rlim_cur = std::min(static_cast<rlim_t>(limit), rl.rlim_max);
   return prlimit(p->pid, RLIMIT_NOFILE, &rl, nullptr) == 0;
+}
+
+bool Engine::TelemetryWanted() const {
+  if (s_.telemetry.enabled) return true;
+  return std::any_of(faults_.begin(), faults_.end(),
+                     [](const std::unique_ptr<Fault>& f) { return f->NeedsCollector(); });
+}
+
+bool Engine::StartCollector() {
+  if (o_.sink_command.empty()) {
+    return Fail("this scenario exports telemetry, but the engine was given no collector command "
+                "(EngineOptions::sink_command)");
+  }
+  sink_ = std::make_unique<SinkProcess>(&processes_, o_.sink_command,
+                                        o_.log_dir + "/collector-spans.jsonl",
+                                        o_.log_dir + "/sink.log", s_.step_timeout_ms);
+  if (swarm::Status st = sink_->Start(); !st.ok()) return Fail(st.message());
+  const auto& t = s_.telemetry;
+  const std::string endpoint = sink_->Endpoint();
+  const std::string timeout = std::to_string(t.timeout_ms);
+  // Every standard variable that could point the agents elsewhere is set, so
+  // that the harness's own environment cannot leak into a run.
+  telemetry_env_ = {{"OTEL_SDK_DISABLED", "false"},
+                    {"OTEL_TRACES_EXPORTER", "otlp"},
+                    {"OTEL_EXPORTER_OTLP_ENDPOINT", endpoint},
+                    {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint + "/v1/traces"},
+                    {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
+                    {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"},
+                    {"OTEL_EXPORTER_OTLP_TIMEOUT", timeout},
+                    {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", timeout},
+                    {"OTEL_EXPORTER_OTLP_HEADERS", ""},
+                    {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", ""},
+                    {"OTEL_SERVICE_NAME", "swarm"},
+                    {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", std::to_string(t.batch_spans)},
+                    {"OTEL_BSP_SCHEDULE_DELAY", std::to_string(t.schedule_delay_ms)},
+                    {"SWARM_SPOOL_MAX_SPANS", std::to_string(t.spool_max_spans)},
+                    {"SWARM_SPOOL_MAX_BYTES", std::to_string(16 << 20)},
+                    {"SWARM_OTLP_RETRY_INITIAL_MS", std::to_string(t.retry_initial_ms)},
+                    {"SWARM_OTLP_RETRY_MAX_MS", std::to_string(t.retry_max_ms)}};
+  return true;
+}
+
+bool Engine::SetCollectorMode(CollectorMode mode) {
+  if (!sink_) return Fail("a fault switched the collector, but this run has none");
+  if (swarm::Status st = sink_->SetMode(mode); !st.ok()) return Fail(st.message());
+  return true;
+}
+
+void Engine::CollectorEnd() {
+  if (!sink_) return;
+  sink_->Stop();
+  // What the spools still hold: accounted for, not lost (docs/telemetry.md).
+  for (const SpoolLeft& left : ReadSpoolLeft(coord_)) {
+    Emit("sim", {{"type", "spool_left"}, {"agent", left.agent}, {"count", left.spans.size()},
+                 {"spans", left.spans}});
+  }
+  // What the collector took, sorted, in parts of a bounded size.
+  constexpr size_t kPart = 1000;
+  auto received = ReadSinkRecord(sink_->record_path());
+  if (!received.ok() && received.status().code() != swarm::Status::Code::kNotFound) {
+    Emit("sim", {{"type", "sink_received"}, {"error", received.status().message()},
+                 {"total", 0}, {"part", 0}, {"parts", 1}, {"spans", nlohmann::json::array()}});
+    return;
+  }
+  const std::vector<std::string> ids = received.ok() ? *received : std::vector<std::string>();
+  const size_t parts = std::max<size_t>(1, (ids.size() + kPart - 1) / kPart);
+  for (size_t part = 0; part < parts; ++part) {
+    const auto first = ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), part * kPart));
+    const auto last =
+        ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), (part + 1) * kPart));
+    Emit("sim", {{"type", "sink_received"}, {"total", ids.size()}, {"part", part},
+                 {"parts", parts}, {"spans", std::vector<std::string>(first, last)}});
+  }
 }
 
 bool Engine::Setup() {
@@ -433,6 +522,7 @@ bool Engine::Spawn(Proc& p) {
   spec.argv = p.argv;
   spec.cwd = p.cwd;
   spec.env = {{"FAULTLINE_MODE", lockstep_ ? "lockstep" : "freerun"}};
+  spec.env.insert(spec.env.end(), telemetry_env_.begin(), telemetry_env_.end());
   spec.env.insert(spec.env.end(), p.env.begin(), p.env.end());
   if (!lockstep_ && p.skewed()) {
     spec.env.emplace_back(protocol::kClockSkewEnv,
@@ -857,6 +947,7 @@ EngineResult Engine::Run() {
     // All processes start at once; their hellos are then collected in order,
     // so start-up costs overlap and the order stays deterministic.
     bool started = result_.error.empty();  // a fault that cannot be set up starts nothing
+    if (started && TelemetryWanted()) started = StartCollector();
     for (Proc& p : procs_) started = started && Spawn(p);
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = MonoMicros() - start_mono_;
@@ -872,6 +963,7 @@ EngineResult Engine::Run() {
   for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Finish(*ctxs_[i]);
   Snapshot();
   StateCheck();
+  CollectorEnd();
   RunEnd(end);
   if (!lockstep_) {
     std::stable_sort(buffered_.begin(), buffered_.end(),
