@@ -351,8 +351,28 @@ Check CheckString(const json& v, const OptionSpec& spec, const std::string& poin
   return std::nullopt;
 }
 
+Check CheckChoiceList(const json& v, const OptionSpec& spec, const std::string& pointer) {
+  const std::string expected = "a non-empty list of distinct strings, each one of " +
+                               QuotedList(spec.choices);
+  if (!v.is_array() || v.empty()) {
+    return Fail(pointer, fmt::format("found {}, expected {}", ShowTyped(v), expected));
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    OptionSpec one = spec;
+    one.type = OptionSpec::Type::kString;
+    if (Check problem = CheckString(v[i], one, Child(pointer, i))) return problem;
+    const auto end = v.begin() + static_cast<long>(i);
+    if (std::find(v.begin(), end, v[i]) != end) {
+      return Fail(Child(pointer, i), fmt::format("{} is listed twice", Show(v[i])));
+    }
+  }
+  return std::nullopt;
+}
+
 Check CheckOption(const json& v, const OptionSpec& spec, const std::string& pointer) {
   switch (spec.type) {
+    case OptionSpec::Type::kStringList:
+      return CheckChoiceList(v, spec, pointer);
     case OptionSpec::Type::kInt:
       return CheckInt(v, spec, pointer);
     case OptionSpec::Type::kString:
@@ -791,8 +811,11 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
     const FaultKind& kind = *catalog.FindFault(written.at("kind").get<std::string>());
     FaultInstance fault{kind.name, json::object()};
     for (const OptionSpec& spec : kind.options) {
+      // Only numbers are drawn: a list option's array is its value.
       fault.options[spec.name] =
-          Draw(WrittenOr(written, spec), root, Child(Child("/faults", i), spec.name));
+          spec.type == OptionSpec::Type::kInt
+              ? Draw(WrittenOr(written, spec), root, Child(Child("/faults", i), spec.name))
+              : WrittenOr(written, spec);
     }
     r.faults.push_back(std::move(fault));
   }
