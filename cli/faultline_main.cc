@@ -568,8 +568,7 @@ Runner SetupDiff(CLI::App* app) {
     if (int code = RunDiffSide(*f, f->suts[0], "-a", catalog, &a); code != kExitPass) return code;
     if (int code = RunDiffSide(*f, f->suts[1], "-b", catalog, &b); code != kExitPass) return code;
     const sut::Divergence d = sut::FirstDivergence(a.history, b.history);
-    std::printf("diff (A: %s, B: %s): %s", a.label.c_str(), b.label.c_str(),
-                sut::DescribeDivergence(d, "A", "B").c_str());
+    std::printf("diff: %s", sut::DescribeDivergence(d, a.label, b.label).c_str());
     std::printf("  histories: %s/trace.jsonl, %s/trace.jsonl\n", a.report.run_dir.c_str(),
                 b.report.run_dir.c_str());
     return d.found ? kExitViolation : kExitPass;
