@@ -50,6 +50,17 @@ std::string FindPreload(std::string* tried) {
   return "";
 }
 
+// "first<sep>second", or the one that is set.
+std::string Joined(const char* first, const char* second, char sep) {
+  const bool has_first = first != nullptr && *first != '\0';
+  const bool has_second = second != nullptr && *second != '\0';
+  if (has_first && has_second) return std::string(first) + sep + second;
+  return has_first ? first : has_second ? second : "";
+}
+std::string Joined(const std::string& first, const char* second, char sep) {
+  return Joined(first.c_str(), second, sep);
+}
+
 bool CopyInto(char* field, size_t size, const std::string& value) {
   if (value.size() >= size) return false;
   std::memcpy(field, value.c_str(), value.size() + 1);
@@ -82,11 +93,14 @@ class IoError final : public Fault {
       return;
     }
     PickVictims(ctx);
-    const char* inherited = std::getenv("LD_PRELOAD");
-    const std::string preload =
-        inherited != nullptr && *inherited != '\0' ? library + ":" + inherited : library;
+    const std::string preload = Joined(library, std::getenv("LD_PRELOAD"), ':');
+    // AddressSanitizer insists on coming first among the loaded libraries;
+    // the preload (built without sanitizers) may go before it.
+    const std::string asan_options =
+        Joined(std::getenv("ASAN_OPTIONS"), "verify_asan_link_order=0", ':');
     for (size_t slot = 0; slot < victims_.size(); ++slot) {
       ctx.AddProcessEnv(victims_[slot], "LD_PRELOAD", preload);
+      ctx.AddProcessEnv(victims_[slot], "ASAN_OPTIONS", asan_options);
       ctx.AddProcessEnv(victims_[slot], FAULTLINE_IOERR_CTL_ENV, control_path_);
       ctx.AddProcessEnv(victims_[slot], FAULTLINE_IOERR_SLOT_ENV, std::to_string(slot));
     }

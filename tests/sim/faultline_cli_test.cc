@@ -808,5 +808,97 @@ TEST_F(FaultlineCliTest, IoErrorRegressionsFsyncAfterRenameAndUnreadableHolding)
   EXPECT_GT(lost_while_unreadable, 0u) << "the victim never lost an item: the case was not hit";
 }
 
+// Live processes whose environment holds `entry` (a "KEY=value" prefix).
+std::vector<pid_t> ProcessesWithEnv(const std::string& entry) {
+  std::vector<pid_t> found;
+  DIR* d = opendir("/proc");
+  while (dirent* e = readdir(d)) {
+    pid_t pid = atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::string env = ReadAll(std::string("/proc/") + e->d_name + "/environ");
+    for (size_t at = 0; at < env.size(); at = env.find('\0', at) + 1) {
+      if (env.compare(at, entry.size(), entry) == 0) found.push_back(pid);
+      if (env.find('\0', at) == std::string::npos) break;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+TEST_F(FaultlineCliTest, IoErrorFailsChosenCallsOfChosenProcessesAndLeavesNothingBehind) {
+  // Also in sanitizer builds: the fault gives its victims
+  // ASAN_OPTIONS=verify_asan_link_order=0 (checked with an ASan-built swarm).
+  setenv("FAULTLINE_WORKDIR", (tmp_ / "work").c_str(), 1);
+  std::filesystem::create_directories(tmp_ / "work");
+  Ran r;
+  std::string dir = RunBundled(this, "io-error", tmp_ / "out", &r);
+  unsetenv("FAULTLINE_WORKDIR");
+  ASSERT_EQ(r.exit.code, 0) << r.output;
+  EXPECT_NE(r.output.find("same trace twice"), std::string::npos) << r.output;
+  nlohmann::json v = Verdict(dir);
+  EXPECT_EQ(v["ok"], true);
+  EXPECT_EQ(v["vacuous"], false);
+  EXPECT_EQ(v["end"], "completed");
+  for (const auto& inv : v["invariants"]) EXPECT_EQ(inv["ok"], true) << inv.dump();
+  const auto trace = Trace(dir);
+  IoErrorLandings l = IoErrorsOf(trace);
+  EXPECT_GT(l.landings, 0);
+  EXPECT_GT(l.injected, 0);
+  EXPECT_EQ(l.hit.count("reaper"), 1u) << "the scenario names the reaper too";
+  // The agents that saw EIO are agents the fault chose, and only those.
+  std::set<std::string> saw_eio;
+  for (const auto& e : trace) {
+    if (e["type"] == "storage_error" && e["code"] == "io_error") {
+      EXPECT_EQ(e["error"], "Input/output error");
+      saw_eio.insert(e["agent"]);
+    }
+  }
+  EXPECT_FALSE(saw_eio.empty()) << "no agent ever saw an injected error";
+  for (const std::string& a : saw_eio) EXPECT_EQ(l.hit.count(a), 1u) << a << " was not chosen";
+  // Nothing outlives the run: the control page went with the scratch
+  // directory, and no process carries it.
+  EXPECT_EQ(testing::CountEntries(tmp_ / "work"), 0u);
+  EXPECT_TRUE(ProcessesWithEnv("FAULTLINE_IOERR_CTL=" + tmp_ / "work").empty());
+}
+
+TEST_F(FaultlineCliTest, IoErrorEnospcInFreerunIsANoSpaceStorageError) {
+  Ran r = Faultline({"run", std::string(SCENARIO_DIR) + "/io-error-enospc.json", "--mode",
+                     "freerun", "--out", tmp_ / "out"});
+  ASSERT_EQ(r.exit.code, 0) << r.output;
+  const std::string dir = tmp_ / "out/io-error-enospc-1";
+  EXPECT_EQ(Verdict(dir)["mode"], "freerun");
+  const auto trace = Trace(dir);
+  IoErrorLandings l = IoErrorsOf(trace);
+  EXPECT_GT(l.injected, 0);
+  std::set<std::string> no_space;
+  for (const auto& e : trace) {
+    if (e["type"] == "storage_error" && e["code"] == "no_space") no_space.insert(e["agent"]);
+  }
+  EXPECT_FALSE(no_space.empty());
+  for (const std::string& a : no_space) EXPECT_EQ(l.hit.count(a), 1u) << a << " was not chosen";
+}
+
+TEST_F(FaultlineCliTest, IoErrorWithoutItsPreloadIsAHarnessErrorAndBadCallsAreRejected) {
+  setenv("FAULTLINE_IOERR_PRELOAD", (tmp_ / "missing.so").c_str(), 1);
+  Ran r = Faultline({"run", std::string(SCENARIO_DIR) + "/io-error.json", "--out", tmp_ / "out"});
+  unsetenv("FAULTLINE_IOERR_PRELOAD");
+  EXPECT_EQ(r.exit.code, 3) << r.output;
+  EXPECT_NE(r.output.find("fault io_error: cannot find its preload library"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(tmp_ / "missing.so"), std::string::npos) << r.output;
+  for (const auto& [calls, message] :
+       std::vector<std::pair<std::string, std::string>>{
+           {R"(["write", "wirte"])", "/faults/0/calls/1: found \"wirte\""},
+           {R"(["write", "write"])", "/faults/0/calls/1: \"write\" is listed twice"},
+           {"[]", "/faults/0/calls: found [] (an array), expected a non-empty list"},
+       }) {
+    std::string f = Write("bad.json", R"({"name": "x", "faults": [{"kind": "io_error",
+        "at_ms": 10, "calls": )" + calls + "}]}");
+    Ran v = Faultline({"validate", f});
+    EXPECT_EQ(v.exit.code, 2) << calls << "\n" << v.output;
+    EXPECT_NE(v.output.find(message), std::string::npos) << calls << "\n" << v.output;
+  }
+}
+
 }  // namespace
 }  // namespace faultline
