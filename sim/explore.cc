@@ -232,7 +232,16 @@ class Explorer {
     for (const char* name : {"original.json", "minimal.json", "minimal.json.tmp", "explore.json"}) {
       stdfs::remove(Path(name), ec);
     }
-    for (const char* name : {"runs", "shrink", "minimal-run"}) RemoveDir(Path(name));
+    RemoveDir(Path("shrink"));
+    // Run directories: OUT/<family>-<seed>[-minimal] holding a verdict.
+    const std::string prefix = family_.name + "-";
+    for (auto it = stdfs::directory_iterator(o_.out_dir, ec); !ec && it != stdfs::directory_iterator();
+         it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.rfind(prefix, 0) == 0 && stdfs::exists(it->path() / "scenario.resolved.json")) {
+        RemoveDir(it->path().string());
+      }
+    }
     return true;
   }
 
@@ -260,7 +269,7 @@ class Explorer {
       rc::Shrinkable<Values> tree = DrawValues(space_.knobs(), o_.master_seed, i);
       const ExploreCase c{DrawSeed(o_.master_seed, i), tree.value()};
       const ResolvedScenario scenario = space_.Materialize(c);
-      const CaseOutcome outcome = runner_.Run(scenario, Path("runs"), "");
+      const CaseOutcome outcome = runner_.Run(scenario, o_.out_dir, "");
       result_.runs = i + 1;
       if (outcome.exit_code == kExitInterrupted) return Stop(kExitInterrupted, start);
       if (outcome.exit_code == kExitHarness ||
@@ -301,7 +310,7 @@ class Explorer {
                     c.seed));
     const double start = Now();
     const ResolvedScenario scenario = space_.Materialize(c);
-    const CaseOutcome outcome = runner_.Run(scenario, Path("runs"), "");
+    const CaseOutcome outcome = runner_.Run(scenario, o_.out_dir, "");
     result_.runs = 1;
     result_.seconds = Now() - start;
     if (outcome.exit_code == kExitInterrupted) return Stop(kExitInterrupted, start);
@@ -439,6 +448,7 @@ class Explorer {
     shrink_start_ = Now();
     while (ShrinkStep()) {
     }
+    RemoveDir(Path("shrink"));  // every candidate's run directory is gone already
     Progress("");
     result_.shrink.seconds = Now() - shrink_start_;
     result_.shrink.after = SizeOf(failing_->scenario, failing_->steps);
@@ -484,7 +494,7 @@ class Explorer {
       HarnessError("the minimal scenario does not resolve to itself when loaded back");
       return false;
     }
-    const CaseOutcome outcome = runner_.Run(again, Path("minimal-run"), "");
+    const CaseOutcome outcome = runner_.Run(again, o_.out_dir, "-minimal");
     if (outcome.exit_code == kExitViolation &&
         std::find(outcome.violated.begin(), outcome.violated.end(), result_.invariant) !=
             outcome.violated.end()) {

@@ -149,8 +149,9 @@ struct ExploreResult {
 };
 
 // Explores `family`; writes OUT/original.json, OUT/minimal.json,
-// OUT/explore.json and the run directories of the failing runs (passing
-// runs' directories are deleted).
+// OUT/explore.json, the first failing run's directory OUT/<name>-<seed> and
+// the verifying re-run's OUT/<name>-<seed>-minimal, beside minimal.json
+// (passing runs' and shrink candidates' directories are deleted).
 ExploreResult Explore(const Scenario& family, const Catalog& catalog,
                       const ExploreOptions& options, CaseRunner& runner);
 

@@ -254,12 +254,23 @@ TEST_F(ExploreTest, KeepsOnlyTheDirectoriesOfFailingRuns) {
   const ExploreResult r = Explore(family_, catalog_, o, runner);
   ASSERT_TRUE(r.found);
   ASSERT_GT(r.runs, 0);
-  // The search's one kept directory is the failing one.
-  EXPECT_EQ(testing::CountEntries(o.out_dir + "/runs"), 1u);
-  EXPECT_TRUE(stdfs::exists(r.original_run_dir));
+  // Kept: the first failing run and the verifying re-run, beside the three
+  // files (where reports look for minimal.json).
+  EXPECT_EQ(stdfs::path(r.original_run_dir).parent_path(), stdfs::path(o.out_dir));
+  EXPECT_EQ(stdfs::path(r.minimal_run_dir).parent_path(), stdfs::path(o.out_dir));
+  EXPECT_TRUE(stdfs::exists(r.original_run_dir + "/scenario.resolved.json"));
+  EXPECT_TRUE(stdfs::exists(r.minimal_run_dir + "/scenario.resolved.json"));
+  EXPECT_NE(r.original_run_dir, r.minimal_run_dir);
   EXPECT_EQ(testing::CountEntries(o.out_dir + "/shrink"), 0u);
-  EXPECT_EQ(testing::CountEntries(o.out_dir + "/minimal-run"), 1u);
-  EXPECT_TRUE(stdfs::exists(r.minimal_run_dir));
+  EXPECT_EQ(testing::CountEntries(o.out_dir), 5u);  // 3 files, 2 run directories
+  // A new explore into the same place starts clean.
+  FakeRunner passing([](const ResolvedScenario&) { return std::vector<std::string>{}; });
+  ExploreOptions again = o;
+  again.max_runs = 3;
+  EXPECT_EQ(Explore(family_, catalog_, again, passing).exit_code, kExitPass);
+  EXPECT_FALSE(stdfs::exists(r.original_run_dir));
+  EXPECT_FALSE(stdfs::exists(o.out_dir + "/minimal.json"));
+  EXPECT_EQ(testing::CountEntries(o.out_dir), 1u);  // explore.json
 }
 
 TEST_F(ExploreTest, NoViolationWithinTheRunsExitsZeroAndLeavesNoRunDirectories) {
@@ -270,7 +281,7 @@ TEST_F(ExploreTest, NoViolationWithinTheRunsExitsZeroAndLeavesNoRunDirectories) 
   EXPECT_EQ(r.exit_code, kExitPass);
   EXPECT_FALSE(r.found);
   EXPECT_EQ(r.runs, 12);
-  EXPECT_EQ(testing::CountEntries(o.out_dir + "/runs"), 0u);
+  EXPECT_EQ(testing::CountEntries(o.out_dir), 1u);  // explore.json only
   EXPECT_FALSE(stdfs::exists(o.out_dir + "/minimal.json"));
   EXPECT_FALSE(stdfs::exists(o.out_dir + "/original.json"));
 }
@@ -476,7 +487,7 @@ TEST_F(ExploreCliTest, NoViolationExitsZeroAndSaysSo) {
   const json summary = json::parse(in);
   EXPECT_EQ(summary["runs"], 4);
   EXPECT_EQ(summary["found"], false);
-  EXPECT_EQ(testing::CountEntries(out + "/runs"), 0u);
+  EXPECT_EQ(testing::CountEntries(out), 1u);  // explore.json only
 }
 
 TEST_F(ExploreCliTest, BadInputExitsTwo) {
