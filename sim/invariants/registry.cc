@@ -41,7 +41,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<StateSync>(observes::kCoordinatorEvents),
       Entry<SuccessRate>(),
       Entry<SutResponsive>(observes::kSutCommands),
-      Entry<NoSilentSpanLoss>(),
+      Entry<NoSilentSpanLoss>(observes::kCoordinatorEvents),
   };
 }
 

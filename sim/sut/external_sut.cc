@@ -92,8 +92,8 @@ std::string MissingObservations(unsigned missing) {
     why.push_back("the SUT names no state files that must parse (\"state\": {\"json\": [...]})");
   }
   if (missing & observes::kCoordinatorEvents) {
-    why.push_back("the command adapter sees no config fingerprints, heartbeats or death "
-                  "declarations of the SUT");
+    why.push_back("the command adapter sees no config fingerprints, heartbeats, death "
+                  "declarations or spans of the SUT");
   }
   if (missing & observes::kSutCommands) {
     why.push_back("faultline runs no commands of an external SUT in this run");
@@ -124,7 +124,10 @@ Values ExternalSut::BaseValues(int64_t now_us) const {
 std::vector<std::pair<std::string, std::string>> ExternalSut::Env(const Values& values) const {
   std::vector<std::pair<std::string, std::string>> env;
   for (const auto& [key, value] : spec_.env) env.emplace_back(key, Expand(value, values, false));
-  env.emplace_back("FAULTLINE_NOW_MS", values.count("now_ms") ? values.at("now_ms") : "");
+  // Commands read the harness's clock here; processes (no "now_ms") have their own.
+  if (auto now = values.find("now_ms"); now != values.end()) {
+    env.emplace_back("FAULTLINE_NOW_MS", now->second);
+  }
   return env;
 }
 
