@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,11 @@
 
 #include "coordinator/subcommand_table.h"
 #include "faults/registry.h"
+#include "reports/fmea_catalog.h"
+#include "reports/fmea_report.h"
+#include "reports/junit.h"
+#include "reports/run_record.h"
+#include "reports/timeline_svg.h"
 #include "sim/invariants/registry.h"
 #include "sim/explore.h"
 #include "sim/run.h"
@@ -133,6 +139,7 @@ struct RunFlags {
   int64_t seeds = 1;       // runs per scenario: its seed, then the next ones
   std::string shard;       // "I/N", else from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS
   int64_t seed_offset = 0; // of this run, from the first seed
+  std::string junit;  // --junit FILE
 };
 
 RunOptions Options(const RunFlags& f) {
@@ -145,9 +152,37 @@ RunOptions Options(const RunFlags& f) {
   return o;
 }
 
-int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog) {
+// After a run: its timeline.svg next to its trace, and its JUnit case.
+void AfterRun(const RunReport& report, const std::string& scenario,
+              std::vector<reports::JunitCase>* junit) {
+  const std::string id = stdfs::path(report.run_dir).filename().string();
+  if (!report.verdict.is_object() || !report.verdict.contains("scenario")) {
+    if (junit) junit->push_back(reports::JunitErrorCase(scenario, id, report.summary));
+    return;
+  }
+  std::string error;
+  if (!reports::WriteTimelineSvg(report.run_dir, &error)) {
+    std::fprintf(stderr, "faultline: no timeline for %s: %s\n", report.run_dir.c_str(),
+                 error.c_str());
+  }
+  if (junit) junit->push_back(reports::JunitCaseFromVerdict(report.verdict, id, report.run_dir));
+}
+
+int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
+           std::vector<reports::JunitCase>* junit) {
+  if (reports::IsCatalogueFile(path)) {
+    std::fprintf(stderr, "faultline run: skipping %s (the failure-mode catalogue, not a "
+                 "scenario)\n", path.c_str());
+    return kExitPass;
+  }
+  const std::string stem = stdfs::path(path).stem().string();
   Scenario scenario;
-  if (!Load(path, f.mode, catalog, &scenario)) return kExitUsage;
+  if (!Load(path, f.mode, catalog, &scenario)) {
+    junit->push_back(reports::JunitErrorCase(stem, stem, path + ": not a valid scenario (exit 2); "
+                                             "faultline validate " + path + " says why",
+                                             reports::Outcome::kHarnessError));
+    return kExitUsage;
+  }
   if (!ApplySut(f.sut, catalog, &scenario)) return kExitUsage;
   uint64_t seed = (f.seed >= 0 ? static_cast<uint64_t>(f.seed)
                                : scenario.doc.value("seed", uint64_t{1})) +
@@ -157,9 +192,12 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog) {
   if (resolved.sut.is_null() && !stdfs::exists(options.swarm_bin)) {
     std::fprintf(stderr, "faultline: the coordinator binary %s does not exist; pass --swarm PATH\n",
                  options.swarm_bin.c_str());
+    junit->push_back(reports::JunitErrorCase(resolved.name, stem, "the coordinator binary " +
+                                             options.swarm_bin + " does not exist"));
     return kExitHarness;
   }
   RunReport report = RunScenario(resolved, catalog, options);
+  AfterRun(report, resolved.name, junit);
   std::fputs(report.summary.c_str(), stdout);
   std::fflush(stdout);
   if (!f.check_determinism || report.exit_code == kExitInterrupted ||
@@ -172,6 +210,7 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog) {
   }
   options.run_dir_suffix = "-check";
   RunReport again = RunScenario(resolved, catalog, options);
+  AfterRun(again, resolved.name, nullptr);
   std::string first = report.verdict["trace_sha256"], second = again.verdict["trace_sha256"];
   if (first != second) {
     std::printf("  --check-determinism: FAILED: trace_sha256 %s then %s (%s vs %s); see "
@@ -242,9 +281,13 @@ Runner SetupRun(CLI::App* app) {
                   "I/N: do only every N-th run (scenario x seed), starting at the I-th; default "
                   "from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS. faultline report merges the shards' "
                   "--out folders");
+  app->add_option("--junit", f->junit,
+                  "Also write JUnit XML here: one testcase per run, failures with the violations "
+                  "and the reproduce command, errors for harness errors");
   return [f] {
     Catalog catalog = MakeCatalog();
     int code = kExitPass;
+    std::vector<reports::JunitCase> junit;
     Shard shard;
     if (!ParseShard(f->shard, &shard)) return kExitUsage;
     const int64_t runs = static_cast<int64_t>(f->scenarios.size()) * f->seeds;
@@ -260,9 +303,18 @@ Runner SetupRun(CLI::App* app) {
         if (index % shard.total != shard.index) continue;
         RunFlags one = *f;
         one.seed_offset = k;
-        code = Worst(code, RunOne(path, one, catalog));
+        code = Worst(code, RunOne(path, one, catalog, &junit));
       }
       if (code == kExitInterrupted) break;
+    }
+    if (!f->junit.empty()) {
+      std::ofstream out(f->junit, std::ios::trunc);
+      out << reports::RenderJunit(junit);
+      out.close();
+      if (!out) {
+        std::fprintf(stderr, "faultline run: cannot write the JUnit file %s\n", f->junit.c_str());
+        code = Worst(code, kExitHarness);
+      }
     }
     return code;
   };
@@ -289,6 +341,7 @@ Runner SetupReplay(CLI::App* app) {
     flags.out = *dir + "/replay";
     flags.swarm = *swarm;
     RunReport report = RunScenario(resolved, catalog, Options(flags));
+    AfterRun(report, resolved.name, nullptr);
     std::fputs(report.summary.c_str(), stdout);
     if (report.exit_code == kExitHarness || report.exit_code == kExitInterrupted) {
       return report.exit_code;
@@ -311,22 +364,140 @@ Runner SetupReplay(CLI::App* app) {
   };
 }
 
+// The failure-mode catalogue's cross-references, for validate.
+int ValidateCatalogue(const std::string& flag, const std::vector<std::string>& files,
+                      const std::vector<reports::ScenarioFmea>& given, const Catalog& catalog) {
+  const std::string path = reports::FindCatalogue(flag, files);
+  if (path.empty()) {
+    std::fprintf(stderr, "faultline validate: no failure-mode catalogue found (fmea.json next to "
+                 "the scenarios, or --fmea FILE): fmea ids not checked\n");
+    return kExitPass;
+  }
+  // Validating the catalogue itself judges the whole bundled suite against it.
+  const bool all_bundled =
+      !flag.empty() || std::any_of(files.begin(), files.end(), reports::IsCatalogueFile);
+  size_t modes = 0, exercised = 0;
+  std::vector<ScenarioError> errors =
+      reports::CheckCatalogueFile(path, given, all_bundled, catalog, &modes, &exercised);
+  for (const ScenarioError& e : errors) std::fprintf(stderr, "faultline: %s\n", e.ToString().c_str());
+  if (!errors.empty()) return kExitUsage;
+  std::printf("%s: ok (%zu failure modes, %zu with scenarios)\n", path.c_str(), modes, exercised);
+  return kExitPass;
+}
+
 Runner SetupValidate(CLI::App* app) {
   auto files = std::make_shared<std::vector<std::string>>();
-  app->add_option("SCENARIO", *files, "Scenario files to check")->required();
-  return [files] {
+  auto fmea = std::make_shared<std::string>();
+  app->add_option("SCENARIO", *files, "Scenario files to check (a fmea.json among them is the "
+                  "failure-mode catalogue)")->required();
+  app->add_option("--fmea", *fmea, "The failure-mode catalogue to check them against (default: "
+                  "fmea.json given, else next to the first scenario, else scenarios/fmea.json)");
+  return [files, fmea] {
     Catalog catalog = MakeCatalog();
     int code = kExitPass;
+    std::vector<reports::ScenarioFmea> given;
     for (const std::string& path : *files) {
+      if (reports::IsCatalogueFile(path)) continue;
       Scenario scenario;
       if (!Load(path, "", catalog, &scenario)) {
         code = kExitUsage;
         continue;
       }
       std::printf("%s: ok (%s)\n", path.c_str(), scenario.name.c_str());
+      given.push_back(reports::ScenarioFmeaOf(scenario, /*bundled=*/false));
     }
-    return code;
+    return Worst(code, ValidateCatalogue(*fmea, *files, given, catalog));
   };
+}
+
+struct ReportFlags {
+  std::vector<std::string> inputs;
+  std::string out;
+  std::string fmea = "scenarios/fmea.json";
+  std::string generated;
+  std::string timelines = "auto";
+};
+
+// The one wall-clock line of a report: --generated, else SOURCE_DATE_EPOCH
+// (reproducible builds), else now; UTC.
+std::string GeneratedAt(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  time_t now = std::time(nullptr);
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
+    now = static_cast<time_t>(std::strtoll(epoch, nullptr, 10));
+  }
+  struct tm utc {};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+int RunReportCommand(const ReportFlags& f) {
+  Catalog registries = MakeCatalog();
+  reports::FmeaCatalog catalogue;
+  std::vector<ScenarioError> errors;
+  if (!reports::LoadFmeaCatalog(f.fmea, &catalogue, &errors)) {
+    for (const ScenarioError& e : errors) std::fprintf(stderr, "faultline: %s\n", e.ToString().c_str());
+    return kExitUsage;
+  }
+  for (const ScenarioError& e : reports::CheckCatalogueFile(f.fmea, {}, false, registries)) {
+    std::fprintf(stderr, "faultline report: warning: %s\n", e.ToString().c_str());
+  }
+  std::vector<std::string> problems;
+  std::vector<std::string> dirs = reports::FindRunDirs(f.inputs, &problems);
+  for (const std::string& p : problems) std::fprintf(stderr, "faultline report: %s\n", p.c_str());
+  if (dirs.empty()) {
+    std::fprintf(stderr, "faultline report: no run directories found; pass the --out folders of "
+                 "faultline run (or run directories)\n");
+    return kExitUsage;
+  }
+  reports::ReportOptions options;
+  options.generated = GeneratedAt(f.generated);
+  options.out_dir = f.out;
+  options.inputs = f.inputs;
+  options.timelines = f.timelines == "all"       ? reports::Timelines::kAll
+                      : f.timelines == "failing" ? reports::Timelines::kFailing
+                      : f.timelines == "none"    ? reports::Timelines::kNone
+                                                 : reports::Timelines::kAuto;
+  const bool progress = ShowProgress();
+  if (progress) {
+    options.progress = [](size_t done, size_t total) {
+      std::fprintf(stderr, "\rfaultline report: read %zu of %zu runs\033[K", done, total);
+    };
+  }
+  reports::Report report = reports::BuildReport(catalogue, dirs, options);
+  if (progress) std::fputs("\n", stderr);
+  std::string error;
+  if (!reports::WriteReport(report, f.out, &error)) {
+    std::fprintf(stderr, "faultline report: %s\n", error.c_str());
+    return kExitHarness;
+  }
+  const nlohmann::json& t = report.model["totals"];
+  std::printf("report: %d runs (%d with violations, %d harness errors, %d vacuous); %d of %d failure "
+              "modes exercised, %d failing\n  %s/fmea-report.html  (also fmea-report.md, "
+              "fmea-report.json, junit.xml)\n",
+              t["runs"].get<int>(), t["violations"].get<int>(), t["harness_errors"].get<int>(),
+              t["vacuous"].get<int>(), t["modes_exercised"].get<int>(), t["modes"].get<int>(),
+              t["modes_failing"].get<int>(), f.out.c_str());
+  for (const std::string& w : report.warnings) std::fprintf(stderr, "  warning: %s\n", w.c_str());
+  return kExitPass;
+}
+
+Runner SetupReport(CLI::App* app) {
+  auto f = std::make_shared<ReportFlags>();
+  app->add_option("RUN_DIR", f->inputs,
+                  "Run directories, or folders holding them (e.g. each shard's --out folder)")
+      ->required();
+  app->add_option("--out", f->out, "Where the report goes")->required();
+  app->add_option("--fmea", f->fmea, "The failure-mode catalogue (default: scenarios/fmea.json)");
+  app->add_option("--generated", f->generated,
+                  "The report's \"generated\" line (default: SOURCE_DATE_EPOCH, else now, UTC)");
+  app->add_option("--timelines", f->timelines,
+                  "Timelines drawn in the HTML: auto (all of up to 60 runs, else the failing, "
+                  "vacuous and first of each scenario), all, failing, none")
+      ->check(CLI::IsMember({"auto", "all", "failing", "none"}));
+  return [f] { return RunReportCommand(*f); };
 }
 
 Runner SetupList(CLI::App* app) {
@@ -585,7 +756,10 @@ const swarm::Subcommand kCommands[] = {
     {"diff", "Run one lockstep scenario against two SUTs and print the first divergence of "
              "their histories (exit 0 none, 1 a divergence, 2 bad input, 3 harness error)",
      SetupDiff},
-    {"validate", "Check scenario files without running them", SetupValidate},
+    {"validate", "Check scenario files and the failure-mode catalogue without running them",
+     SetupValidate},
+    {"report", "Write the FMEA evidence report (md, html, json) and junit.xml from run "
+               "directories; merges shards' output folders", SetupReport},
     {"list", "List the fault kinds, the invariants, or the bundled scenarios", SetupList},
     {"sink", "Run the collector: an OTLP/HTTP JSON receiver that records the spans it takes "
              "(the engine starts one per run with telemetry)", SetupSink},

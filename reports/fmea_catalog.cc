@@ -269,9 +269,21 @@ std::vector<ScenarioError> CheckCatalog(const FmeaCatalog& catalog, const Catalo
              fmt::format("no scenario named {}{} among the scenario files checked; add a scenario "
                          "file with that \"name\" or remove it", Quote(m.scenarios[j]),
                          Suggest(m.scenarios[j], scenario_names)));
-      } else if (it->second->bundled && it->second->checked && std::find(it->second->fmea.begin(), it->second->fmea.end(),
-                                                  m.id) == it->second->fmea.end()) {
-        fail(it->second->file, "/fmea",
+        continue;
+      }
+      const bool injects_one = std::any_of(m.faults.begin(), m.faults.end(), [&](const auto& f) {
+        return std::count(it->second->faults.begin(), it->second->faults.end(), f) > 0;
+      });
+      if (!m.faults.empty() && !injects_one) {
+        fail(catalog.file, fmt::format("/modes/{}/scenarios/{}", i, j),
+             fmt::format("scenario {} ({}) injects none of this mode's faults ({}), so its runs "
+                         "can never count for it; give the scenario one of them or remove it here",
+                         Quote(m.scenarios[j]), it->second->file, Join(m.faults)));
+      }
+      const ScenarioFmea& named = *it->second;
+      if (named.bundled && named.checked &&
+          std::find(named.fmea.begin(), named.fmea.end(), m.id) == named.fmea.end()) {
+        fail(named.file, "/fmea",
              fmt::format("does not list {}, although {} names this scenario at /modes/{}/scenarios; "
                          "add the id here or remove the scenario there", Quote(m.id), catalog.file,
                          i));
@@ -316,7 +328,19 @@ std::vector<ScenarioFmea> ScenariosIn(const std::string& dir, const Catalog& reg
     Scenario s;
     ScenarioError error;
     if (!LoadScenario(f, registries, &s, &error)) continue;
-    out.push_back({f, s.name, s.doc.value("fmea", std::vector<std::string>{}), true});
+    out.push_back(ScenarioFmeaOf(s, true));
+  }
+  return out;
+}
+
+ScenarioFmea ScenarioFmeaOf(const Scenario& scenario, bool bundled) {
+  ScenarioFmea out;
+  out.file = scenario.file;
+  out.name = scenario.name;
+  out.fmea = scenario.doc.value("fmea", std::vector<std::string>{});
+  out.bundled = bundled;
+  for (const json& f : scenario.doc.value("faults", json::array())) {
+    if (f.is_object()) out.faults.push_back(f.value("kind", ""));
   }
   return out;
 }

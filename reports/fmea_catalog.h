@@ -52,12 +52,17 @@ struct ScenarioFmea {
   // Whether this scenario's own references are judged; unchecked ones only
   // answer for the names the catalogue uses.
   bool checked = true;
+  std::vector<std::string> faults;  // the fault kinds it injects
 };
 
+// What a loaded scenario says: its name, fmea ids and fault kinds.
+ScenarioFmea ScenarioFmeaOf(const Scenario& scenario, bool bundled);
+
 // Cross-references: every fault and invariant named is registered, every
-// scenario named exists in `scenarios`, every checked scenario's fmea id is in
-// the catalogue, and checked bundled scenarios and the catalogue list each
-// other.
+// scenario named exists in `scenarios` and injects one of the mode's faults
+// (else its runs could never count for the mode), every checked scenario's
+// fmea id is in the catalogue, and checked bundled scenarios and the
+// catalogue list each other.
 std::vector<ScenarioError> CheckCatalog(const FmeaCatalog& catalog, const Catalog& registries,
                                         const std::vector<ScenarioFmea>& scenarios);
 

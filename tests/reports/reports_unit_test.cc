@@ -104,15 +104,16 @@ TEST(FmeaCatalog, CrossReferencesAreChecked) {
   FmeaCatalog c;
   ASSERT_TRUE(Parse(R"({"modes": [
       {"id": "worker-crash", "title": "t", "source": "s", "S": null, "O": null, "D": null,
-       "RPN": null, "faults": ["kill_agnet"], "invariants": ["single_ownr"],
+       "RPN": null, "faults": ["kill_agnet", "kill_agent"], "invariants": ["single_ownr"],
        "scenarios": ["killed", "ghost"]},
       {"id": "stalled", "title": "t", "source": "s", "S": null, "O": null, "D": null,
        "RPN": null, "faults": ["stall_agent"], "invariants": [], "scenarios": ["killed"]}]})",
                     &c).empty());
   std::vector<ScenarioFmea> scenarios = {
-      {"scenarios/killed.json", "killed", {"worker-crash", "nope"}, true},
-      {"scenarios/other.json", "other", {"stalled"}, true},
-      {"/elsewhere/mine.json", "mine", {"stalled"}, false},
+      {"scenarios/killed.json", "killed", {"worker-crash", "nope"}, true, true,
+       {"kill_agent", "stall_agent"}},
+      {"scenarios/other.json", "other", {"stalled"}, true, true, {"stall_agent"}},
+      {"/elsewhere/mine.json", "mine", {"stalled"}, false, true, {"stall_agent"}},
   };
   auto errors = CheckCatalog(c, Registries(), scenarios);
   EXPECT_TRUE(Mentions(errors, "/modes/0/faults/0", "did you mean \"kill_agent\"")) << Dump(errors);
@@ -132,10 +133,23 @@ TEST(FmeaCatalog, CrossReferencesAreChecked) {
   EXPECT_EQ(errors.size(), 6u) << Dump(errors);
 }
 
+TEST(FmeaCatalog, AListedScenarioMustInjectOneOfTheModesFaults) {
+  FmeaCatalog c;
+  ASSERT_TRUE(Parse(std::string("{\"modes\": [") + kGoodMode + "]}", &c).empty());
+  ScenarioFmea killed{"scenarios/killed.json", "killed", {"worker-crash"}, true, true,
+                      {"stall_agent"}};
+  auto errors = CheckCatalog(c, Registries(), {killed});
+  EXPECT_TRUE(Mentions(errors, "/modes/0/scenarios/0", "injects none of this mode's faults"))
+      << Dump(errors);
+  killed.faults.push_back("kill_agent");
+  EXPECT_TRUE(CheckCatalog(c, Registries(), {killed}).empty());
+}
+
 TEST(FmeaCatalog, UncheckedScenariosOnlyAnswerForNames) {
   FmeaCatalog c;
   ASSERT_TRUE(Parse(std::string("{\"modes\": [") + kGoodMode + "]}", &c).empty());
-  ScenarioFmea killed{"scenarios/killed.json", "killed", {"bogus"}, true, /*checked=*/false};
+  ScenarioFmea killed{"scenarios/killed.json", "killed", {"bogus"}, true, /*checked=*/false,
+                      {"kill_agent"}};
   EXPECT_TRUE(CheckCatalog(c, Registries(), {killed}).empty());
   killed.checked = true;
   EXPECT_FALSE(CheckCatalog(c, Registries(), {killed}).empty());
