@@ -40,8 +40,8 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<NoFalseDeath>(observes::kCoordinatorEvents),
       Entry<StateSync>(observes::kCoordinatorEvents),
       Entry<SuccessRate>(),
-      Entry<SutResponsive>(observes::kSutCommands),
       Entry<NoSilentSpanLoss>(observes::kCoordinatorEvents),
+      Entry<SutResponsive>(observes::kSutCommands),
   };
 }
 

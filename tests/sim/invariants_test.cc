@@ -681,7 +681,8 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "no_lost_work", "eventual_lock_release",
                                              "bounded_locks", "progress", "no_torn_state",
                                              "config_fail_fast", "no_false_death", "state_sync",
-                                             "success_rate", "no_silent_span_loss"}));
+                                             "success_rate", "no_silent_span_loss",
+                                             "sut_responsive"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -1340,7 +1341,7 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "single_owner", "exactly_once_effect", "no_lost_work",
                        "eventual_lock_release", "bounded_locks", "progress", "no_torn_state",
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
-                       "no_silent_span_loss"}));
+                       "no_silent_span_loss", "sut_responsive"}));
 }
 
 // ---------------------------------------------------------------------------

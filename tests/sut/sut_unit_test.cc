@@ -10,8 +10,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "sim/invariants/registry.h"
+#include "sim/invariants/sut_responsive.h"
 #include "sim/scenario.h"
 #include "sim/sut/command.h"
+#include "sim/sut/external_sut.h"
 #include "sim/sut/history_diff.h"
 #include "sim/sut/sut_spec.h"
 #include "sim/sut/template.h"
@@ -301,6 +304,52 @@ TEST(CommandTest, TheCommandDiesWithItsCaller) {
   waitpid(caller, nullptr, 0);
   EXPECT_TRUE(Gone("987605"));
   EXPECT_TRUE(Gone("987606"));
+}
+
+// --- sut_responsive ---------------------------------------------------------
+
+TEST(SutResponsiveTest, EveryFailedCommandIsOneViolationNamingItsOperation) {
+  SutResponsive checker;
+  auto event = [](uint64_t seq, json fields) {
+    fields["seq"] = seq;
+    fields["t"] = 1'500'000;
+    return TraceEvent::FromJson(std::move(fields));
+  };
+  checker.Observe(event(0, {{"type", "claim_ok"}, {"item", "w1"}, {"agent", "a0"}}));
+  checker.Observe(event(1, {{"type", "sut_command_failed"}, {"proc", "a1"}, {"agent", "a1"},
+                            {"op", "complete"}, {"item", "w1"}, {"failure", "timeout"},
+                            {"how", "timed out after 500 ms"}, {"first_line", "waiting"}}));
+  checker.Observe(event(2, {{"type", "sut_command_failed"}, {"proc", "sim"}, {"op", "dump"},
+                            {"failure", "signal"}, {"how", "killed by SIGSEGV"}}));
+  std::vector<Violation> found;
+  checker.Finish(&found);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].message,
+            "the SUT's complete command for w1 run by a1 at 1.500 s timed out after 500 ms (it "
+            "said: waiting)");
+  EXPECT_EQ(found[0].evidence, std::vector<uint64_t>{1});
+  EXPECT_EQ(found[1].message, "the SUT's dump command run by sim at 1.500 s killed by SIGSEGV");
+}
+
+TEST(SutResponsiveTest, AppliesOnlyToExternalSuts) {
+  const InvariantKind* kind = nullptr;
+  std::vector<InvariantKind> all = CoreInvariants();
+  for (const InvariantKind& k : all) {
+    if (std::string(k.name) == "sut_responsive") kind = &k;
+  }
+  ASSERT_NE(kind, nullptr);
+  EXPECT_NE(kind->needs & ~observes::kReference, 0u) << "never run for the reference";
+  json block = AdapterBlock();
+  EXPECT_EQ(kind->needs & ~Observations(ParseSut(block)), 0u);
+  // Without a dump, the final state is unknown: no_lost_work cannot judge.
+  for (const InvariantKind& k : all) {
+    if (std::string(k.name) != "no_lost_work") continue;
+    const unsigned missing = k.needs & ~Observations(ParseSut(block));
+    EXPECT_NE(missing, 0u);
+    EXPECT_NE(MissingObservations(missing).find("dump"), std::string::npos);
+    block["state"] = {{"dump", {"./q", "dump", "{dir}"}}};
+    EXPECT_EQ(k.needs & ~Observations(ParseSut(block)), 0u);
+  }
 }
 
 // --- diff -------------------------------------------------------------------
