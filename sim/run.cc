@@ -230,7 +230,10 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       "events, {} {}, {} wall\n",
       s.name, s.seed, s.mode == Mode::kLockstep ? "lockstep" : "freerun", outcome,
       checkers.size(),
-      not_applicable_names.empty() ? "" : " (not applicable: " + not_applicable_names + ")",
+      // The reference never runs the SUT-only checkers; only a SUT's list says something.
+      not_applicable_names.empty() || s.sut.is_null()
+          ? ""
+          : " (not applicable: " + not_applicable_names + ")",
       fault_text.empty() ? "none" : fault_text,
       vacuous ? " (VACUOUS: a fault never fired)" : "", s.items, s.agents, r.events,
       s.mode == Mode::kLockstep ? "sim" : "run", Seconds(r.sim_us), Seconds(r.wall_us));
