@@ -174,6 +174,7 @@ class Engine {
     if (result_.error.empty()) result_.error = why;
   }
   const std::string& coord() const { return coord_; }
+  bool external_sut() const { return sut_ != nullptr; }
   const std::string& scratch() const { return o_.work_dir; }
   nlohmann::json Settings() const {
     return {{"schema_version", 1},
@@ -287,6 +288,8 @@ std::string FaultCtx::WriteScratchFile(const std::string& name, const std::strin
   return engine_->WriteScratch(fmt::format("fault{}-{}", index_, name), content);
 }
 void FaultCtx::AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) {
+  // These are flags of `swarm agent`; an external SUT's agents take their own.
+  if (engine_->external_sut()) return;
   if (Proc* p = engine_->Find(agent)) p->argv.insert(p->argv.end(), args.begin(), args.end());
 }
 void FaultCtx::AddProcessEnv(const std::string& proc, const std::string& key,
