@@ -60,16 +60,33 @@ Result<std::string> WriteTemp(const std::string& tmp_dir, const std::string& pat
   return tmp;
 }
 
-// The first failure SyncAfterChange kept since TakeUnsyncedError last ran.
+// The first failure DirSync::AfterChange kept since TakeUnsyncedError last ran.
 thread_local Status unsynced_error;
 
-// Fsyncs the directory of a change that is already made: its failure does
-// not undo the change, so it is kept for the caller instead of returned.
-Status SyncAfterChange(const std::string& path) {
-  Status s = FsyncDir(DirName(path));
-  if (!s.ok() && unsynced_error.ok()) unsynced_error = std::move(s);
-  return Status::Ok();
-}
+// The directory of a file about to change, opened before the change so that
+// what can fail before it (no descriptor left, no such directory) fails the
+// operation before its commit point; AfterChange fsyncs it once the change is
+// made, when a failure no longer undoes anything and is kept instead of
+// returned.
+class DirSync {
+ public:
+  explicit DirSync(const std::string& path)
+      : dir_(DirName(path)), fd_(open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_.get() < 0) status_ = Status::FromErrno(errno, "open the directory of " + path);
+  }
+  const Status& status() const { return status_; }
+  Status AfterChange() {
+    if (fsync(fd_.get()) != 0 && unsynced_error.ok()) {
+      unsynced_error = Status::FromErrno(errno, "fsync directory " + dir_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string dir_;
+  Fd fd_;
+  Status status_;
+};
 
 }  // namespace
 
@@ -91,17 +108,29 @@ Result<std::string> ReadFile(const std::string& path) {
 Status WriteAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data) {
   auto tmp = WriteTemp(tmp_dir, path, data);
   if (!tmp.ok()) return tmp.status();
+  // Opened once the temp file is closed: no more descriptors at once than
+  // the write needs.
+  DirSync dir(path);
+  if (!dir.status().ok()) {
+    unlink(tmp->c_str());
+    return dir.status();
+  }
   if (rename(tmp->c_str(), path.c_str()) != 0) {
     Status s = Status::FromErrno(errno, "rename " + *tmp + " to " + path);
     unlink(tmp->c_str());
     return s;
   }
-  return SyncAfterChange(path);
+  return dir.AfterChange();
 }
 
 Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data) {
   auto tmp = WriteTemp(tmp_dir, path, data);
   if (!tmp.ok()) return tmp.status();
+  DirSync dir(path);
+  if (!dir.status().ok()) {
+    unlink(tmp->c_str());
+    return dir.status();
+  }
   int rc = link(tmp->c_str(), path.c_str());
   int err = errno;
   unlink(tmp->c_str());
@@ -109,35 +138,50 @@ Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::st
     if (err == EEXIST) return Status::Conflict(path + " already exists");
     return Status::FromErrno(err, "link " + *tmp + " to " + path);
   }
-  return SyncAfterChange(path);
+  return dir.AfterChange();
 }
 
 Status Touch(const std::string& path) {
+  DirSync dir(path);
+  if (!dir.status().ok()) return dir.status();
   Fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   if (fd.get() < 0) return Status::FromErrno(errno, "create " + path);
-  return SyncAfterChange(path);
+  return dir.AfterChange();
 }
 
 Status Remove(const std::string& path, bool durable) {
+  if (!durable) {
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Status::FromErrno(errno, "unlink " + path);
+    }
+    return Status::Ok();
+  }
+  DirSync dir(path);
+  if (dir.status().code() == Status::Code::kNotFound) return Status::Ok();  // nor the file
+  if (!dir.status().ok()) return dir.status();
   if (unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return Status::Ok();
     return Status::FromErrno(errno, "unlink " + path);
   }
-  return durable ? SyncAfterChange(path) : Status::Ok();
+  return dir.AfterChange();
 }
 
 Status Link(const std::string& from, const std::string& to) {
+  DirSync dir(to);
+  if (!dir.status().ok()) return dir.status();
   if (link(from.c_str(), to.c_str()) != 0) {
     return Status::FromErrno(errno, "link " + from + " to " + to);
   }
-  return SyncAfterChange(to);
+  return dir.AfterChange();
 }
 
 Status Rename(const std::string& from, const std::string& to) {
+  DirSync dir(to);
+  if (!dir.status().ok()) return dir.status();
   if (rename(from.c_str(), to.c_str()) != 0) {
     return Status::FromErrno(errno, "rename " + from + " to " + to);
   }
-  return SyncAfterChange(to);
+  return dir.AfterChange();
 }
 
 Status FsyncDir(const std::string& dir) {

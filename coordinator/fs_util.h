@@ -3,12 +3,14 @@
 // at any point leaves the target either old or new, never torn.
 //
 // Durability after the fact: WriteAtomic, CreateAtomic, Touch, Link, Rename
-// and a durable Remove first make their change (rename, link, create,
-// unlink) and then fsync the directory. When only that fsync fails, the
-// change has already happened — every process sees it, and taking it back
-// would be no more atomic than making it — so the call succeeds, and the
-// failure is kept for TakeUnsyncedError: the change stands for everyone but
-// may not survive a crash of the machine (a crash of a process loses nothing).
+// and a durable Remove open the directory first (so that running out of
+// descriptors fails them before anything changed), then make their change
+// (rename, link, create, unlink) and fsync the directory. When only that
+// fsync fails, the change has already happened — every process sees it, and
+// taking it back would be no more atomic than making it — so the call
+// succeeds, and the failure is kept for TakeUnsyncedError: the change stands
+// for everyone but may not survive a crash of the machine (a crash of a
+// process loses nothing).
 #pragma once
 
 #include <string>
