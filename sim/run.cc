@@ -100,6 +100,9 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   EngineOptions eo;
   eo.swarm_bin = o.swarm_bin;
   eo.adapter_bin = o.adapter_bin;
+  if (const char* env = std::getenv("FAULTLINE_ADAPTER"); eo.adapter_bin.empty() && env && *env) {
+    eo.adapter_bin = env;
+  }
   if (eo.adapter_bin.empty()) {
     std::error_code self_ec;
     eo.adapter_bin =

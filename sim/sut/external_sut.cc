@@ -220,8 +220,8 @@ bool ExternalSut::Processes(const std::function<uint64_t(const std::string&)>& a
   if (adapter) {
     program = settings_.adapter_bin;
     if (program.empty() || access(program.c_str(), X_OK) != 0) {
-      *error = fmt::format("the command adapter {} does not exist; build faultline-adapter or set "
-                           "FAULTLINE_ADAPTER",
+      *error = fmt::format("the command adapter {} does not exist; build faultline-adapter (it "
+                           "belongs next to faultline) or set FAULTLINE_ADAPTER to its path",
                            program.empty() ? "(none)" : program);
       return false;
     }
