@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(
   build-essential cmake pkg-config util-linux procps
+  jq  # the bash coordinator the external-SUT tests qualify (tests/sut/queue.sh)
   googletest libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libboost1.81-dev libboost-filesystem1.81-dev libssl-dev libcpp-httplib-dev
