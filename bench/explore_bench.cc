@@ -10,6 +10,8 @@
 //                               seed fails, and how often that seed fails
 //                               again when re-run
 //   BM_ClaimRaceLockstepExplore the same scenario explored in lockstep
+//   BM_ClaimRaceStressShrunk    those lockstep failures shrunk within 2..16
+//                               agents and 1..64 items
 // Each benchmark runs once (the work is whole searches); the numbers are
 // counters. EXPLORE_BENCH_SEEDS=N changes the number of master seeds.
 #include <benchmark/benchmark.h>
@@ -218,6 +220,46 @@ void BM_ClaimRaceLockstepExplore(benchmark::State& state) {
   for (auto _ : state) ExploreSeeds(state, family, "check_then_create", /*reruns=*/5);
 }
 
+// The lockstep failures of the stress scenario, shrunk within the family of
+// every smaller one (2..16 agents, 1..64 items): how far and how fast.
+void BM_ClaimRaceStressShrunk(benchmark::State& state) {
+  Scenario stress, ranged;
+  json doc = json::parse(kStress);
+  doc["agents"]["count"] = {2, 16};
+  doc["work"]["items"] = {1, 64};
+  if (!Parse(kStress, &stress) || !Parse(doc.dump(), &ranged)) {
+    return state.SkipWithError("bad stress scenario");
+  }
+  setenv("SWARM_MUTANT", "check_then_create", 1);
+  testing::TempDir tmp;
+  InProcessRunner runner(TheCatalog(), BaseOptions());
+  for (auto _ : state) {
+    std::vector<double> seconds, runs, agents, items;
+    for (int seed = 1; seed <= Seeds(); ++seed) {
+      ExploreOptions search;
+      search.master_seed = static_cast<uint64_t>(seed);
+      search.out_dir = tmp / ("search-" + std::to_string(seed));
+      const ExploreResult found = Explore(stress, TheCatalog(), search, runner);
+      if (!found.found) continue;
+      ExploreOptions shrink;
+      shrink.master_seed = static_cast<uint64_t>(seed);
+      shrink.out_dir = tmp / ("shrink-" + std::to_string(seed));
+      shrink.start = &found.original;
+      const ExploreResult r = Explore(ranged, TheCatalog(), shrink, runner);
+      seconds.push_back(r.shrink.seconds);
+      runs.push_back(r.shrink.runs);
+      agents.push_back(r.minimal.agents);
+      items.push_back(r.minimal.items);
+    }
+    state.counters["shrunk"] = static_cast<double>(seconds.size());
+    state.counters["shrink_s"] = Median(seconds);
+    state.counters["shrink_runs"] = Median(runs);
+    state.counters["minimal_agents"] = Median(agents);
+    state.counters["minimal_items"] = Median(items);
+  }
+  unsetenv("SWARM_MUTANT");
+}
+
 std::vector<std::string> ListedMutants() {
   testing::TempDir tmp;
   using namespace std::chrono_literals;
@@ -244,6 +286,9 @@ int main(int argc, char** argv) {
       ->Iterations(1)
       ->Unit(benchmark::kSecond);
   benchmark::RegisterBenchmark("BM_ClaimRaceLockstepExplore", BM_ClaimRaceLockstepExplore)
+      ->Iterations(1)
+      ->Unit(benchmark::kSecond);
+  benchmark::RegisterBenchmark("BM_ClaimRaceStressShrunk", BM_ClaimRaceStressShrunk)
       ->Iterations(1)
       ->Unit(benchmark::kSecond);
   benchmark::Initialize(&argc, argv);
