@@ -21,13 +21,16 @@ usage() {
   cat <<USAGE
 usage: ./dev.sh main|test|build|deps
 
-  main    install missing packages, build, run the main job: every bundled scenario
-          (scenarios/*.json) against the reference coordinator, runs in out/
+  main    install missing packages, build, run the main job: the qualification suite —
+          every bundled scenario (scenarios/*.json) against the reference coordinator
+          over SEEDS seeds each — and write the FMEA evidence report:
+          out/report/fmea-report.{html,md,json}, out/report/junit.xml; runs in out/runs
   test    install missing packages, build, run every test (ctest)
   build   install missing packages and build only
   deps    install missing packages only
 
-Environment: BUILD_DIR (default: build), SANITIZE=ON for an ASan/UBSan build.
+Environment: BUILD_DIR (default: build), SANITIZE=ON for an ASan/UBSan build,
+SEEDS (main: seeds per scenario, default 3; a release qualification uses more, e.g. 50).
 USAGE
 }
 
@@ -57,7 +60,13 @@ case "${1:-}" in
   deps) install_deps ;;
   build) install_deps; build ;;
   main) install_deps; build
-        "$BUILD_DIR/bin/faultline" run scenarios/*.json --out out ;;
+        rm -rf out/runs out/report
+        status=0
+        "$BUILD_DIR/bin/faultline" run scenarios/*.json --seeds "${SEEDS:-3}" --out out/runs \
+          --junit out/junit.xml || status=$?
+        "$BUILD_DIR/bin/faultline" report out/runs --out out/report || status=$((status ? status : $?))
+        echo "dev.sh: FMEA evidence report in out/report/fmea-report.html (and .md, .json, junit.xml)"
+        exit "$status" ;;
   test) install_deps "${TEST_PACKAGES[@]}"; build
         cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 600 ;;
   -h|--help|help) usage ;;
