@@ -36,6 +36,7 @@ void ViolationList::MoveTo(std::vector<Violation>* out) {
 }
 
 void ProcessClocks::Observe(const TraceEvent& event) {
+  if (event.type == "run_start") freerun_ = StrField(event.fields, "mode") == "freerun";
   int64_t reading = event.now_us;
   if (reading == 0 && event.type == "heartbeat") reading = IntField(event.fields, "at_us");
   if (reading != 0) Note(event.proc, reading, event.t);
@@ -43,7 +44,8 @@ void ProcessClocks::Observe(const TraceEvent& event) {
 
 void ProcessClocks::Note(const std::string& proc, int64_t reading, int64_t t) {
   const int64_t offset = reading - t;
-  offset_[proc] = offset;
+  auto [it, inserted] = offset_.try_emplace(proc, offset);
+  if (!inserted && (!freerun_ || offset > it->second)) it->second = offset;
   if (!first_offset_) first_offset_ = offset;
 }
 

@@ -60,13 +60,21 @@ class ViolationList {
   uint64_t reported_ = 0;  // listed or not
 };
 
-// Where each process's clock stands against run time ("t"), from the latest
-// event of that process carrying a clock reading (now_us, or at_us of a
+// Where each process's clock stands against run time ("t"), from the events
+// of that process carrying a clock reading (now_us, or at_us of a
 // heartbeat). Without clock skew every process has the same offset; with it
 // (the clock_skew fault) a reading of one process's clock can still be put
 // on the run-time axis, which is where checkers judge "at the same time".
+//
+// Lockstep: the offset of the latest reading (exact: "t" is the simulated
+// time the reading was taken at). Freerun: "t" is stamped when the event is
+// sent, a little after the reading, so each reading understates the offset by
+// that delay; the largest offset seen is the closest to the truth.
 class ProcessClocks {
  public:
+  // In freerun, readings and "t" are taken a few µs (or, on a busy machine,
+  // ms) apart: checkers judging "before" across processes allow this much.
+  static constexpr int64_t kFreerunToleranceUs = 2000;
   // Call for every event; remembers the offset of the event's process.
   void Observe(const TraceEvent& event);
   // Records that `proc`'s clock read `reading` at run time `t`.
@@ -78,6 +86,7 @@ class ProcessClocks {
  private:
   std::unordered_map<std::string, int64_t> offset_;  // proc -> clock minus t
   std::optional<int64_t> first_offset_;
+  bool freerun_ = false;  // from run_start
 };
 
 }  // namespace faultline::checker

@@ -8,6 +8,7 @@ namespace faultline {
 
 using checker::IntField;
 using checker::Seconds;
+using checker::StrField;
 
 void SingleOwner::Observe(const TraceEvent& event) {
   clocks_.Observe(event);
@@ -33,6 +34,8 @@ void SingleOwner::Observe(const TraceEvent& event) {
   } else if (type == "run_start") {
     const int64_t lease_ms = IntField(event.fields, "lease_ms");
     lease_us_ = lease_ms > 0 ? lease_ms * 1000 : -1;
+    const bool freerun = StrField(event.fields, "mode") == "freerun";
+    tolerance_us_ = freerun ? checker::ProcessClocks::kFreerunToleranceUs : 0;
     const int64_t items = IntField(event.fields, "items");
     if (items > 0) latest_.reserve(static_cast<size_t>(items));
   }
@@ -55,7 +58,7 @@ void SingleOwner::OnClaim(const TraceEvent& event) {
     const std::optional<int64_t> valid_until =
         clocks_.ToRunTime(previous.proc, previous.lease_until_us);
     if (dated && !previous.ended && previous.agent != event.agent && valid_until &&
-        event.t < *valid_until) {
+        event.t + tolerance_us_ < *valid_until) {
       std::string renewal =
           previous.renewed ? fmt::format(" (renewed at seq {})", previous.renew_seq) : "";
       // Under clock skew, say how far apart the two clocks were.

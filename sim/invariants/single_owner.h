@@ -57,6 +57,7 @@ class SingleOwner final : public Invariant {
   void OnClaim(const TraceEvent& event);
   int64_t lease_us_ = -1;                          // from run_start; -1 while unknown
   checker::ProcessClocks clocks_;
+  int64_t tolerance_us_ = 0;  // freerun: how far apart a reading and its "t" may be
   std::unordered_map<std::string, Grant> latest_;  // item -> its latest grant
   checker::ViolationList violations_{kName};
 };

@@ -158,6 +158,21 @@ TEST(SingleOwnerTest, ATakeoverByAClockAheadIsJudgedOnRunTime) {
   EXPECT_TRUE(Check<SingleOwner>({Claim(1, "w1", "a1", 1, 1000, 4000), late}).empty());
 }
 
+// Freerun stamps "t" when an event is sent, a little after the clock was
+// read: a renewal sent 10 ms late must not push the holder's lease 10 ms into
+// a takeover that came exactly when it ran out.
+TEST(SingleOwnerTest, FreerunSendDelaysDoNotMoveTheLease) {
+  json late_renewal = Op(2, 2010, "renew_ok", "w1", "a1", 1, {{"lease_until_us", 5000 * kMs}});
+  late_renewal["now_us"] = 2000 * kMs;
+  EXPECT_TRUE(Check<SingleOwner>({RunStart("freerun"), Claim(1, "w1", "a1", 1, 1000, 4000),
+                                  late_renewal, Claim(3, "w1", "a2", 2, 5001, 8001)})
+                  .empty());
+  // A takeover 5 ms before the renewed lease ran out is still caught.
+  auto v = Check<SingleOwner>({RunStart("freerun"), Claim(1, "w1", "a1", 1, 1000, 4000),
+                               late_renewal, Claim(3, "w1", "a2", 2, 4995, 7995)});
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+}
+
 TEST(SingleOwnerTest, RenewExtendsValidity) {
   std::vector<json> history = {
       Claim(1, "w1", "a1", 1, 1000, 4000),
