@@ -14,9 +14,9 @@ FaultKind ConfigDriftKind();  // config_drift.cc
 FaultKind FdExhaustionKind(); // fd_exhaustion.cc
 FaultKind DiskFullKind();     // disk_full.cc
 FaultKind CorruptFileKind();  // corrupt_file.cc
+FaultKind IoErrorKind();      // io_error.cc
 FaultKind ClockSkewKind();    // clock_skew.cc
 FaultKind ClaimStormKind();   // claim_storm.cc
-FaultKind IoErrorKind();      // io_error.cc
 FaultKind CollectorOutageKind();  // collector_outage.cc
 
 }  // namespace faultline::faults

@@ -65,11 +65,11 @@ class FaultContext {
   // "reaper"), kept across restarts; a later value for the same key wins.
   virtual void AddProcessEnv(const std::string& proc, const std::string& key,
                              const std::string& value) = 0;
-  // RLIMIT_NOFILE (soft and hard) of a process: in Prepare for its start, or
   // Only in Prepare: the process's clock (an agent id or "reaper") reads run
   // time + offset_us, plus drift_ppm µs per second since each of its starts;
   // its sleeps last accordingly. Both modes.
   virtual void SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) = 0;
+  // RLIMIT_NOFILE (soft and hard) of a process: in Prepare for its start, or
   // of the live process (prlimit). False if the process is not there.
   virtual bool LimitFiles(const std::string& proc, int limit) = 0;
   // Only in Prepare: the fault cannot be set up here (a missing helper, an
