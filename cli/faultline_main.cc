@@ -518,10 +518,18 @@ Runner SetupList(CLI::App* app) {
           std::string def = o.default_value.is_null() ? "required" : "default " + o.default_value.dump();
           std::printf("    %-18s %s (%s%s)\n", o.name.c_str(), o.help.c_str(), def.c_str(),
                       o.range_ok ? "; a range [lo, hi] is drawn from the seed" : "");
-          if (!o.choices.empty() && o.choices.size() <= 20) {
-            std::string c;
-            for (const std::string& v : o.choices) c += (c.empty() ? "" : ", ") + v;
-            std::printf("    %-18s one of: %s\n", "", c.c_str());
+          if (!o.choices.empty()) {
+            // One of: a, b, ... wrapped under the option's help.
+            std::string line = "one of:";
+            for (size_t c = 0; c < o.choices.size(); ++c) {
+              std::string next = " " + o.choices[c] + (c + 1 < o.choices.size() ? "," : "");
+              if (line.size() + next.size() > 76) {
+                std::printf("    %-18s %s\n", "", line.c_str());
+                line = "       ";
+              }
+              line += next;
+            }
+            std::printf("    %-18s %s\n", "", line.c_str());
           }
         }
       }
