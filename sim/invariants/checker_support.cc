@@ -36,24 +36,21 @@ void ViolationList::MoveTo(std::vector<Violation>* out) {
 }
 
 void ProcessClocks::Observe(const TraceEvent& event) {
-  if (event.type == "run_start") freerun_ = StrField(event.fields, "mode") == "freerun";
-  int64_t reading = event.now_us;
-  if (reading == 0 && event.type == "heartbeat") reading = IntField(event.fields, "at_us");
-  if (reading != 0) Note(event.proc, reading, event.t);
+  if (event.type == "spawn") {
+    started_[event.agent] = event.t;
+  } else if (event.type == "fault" && StrField(event.fields, "kind") == "clock_skew") {
+    skew_[event.agent] =
+        Skew{IntField(event.fields, "offset_us"), IntField(event.fields, "drift_ppm")};
+  }
 }
 
-void ProcessClocks::Note(const std::string& proc, int64_t reading, int64_t t) {
-  const int64_t offset = reading - t;
-  auto [it, inserted] = offset_.try_emplace(proc, offset);
-  if (!inserted && (!freerun_ || offset > it->second)) it->second = offset;
-  if (!first_offset_) first_offset_ = offset;
-}
-
-std::optional<int64_t> ProcessClocks::ToRunTime(const std::string& proc, int64_t reading) const {
-  auto it = offset_.find(proc);
-  if (it != offset_.end()) return reading - it->second;
-  if (first_offset_) return reading - *first_offset_;
-  return std::nullopt;
+int64_t ProcessClocks::SkewAt(const std::string& proc, int64_t t) const {
+  if (skew_.empty()) return 0;
+  auto it = skew_.find(proc);
+  if (it == skew_.end()) return 0;
+  auto start = started_.find(proc);
+  const int64_t since = start == started_.end() ? t : t - start->second;
+  return it->second.offset_us + it->second.drift_ppm * since / 1'000'000;
 }
 
 }  // namespace faultline::checker

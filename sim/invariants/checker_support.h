@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -60,33 +59,31 @@ class ViolationList {
   uint64_t reported_ = 0;  // listed or not
 };
 
-// Where each process's clock stands against run time ("t"), from the events
-// of that process carrying a clock reading (now_us, or at_us of a
-// heartbeat). Without clock skew every process has the same offset; with it
-// (the clock_skew fault) a reading of one process's clock can still be put
-// on the run-time axis, which is where checkers judge "at the same time".
-//
-// Lockstep: the offset of the latest reading (exact: "t" is the simulated
-// time the reading was taken at). Freerun: "t" is stamped when the event is
-// sent, a little after the reading, so each reading understates the offset by
-// that delay; the largest offset seen is the closest to the truth.
+// Each process's clock skew as the clock_skew fault recorded it: a "fault"
+// event {kind: clock_skew, agent, offset_us, drift_ppm}, the drift counted
+// from the process's latest "spawn". Checkers that compare clock readings of
+// different processes (a lease end against another agent's now, a heartbeat
+// against the reaper's now) first take each reading back to the unskewed
+// clock, so "before" is judged as one clock shared by all would judge it.
+// Without the fault this is the identity: the plain comparison of readings.
 class ProcessClocks {
  public:
-  // In freerun, readings and "t" are taken a few µs (or, on a busy machine,
-  // ms) apart: checkers judging "before" across processes allow this much.
-  static constexpr int64_t kFreerunToleranceUs = 2000;
-  // Call for every event; remembers the offset of the event's process.
+  // Call for every event.
   void Observe(const TraceEvent& event);
-  // Records that `proc`'s clock read `reading` at run time `t`.
-  void Note(const std::string& proc, int64_t reading, int64_t t);
-  // The run time at which `proc`'s clock read `reading`; `reading` minus the
-  // common offset when `proc` has not been seen; nullopt before any reading.
-  std::optional<int64_t> ToRunTime(const std::string& proc, int64_t reading) const;
+  // How far `proc`'s clock ran ahead of the unskewed clock at run time `t`.
+  int64_t SkewAt(const std::string& proc, int64_t t) const;
+  // A reading of `proc`'s clock taken at run time `t`, on the unskewed clock.
+  int64_t Unskew(const std::string& proc, int64_t reading, int64_t t) const {
+    return reading - SkewAt(proc, t);
+  }
 
  private:
-  std::unordered_map<std::string, int64_t> offset_;  // proc -> clock minus t
-  std::optional<int64_t> first_offset_;
-  bool freerun_ = false;  // from run_start
+  struct Skew {
+    int64_t offset_us = 0;
+    int64_t drift_ppm = 0;
+  };
+  std::unordered_map<std::string, Skew> skew_;        // by process id
+  std::unordered_map<std::string, int64_t> started_;  // run time of its latest spawn
 };
 
 }  // namespace faultline::checker

@@ -2,18 +2,20 @@
 // is declared dead.
 //
 // An `agent_dead` {agent, now_us, agent_timeout_ms, last_heartbeat_us} is
-// false when a `heartbeat` of that agent earlier in the trace was written
-// less than agent_timeout_ms (from the event, else from run_start) before the
-// declaration. Both times are clock readings — at_us on the agent's clock,
-// now_us on the reaper's — and are compared on the run-time axis, each
-// through its own process's clock offset (checker::ProcessClocks): without
-// clock skew that is at_us > now_us - timeout; with it (the clock_skew fault)
-// a reaper whose clock runs ahead, or an agent whose clock lags, does not
-// excuse a declaration that was false in real time. Evidence: the most
-// recent such heartbeat and the agent_dead. A declaration whose own
-// last_heartbeat_us is within the timeout is false too (evidence: the
-// agent_dead alone); it catches a heartbeat written but never traced, as
-// when the agent is killed between the write and the event.
+// false when a `heartbeat` of that agent earlier in the trace has
+//
+//   at_us > now_us - agent_timeout_ms * 1000
+//
+// (agent_timeout_ms from the event, else from run_start). at_us is the
+// agent's clock, now_us the reaper's: both read the same clock in lockstep
+// and CLOCK_REALTIME in freerun; under the clock_skew fault each is first
+// taken back to the unskewed clock (checker::ProcessClocks), so a reaper
+// whose clock runs ahead, or an agent whose clock lags, does not excuse a
+// declaration that was false in real time. Evidence: the most recent such
+// heartbeat (the one with the greatest at_us) and the agent_dead. A
+// declaration whose own last_heartbeat_us is within the timeout is false too
+// (evidence: the agent_dead alone); it catches a heartbeat written but never
+// traced, as when the agent is killed between the write and the event.
 //
 // Not judged: an agent_dead without now_us, or with no timeout known.
 // Thread-compatible; memory is one entry per agent.
@@ -41,7 +43,7 @@ class NoFalseDeath final : public Invariant {
  private:
   struct Beat {
     int64_t at_us = 0;  // the greatest at_us seen, on the agent's clock
-    int64_t at_run = 0; // at_us on the run-time axis
+    int64_t at_run = 0; // at_us on the unskewed clock
     uint64_t seq = 0;
     int64_t t = 0;
   };

@@ -8,7 +8,6 @@ namespace faultline {
 
 using checker::IntField;
 using checker::Seconds;
-using checker::StrField;
 
 void SingleOwner::Observe(const TraceEvent& event) {
   clocks_.Observe(event);
@@ -18,7 +17,7 @@ void SingleOwner::Observe(const TraceEvent& event) {
   } else if (type == "renew_ok") {
     auto it = latest_.find(event.item);
     if (it != latest_.end() && it->second.token == event.token && !it->second.ended) {
-      it->second.lease_until_us = event.lease_until_us;
+      it->second.lease_until_us = clocks_.Unskew(event.proc, event.lease_until_us, event.t);
       it->second.renewed = true;
       it->second.renew_seq = event.seq;
     }
@@ -34,8 +33,6 @@ void SingleOwner::Observe(const TraceEvent& event) {
   } else if (type == "run_start") {
     const int64_t lease_ms = IntField(event.fields, "lease_ms");
     lease_us_ = lease_ms > 0 ? lease_ms * 1000 : -1;
-    const bool freerun = StrField(event.fields, "mode") == "freerun";
-    tolerance_us_ = freerun ? checker::ProcessClocks::kFreerunToleranceUs : 0;
     const int64_t items = IntField(event.fields, "items");
     if (items > 0) latest_.reserve(static_cast<size_t>(items));
   }
@@ -44,7 +41,10 @@ void SingleOwner::Observe(const TraceEvent& event) {
 void SingleOwner::OnClaim(const TraceEvent& event) {
   const bool has_now = event.fields.contains("now_us");
   const bool dated = has_now || lease_us_ >= 0;
-  if (!has_now && dated) clocks_.Note(event.proc, event.lease_until_us - lease_us_, event.t);
+  // Both times on the unskewed clock (the same as read without clock_skew).
+  const int64_t now = clocks_.Unskew(
+      event.proc, has_now ? event.now_us : event.lease_until_us - lease_us_, event.t);
+  if (dated && !clock_offset_) clock_offset_ = now - event.t;
   auto [it, inserted] = latest_.try_emplace(event.item);
   Grant& previous = it->second;
   if (!inserted) {
@@ -55,32 +55,32 @@ void SingleOwner::OnClaim(const TraceEvent& event) {
                       event.item, event.agent, event.token, previous.token, previous.agent),
           {previous.claim_seq, event.seq});
     }
-    const std::optional<int64_t> valid_until =
-        clocks_.ToRunTime(previous.proc, previous.lease_until_us);
-    if (dated && !previous.ended && previous.agent != event.agent && valid_until &&
-        event.t + tolerance_us_ < *valid_until) {
+    if (dated && !previous.ended && previous.agent != event.agent &&
+        now < previous.lease_until_us) {
       std::string renewal =
           previous.renewed ? fmt::format(" (renewed at seq {})", previous.renew_seq) : "";
       // Under clock skew, say how far apart the two clocks were.
-      const int64_t skew =
-          clocks_.ToRunTime(event.proc, previous.lease_until_us).value_or(*valid_until) -
-          *valid_until;
+      const int64_t ahead =
+          clocks_.SkewAt(event.proc, event.t) - clocks_.SkewAt(previous.proc, event.t);
       std::string clocks =
-          skew == 0 ? ""
-                    : fmt::format(" ({}'s clock ran {} ms {} {}'s)", event.agent,
-                                  (skew < 0 ? -skew : skew) / 1000,
-                                  skew < 0 ? "ahead of" : "behind", previous.agent);
+          ahead == 0 ? ""
+                     : fmt::format(" ({}'s clock ran {} ms {} {}'s)", event.agent,
+                                   (ahead < 0 ? -ahead : ahead) / 1000,
+                                   ahead > 0 ? "ahead of" : "behind", previous.agent);
       violations_.Report(
           fmt::format("{}: {} was granted token {} at {} while {}'s grant (token {}) was "
                       "valid until {}{}{}",
-                      event.item, event.agent, event.token, Seconds(event.t), previous.agent,
-                      previous.token, Seconds(*valid_until), renewal, clocks),
+                      event.item, event.agent, event.token, Clock(now), previous.agent,
+                      previous.token, Clock(previous.lease_until_us), renewal, clocks),
           {previous.claim_seq, event.seq});
     }
   }
-  previous = Grant{event.agent, event.proc, event.token, event.lease_until_us, event.seq, false, 0,
+  previous = Grant{event.agent, event.proc, event.token,
+                   clocks_.Unskew(event.proc, event.lease_until_us, event.t), event.seq, false, 0,
                    false};
 }
+
+std::string SingleOwner::Clock(int64_t us) const { return Seconds(us - clock_offset_.value_or(0)); }
 
 void SingleOwner::Finish(std::vector<Violation>* out) { violations_.MoveTo(out); }
 

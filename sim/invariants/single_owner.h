@@ -4,15 +4,18 @@
 // A grant (claim_ok) is valid until its lease_until_us; a renew_ok with the
 // same item and token moves lease_until_us; complete_ok or release with that
 // token, or lease_expired / dead_letter / complete_recovered of the item, end
-// it early. A claim_ok by agent B at run time t while agent A's grant is
-// valid and not ended is a violation whose evidence is the two claim_ok seqs.
+// it early. A claim_ok by agent B while agent A's grant is valid and not
+// ended is a violation whose evidence is the two claim_ok seqs.
 //
-// "Valid at t" is judged on the run-time axis, through the holder's own
-// clock: A's lease_until_us is a reading of A's clock, put on run time with
-// the offset of A's clock seen in A's latest event (checker::ProcessClocks).
-// Without clock skew every clock has one offset and this is B's now_us <
-// A's lease_until_us; with skew (the clock_skew fault) an agent whose clock
-// runs ahead takes over a lease its holder still trusts, and this says so.
+// A claim_ok by B is judged on B's now_us against A's lease_until_us: both
+// clock readings, and without clock skew both read the same clock (the
+// simulated one in lockstep, CLOCK_REALTIME in freerun). Under the clock_skew
+// fault each reading is first taken back to the unskewed clock
+// (checker::ProcessClocks), so an agent whose clock runs ahead and takes over
+// a lease its holder still trusts is caught, not excused by its own clock.
+//
+// Times in messages are those readings minus the offset between the clock
+// and run time at the first claim_ok, so they read like run times.
 //
 // A claim_ok without now_us is dated lease_until_us - lease_ms (run_start),
 // which is how the reference coordinator computes the deadline; without
@@ -45,9 +48,9 @@ class SingleOwner final : public Invariant {
  private:
   struct Grant {
     std::string agent;
-    std::string proc;  // the process whose clock lease_until_us is on
+    std::string proc;  // the process that was granted it
     int64_t token = 0;
-    int64_t lease_until_us = 0;
+    int64_t lease_until_us = 0;  // on the unskewed clock
     uint64_t claim_seq = 0;
     bool renewed = false;
     uint64_t renew_seq = 0;  // the last renew_ok that moved lease_until_us
@@ -55,9 +58,11 @@ class SingleOwner final : public Invariant {
   };
 
   void OnClaim(const TraceEvent& event);
-  int64_t lease_us_ = -1;                          // from run_start; -1 while unknown
+  std::string Clock(int64_t us) const;  // a clock reading as seconds of run time
+
+  int64_t lease_us_ = -1;                // from run_start; -1 while unknown
+  std::optional<int64_t> clock_offset_;  // clock minus run time at the first claim_ok
   checker::ProcessClocks clocks_;
-  int64_t tolerance_us_ = 0;  // freerun: how far apart a reading and its "t" may be
   std::unordered_map<std::string, Grant> latest_;  // item -> its latest grant
   checker::ViolationList violations_{kName};
 };

@@ -138,24 +138,28 @@ TEST(SingleOwnerTest, ClaimWhileAnotherGrantIsValidIsAViolation) {
             "until 2.000 s");
 }
 
-// The claimant's clock runs 2 s ahead: by its clock a1's lease (until 4.000 s
-// on a1's clock) has run out at run time 3.000 s, but a1 still trusts it.
-TEST(SingleOwnerTest, ATakeoverByAClockAheadIsJudgedOnRunTime) {
+// The claimant's clock runs 2 s ahead (clock_skew): by its clock a1's lease
+// (until 4.000 s) has run out at run time 3.000 s, but a1 still trusts it.
+TEST(SingleOwnerTest, ATakeoverByAClockAheadIsJudgedOnTheUnskewedClock) {
+  json skew = Ev(0, 0, "fault", {{"kind", "clock_skew"}, {"index", 0}, {"agent", "a2"},
+                                 {"offset_us", 2000 * kMs}, {"drift_ppm", 0}});
   json early = Claim(2, "w1", "a2", 2, 3000, 6000);
   early["now_us"] = 5000 * kMs;  // a2's clock reads run time + 2 s
   early["lease_until_us"] = 8000 * kMs;
-  auto v = Check<SingleOwner>({Claim(1, "w1", "a1", 1, 1000, 4000), early});
+  auto v = Check<SingleOwner>({skew, Claim(1, "w1", "a1", 1, 1000, 4000), early});
   ASSERT_EQ(v.size(), 1u) << Messages(v);
   EXPECT_EQ(v[0].evidence, (Evidence{1, 2}));
   EXPECT_EQ(v[0].message,
             "w1: a2 was granted token 2 at 3.000 s while a1's grant (token 1) was valid until "
             "4.000 s (a2's clock ran 2000 ms ahead of a1's)");
 
-  // The same skewed claim after a1's lease ran out in run time is fine.
+  // The same skewed claim after a1's lease ran out is fine.
   json late = early;
   late["t"] = 4000 * kMs;
   late["now_us"] = 6000 * kMs;
-  EXPECT_TRUE(Check<SingleOwner>({Claim(1, "w1", "a1", 1, 1000, 4000), late}).empty());
+  EXPECT_TRUE(Check<SingleOwner>({skew, Claim(1, "w1", "a1", 1, 1000, 4000), late}).empty());
+  // Without the fault's record the readings are taken as they are.
+  EXPECT_TRUE(Check<SingleOwner>({Claim(1, "w1", "a1", 1, 1000, 4000), early}).empty());
 }
 
 // Freerun stamps "t" when an event is sent, a little after the clock was
@@ -1030,21 +1034,26 @@ TEST(NoFalseDeathTest, DeclaringDeadWithinTheTimeoutIsAViolation) {
             "agent_timeout_ms 3000");
 }
 
-// A reaper whose clock runs 2 s ahead sees a heartbeat 1.5 s old as 3.5 s old.
+// A reaper whose clock runs 2 s ahead (clock_skew) sees a heartbeat 1.5 s
+// old as 3.5 s old.
 TEST(NoFalseDeathTest, AReaperClockAheadDoesNotExcuseTheDeclaration) {
+  json skew = Ev(0, 0, "fault", {{"kind", "clock_skew"}, {"index", 0}, {"agent", "reaper"},
+                                 {"offset_us", 2000 * kMs}, {"drift_ppm", 0}});
   json dead = Dead(2, 6500, "a1", 3000);
   dead["t"] = 4500 * kMs;  // the reaper's clock reads run time + 2 s
-  auto v = Check<NoFalseDeath>({RunStart("lockstep"), Heartbeat(1, 3000, "a1"), dead});
+  auto v = Check<NoFalseDeath>({skew, Heartbeat(1, 3000, "a1"), dead});
   ASSERT_EQ(v.size(), 1u) << Messages(v);
   EXPECT_EQ(v[0].evidence, (Evidence{1, 2}));
   EXPECT_TRUE(Contains(v[0].message, "1500 ms before the declaration")) << v[0].message;
 
   // An agent whose clock lags 2 s, declared 3.5 s after its last heartbeat
-  // in run time, was dead: its stale-looking clock reading changes nothing.
+  // in real time, was dead: its stale-looking clock reading changes nothing.
+  json lag = Ev(0, 0, "fault", {{"kind", "clock_skew"}, {"index", 0}, {"agent", "a1"},
+                                {"offset_us", -2000 * kMs}, {"drift_ppm", 0}});
   json beat = Heartbeat(1, 1000, "a1");
   beat["t"] = 3000 * kMs;
   json later = Dead(2, 6500, "a1", 1000);
-  EXPECT_TRUE(Check<NoFalseDeath>({RunStart("lockstep"), beat, later}).empty());
+  EXPECT_TRUE(Check<NoFalseDeath>({lag, beat, later}).empty());
 }
 
 TEST(NoFalseDeathTest, TheDeclarationsTimeoutOverridesRunStart) {
