@@ -30,6 +30,17 @@ void SingleOwner::Observe(const TraceEvent& event) {
     // the lease really had expired is exactly what the next claim_ok checks.
     auto it = latest_.find(event.item);
     if (it != latest_.end()) it->second.ended = true;
+  } else if (type == "exit" && event.proc == "sim") {
+    // A process that exited or was killed holds nothing any more (a restart
+    // under the same id starts with no grants): a takeover of its claims
+    // before their leases ran out overlaps nobody. A stalled one still holds.
+    auto held = held_.find(event.agent);
+    if (held == held_.end()) return;
+    for (const std::string& item : held->second) {
+      auto it = latest_.find(item);
+      if (it != latest_.end() && it->second.agent == event.agent) it->second.ended = true;
+    }
+    held->second.clear();
   } else if (type == "run_start") {
     const int64_t lease_ms = IntField(event.fields, "lease_ms");
     lease_us_ = lease_ms > 0 ? lease_ms * 1000 : -1;
@@ -75,6 +86,7 @@ void SingleOwner::OnClaim(const TraceEvent& event) {
           {previous.claim_seq, event.seq});
     }
   }
+  held_[event.agent].push_back(event.item);
   previous = Grant{event.agent, event.proc, event.token,
                    clocks_.Unskew(event.proc, event.lease_until_us, event.t), event.seq, false, 0,
                    false};

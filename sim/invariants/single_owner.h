@@ -4,8 +4,11 @@
 // A grant (claim_ok) is valid until its lease_until_us; a renew_ok with the
 // same item and token moves lease_until_us; complete_ok or release with that
 // token, or lease_expired / dead_letter / complete_recovered of the item, end
-// it early. A claim_ok by agent B while agent A's grant is valid and not
-// ended is a violation whose evidence is the two claim_ok seqs.
+// it early, and so does the holder's exit (an "exit" from the engine: a dead
+// process holds nothing; the reference coordinator waits for the lease all
+// the same, a PID-lock coordinator may take over at once). A claim_ok by
+// agent B while agent A's grant is valid and not ended is a violation whose
+// evidence is the two claim_ok seqs.
 //
 // A claim_ok by B is judged on B's now_us against A's lease_until_us: both
 // clock readings, and without clock skew both read the same clock (the
@@ -63,6 +66,8 @@ class SingleOwner final : public Invariant {
   int64_t lease_us_ = -1;                // from run_start; -1 while unknown
   std::optional<int64_t> clock_offset_;  // clock minus run time at the first claim_ok
   checker::ProcessClocks clocks_;
+  // Items each agent was granted since its last exit (may include ended ones).
+  std::unordered_map<std::string, std::vector<std::string>> held_;
   std::unordered_map<std::string, Grant> latest_;  // item -> its latest grant
   checker::ViolationList violations_{kName};
 };

@@ -177,6 +177,19 @@ TEST(SingleOwnerTest, FreerunSendDelaysDoNotMoveTheLease) {
   ASSERT_EQ(v.size(), 1u) << Messages(v);
 }
 
+// A killed holder holds nothing: taking its item before the lease ran out
+// overlaps nobody. A stalled (not exited) holder still holds.
+TEST(SingleOwnerTest, AnExitedHolderHoldsNothing) {
+  json killed = Ev(2, 1500, "exit", {{"agent", "a1"}, {"role", "agent"}, {"signal", 9}});
+  EXPECT_TRUE(Check<SingleOwner>({Claim(1, "w1", "a1", 1, 1000, 4000), killed,
+                                  Claim(3, "w1", "a2", 2, 2000, 5000)})
+                  .empty());
+  EXPECT_EQ(Check<SingleOwner>({Claim(1, "w1", "a1", 1, 1000, 4000),
+                                Claim(3, "w1", "a2", 2, 2000, 5000)})
+                .size(),
+            1u);
+}
+
 TEST(SingleOwnerTest, RenewExtendsValidity) {
   std::vector<json> history = {
       Claim(1, "w1", "a1", 1, 1000, 4000),
