@@ -164,12 +164,23 @@ finish_claim() {
   rm -f "$DIR/locks/$1.lock"
 }
 
-# record_result ITEM AGENT TOKEN: appends the completion to results.json.
+# record_result ITEM AGENT TOKEN: records the completion in results.json,
+# once: a result already there (left by a holder killed before it could mark
+# the item completed) stands.
 record_result() {
   local tmp="$DIR/.results.json.$$"
   jq --arg id "$1" --arg agent "$2" --argjson token "$3" \
-    '.[$id] += [{agent: $agent, token: $token}]' "$DIR/results.json" >"$tmp"
+    'if (.[$id] // []) == [] then .[$id] = [{agent: $agent, token: $token}] else . end' \
+    "$DIR/results.json" >"$tmp"
   mv -f "$tmp" "$DIR/results.json"
+}
+
+# check_holder ITEM AGENT TOKEN: "ok", or refused (exit 3) if the claim is not ours.
+check_holder() {
+  txn "$HOLDER"'
+    holder as $why
+    | if $why != "ok" then {out: "refused: \($id) not completed: \($why)"} else {out: "ok"} end' \
+    --arg id "$1" --arg agent "$2" --argjson token "$3" >/dev/null
 }
 
 # mark_completed ITEM AGENT TOKEN: the board says done, if the claim is ours.
@@ -182,11 +193,20 @@ mark_completed() {
     --arg id "$1" --arg agent "$2" --argjson token "$3"
 }
 
+# The order is what makes a SIGKILL at any point safe: the result first (once),
+# then the lock file, then the board. A holder killed in between leaves the
+# item active with its result recorded; whoever takes it over after the lease
+# completes it without a second result, and no lock file is left behind.
 complete_locked() {
   local item=$1 agent=$2 token=$3
-  mark_completed "$item" "$agent" "$token" || return
+  check_holder "$item" "$agent" "$token" || {
+    txn "$HOLDER"'holder as $why | {out: "refused: \($id) not completed: \($why)"}' \
+      --arg id "$item" --arg agent "$agent" --argjson token "$token"
+    return 3
+  }
   record_result "$item" "$agent" "$token"
   finish_claim "$item"
+  mark_completed "$item" "$agent" "$token"
 }
 
 cmd_complete() {
