@@ -100,6 +100,10 @@ bool ApplySut(const std::string& flag, const Catalog& catalog, Scenario* scenari
   nlohmann::json doc = scenario->doc;
   if (flag == "swarm") {
     doc.erase("sut");
+    // The reference compared with itself would show nothing.
+    if (doc.contains("differential") && doc["differential"].value("against", nlohmann::json()) == "reference") {
+      doc.erase("differential");
+    }
   } else {
     std::ifstream in(flag);
     if (!in) {
@@ -212,6 +216,11 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
   RunReport again = RunScenario(resolved, catalog, options);
   AfterRun(again, resolved.name, nullptr);
   std::string first = report.verdict["trace_sha256"], second = again.verdict["trace_sha256"];
+  if (report.verdict.contains("differential") && again.verdict.contains("differential")) {
+    // A differential run is two runs: both must repeat.
+    first += "+" + report.verdict["differential"].value("trace_sha256", "");
+    second += "+" + again.verdict["differential"].value("trace_sha256", "");
+  }
   if (first != second) {
     std::printf("  --check-determinism: FAILED: trace_sha256 %s then %s (%s vs %s); see "
                 "docs/determinism.md\n",
@@ -700,9 +709,9 @@ struct DiffSide {
 int RunDiffSide(const DiffFlags& f, const std::string& sut_flag, const std::string& suffix,
                 const Catalog& catalog, DiffSide* side) {
   Scenario scenario;
-  if (!Load(f.scenario, "", catalog, &scenario) || !ApplySut(sut_flag, catalog, &scenario)) {
-    return kExitUsage;
-  }
+  if (!Load(f.scenario, "", catalog, &scenario)) return kExitUsage;
+  scenario.doc.erase("differential");  // diff compares the two runs itself
+  if (!ApplySut(sut_flag, catalog, &scenario)) return kExitUsage;
   if (scenario.doc.value("mode", "lockstep") != "lockstep") {
     std::fprintf(stderr, "faultline diff: %s is a freerun scenario; diff compares lockstep runs, "
                  "whose histories depend only on the seed (set \"mode\": \"lockstep\")\n",

@@ -26,6 +26,12 @@ class Invariant {
  public:
   virtual ~Invariant() = default;
   virtual void Observe(const TraceEvent& event) = 0;
+  // Differential runs only (a scenario's "differential" block): the history
+  // of the same scenario and seed run against the counterpart system, line by
+  // line, before Finish; first a "differential_start" event (label, against,
+  // compare, run_dir, reproduce) that is in no trace. Checkers that compare
+  // two systems (no_semantic_drift) override it; the others ignore it.
+  virtual void ObserveCounterpart(const TraceEvent& /*event*/) {}
   // Called once after the last event (run_end).
   virtual void Finish(std::vector<Violation>* out) = 0;
   // After Finish: what the checker counted, for the verdict (the invariant's
@@ -47,6 +53,7 @@ inline constexpr unsigned kLockFiles = 1u << 1;          // lock/temp/claim coun
 inline constexpr unsigned kStateFiles = 1u << 2;         // state_check: every state file parses
 inline constexpr unsigned kCoordinatorEvents = 1u << 3;  // fingerprints, heartbeats, deaths seen
 inline constexpr unsigned kSutCommands = 1u << 4;        // commands faultline ran for an external SUT
+inline constexpr unsigned kCounterpart = 1u << 8;        // a differential run's counterpart history
 inline constexpr unsigned kReference = kItemStates | kLockFiles | kStateFiles | kCoordinatorEvents;
 }  // namespace observes
 

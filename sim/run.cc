@@ -7,8 +7,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "sim/private_tmpfs.h"
+#include "sim/sut/differential.h"
 #include "sim/sut/external_sut.h"
 #include "sim/trace_writer.h"
 
@@ -51,6 +53,54 @@ struct Checker {
 
 std::string Seconds(int64_t us) { return fmt::format("{:.2f} s", static_cast<double>(us) / 1e6); }
 
+std::string SystemLabel(const nlohmann::json& sut) {
+  return sut.is_null() ? "reference (swarm)" : sut::Label(sut);
+}
+
+// A differential run's counterpart (sim/sut/differential.h): the same
+// resolved scenario and seed against the other system, judged by the same
+// invariants but no_semantic_drift, in RUN_DIR/differential/.
+ResolvedScenario CounterpartOf(const ResolvedScenario& s) {
+  ResolvedScenario c = s;
+  c.sut = sut::ParseDifferential(s.differential).against;
+  c.differential = nullptr;
+  std::erase(c.invariants, "no_semantic_drift");
+  return c;
+}
+
+// Hands the counterpart's history to every checker, opened by a
+// differential_start event (in no trace) that says what is compared and how
+// to reproduce it.
+void FeedCounterpart(const ResolvedScenario& s, const RunReport& counterpart,
+                     const std::string& reproduce, std::vector<Checker>* checkers) {
+  const sut::DifferentialSpec spec = sut::ParseDifferential(s.differential);
+  const TraceEvent start = TraceEvent::FromJson({{"type", "differential_start"},
+                                                 {"label", SystemLabel(s.sut)},
+                                                 {"against", sut::CounterpartLabel(spec)},
+                                                 {"compare", spec.compare},
+                                                 {"run_dir", counterpart.run_dir},
+                                                 {"reproduce", reproduce}});
+  for (Checker& c : *checkers) c.impl->ObserveCounterpart(start);
+  std::ifstream trace(counterpart.run_dir + "/trace.jsonl");
+  for (std::string line; std::getline(trace, line);) {
+    const TraceEvent e = TraceEvent::FromJson(nlohmann::json::parse(line, nullptr, false));
+    for (Checker& c : *checkers) c.impl->ObserveCounterpart(e);
+  }
+}
+
+// What the verdict says about the counterpart's run.
+nlohmann::json CounterpartVerdict(const ResolvedScenario& s, const RunReport& counterpart) {
+  const sut::DifferentialSpec spec = sut::ParseDifferential(s.differential);
+  const nlohmann::json& v = counterpart.verdict;
+  return {{"against", sut::CounterpartLabel(spec)},
+          {"compare", spec.compare},
+          {"run_dir", counterpart.run_dir},
+          {"ok", v.value("ok", false)},
+          {"vacuous", v.value("vacuous", false)},
+          {"trace_sha256", v.value("trace_sha256", "")},
+          {"wall_ms", v.contains("stats") ? v["stats"].value("wall_ms", 0) : 0}};
+}
+
 }  // namespace
 
 RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const RunOptions& o) {
@@ -72,8 +122,9 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   // An invariant that cannot observe what it needs in this run (an external
   // SUT shows less than the reference coordinator) is not run: it is listed
   // as not applicable rather than passing vacuously.
-  const unsigned observed = s.sut.is_null() ? observes::kReference
-                                            : sut::Observations(sut::ParseSut(s.sut));
+  const unsigned observed = (s.sut.is_null() ? observes::kReference
+                                             : sut::Observations(sut::ParseSut(s.sut))) |
+                            (s.differential.is_null() ? 0u : observes::kCounterpart);
   nlohmann::json not_applicable = nlohmann::json::array();
   std::string not_applicable_names;
   for (const std::string& name : s.invariants) {
@@ -85,6 +136,22 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       continue;
     }
     checkers.push_back({name, kind->make()});
+  }
+  // A differential run runs the counterpart first, in a run directory of its own.
+  RunReport counterpart;
+  if (!s.differential.is_null()) {
+    RunOptions co = o;
+    co.out_dir = report.run_dir + "/differential";
+    co.run_dir_suffix.clear();
+    counterpart = RunScenario(CounterpartOf(s), catalog, co);
+    if (counterpart.exit_code == kExitHarness || counterpart.exit_code == kExitInterrupted) {
+      report.exit_code = counterpart.exit_code;
+      report.summary = fmt::format("{} (seed {}): the differential run against {} did not "
+                                   "finish:\n  {}", s.name, s.seed, SystemLabel(CounterpartOf(s).sut),
+                                   counterpart.summary);
+      return report;
+    }
+    FeedCounterpart(s, counterpart, reproduce, &checkers);
   }
   TraceWriter trace(report.run_dir + "/trace.jsonl", [&](const nlohmann::json& line) {
     TraceEvent e = TraceEvent::FromJson(line);
@@ -213,6 +280,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
         {"items", s.items}}},
       {"reproduce", reproduce},
   };
+  if (!s.differential.is_null()) report.verdict["differential"] = CounterpartVerdict(s, counterpart);
   std::ofstream verdict_out(report.run_dir + "/verdict.json");
   verdict_out << report.verdict.dump(2) << "\n";
   verdict_out.close();
@@ -243,6 +311,14 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   if (harness) report.summary += "  harness error: " + r.error + "\n";
   if (r.end == EngineResult::End::kSimLimit || r.end == EngineResult::End::kWallLimit) {
     report.summary += fmt::format("  the run hit its {} limit\n", Name(r.end));
+  }
+  if (!s.differential.is_null()) {
+    const nlohmann::json& d = report.verdict["differential"];
+    report.summary += fmt::format(
+        "  differential: the same run against {}: {}{}, {} wall\n", d["against"].get<std::string>(),
+        d["ok"].get<bool>() ? "ok" : "its own invariants were violated (see its verdict.json)",
+        d["vacuous"].get<bool>() ? " (a fault never fired there)" : "",
+        Seconds(d["wall_ms"].get<int64_t>() * 1000));
   }
   report.summary += summaries_text;
   report.summary += violations_text;

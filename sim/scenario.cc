@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include "sim/sut/differential.h"
 #include "sim/sut/sut_spec.h"
 
 namespace faultline {
@@ -244,7 +245,8 @@ const std::vector<Section>& Sections() {
 const std::vector<std::string>& TopLevelKeys() {
   static const auto* const keys = new std::vector<std::string>{
       "name", "fmea",   "mode",      "seed",   "coordinator", "agents",
-      "work", "reaper", "scheduler", "faults", "invariants",  "limits", "slo", "telemetry", "sut"};
+      "work", "reaper", "scheduler", "faults", "invariants",  "limits", "slo", "telemetry", "sut",
+      "differential"};
   return *keys;
 }
 
@@ -606,6 +608,17 @@ Check CheckSutBlock(const json& doc, const Catalog& catalog, bool freerun) {
   return std::nullopt;
 }
 
+// The "differential" block (sim/sut/differential.h): a second run to compare with.
+Check CheckDifferentialBlock(const json& doc, bool freerun) {
+  const auto it = doc.find("differential");
+  if (it == doc.end()) return std::nullopt;
+  const int64_t step_timeout = ValueOf(doc, "limits", "step_timeout_ms").get<int64_t>();
+  if (auto problem = sut::CheckDifferential(*it, doc.contains("sut"), !freerun, step_timeout)) {
+    return Fail("/differential" + problem->pointer, problem->message);
+  }
+  return std::nullopt;
+}
+
 Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (!doc.is_object()) {
     return Fail("", fmt::format("found {}, expected a JSON object (a scenario)", ShowTyped(doc)));
@@ -623,6 +636,7 @@ Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (Check problem = CheckFaults(doc, catalog, freerun)) return problem;
   if (Check problem = CheckInvariants(doc, catalog)) return problem;
   if (Check problem = CheckSutBlock(doc, catalog, freerun)) return problem;
+  if (Check problem = CheckDifferentialBlock(doc, freerun)) return problem;
   return CheckCombinations(doc, freerun);
 }
 
@@ -744,6 +758,10 @@ bool LoadScenario(const std::string& path, const Catalog& catalog, Scenario* out
   if (out->doc.contains("sut")) {
     sut::AnchorCwd(&out->doc["sut"], std::filesystem::path(path).parent_path().string());
   }
+  if (out->doc.contains("differential") && out->doc["differential"]["against"].is_object()) {
+    sut::AnchorCwd(&out->doc["differential"]["against"],
+                   std::filesystem::path(path).parent_path().string());
+  }
   return true;
 }
 
@@ -835,6 +853,7 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   r.telemetry.retry_max_ms = draw("telemetry", "retry_max_ms");
 
   if (doc.contains("sut")) r.sut = doc["sut"];
+  if (doc.contains("differential")) r.differential = doc["differential"];
   r.sim_ms = draw("limits", "sim_ms");
   r.wall_ms = draw("limits", "wall_ms");
   r.step_timeout_ms = draw("limits", "step_timeout_ms");
@@ -887,6 +906,7 @@ json ResolvedScenario::ToJson() const {
   // catalog without any, which leaving the key out reproduces.
   if (!invariants.empty()) j["invariants"] = invariants;
   if (!sut.is_null()) j["sut"] = sut;
+  if (!differential.is_null()) j["differential"] = differential;
   return j;
 }
 

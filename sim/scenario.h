@@ -93,6 +93,10 @@ struct ResolvedScenario {
   // null: the reference coordinator. Else a validated "sut" block with its
   // cwd made absolute (sim/sut/sut_spec.h): the external system under test.
   nlohmann::json sut;
+  // null: a single run. Else a validated "differential" block (against's cwd
+  // made absolute; sim/sut/differential.h): the run also runs the scenario
+  // against the counterpart and compares the two (no_semantic_drift).
+  nlohmann::json differential;
 
   // A plain scenario document with every value concrete: loading it and
   // resolving it with the same seed gives this again.

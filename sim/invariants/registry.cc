@@ -8,6 +8,7 @@
 #include "sim/invariants/exactly_once_effect.h"
 #include "sim/invariants/no_false_death.h"
 #include "sim/invariants/no_lost_work.h"
+#include "sim/invariants/no_semantic_drift.h"
 #include "sim/invariants/no_silent_span_loss.h"
 #include "sim/invariants/no_torn_state.h"
 #include "sim/invariants/progress.h"
@@ -42,6 +43,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<SuccessRate>(),
       Entry<NoSilentSpanLoss>(observes::kCoordinatorEvents),
       Entry<SutResponsive>(observes::kSutCommands),
+      Entry<NoSemanticDrift>(observes::kCounterpart | observes::kItemStates),
   };
 }
 

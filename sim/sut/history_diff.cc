@@ -58,33 +58,82 @@ std::string Show(const ProjectedOp& op) {
 
 }  // namespace
 
-std::vector<ProjectedOp> ProjectHistory(std::istream& trace) {
-  std::vector<ProjectedOp> ops, end;
-  std::string line;
-  while (std::getline(trace, line)) {
-    json e = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!e.is_object()) continue;
-    const std::string type = Str(e, "type");
-    const uint64_t seq = static_cast<uint64_t>(Int(e, "seq"));
-    const int64_t t = Int(e, "t");
-    if (type == "run_end") {
-      auto items = e.find("items");
-      if (items == e.end() || !items->is_array()) continue;
-      for (const json& item : *items) {
-        end.push_back({Str(item, "id"), "end", Str(item, "status"), "", seq, t});
-      }
-      continue;
+void HistoryProjector::Add(const json& e) {
+  if (!e.is_object()) return;
+  const std::string type = Str(e, "type");
+  const uint64_t seq = static_cast<uint64_t>(Int(e, "seq"));
+  const int64_t t = Int(e, "t");
+  if (type == "run_end") {
+    run_end_ = e;
+    auto items = e.find("items");
+    if (items == e.end() || !items->is_array()) return;
+    for (const json& item : *items) {
+      end_.push_back({Str(item, "id"), "end", Str(item, "status"), "", seq, t});
     }
-    auto p = Projection().find(type);
-    if (p == Projection().end() || Str(e, "item").empty()) continue;
-    std::string agent = Str(e, "agent");
-    if (agent.empty()) agent = Str(e, "by");
-    ops.push_back({Str(e, "item"), p->second.first, p->second.second, agent, seq, t});
+    return;
   }
+  auto p = Projection().find(type);
+  if (p == Projection().end() || Str(e, "item").empty()) return;
+  std::string agent = Str(e, "agent");
+  if (agent.empty()) agent = Str(e, "by");
+  ops_.push_back({Str(e, "item"), p->second.first, p->second.second, agent, seq, t});
+}
+
+std::vector<ProjectedOp> HistoryProjector::Ops() const {
+  std::vector<ProjectedOp> ops = ops_, end = end_;
   std::sort(end.begin(), end.end(),
             [](const ProjectedOp& x, const ProjectedOp& y) { return x.item < y.item; });
   ops.insert(ops.end(), end.begin(), end.end());
   return ops;
+}
+
+std::vector<ProjectedOp> ProjectHistory(std::istream& trace) {
+  HistoryProjector projector;
+  std::string line;
+  while (std::getline(trace, line)) {
+    projector.Add(json::parse(line, nullptr, /*allow_exceptions=*/false));
+  }
+  return projector.Ops();
+}
+
+std::vector<ProjectedOp> ProjectOutcomes(const std::vector<ProjectedOp>& history,
+                                         const json& run_end) {
+  struct Outcome {
+    std::string status = "unknown";
+    std::string ledger;  // "" : the end state does not say
+    int effects = 0, completions = 0;
+    ProjectedOp last;  // where the item's history ends
+  };
+  std::map<std::string, Outcome> items;
+  for (const ProjectedOp& op : history) {
+    Outcome& o = items[op.item];
+    if (op.op == "end") {
+      o.status = op.outcome;
+      if (o.last.item.empty()) o.last = op;
+      continue;
+    }
+    o.last = op;
+    if (op.op == "effect" && op.outcome == "written") ++o.effects;
+    if (op.op == "complete" && (op.outcome == "ok" || op.outcome == "recovered")) ++o.completions;
+  }
+  if (auto list = run_end.find("items"); run_end.is_object() && list != run_end.end()) {
+    for (const json& item : *list) {
+      auto effect = item.find("effect");
+      if (effect == item.end() || !effect->is_boolean()) continue;
+      items[Str(item, "id")].ledger = effect->get<bool>() ? "yes" : "no";
+    }
+  }
+  std::vector<ProjectedOp> out;
+  for (const auto& [id, o] : items) {
+    auto at = [&](const char* op, std::string outcome) {
+      out.push_back({id, op, std::move(outcome), o.last.agent, o.last.seq, o.last.t});
+    };
+    at("end", o.status);
+    if (!o.ledger.empty()) at("ledger", o.ledger);
+    at("effects", std::to_string(o.effects));
+    at("completions", std::to_string(o.completions));
+  }
+  return out;
 }
 
 Divergence FirstDivergence(const std::vector<ProjectedOp>& a, const std::vector<ProjectedOp>& b) {
@@ -112,6 +161,7 @@ Divergence FirstDivergence(const std::vector<ProjectedOp>& a, const std::vector<
       }
       // Where in the histories this is: the earlier of the two positions.
       const size_t position = std::min(x ? pa[k] : SIZE_MAX, y ? pb[k] : SIZE_MAX);
+      best.items.push_back(item);
       if (position < best_position) {
         best_position = position;
         best.found = true;
