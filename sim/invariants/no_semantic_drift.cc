@@ -78,8 +78,8 @@ std::string NoSemanticDrift::Against() const {
 std::string NoSemanticDrift::Reproduce() const {
   const std::string& reproduce = StrField(start_, "reproduce");
   const std::string& dir = StrField(start_, "run_dir");
-  return fmt::format("reproduce: {} (runs both; {}'s run: {})",
-                     reproduce.empty() ? "the run's reproduce command" : reproduce, Against(),
+  return fmt::format("reproduce: {} (both runs; the counterpart's in {})",
+                     reproduce.empty() ? "the run's reproduce command" : reproduce,
                      dir.empty() ? "?" : dir);
 }
 
@@ -174,7 +174,9 @@ std::string NoSemanticDrift::SummaryText() const {
   if (!finished_ || start_.is_null()) return "";
   return fmt::format("{} items compared with {} ({}): {}; its run: {}", items_, Against(),
                      StrField(start_, "compare"),
-                     diverging_ == 0 ? "all agree" : fmt::format("{} diverge", diverging_),
+                     diverging_ == 0 ? "all agree"
+                     : diverging_ == 1 ? "1 diverges"
+                                       : fmt::format("{} diverge", diverging_),
                      StrField(start_, "run_dir"));
 }
 
