@@ -147,7 +147,8 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     if (counterpart.exit_code == kExitHarness || counterpart.exit_code == kExitInterrupted) {
       report.exit_code = counterpart.exit_code;
       report.summary = fmt::format("{} (seed {}): the differential run against {} did not "
-                                   "finish:\n  {}", s.name, s.seed, SystemLabel(CounterpartOf(s).sut),
+                                   "finish:\n  {}",
+                                   s.name, s.seed, SystemLabel(CounterpartOf(s).sut),
                                    counterpart.summary);
       return report;
     }
@@ -280,7 +281,9 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
         {"items", s.items}}},
       {"reproduce", reproduce},
   };
-  if (!s.differential.is_null()) report.verdict["differential"] = CounterpartVerdict(s, counterpart);
+  if (!s.differential.is_null()) {
+    report.verdict["differential"] = CounterpartVerdict(s, counterpart);
+  }
   std::ofstream verdict_out(report.run_dir + "/verdict.json");
   verdict_out << report.verdict.dump(2) << "\n";
   verdict_out.close();

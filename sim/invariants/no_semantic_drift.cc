@@ -31,9 +31,11 @@ std::string DescribeOutcome(const std::vector<ProjectedOp>& outcomes, const std:
     return fmt::format("{} {}{}", n, noun, n == "1" ? "" : "s");
   };
   const std::string ledger = value("ledger");
+  const char* in_ledger = ledger.empty()    ? ""
+                          : ledger == "yes" ? ", in the ledger"
+                                            : ", not in the ledger";
   const ProjectedOp& last = *by_op.begin()->second;
-  return fmt::format("ends {}{}, {} written, {} accepted (trace seq {}{})", value("end"),
-                     ledger.empty() ? "" : ledger == "yes" ? ", in the ledger" : ", not in the ledger",
+  return fmt::format("ends {}{}, {} written, {} accepted (trace seq {}{})", value("end"), in_ledger,
                      count("effects", "effect"), count("completions", "completion"), last.seq,
                      last.agent.empty() ? "" : ", last by " + last.agent);
 }

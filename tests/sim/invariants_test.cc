@@ -714,12 +714,17 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "bounded_locks", "progress", "no_torn_state",
                                              "config_fail_fast", "no_false_death", "state_sync",
                                              "success_rate", "no_silent_span_loss",
-                                             "sut_responsive"}));
+                                             "sut_responsive", "no_semantic_drift"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
   for (const InvariantKind& k : CoreInvariants()) {
     std::unique_ptr<Invariant> checker = k.make();
+    if (k.needs & observes::kCounterpart) {  // a counterpart that did the same: nothing
+      checker->ObserveCounterpart(TraceEvent::FromJson({{"type", "differential_start"}}));
+      checker->ObserveCounterpart(TraceEvent::FromJson(RunStart("lockstep")));
+      checker->ObserveCounterpart(TraceEvent::FromJson(RunEnd(1, 1000, json::array())));
+    }
     checker->Observe(TraceEvent::FromJson(RunStart("lockstep")));
     checker->Observe(TraceEvent::FromJson(RunEnd(1, 1000, json::array())));
     std::vector<Violation> out;
@@ -1378,7 +1383,7 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "single_owner", "exactly_once_effect", "no_lost_work",
                        "eventual_lock_release", "bounded_locks", "progress", "no_torn_state",
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
-                       "no_silent_span_loss", "sut_responsive"}));
+                       "no_silent_span_loss", "sut_responsive", "no_semantic_drift"}));
 }
 
 // ---------------------------------------------------------------------------

@@ -182,8 +182,8 @@ TEST_F(DifferentialTest, OnlyTheComparisonSeesThatTheShellExportNeverDeadLetters
   EXPECT_EQ(Violated(Verdict(out + "/shell-export-parity-1")),
             std::set<std::string>{"no_semantic_drift"})
       << r.output;
-  EXPECT_TRUE(std::regex_search(r.output, std::regex("queue-sh ends done, .*; reference \\(swarm\\) "
-                                                     "ends dead")))
+  EXPECT_TRUE(std::regex_search(
+      r.output, std::regex("queue-sh ends done, .*; reference \\(swarm\\) ends dead")))
       << r.output;
 }
 

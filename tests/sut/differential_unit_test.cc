@@ -188,8 +188,9 @@ TEST(DifferentialBlockTest, EveryMistakeNamesItsJsonPointer) {
   EXPECT_EQ(PointerOf({{"against", QueueSut()}, {"compare", "histories"}}), "(valid)");
   EXPECT_EQ(PointerOf({{"against", "reference"}, {"compare", "outcomes"}}, true, "freerun"),
             "(valid)");
-  EXPECT_EQ(PointerOf("reference").rfind("/differential found \"reference\", expected an object", 0), 0u)
-      << PointerOf("reference");
+  EXPECT_EQ(PointerOf("reference").rfind("/differential found \"reference\", expected an object",
+                                         0),
+            0u);
   EXPECT_EQ(PointerOf(json::object()).rfind("/differential missing \"against\"", 0), 0u);
   EXPECT_EQ(PointerOf({{"against", "swarm"}}).rfind("/differential/against found \"swarm\"", 0),
             0u);
