@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/resource_sample.h"
 #include "sim/trace_event.h"
 
 namespace faultline {
@@ -26,6 +27,10 @@ class Invariant {
  public:
   virtual ~Invariant() = default;
   virtual void Observe(const TraceEvent& event) = 0;
+  // The run's resource samples (resources.jsonl), in the order they were
+  // taken, after the last event and before Finish. They are measurements,
+  // not deterministic: only the checkers that judge resource use read them.
+  virtual void ObserveResources(const ResourceSample& sample) { (void)sample; }
   // Called once after the last event (run_end).
   virtual void Finish(std::vector<Violation>* out) = 0;
   // After Finish: what the checker counted, for the verdict (the invariant's
