@@ -67,6 +67,7 @@ struct Proc {
   int64_t skew_offset_us = 0;
   int64_t skew_drift_ppm = 0;
   int64_t started_at = 0;  // run time of the latest start
+  int64_t sleeps = 0;      // sleeps parked in since the latest start (resources.jsonl)
 
   bool skewed() const { return skew_offset_us != 0 || skew_drift_ppm != 0; }
   // What the process's clock reads at absolute simulated time `now`.
@@ -211,6 +212,10 @@ class Engine {
   void Emit(const std::string& proc, nlohmann::json event, int64_t t);
   void Emit(const std::string& proc, nlohmann::json event) { Emit(proc, std::move(event), T()); }
   void OnExit(Proc& p, const ExitStatus& status);
+  // Resource measurement (resources.jsonl, never the trace): what `p` uses
+  // now, and its final figures once reaped.
+  void SampleUsage(const Proc& p);
+  void SampleExit(const Proc& p, const ExitStatus& status);
   void DrainDead(Proc& p);
   void Snapshot();
   void StateCheck();
@@ -543,6 +548,7 @@ bool Engine::Spawn(Proc& p) {
   p.wake_at = 0;
   p.stalled_until = 0;
   p.started_at = T();
+  p.sleeps = 0;
   Emit("sim", {{"type", "spawn"}, {"agent", p.id}, {"role", p.role}, {"restart", p.starts > 0}});
   ++p.starts;
   return true;
@@ -577,7 +583,38 @@ void Engine::DrainDead(Proc& p) {
       &error);
 }
 
+void Engine::SampleUsage(const Proc& p) {
+  if (o_.resources == nullptr) return;
+  const Usage usage = ReadUsage(p.pid);
+  ResourceSample sample;
+  sample.proc = p.id;
+  sample.role = p.role;
+  sample.start = p.starts;
+  sample.t = T();
+  sample.sleeps = lockstep_ ? p.sleeps : -1;
+  sample.trace_lines = lockstep_ ? static_cast<int64_t>(trace_->lines()) : -1;
+  sample.rss_kb = usage.rss_kb;
+  sample.cpu_us = usage.cpu_us;
+  o_.resources->Add(sample);
+}
+
+void Engine::SampleExit(const Proc& p, const ExitStatus& status) {
+  if (o_.resources == nullptr || status.max_rss_kb < 0) return;
+  ResourceSample sample;
+  sample.kind = ResourceSample::Kind::kExit;
+  sample.proc = p.id;
+  sample.role = p.role;
+  sample.start = p.starts;
+  sample.t = T();
+  sample.max_rss_kb = status.max_rss_kb;
+  sample.user_us = status.user_us;
+  sample.sys_us = status.sys_us;
+  sample.cpu_us = status.user_us + status.sys_us;
+  o_.resources->Add(sample);
+}
+
 void Engine::OnExit(Proc& p, const ExitStatus& status) {
+  SampleExit(p, status);
   p.alive = false;
   CloseControl(p);
   nlohmann::json ev = {{"type", "exit"}, {"agent", p.id}, {"role", p.role}};
@@ -594,6 +631,7 @@ bool Engine::Kill(const std::string& id, const std::string& by) {
   if (p == nullptr || !p->alive) return false;
   processes_.Signal(p->pid, SIGKILL);
   ExitStatus st = processes_.Wait(p->pid);
+  SampleExit(*p, st);
   DrainDead(*p);
   p->alive = false;
   CloseControl(*p);
@@ -706,7 +744,11 @@ bool Engine::Step(Proc& p) {
       [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
   switch (r) {
     case ControlConnection::Read::kParked:
-      if (p.parked.kind == Parked::Kind::kSleep) p.wake_at = now_ + p.SleepSpan(p.parked.sleep_us);
+      if (p.parked.kind == Parked::Kind::kSleep) {
+        p.wake_at = now_ + p.SleepSpan(p.parked.sleep_us);
+        ++p.sleeps;
+        SampleUsage(p);
+      }
       return true;
     case ControlConnection::Read::kClosed:
       OnExit(p, processes_.Wait(p.pid));
@@ -844,6 +886,9 @@ EngineResult::End Engine::FreerunLoop() {
     if (T() - last_snapshot_ >= kFreerunSnapshotUs) {
       last_snapshot_ = T();
       Snapshot();
+      for (const Proc& p : procs_) {
+        if (p.alive) SampleUsage(p);
+      }
     }
     ShowProgress(false);
   }
@@ -853,7 +898,7 @@ void Engine::StopAll() {
   for (Proc& p : procs_) {
     if (!p.alive) continue;
     processes_.Signal(p.pid, SIGKILL);
-    processes_.Wait(p.pid);
+    SampleExit(p, processes_.Wait(p.pid));
     DrainDead(p);
     p.alive = false;
     CloseControl(p);
@@ -932,9 +977,7 @@ EngineResult Engine::Run() {
                {"agent_timeout_ms", s_.agent_timeout_ms},
                {"max_attempts", s_.max_attempts},
                {"clock_skew_ms", s_.clock_skew_ms},
-               {"slo",
-                {{"min_claim_success_percent", s_.slo_min_claim_success_percent},
-                 {"max_lock_timeout_percent", s_.slo_max_lock_timeout_percent}}},
+               {"slo", s_.SloJson()},
                {"agents", s_.agents},
                {"items", s_.items}});
   if (set_up) {

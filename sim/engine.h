@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sim/fault.h"
+#include "sim/resource_log.h"
 #include "sim/scenario.h"
 #include "sim/trace_writer.h"
 
@@ -27,6 +28,9 @@ struct EngineOptions {
   // How to run the collector, `faultline sink` (e.g. {"/path/faultline",
   // "sink"}); needed by runs with telemetry.
   std::vector<std::string> sink_command;
+  // Where the controlled processes' resource samples go (resources.jsonl);
+  // null: not measured.
+  ResourceLog* resources = nullptr;
 };
 
 struct FaultRecord {

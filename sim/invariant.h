@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/resource_sample.h"
 #include "sim/trace_event.h"
 
 namespace faultline {
@@ -32,6 +33,10 @@ class Invariant {
   // compare, run_dir, reproduce) that is in no trace. Checkers that compare
   // two systems (no_semantic_drift) override it; the others ignore it.
   virtual void ObserveCounterpart(const TraceEvent& /*event*/) {}
+  // The run's resource samples (resources.jsonl), in the order they were
+  // taken, after the last event and before Finish. They are measurements,
+  // not deterministic: only the checkers that judge resource use read them.
+  virtual void ObserveResources(const ResourceSample& sample) { (void)sample; }
   // Called once after the last event (run_end).
   virtual void Finish(std::vector<Violation>* out) = 0;
   // After Finish: what the checker counted, for the verdict (the invariant's

@@ -215,6 +215,16 @@ ExitStatus Decode(int status) {
   return st;
 }
 
+ExitStatus WithUsage(ExitStatus st, const rusage& usage) {
+  auto micros = [](const timeval& tv) {
+    return static_cast<int64_t>(tv.tv_sec) * 1'000'000 + tv.tv_usec;
+  };
+  st.max_rss_kb = usage.ru_maxrss;  // Linux counts it in KiB
+  st.user_us = micros(usage.ru_utime);
+  st.sys_us = micros(usage.ru_stime);
+  return st;
+}
+
 std::string_view EnvKey(std::string_view entry) { return entry.substr(0, entry.find('=')); }
 
 // The child's environment: the parent's, minus what `spec` overrides, plus
@@ -399,12 +409,13 @@ ExitStatus ProcessSet::Wait(pid_t pid) {
   Record& record = it->second;
   if (record.reaped) return record.status;
   int status = 0;
+  rusage usage{};
   pid_t r;
   do {
-    r = waitpid(pid, &status, 0);
+    r = wait4(pid, &status, 0, &usage);
   } while (r < 0 && errno == EINTR);
   // r < 0 (ECHILD): someone else reaped it; the status is lost.
-  Reaped(record, r == pid ? Decode(status) : ExitStatus{});
+  Reaped(record, r == pid ? WithUsage(Decode(status), usage) : ExitStatus{});
   return record.status;
 }
 
@@ -414,12 +425,13 @@ std::optional<ExitStatus> ProcessSet::Poll(pid_t pid) {
   Record& record = it->second;
   if (record.reaped) return record.status;
   int status = 0;
+  rusage usage{};
   pid_t r;
   do {
-    r = waitpid(pid, &status, WNOHANG);
+    r = wait4(pid, &status, WNOHANG, &usage);
   } while (r < 0 && errno == EINTR);
   if (r == 0) return std::nullopt;
-  Reaped(record, r == pid ? Decode(status) : ExitStatus{});
+  Reaped(record, r == pid ? WithUsage(Decode(status), usage) : ExitStatus{});
   return record.status;
 }
 

@@ -81,6 +81,10 @@ struct ExitStatus {
   bool exited = false;  // the child called exit(): `code` is valid
   int code = -1;
   int signal = 0;  // != 0: killed by this signal
+  // The kernel's final figures (wait4 rusage): peak resident set and CPU
+  // time; -1 when the status is unknown.
+  int64_t max_rss_kb = -1;
+  int64_t user_us = -1, sys_us = -1;
   // "exit 9", "killed by SIGKILL", or "unknown" (status not available).
   std::string ToString() const;
 };

@@ -164,8 +164,10 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     return report;
   }
 
+  ResourceLog resources(report.run_dir + "/resources.jsonl");
   std::string work = MakeWorkDir();
   EngineOptions eo;
+  eo.resources = &resources;
   eo.swarm_bin = o.swarm_bin;
   eo.adapter_bin = o.adapter_bin;
   if (const char* env = std::getenv("FAULTLINE_ADAPTER"); eo.adapter_bin.empty() && env && *env) {
@@ -212,6 +214,12 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     }
     if (mounted) UnmountPrivate(work);
     stdfs::remove_all(work, ec);
+  }
+
+  // Measurements, after the whole trace (docs/determinism.md).
+  resources.Close();
+  for (const ResourceSample& sample : resources.samples()) {
+    for (Checker& c : checkers) c.impl->ObserveResources(sample);
   }
 
   nlohmann::json invariants = nlohmann::json::array();

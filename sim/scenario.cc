@@ -234,7 +234,11 @@ const std::vector<Section>& Sections() {
         IntKey("retry_max_ms", 4000, 1, kNoMax, true)}},
       {"slo",
        {IntKey("min_claim_success_percent", 80, 0, 100, false),
-        IntKey("max_lock_timeout_percent", 20, 0, 100, false)}},
+        IntKey("max_lock_timeout_percent", 20, 0, 100, false),
+        IntKey("max_rss_growth_kb", 4096, 0, kNoMax, false),
+        IntKey("max_monitor_cpu_growth_percent", 300, 100, kNoMax, false),
+        IntKey("max_monitor_cpu_us_per_scan", 20'000, 1, kNoMax, false),
+        IntKey("max_monitor_rss_growth_kb", 2048, 0, kNoMax, false)}},
       {"limits",
        {IntKey("sim_ms", 600'000, 1, kNoMax, false), IntKey("wall_ms", 60'000, 1, kNoMax, false),
         IntKey("step_timeout_ms", 10'000, 1, kNoMax, false)}},
@@ -859,7 +863,20 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   r.step_timeout_ms = draw("limits", "step_timeout_ms");
   r.slo_min_claim_success_percent = draw("slo", "min_claim_success_percent");
   r.slo_max_lock_timeout_percent = draw("slo", "max_lock_timeout_percent");
+  r.slo_max_rss_growth_kb = draw("slo", "max_rss_growth_kb");
+  r.slo_max_monitor_cpu_growth_percent = draw("slo", "max_monitor_cpu_growth_percent");
+  r.slo_max_monitor_cpu_us_per_scan = draw("slo", "max_monitor_cpu_us_per_scan");
+  r.slo_max_monitor_rss_growth_kb = draw("slo", "max_monitor_rss_growth_kb");
   return r;
+}
+
+json ResolvedScenario::SloJson() const {
+  return {{"min_claim_success_percent", slo_min_claim_success_percent},
+          {"max_lock_timeout_percent", slo_max_lock_timeout_percent},
+          {"max_rss_growth_kb", slo_max_rss_growth_kb},
+          {"max_monitor_cpu_growth_percent", slo_max_monitor_cpu_growth_percent},
+          {"max_monitor_cpu_us_per_scan", slo_max_monitor_cpu_us_per_scan},
+          {"max_monitor_rss_growth_kb", slo_max_monitor_rss_growth_kb}};
 }
 
 json ResolvedScenario::ToJson() const {
@@ -890,9 +907,7 @@ json ResolvedScenario::ToJson() const {
       {"scheduler", {{"kind", scheduler}, {"depth", pct_depth}}},
       {"faults", std::move(fault_list)},
       {"limits", {{"sim_ms", sim_ms}, {"wall_ms", wall_ms}, {"step_timeout_ms", step_timeout_ms}}},
-      {"slo",
-       {{"min_claim_success_percent", slo_min_claim_success_percent},
-        {"max_lock_timeout_percent", slo_max_lock_timeout_percent}}},
+      {"slo", SloJson()},
       {"telemetry",
        {{"enabled", telemetry.enabled},
         {"batch_spans", telemetry.batch_spans},

@@ -90,6 +90,11 @@ struct ResolvedScenario {
   // lock timeouts is SEV-3; below 50 % success is SEV-2 whatever the SLO).
   int64_t slo_min_claim_success_percent = 80;
   int64_t slo_max_lock_timeout_percent = 20;
+  // bounded_memory's and bounded_monitor_cost's limits (measured resources).
+  int64_t slo_max_rss_growth_kb = 4096;
+  int64_t slo_max_monitor_cpu_growth_percent = 300;
+  int64_t slo_max_monitor_cpu_us_per_scan = 20'000;
+  int64_t slo_max_monitor_rss_growth_kb = 2048;
   // null: the reference coordinator. Else a validated "sut" block with its
   // cwd made absolute (sim/sut/sut_spec.h): the external system under test.
   nlohmann::json sut;
@@ -101,6 +106,8 @@ struct ResolvedScenario {
   // A plain scenario document with every value concrete: loading it and
   // resolving it with the same seed gives this again.
   nlohmann::json ToJson() const;
+  // The "slo" block, every key concrete (also run_start's "slo").
+  nlohmann::json SloJson() const;
 };
 
 // Draws every range of `scenario` from `seed` (named streams per JSON

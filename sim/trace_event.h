@@ -13,7 +13,9 @@
 //   from the engine ("proc": "sim"):
 //     run_start   scenario, seed, mode, lease_ms, heartbeat_ms, reap_interval_ms,
 //                 agent_timeout_ms, max_attempts, clock_skew_ms, agents, items,
-//                 slo: {min_claim_success_percent, max_lock_timeout_percent}
+//                 slo: {min_claim_success_percent, max_lock_timeout_percent,
+//                 max_rss_growth_kb, max_monitor_cpu_growth_percent,
+//                 max_monitor_cpu_us_per_scan, max_monitor_rss_growth_kb}
 //     submit      items (how many were submitted)
 //     spawn       agent (the process id, "reaper" for the reaper), role ("agent" |
 //                 "reaper"), restart (bool)

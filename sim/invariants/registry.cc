@@ -3,6 +3,8 @@
 #include <memory>
 
 #include "sim/invariants/bounded_locks.h"
+#include "sim/invariants/bounded_memory.h"
+#include "sim/invariants/bounded_monitor_cost.h"
 #include "sim/invariants/config_fail_fast.h"
 #include "sim/invariants/eventual_lock_release.h"
 #include "sim/invariants/exactly_once_effect.h"
@@ -44,6 +46,8 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<NoSilentSpanLoss>(observes::kCoordinatorEvents),
       Entry<SutResponsive>(observes::kSutCommands),
       Entry<NoSemanticDrift>(observes::kCounterpart | observes::kItemStates),
+      Entry<BoundedMemory>(),
+      Entry<BoundedMonitorCost>(),
   };
 }
 

@@ -16,5 +16,7 @@ Mutant NoConfigCheck();       // no_config_check.cc
 Mutant ImmortalLease();       // immortal_lease.cc
 Mutant TriggerHappyReaper();  // trigger_happy_reaper.cc
 Mutant UnlockedRmw();         // unlocked_rmw.cc
+Mutant SpanLeak();            // span_leak.cc
+Mutant ReaperRescan();        // reaper_rescan.cc
 
 }  // namespace swarm::mutants

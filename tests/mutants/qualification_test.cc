@@ -50,6 +50,8 @@ const std::vector<Expectation>& Expectations() {
       {"immortal_lease", {"eventual_lock_release", "no_lost_work", "progress"}, false},
       {"trigger_happy_reaper", {"no_false_death"}, false},
       {"unlocked_rmw", {"single_owner"}, false},
+      {"span_leak", {"bounded_memory"}, false},
+      {"reaper_rescan", {"bounded_monitor_cost"}, false},
   };
   return all;
 }

@@ -714,7 +714,8 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "bounded_locks", "progress", "no_torn_state",
                                              "config_fail_fast", "no_false_death", "state_sync",
                                              "success_rate", "no_silent_span_loss",
-                                             "sut_responsive", "no_semantic_drift"}));
+                                             "sut_responsive", "no_semantic_drift",
+                                             "bounded_memory", "bounded_monitor_cost"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -1383,7 +1384,8 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "single_owner", "exactly_once_effect", "no_lost_work",
                        "eventual_lock_release", "bounded_locks", "progress", "no_torn_state",
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
-                       "no_silent_span_loss", "sut_responsive", "no_semantic_drift"}));
+                       "no_silent_span_loss", "sut_responsive", "no_semantic_drift",
+                       "bounded_memory", "bounded_monitor_cost"}));
 }
 
 // ---------------------------------------------------------------------------
