@@ -12,6 +12,7 @@
 #include "sim/invariants/no_torn_state.h"
 #include "sim/invariants/progress.h"
 #include "sim/invariants/single_owner.h"
+#include "sim/invariants/skill_match.h"
 #include "sim/invariants/state_sync.h"
 #include "sim/invariants/success_rate.h"
 #include "sim/invariants/sut_responsive.h"
@@ -42,6 +43,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<SuccessRate>(),
       Entry<NoSilentSpanLoss>(observes::kCoordinatorEvents),
       Entry<SutResponsive>(observes::kSutCommands),
+      Entry<SkillMatch>(),
   };
 }
 
