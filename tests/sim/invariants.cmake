@@ -3,3 +3,8 @@
 add_executable(invariants_test ${CMAKE_CURRENT_LIST_DIR}/invariants_test.cc)
 target_link_libraries(invariants_test PRIVATE faultline_invariants GTest::gtest GTest::gtest_main)
 gtest_discover_tests(invariants_test PROPERTIES LABELS unit)
+
+# skill_match, and unservable items in no_lost_work and progress.
+add_executable(skill_match_test ${CMAKE_CURRENT_LIST_DIR}/skill_match_test.cc)
+target_link_libraries(skill_match_test PRIVATE faultline_invariants GTest::gtest GTest::gtest_main)
+gtest_discover_tests(skill_match_test PROPERTIES LABELS unit)
