@@ -714,7 +714,7 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "bounded_locks", "progress", "no_torn_state",
                                              "config_fail_fast", "no_false_death", "state_sync",
                                              "success_rate", "no_silent_span_loss",
-                                             "sut_responsive"}));
+                                             "sut_responsive", "skill_match"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -1378,7 +1378,7 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "single_owner", "exactly_once_effect", "no_lost_work",
                        "eventual_lock_release", "bounded_locks", "progress", "no_torn_state",
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
-                       "no_silent_span_loss", "sut_responsive"}));
+                       "no_silent_span_loss", "sut_responsive", "skill_match"}));
 }
 
 // ---------------------------------------------------------------------------
