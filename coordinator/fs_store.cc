@@ -444,7 +444,7 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
   // from a cursor, so that a claim costs a few file reads, not a read of
   // every item. New items are picked up by a fresh listing, at most once per
   // heartbeat period, and always before the agent is told no work is left.
-  const bool relisted = open_.empty() || now >= next_listing_us_;
+  const bool relisted = open_.empty() || now >= next_listing_us_ || agent != listed_for_;
   if (relisted) SWARM_RETURN_IF_ERROR(Relist(agent));
   auto outcome = Walk(agent, &tried);
   if (outcome.ok() && !outcome->grant && !relisted && open_.empty()) {
@@ -494,10 +494,12 @@ Status FsStore::DropStaleMarker(const std::string& id) {
 Status FsStore::Relist(const std::string& agent) {
   auto names = fs::ListDir(Sub("items"));
   if (!names.ok()) return names.status();
+  if (agent != listed_for_) others_.clear();  // another agent's skills (tests share a store)
+  listed_for_ = agent;
   open_.clear();
   for (const std::string& name : *names) {
     std::string id = StripSuffix(name, ".json");
-    if (!id.empty() && !terminal_.count(id)) open_.push_back(std::move(id));
+    if (!id.empty() && !terminal_.count(id) && !others_.count(id)) open_.push_back(std::move(id));
   }
   // Agents start at different places, so that they rarely contend.
   cursor_ = open_.empty() || claim_order_ == ClaimOrder::kFifo ? 0 : HashId(agent) % open_.size();
@@ -535,7 +537,14 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
       ++dropped;
       continue;
     } else {
-      if (!CanDo(*state, agent)) continue;  // someone else's work, never this agent's
+      if (!CanDo(*state, agent)) {
+        // Someone else's work, never this agent's (an item's skill never
+        // changes): out of this agent's walks for good.
+        others_.insert(id);
+        finished[index] = true;
+        ++dropped;
+        continue;
+      }
       out.work_remaining = true;
       bool claimable = state->status == ItemStatus::kPending ||
                        ExpiredToOthers(*state, clock_->NowMicros());

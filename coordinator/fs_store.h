@@ -140,6 +140,8 @@ class FsStore : public Store {
 
  private:
   std::vector<std::string> open_;     // items not known to be finished, sorted
+  std::string listed_for_;            // the agent open_ was listed for
+  std::set<std::string> others_;      // items needing a skill listed_for_ lacks
   size_t cursor_ = 0;                 // where the next walk of open_ starts
   ClaimOrder claim_order_ = ClaimOrder::kSpread;
   int64_t next_listing_us_ = 0;       // when items/ is listed again at the latest
