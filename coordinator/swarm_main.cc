@@ -157,7 +157,7 @@ Runner SetupAgent(CLI::App* app) {
       ->check(CLI::IsMember({"spread", "fifo"}));
   auto skills = std::make_shared<std::string>();
   app->add_option("--skills", *skills,
-                  "Comma-separated skills (gpu,rust): items submitted with --skill S go only to "
+                  "Comma-separated skills (gpu,rust): items that need skill S (swarm submit) go only to "
                   "agents with S; items without a skill go to anyone (default: no skills)");
   app->add_flag("-v,--verbose", opts->verbose, "Log every claim and completion to stderr");
   return [=] {
