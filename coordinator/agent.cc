@@ -101,6 +101,7 @@ int Agent::Run() {
   record_.id = options_.id;
   record_.pid = getpid();
   record_.fingerprint = Fingerprint(config_);
+  record_.skills = options_.skills;
   record_.registered_us = clock_->NowMicros();
   record_.heartbeat_us = record_.registered_us;
 

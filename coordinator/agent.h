@@ -23,6 +23,7 @@ struct AgentOptions {
   int64_t work_max_ms = 0;
   bool exit_when_idle = false;  // exit 0 once no item is left to do, or when halted
   uint64_t seed = 0;            // with the id, seeds the work-time draws
+  std::vector<std::string> skills;  // registered: items needing one of them may be granted
   bool verbose = false;
 };
 

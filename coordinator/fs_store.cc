@@ -37,6 +37,23 @@ uint64_t HashId(std::string_view s) {
   return h;
 }
 
+// "item: needs skill S" for each item whose skill no live agent has.
+std::vector<std::string> Unservable(const std::vector<std::pair<std::string, std::string>>& items,
+                                    const std::vector<AgentView>& agents) {
+  std::set<std::string> live_skills;
+  for (const AgentView& a : agents) {
+    if (a.record.status != AgentStatus::kAlive || a.presumed_dead) continue;
+    live_skills.insert(a.record.skills.begin(), a.record.skills.end());
+  }
+  std::vector<std::string> out;
+  for (const auto& [id, skill] : items) {
+    if (!live_skills.count(skill)) {
+      out.push_back(fmt::format("{}: needs skill {}, which no live agent has", id, skill));
+    }
+  }
+  return out;
+}
+
 Result<ClusterConfig> ParseCluster(const std::string& text, const std::string& where) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("format", "") != kFormat ||
@@ -187,7 +204,13 @@ Status FsStore::SetHalted(bool halted) {
   return fs::Remove(Sub("HALT"), /*durable=*/true);
 }
 
-Result<size_t> FsStore::Submit(const std::vector<std::pair<std::string, std::string>>& items) {
+Result<size_t> FsStore::Submit(const std::vector<std::pair<std::string, std::string>>& items,
+                               std::string_view skill) {
+  if (!skill.empty() && !IsValidSkill(skill)) {
+    return Status::InvalidArgument(fmt::format(
+        "skill \"{}\" is not valid: use 1-128 of A-Z a-z 0-9 . _ - , not starting with . or -",
+        skill));
+  }
   size_t added = 0;
   for (const auto& [id, payload] : items) {
     if (!IsValidId(id)) {
@@ -198,6 +221,7 @@ Result<size_t> FsStore::Submit(const std::vector<std::pair<std::string, std::str
     ItemState s;
     s.id = id;
     s.payload = payload;
+    s.skill = std::string(skill);
     Status st = fs::CreateAtomic(Sub("tmp"), ItemPath(id), ToJson(s).dump());
     if (st.code() == Status::Code::kConflict) continue;
     if (!st.ok()) return st;
@@ -224,7 +248,11 @@ Status FsStore::Register(const AgentRecord& agent) {
   }
   SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), AgentPath(agent.id), ToJson(agent).dump()));
   probe_->Yield(point::kRegisterWritten, "");
-  Event({{"type", "register"}, {"agent", agent.id}, {"fingerprint", agent.fingerprint}});
+  skills_[agent.id] = agent.skills;
+  nlohmann::json event = {{"type", "register"}, {"agent", agent.id},
+                          {"fingerprint", agent.fingerprint}};
+  if (!agent.skills.empty()) event["skills"] = agent.skills;
+  Event(std::move(event));
   return Status::Ok();
 }
 
@@ -405,7 +433,7 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
         SWARM_RETURN_IF_ERROR(DropStaleMarker(id));
         continue;
       }
-      if (!state.ok() || !ExpiredToOthers(*state, now)) continue;
+      if (!state.ok() || !ExpiredToOthers(*state, now) || !CanDo(*state, agent)) continue;
       auto grant = Claim(id, agent);
       if (grant.ok()) return ClaimOutcome{std::move(*grant), true};
       if (grant.status().IsStorageError()) return grant.status();
@@ -416,7 +444,7 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
   // from a cursor, so that a claim costs a few file reads, not a read of
   // every item. New items are picked up by a fresh listing, at most once per
   // heartbeat period, and always before the agent is told no work is left.
-  const bool relisted = open_.empty() || now >= next_listing_us_;
+  const bool relisted = open_.empty() || now >= next_listing_us_ || agent != listed_for_;
   if (relisted) SWARM_RETURN_IF_ERROR(Relist(agent));
   auto outcome = Walk(agent, &tried);
   if (outcome.ok() && !outcome->grant && !relisted && open_.empty()) {
@@ -433,11 +461,26 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
     // holder died between the ledger write and the done write is still
     // claimed, and its marker says so: the work is not over until it is
     // taken over and marked done.
+    // Only the claims this agent could take over count: an item needing a
+    // skill it lacks is never its work.
     auto markers = fs::ListDir(Sub("claims"));
     if (!markers.ok()) return markers.status();
-    outcome->work_remaining = !markers->empty();
+    outcome->work_remaining =
+        std::any_of(markers->begin(), markers->end(),
+                    [&](const std::string& id) { return MarkerConcerns(id, agent); });
   }
   return outcome;
+}
+
+bool FsStore::CanDo(const ItemState& state, const std::string& agent) const {
+  if (state.skill.empty()) return true;
+  const auto it = skills_.find(agent);
+  return it != skills_.end() && HasSkill(it->second, state.skill);
+}
+
+bool FsStore::MarkerConcerns(const std::string& id, const std::string& agent) {
+  auto state = ReadItem(id);
+  return !state.ok() || CanDo(*state, agent);
 }
 
 Status FsStore::DropStaleMarker(const std::string& id) {
@@ -451,10 +494,12 @@ Status FsStore::DropStaleMarker(const std::string& id) {
 Status FsStore::Relist(const std::string& agent) {
   auto names = fs::ListDir(Sub("items"));
   if (!names.ok()) return names.status();
+  if (agent != listed_for_) others_.clear();  // another agent's skills (tests share a store)
+  listed_for_ = agent;
   open_.clear();
   for (const std::string& name : *names) {
     std::string id = StripSuffix(name, ".json");
-    if (!id.empty() && !terminal_.count(id)) open_.push_back(std::move(id));
+    if (!id.empty() && !terminal_.count(id) && !others_.count(id)) open_.push_back(std::move(id));
   }
   // Agents start at different places, so that they rarely contend.
   cursor_ = open_.empty() || claim_order_ == ClaimOrder::kFifo ? 0 : HashId(agent) % open_.size();
@@ -492,6 +537,14 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
       ++dropped;
       continue;
     } else {
+      if (!CanDo(*state, agent)) {
+        // Someone else's work, never this agent's (an item's skill never
+        // changes): out of this agent's walks for good.
+        others_.insert(id);
+        finished[index] = true;
+        ++dropped;
+        continue;
+      }
       out.work_remaining = true;
       bool claimable = state->status == ItemStatus::kPending ||
                        ExpiredToOthers(*state, clock_->NowMicros());
@@ -543,6 +596,10 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
     return state.status();
   }
   ItemState s = std::move(*state);
+  if (!IsTerminal(s.status) && !CanDo(s, agent)) {
+    return Status::Conflict(
+        fmt::format("{} needs skill \"{}\", which agent {} does not have", id, s.skill, agent));
+  }
   const int64_t now = clock_->NowMicros();
   nlohmann::json takeover;
   if (s.status == ItemStatus::kClaimed && ExpiredToOthers(s, now)) {
@@ -573,8 +630,11 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   SWARM_RETURN_IF_ERROR(WriteItem(s));
   probe_->Yield(point::kClaimStateWritten, id);
   if (!takeover.is_null()) Event(std::move(takeover));
-  Event({{"type", "claim_ok"}, {"item", id}, {"agent", agent}, {"token", s.token},
-         {"lease_until_us", s.lease_until_us}, {"now_us", now}, {"attempt", s.attempts}});
+  nlohmann::json granted = {{"type", "claim_ok"}, {"item", id}, {"agent", agent},
+                            {"token", s.token}, {"lease_until_us", s.lease_until_us},
+                            {"now_us", now}, {"attempt", s.attempts}};
+  if (!s.skill.empty()) granted["skill"] = s.skill;
+  Event(std::move(granted));
   return Grant{id, agent, s.token, s.lease_until_us, s.attempts, s.payload};
 }
 
@@ -840,6 +900,7 @@ Result<Snapshot> FsStore::Inspect() {
 
   auto items = fs::ListDir(Sub("items"));
   if (!items.ok()) return items.status();
+  std::vector<std::pair<std::string, std::string>> needing_skill;  // open items: (id, skill)
   for (const std::string& name : *items) {
     std::string id = StripSuffix(name, ".json");
     if (id.empty()) continue;
@@ -847,6 +908,9 @@ Result<Snapshot> FsStore::Inspect() {
     if (!state.ok()) {
       if (state.status().code() == Status::Code::kCorrupt) ++snap.corrupt;
       continue;
+    }
+    if (!state->skill.empty() && !IsTerminal(state->status)) {
+      needing_skill.emplace_back(id, state->skill);
     }
     switch (state->status) {
       case ItemStatus::kPending: ++snap.pending; break;
@@ -894,6 +958,7 @@ Result<Snapshot> FsStore::Inspect() {
                                 record->heartbeat_us + timeout_us < snap.now_us};
     snap.agents.push_back(std::move(view));
   }
+  snap.unservable = Unservable(needing_skill, snap.agents);
   return snap;
 }
 

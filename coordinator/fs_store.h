@@ -23,9 +23,11 @@
 // coordinators that way, so that none of them lives in this library.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "coordinator/clock.h"
 #include "coordinator/file_lock.h"
@@ -58,7 +60,8 @@ class FsStore : public Store {
   Result<ClusterConfig> LoadCluster() override;
   bool Halted() override;
   Status SetHalted(bool halted) override;
-  Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items) override;
+  Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items,
+                        std::string_view skill = {}) override;
   Status Register(const AgentRecord& agent) override;
   Status Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) override;
   Status MarkAgent(const AgentRecord& agent) override;
@@ -120,6 +123,12 @@ class FsStore : public Store {
   // `tried` counts the claims attempted and lost.
   Result<ClaimOutcome> Walk(const std::string& agent, int* tried);
   Status CheckCurrent(const ItemState& state, const Grant& grant, std::string_view op);
+  // Whether `agent` may be granted the item: it needs no skill, or one the
+  // agent registered with through this store. Every claim path asks this.
+  virtual bool CanDo(const ItemState& state, const std::string& agent) const;
+  // Whether the item with this claim marker is one `agent` may do (or its
+  // state cannot be read, so it might be).
+  bool MarkerConcerns(const std::string& id, const std::string& agent);
   void Event(nlohmann::json event);
 
   std::string dir_;
@@ -127,9 +136,12 @@ class FsStore : public Store {
   Clock* clock_;
   Probe* probe_;
   std::set<std::string> terminal_;    // items seen done/dead/quarantined
+  std::map<std::string, std::vector<std::string>> skills_;  // of agents registered here
 
  private:
   std::vector<std::string> open_;     // items not known to be finished, sorted
+  std::string listed_for_;            // the agent open_ was listed for
+  std::set<std::string> others_;      // items needing a skill listed_for_ lacks
   size_t cursor_ = 0;                 // where the next walk of open_ starts
   ClaimOrder claim_order_ = ClaimOrder::kSpread;
   int64_t next_listing_us_ = 0;       // when items/ is listed again at the latest

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -48,6 +49,13 @@ class Reader {
       return {};
     }
     return it->get<std::string>();
+  }
+  // Fields added after the first format: absent in older records.
+  std::string OptionalStr(const char* key) {
+    return j_.contains(key) ? Str(key) : std::string();
+  }
+  std::vector<std::string> OptionalStrList(const char* key) {
+    return j_.contains(key) ? StrList(key) : std::vector<std::string>();
   }
   int64_t Int(const char* key) {
     auto it = j_.find(key);
@@ -108,9 +116,13 @@ std::string_view Name(AgentStatus s) {
 }
 
 nlohmann::json ToJson(const ItemState& s) {
-  return {{"id", s.id},         {"status", Name(s.status)}, {"token", s.token},
-          {"owner", s.owner},   {"lease_until_us", s.lease_until_us},
-          {"attempts", s.attempts}, {"reason", s.reason},  {"payload", s.payload}};
+  nlohmann::json j = {{"id", s.id},         {"status", Name(s.status)}, {"token", s.token},
+                      {"owner", s.owner},   {"lease_until_us", s.lease_until_us},
+                      {"attempts", s.attempts}, {"reason", s.reason},  {"payload", s.payload}};
+  // Written only when set, so that an item without one is the record it
+  // always was (and older readers see nothing new).
+  if (!s.skill.empty()) j["skill"] = s.skill;
+  return j;
 }
 
 Result<ItemState> ItemFromJson(std::string_view text, std::string_view where) {
@@ -126,21 +138,25 @@ Result<ItemState> ItemFromJson(std::string_view text, std::string_view where) {
   s.attempts = static_cast<int>(r.Int("attempts"));
   s.reason = r.Str("reason");
   s.payload = r.Str("payload");
+  s.skill = r.OptionalStr("skill");
   if (r.ok() && !ParseEnum(kItemNames, status, &s.status)) r.Fail("status", "a known item status");
   if (r.ok() && !IsValidId(s.id)) r.Fail("id", "a valid id");
+  if (r.ok() && !s.skill.empty() && !IsValidSkill(s.skill)) r.Fail("skill", "a valid skill name");
   if (!r.ok()) return r.status();
   return s;
 }
 
 nlohmann::json ToJson(const AgentRecord& a) {
-  return {{"id", a.id},
-          {"status", Name(a.status)},
-          {"pid", a.pid},
-          {"fingerprint", a.fingerprint},
-          {"registered_us", a.registered_us},
-          {"heartbeat_us", a.heartbeat_us},
-          {"holding", a.holding},
-          {"reason", a.reason}};
+  nlohmann::json j = {{"id", a.id},
+                      {"status", Name(a.status)},
+                      {"pid", a.pid},
+                      {"fingerprint", a.fingerprint},
+                      {"registered_us", a.registered_us},
+                      {"heartbeat_us", a.heartbeat_us},
+                      {"holding", a.holding},
+                      {"reason", a.reason}};
+  if (!a.skills.empty()) j["skills"] = a.skills;  // as for items: only when set
+  return j;
 }
 
 Result<AgentRecord> AgentFromJson(std::string_view text, std::string_view where) {
@@ -156,6 +172,7 @@ Result<AgentRecord> AgentFromJson(std::string_view text, std::string_view where)
   a.heartbeat_us = r.Int("heartbeat_us");
   a.holding = r.StrList("holding");
   a.reason = r.Str("reason");
+  a.skills = r.OptionalStrList("skills");
   if (r.ok() && !ParseEnum(kAgentNames, status, &a.status)) r.Fail("status", "a known agent status");
   if (!r.ok()) return r.status();
   return a;
@@ -178,6 +195,33 @@ Result<Effect> EffectFromJson(std::string_view text, std::string_view where) {
   e.result = r.Str("result");
   if (!r.ok()) return r.status();
   return e;
+}
+
+bool HasSkill(const std::vector<std::string>& skills, std::string_view skill) {
+  return skill.empty() || std::find(skills.begin(), skills.end(), skill) != skills.end();
+}
+
+Result<std::vector<std::string>> ParseSkillList(std::string_view csv) {
+  std::vector<std::string> skills;
+  if (csv.empty()) return skills;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = csv.find(',', start);
+    std::string skill(csv.substr(start, comma == std::string_view::npos ? csv.npos : comma - start));
+    if (!IsValidSkill(skill)) {
+      return Status::InvalidArgument(fmt::format(
+          "--skills \"{}\": skill \"{}\" is not valid (1-128 of A-Z a-z 0-9 . _ -, not starting "
+          "with . or -; separate skills with commas)",
+          csv, skill));
+    }
+    if (HasSkill(skills, skill)) {
+      return Status::InvalidArgument(
+          fmt::format("--skills \"{}\": skill \"{}\" is listed twice", csv, skill));
+    }
+    skills.push_back(std::move(skill));
+    if (comma == std::string_view::npos) return skills;
+    start = comma + 1;
+  }
 }
 
 bool IsValidId(std::string_view id) {

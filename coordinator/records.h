@@ -29,6 +29,7 @@ struct ItemState {
   int attempts = 0;           // grants so far
   std::string reason;         // dead / quarantined: why
   std::string payload;        // what the work is, as submitted
+  std::string skill;          // the skill an agent needs to be granted it; "" = anyone
 
   bool LeaseExpired(int64_t now_us) const {
     return status == ItemStatus::kClaimed && lease_until_us <= now_us;
@@ -59,6 +60,7 @@ struct AgentRecord {
   int64_t heartbeat_us = 0;
   std::vector<std::string> holding;  // items this agent believes it holds
   std::string reason;                // refused / dead / stopped: why
+  std::vector<std::string> skills;   // what it can do besides items that need no skill
 };
 nlohmann::json ToJson(const AgentRecord& a);
 Result<AgentRecord> AgentFromJson(std::string_view text, std::string_view where);
@@ -77,5 +79,12 @@ Result<Effect> EffectFromJson(std::string_view text, std::string_view where);
 // Item and agent ids become file names: 1-128 of [A-Za-z0-9._-], not
 // starting with '.' or '-'.
 bool IsValidId(std::string_view id);
+// Skill names follow the same rule (so a comma never appears in one).
+inline bool IsValidSkill(std::string_view skill) { return IsValidId(skill); }
+// Whether an agent with `skills` may be granted an item that needs `skill`.
+bool HasSkill(const std::vector<std::string>& skills, std::string_view skill);
+// "gpu,rust" as {"gpu", "rust"}; "" as none. InvalidArgument naming the flag
+// for an empty, invalid or repeated name.
+Result<std::vector<std::string>> ParseSkillList(std::string_view csv);
 
 }  // namespace swarm

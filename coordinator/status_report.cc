@@ -42,7 +42,8 @@ nlohmann::json StatusJson(const Snapshot& snap, const std::vector<telemetry::Bac
                            {"presumed_dead", a.presumed_dead},
                            {"holding", a.record.holding},
                            {"fingerprint", a.record.fingerprint},
-                           {"reason", a.record.reason}};
+                           {"reason", a.record.reason},
+                           {"skills", a.record.skills}};
     if (a.presumed_dead || a.record.status == AgentStatus::kDead) dead_agents.push_back(a.record.id);
   }
   return {{"items",
@@ -58,6 +59,7 @@ nlohmann::json StatusJson(const Snapshot& snap, const std::vector<telemetry::Bac
           {"claims", claims},
           {"expired_claims", snap.expired_claims},
           {"dead_letters", snap.dead_letters},
+          {"unservable", snap.unservable},
           {"agents", agents},
           {"dead_agents", dead_agents},
           {"halted", snap.halted},
@@ -94,6 +96,7 @@ std::string StatusText(const std::string& dir, const Snapshot& snap,
                                 : "EXPIRED " + Seconds(-left) + " ago, the reaper will return it");
   }
   for (const std::string& d : snap.dead_letters) out += "  dead       " + d + "\n";
+  for (const std::string& u : snap.unservable) out += "  UNSERVABLE " + u + "\n";
   out += fmt::format("  locks      {} lock files{}\n", snap.locks,
                      snap.stale_locks.empty()
                          ? ""
@@ -111,8 +114,10 @@ std::string StatusText(const std::string& dir, const Snapshot& snap,
     std::string state(Name(a.record.status));
     if (a.presumed_dead) state = "DEAD? (no heartbeat within agent timeout)";
     if (a.record.status == AgentStatus::kDead) state = "DEAD";
-    out += fmt::format("  agent      {} pid {}: {}, heartbeat {} ago{}{}\n", a.record.id,
-                       a.record.pid, state, Seconds(snap.now_us - a.record.heartbeat_us),
+    out += fmt::format("  agent      {} pid {}{}: {}, heartbeat {} ago{}{}\n", a.record.id,
+                       a.record.pid,
+                       a.record.skills.empty() ? "" : " (skills " + Join(a.record.skills) + ")",
+                       state, Seconds(snap.now_us - a.record.heartbeat_us),
                        a.record.holding.empty()
                            ? ""
                            : (state == "alive" ? ", holding " : ", was holding ") +

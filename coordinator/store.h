@@ -87,6 +87,10 @@ struct Snapshot {
   size_t temp_files = 0;
   size_t quarantine_files = 0;
   std::vector<AgentView> agents;                 // sorted by id
+  // Pending or claimed items needing a skill that no live agent (alive and
+  // not presumed dead) has: "item: needs skill S". They wait for such an
+  // agent; nobody else will ever take them.
+  std::vector<std::string> unservable;
 };
 
 class Store {
@@ -99,9 +103,11 @@ class Store {
   virtual bool Halted() = 0;
   virtual Status SetHalted(bool halted) = 0;
 
-  // Adds items as pending. Items that already exist are left alone and not
+  // Adds items (id, payload) as pending, each needing `skill` ("" = none:
+  // any agent may take it). Items that already exist are left alone and not
   // counted. Returns how many were added.
-  virtual Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items) = 0;
+  virtual Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items,
+                                std::string_view skill = {}) = 0;
 
   // Records a new agent. Conflict if a live process already uses this id.
   virtual Status Register(const AgentRecord& agent) = 0;
@@ -113,11 +119,14 @@ class Store {
   // Writes a final status (stopped, refused) for the agent.
   virtual Status MarkAgent(const AgentRecord& agent) = 0;
 
-  // Finds a claimable item (pending, or claimed with an expired lease) and
-  // claims it for `agent`. No grant and work_remaining when everything left
-  // is validly held by others or busy.
+  // Finds a claimable item (pending, or claimed with an expired lease) that
+  // `agent` has the skill for, and claims it. No grant and work_remaining
+  // when everything left that it can do is validly held by others or busy;
+  // items needing a skill it lacks are neither claimed nor work remaining.
+  // The agent's skills are those it registered with (none if it did not).
   virtual Result<ClaimOutcome> ClaimNext(const std::string& agent) = 0;
-  // Claims one named item. Conflict if it is not claimable, Busy if locked.
+  // Claims one named item. Conflict if it is not claimable or needs a skill
+  // the agent lacks, Busy if locked.
   virtual Result<Grant> Claim(const std::string& item, const std::string& agent) = 0;
   // Whether `grant` is still the item's current grant (a read; no lock).
   // StaleToken, with a holding_lost event, when it is not.

@@ -83,6 +83,7 @@ Runner SetupSubmit(CLI::App* app) {
   auto count = std::make_shared<int64_t>(0);
   auto file = std::make_shared<std::string>();
   auto prefix = std::make_shared<std::string>("w");
+  auto skill = std::make_shared<std::string>();
   app->add_option("DIR", *dir, "Coordination directory")->required();
   auto* items = app->add_option("--items", *count, "Submit N generated items (PREFIX000001, ...)")
                     ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
@@ -90,6 +91,9 @@ Runner SetupSubmit(CLI::App* app) {
                                "Submit the items listed in FILE: one per line, 'ID' or "
                                "'ID<TAB>PAYLOAD'; blank lines and # comments are skipped");
   app->add_option("--prefix", *prefix, "Prefix of generated item ids (default: w)");
+  app->add_option("--skill", *skill,
+                  "The skill an agent needs to be granted these items (swarm agent --skills); "
+                  "default: none, any agent may take them");
   items->excludes(from);
   return [=] {
     if (*count == 0 && file->empty()) {
@@ -124,7 +128,7 @@ Runner SetupSubmit(CLI::App* app) {
         batch.emplace_back(id, tab == std::string::npos ? "" : line.substr(tab + 1));
       }
     }
-    auto added = opened->store->Submit(batch);
+    auto added = opened->store->Submit(batch, *skill);
     if (!added.ok()) return Fail("submit", added.status());
     std::printf("submitted %zu items (%zu already present)\n", *added, batch.size() - *added);
     return kExitOk;
@@ -151,6 +155,10 @@ Runner SetupAgent(CLI::App* app) {
                   "the default) or fifo (the oldest open item: every fifo agent races for the "
                   "same items)")
       ->check(CLI::IsMember({"spread", "fifo"}));
+  auto skills = std::make_shared<std::string>();
+  app->add_option("--skills", *skills,
+                  "Comma-separated skills (gpu,rust): items that need skill S (swarm submit) go only to "
+                  "agents with S; items without a skill go to anyone (default: no skills)");
   app->add_flag("-v,--verbose", opts->verbose, "Log every claim and completion to stderr");
   return [=] {
     if (opts->id.empty()) opts->id = fmt::format("agent-{}", getpid());
@@ -158,6 +166,9 @@ Runner SetupAgent(CLI::App* app) {
       return Fail("agent", Status::InvalidArgument(
                                "--id \"" + opts->id + "\" is not valid (1-128 of A-Z a-z 0-9 . _ -)"));
     }
+    auto parsed_skills = ParseSkillList(*skills);
+    if (!parsed_skills.ok()) return Fail("agent", parsed_skills.status());
+    opts->skills = *parsed_skills;
     int64_t lo = 0, hi = 0;
     char sep = 0;
     if (std::sscanf(work->c_str(), "%ld%c%ld", &lo, &sep, &hi) != 3 || sep != ':' || lo < 0 ||

@@ -14,12 +14,14 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <queue>
 
 #include "sim/control_connection.h"
 #include "sim/process_set.h"
 #include "sim/protocol/control_protocol.h"
 #include "sim/scheduler.h"
+#include "sim/skills.h"
 #include "sim/sut/external_sut.h"
 #include "sim/sink_process.h"
 
@@ -68,6 +70,7 @@ struct Proc {
   int64_t skew_drift_ppm = 0;
   int64_t started_at = 0;  // run time of the latest start
   int64_t sleeps = 0;      // sleeps parked in since the latest start (resources.jsonl)
+  std::optional<std::vector<std::string>> skills;  // agents of a scenario with skills
 
   bool skewed() const { return skew_offset_us != 0 || skew_drift_ppm != 0; }
   // What the process's clock reads at absolute simulated time `now`.
@@ -206,6 +209,17 @@ class Engine {
   bool StartCollector();
   void CollectorEnd();
   bool RunSwarm(const std::vector<std::string>& args, const std::string& log);
+  // swarm submit of the scenario's items: one call, or with skills
+  // (sim/skills.h) one call per skill over a file of ids.
+  bool SubmitItems();
+  // Each agent's skills by id, for run_start (scenarios with skills).
+  nlohmann::json AgentSkillMap() const {
+    std::map<std::string, std::vector<std::string>> by_agent;
+    for (const Proc& p : procs_) {
+      if (p.skills) by_agent[p.id] = *p.skills;
+    }
+    return by_agent;
+  }
   bool Spawn(Proc& p);
   // Lockstep: waits until a started process parks at its hello.
   bool AwaitHello(Proc& p);
@@ -265,6 +279,8 @@ class Engine {
   std::vector<BufferedEvent> buffered_;  // freerun
   uint64_t arrivals_ = 0;
   int tool_runs_ = 0;
+  // The items that need a skill, by skill (the submit event lists them).
+  std::map<std::string, std::vector<std::string>> item_skills_;
   EngineResult result_;
 };
 
@@ -456,9 +472,7 @@ bool Engine::Setup() {
   std::string config = o_.work_dir + "/cluster-config.json";
   std::ofstream(config) << Settings().dump();
   if (!RunSwarm({"init", coord_, "--config", config}, "init.log")) return false;
-  if (!RunSwarm({"submit", coord_, "--items", std::to_string(s_.items)}, "submit.log")) {
-    return false;
-  }
+  if (!SubmitItems()) return false;
   Rng seeds(s_.seed);
   if (s_.reaper) {
     Proc r;
@@ -481,7 +495,33 @@ bool Engine::Setup() {
               fmt::format("{}:{}", s_.work_min_ms, s_.work_max_ms),
               "--seed",
               std::to_string(seeds.Split("agents/" + a.id).Next())};
+    if (!s_.agent_skills.is_null()) {
+      a.skills = skills::AgentSkills(s_.agent_skills, s_.seed, i);
+      if (!a.skills->empty()) a.argv.insert(a.argv.end(), {"--skills", skills::Joined(*a.skills)});
+    }
     procs_.push_back(std::move(a));
+  }
+  return true;
+}
+
+bool Engine::SubmitItems() {
+  if (s_.item_skills.is_null()) {
+    return RunSwarm({"submit", coord_, "--items", std::to_string(s_.items)}, "submit.log");
+  }
+  // The ids and payloads `submit --items` would give, grouped by skill.
+  std::map<std::string, std::string> files;  // skill ("" = none) -> lines
+  for (int i = 1; i <= s_.items; ++i) {
+    const std::string id = fmt::format("w{:06}", i);
+    const std::string skill = skills::ItemSkill(s_.item_skills, s_.seed, i);
+    files[skill] += fmt::format("{}\tpayload of {}\n", id, id);
+    if (!skill.empty()) item_skills_[skill].push_back(id);
+  }
+  int part = 0;
+  for (const auto& [skill, lines] : files) {
+    const std::string path = WriteScratch(fmt::format("items-{}.tsv", part++), lines);
+    std::vector<std::string> args = {"submit", coord_, "--file", path};
+    if (!skill.empty()) args.insert(args.end(), {"--skill", skill});
+    if (!RunSwarm(args, fmt::format("submit-{}.log", part))) return false;
   }
   return true;
 }
@@ -981,7 +1021,12 @@ EngineResult Engine::Run() {
                {"agents", s_.agents},
                {"items", s_.items}});
   if (set_up) {
-    Emit("sim", {{"type", "submit"}, {"items", s_.items}});
+    nlohmann::json submitted = {{"type", "submit"}, {"items", s_.items}};
+    if (!s_.item_skills.is_null()) submitted["skills"] = item_skills_;
+    // Before any process runs, so that every claim can be judged against them
+    // (in freerun an agent may claim before its spawn event is stamped).
+    if (!s_.agent_skills.is_null()) submitted["agent_skills"] = AgentSkillMap();
+    Emit("sim", std::move(submitted));
     for (size_t i = 0; i < s_.faults.size(); ++i) {
       const FaultKind* kind = catalog_.FindFault(s_.faults[i].kind);
       faults_.push_back(kind->make(s_.faults[i].options));

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include "sim/skills.h"
 #include "sim/sut/differential.h"
 #include "sim/sut/sut_spec.h"
 
@@ -209,6 +210,7 @@ OptionSpec BoolKey(std::string name, bool default_value) {
 struct Section {
   std::string name;
   std::vector<OptionSpec> keys;
+  std::vector<std::string> other_keys;  // keys of a shape of their own, checked elsewhere
 };
 
 // Defaults equal ResolvedScenario's member initializers (a test holds them
@@ -221,8 +223,10 @@ const std::vector<Section>& Sections() {
         IntKey("reap_interval_ms", 1000, 1, kNoMax, true),
         IntKey("agent_timeout_ms", 3000, 1, kNoMax, true),
         IntKey("max_attempts", 5, 1, kNoMax, true), IntKey("clock_skew_ms", 0, 0, kNoMax, true)}},
-      {"agents", {IntKey("count", 4, 1, 1024, true), IntKey("work_ms", 0, 0, 3'600'000, true)}},
-      {"work", {IntKey("items", 100, 1, 1'000'000, true)}},
+      {"agents",
+       {IntKey("count", 4, 1, 1024, true), IntKey("work_ms", 0, 0, 3'600'000, true)},
+       {"skills"}},
+      {"work", {IntKey("items", 100, 1, 1'000'000, true)}, {"skills"}},
       {"scheduler",
        {ChoiceKey("kind", "random", {"random", "pct"}), IntKey("depth", 3, 1, 64, true)}},
       {"telemetry",
@@ -453,7 +457,8 @@ Check CheckSection(const json& doc, const Section& section) {
     const auto it = doc.find(section.name);
     if (it == doc.end()) return std::nullopt;
     pointer = Child("", section.name);
-    const std::vector<std::string> known = KeyNames(section.keys);
+    std::vector<std::string> known = KeyNames(section.keys);
+    known.insert(known.end(), section.other_keys.begin(), section.other_keys.end());
     if (!it->is_object()) {
       return Fail(pointer, fmt::format("found {}, expected an object with keys {}", ShowTyped(*it),
                                        fmt::join(known, ", ")));
@@ -623,6 +628,28 @@ Check CheckDifferentialBlock(const json& doc, bool freerun) {
   return std::nullopt;
 }
 
+// "agents"/"skills" and "work"/"skills" (sim/skills.h); the reference
+// coordinator is the one that knows skills.
+Check CheckSkills(const json& doc) {
+  bool any = false;
+  for (const char* section : {"agents", "work"}) {
+    const auto it = doc.find(section);
+    if (it == doc.end() || !it->contains("skills")) continue;
+    any = true;
+    const std::string pointer = Child(Child("", section), "skills");
+    const json& list = it->at("skills");
+    auto problem = std::string_view(section) == "agents" ? skills::CheckAgentSkills(list, pointer)
+                                                         : skills::CheckItemSkills(list, pointer);
+    if (problem) return Fail(problem->pointer, problem->message);
+  }
+  if (any && doc.contains("sut")) {
+    return Fail("/sut", "skills (\"agents\"/\"skills\", \"work\"/\"skills\") need the reference "
+                        "coordinator, which knows them; an external SUT has no way to be told "
+                        "(impossible combination)");
+  }
+  return std::nullopt;
+}
+
 Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (!doc.is_object()) {
     return Fail("", fmt::format("found {}, expected a JSON object (a scenario)", ShowTyped(doc)));
@@ -639,6 +666,7 @@ Check CheckDocument(const json& doc, const Catalog& catalog) {
   const bool freerun = ValueOf(doc, "", "mode") == "freerun";
   if (Check problem = CheckFaults(doc, catalog, freerun)) return problem;
   if (Check problem = CheckInvariants(doc, catalog)) return problem;
+  if (Check problem = CheckSkills(doc)) return problem;
   if (Check problem = CheckSutBlock(doc, catalog, freerun)) return problem;
   if (Check problem = CheckDifferentialBlock(doc, freerun)) return problem;
   return CheckCombinations(doc, freerun);
@@ -823,6 +851,10 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   r.work_min_ms = work.lo;
   r.work_max_ms = work.hi;
   r.items = static_cast<int>(draw("work", "items"));
+  if (doc.contains("agents") && doc["agents"].contains("skills")) {
+    r.agent_skills = doc["agents"]["skills"];
+  }
+  if (doc.contains("work") && doc["work"].contains("skills")) r.item_skills = doc["work"]["skills"];
   r.reaper = value("", "reaper").get<bool>();
   r.scheduler = value("scheduler", "kind").get<std::string>();
   r.pct_depth = static_cast<int>(draw("scheduler", "depth"));
@@ -922,6 +954,9 @@ json ResolvedScenario::ToJson() const {
   if (!invariants.empty()) j["invariants"] = invariants;
   if (!sut.is_null()) j["sut"] = sut;
   if (!differential.is_null()) j["differential"] = differential;
+  // Weighted lists, as written: the seed draws each agent's and item's skills.
+  if (!agent_skills.is_null()) j["agents"]["skills"] = agent_skills;
+  if (!item_skills.is_null()) j["work"]["skills"] = item_skills;
   return j;
 }
 

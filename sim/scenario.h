@@ -66,6 +66,10 @@ struct ResolvedScenario {
   int agents = 4;
   int64_t work_min_ms = 0, work_max_ms = 0;  // each agent draws per item from this range
   int items = 100;
+  // Specializations (sim/skills.h): the weighted lists as written, null for
+  // none. Each agent and item draws from them with the seed.
+  nlohmann::json agent_skills;
+  nlohmann::json item_skills;
   bool reaper = true;
   // scheduler (lockstep)
   std::string scheduler = "random";  // "random" | "pct"

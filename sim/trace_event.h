@@ -16,7 +16,8 @@
 //                 slo: {min_claim_success_percent, max_lock_timeout_percent,
 //                 max_rss_growth_kb, max_monitor_cpu_growth_percent,
 //                 max_monitor_cpu_us_per_scan, max_monitor_rss_growth_kb}
-//     submit      items (how many were submitted)
+//     submit      items (how many were submitted); with skills (sim/skills.h) also
+//                 skills: {skill: [item ids]} and agent_skills: {agent: [skills]}
 //     spawn       agent (the process id, "reaper" for the reaper), role ("agent" |
 //                 "reaper"), restart (bool)
 //     exit        agent, role, code (int, when it exited) or signal (int, when killed),
@@ -42,9 +43,11 @@
 // freerun the lines are sorted by "t" (the sender's CLOCK_MONOTONIC) at the
 // end of the run, so "t" grows with "seq" there too.
 //   from the coordinator (coordinator/fs_store.cc, agent.cc):
-//     register    agent, fingerprint          refused   agent, fingerprint, cluster_fingerprint
+//     register    agent, fingerprint, skills (when it has any)
+//     refused     agent, fingerprint, cluster_fingerprint
 //     heartbeat   agent, at_us                agent_dead / agent_back  agent, reason
-//     claim_ok    item, agent, token, lease_until_us, now_us, attempt
+//     claim_ok    item, agent, token, lease_until_us, now_us, attempt, skill (when the
+//                 item needs one)
 //     renew_ok    item, agent, token, lease_until_us, now_us
 //     effect      item, agent, token, now_us  (the ledger entry was written)
 //     effect_present  item, agent, token, effect_token (an earlier effect stands)

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace faultline::checker {
@@ -51,6 +52,69 @@ int64_t ProcessClocks::SkewAt(const std::string& proc, int64_t t) const {
   auto start = started_.find(proc);
   const int64_t since = start == started_.end() ? t : t - start->second;
   return it->second.offset_us + it->second.drift_ppm * since / 1'000'000;
+}
+
+void SkillCoverage::Observe(const TraceEvent& event) {
+  if (event.type == "submit") {
+    OnSubmit(event.fields);
+  } else if (event.type == "spawn" && StrField(event.fields, "role") == "agent") {
+    agents_[event.agent].in_fleet = true;
+  } else if (event.type == "exit" && StrField(event.fields, "role") == "agent") {
+    const bool died = event.fields.contains("signal") || IntField(event.fields, "code") != 0;
+    if (died) agents_[event.agent].in_fleet = false;
+  }
+}
+
+void SkillCoverage::OnSubmit(const nlohmann::json& submit) {
+  const auto items = submit.find("skills");
+  if (items != submit.end() && items->is_object()) {
+    for (const auto& [skill, ids] : items->items()) {
+      if (!ids.is_array()) continue;
+      for (const auto& id : ids) {
+        if (id.is_string()) item_skill_[id.get<std::string>()] = skill;
+      }
+    }
+  }
+  const auto agents = submit.find("agent_skills");
+  if (agents != submit.end() && agents->is_object()) {
+    for (const auto& [id, skills] : agents->items()) {
+      if (!skills.is_array()) continue;
+      Agent& agent = agents_[id];
+      for (const auto& skill : skills) {
+        if (skill.is_string()) agent.skills.push_back(skill.get<std::string>());
+      }
+    }
+  }
+}
+
+const std::string& SkillCoverage::ItemSkill(const std::string& item) const {
+  static const std::string kNone;
+  const auto it = item_skill_.find(item);
+  return it == item_skill_.end() ? kNone : it->second;
+}
+
+bool SkillCoverage::AgentHas(const std::string& agent, const std::string& skill) const {
+  if (skill.empty()) return true;
+  const auto it = agents_.find(agent);
+  return it != agents_.end() &&
+         std::find(it->second.skills.begin(), it->second.skills.end(), skill) !=
+             it->second.skills.end();
+}
+
+std::string SkillCoverage::AgentSkillsText(const std::string& agent) const {
+  const auto it = agents_.find(agent);
+  if (it == agents_.end() || it->second.skills.empty()) return "none";
+  std::string out;
+  for (const std::string& skill : it->second.skills) out += (out.empty() ? "" : ", ") + skill;
+  return out;
+}
+
+std::set<std::string> SkillCoverage::FleetSkills() const {
+  std::set<std::string> out;
+  for (const auto& [id, agent] : agents_) {
+    if (agent.in_fleet) out.insert(agent.skills.begin(), agent.skills.end());
+  }
+  return out;
 }
 
 }  // namespace faultline::checker

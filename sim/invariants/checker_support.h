@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -84,6 +85,45 @@ class ProcessClocks {
   };
   std::unordered_map<std::string, Skew> skew_;        // by process id
   std::unordered_map<std::string, int64_t> started_;  // run time of its latest spawn
+};
+
+// Specializations (sim/skills.h) as the engine recorded them in the "submit"
+// event, before any process ran: the skill each item needs ("skills":
+// {skill: [item ids]}) and the skills of each agent ("agent_skills": {agent:
+// [skills]}; a restart keeps them). An agent stays in the fleet until it
+// dies (an "exit" by a signal or with a non-zero code) and rejoins at its
+// next "spawn"; an agent that exited 0 (idle) or was
+// stopped by the engine at the end still counts: it could have done the work.
+// An item is unservable when the skill it needs is held by no agent of the
+// fleet: nobody could ever be granted it. Without skills in the run every
+// item needs none and nothing is unservable.
+class SkillCoverage {
+ public:
+  // Call for every event.
+  void Observe(const TraceEvent& event);
+  bool any() const { return !item_skill_.empty(); }
+  // The skill `item` needs; "" for none.
+  const std::string& ItemSkill(const std::string& item) const;
+  // Whether `agent` may do an item that needs `skill`.
+  bool AgentHas(const std::string& agent, const std::string& skill) const;
+  // The skills of `agent`: "gpu, rust", or "none".
+  std::string AgentSkillsText(const std::string& agent) const;
+  // The skills some agent of the fleet has now.
+  std::set<std::string> FleetSkills() const;
+  // Whether `item` needs a skill outside `fleet` (FleetSkills()).
+  bool Unservable(const std::string& item, const std::set<std::string>& fleet) const {
+    const std::string& skill = ItemSkill(item);
+    return !skill.empty() && fleet.count(skill) == 0;
+  }
+
+ private:
+  struct Agent {
+    std::vector<std::string> skills;
+    bool in_fleet = true;
+  };
+  void OnSubmit(const nlohmann::json& submit);
+  std::unordered_map<std::string, std::string> item_skill_;
+  std::unordered_map<std::string, Agent> agents_;
 };
 
 }  // namespace faultline::checker

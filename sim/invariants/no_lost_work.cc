@@ -31,6 +31,7 @@ std::string Unaccounted(const nlohmann::json& entry) {
 }  // namespace
 
 void NoLostWork::Observe(const TraceEvent& event) {
+  skills_.Observe(event);
   const std::string& type = event.type;
   if (type == "claim_ok") {
     granted_.try_emplace(event.item, Granted{event.seq, false});
@@ -63,10 +64,11 @@ void NoLostWork::OnRunEnd(const TraceEvent& event) {
 
   std::vector<std::string> named;
   size_t bad = 0;
+  const std::set<std::string> fleet = skills_.FleetSkills();
   for (const auto& entry : *list) {
     const std::string& id = StrField(entry, "id");
     std::string why = Unaccounted(entry);
-    if (!why.empty()) {
+    if (!why.empty() && !skills_.Unservable(id, fleet)) {
       ++bad;
       if (named.size() < kMaxNamed) named.push_back(fmt::format("{} ({})", id, why));
     }

@@ -8,6 +8,10 @@
 // run_end.items, and run_end.items must have at least as many entries as
 // run_start said were submitted ("items", when it is a count).
 //
+// An item left open whose skill no agent of the fleet has (unservable,
+// checker::SkillCoverage) is not lost work: nobody could have done it, and
+// skill_match reports it by name.
+//
 // Without a run_end event nothing can be checked here (progress reports it).
 // Thread-compatible; memory is one entry per granted item.
 #pragma once
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "sim/invariant.h"
+#include "sim/invariants/checker_support.h"
 
 namespace faultline {
 
@@ -41,6 +46,7 @@ class NoLostWork final : public Invariant {
 
   std::optional<int64_t> submitted_;                  // run_start.items, when a count
   std::unordered_map<std::string, Granted> granted_;  // by item
+  checker::SkillCoverage skills_;
   std::vector<Violation> violations_;
 };
 

@@ -15,24 +15,33 @@ using checker::StrField;
 void Progress::Observe(const TraceEvent& event) {
   seen_any_ = true;
   last_seq_ = event.seq;
+  skills_.Observe(event);
   if (event.type != "run_end") return;
   ended_ = true;
   auto completed = event.fields.find("completed");
   if (completed != event.fields.end() && completed->is_boolean() && completed->get<bool>()) {
     return;
   }
-  size_t total = 0, left = 0;
+  size_t total = 0, left = 0, unservable = 0;
+  const std::set<std::string> fleet = skills_.FleetSkills();
   auto items = event.fields.find("items");
   if (items != event.fields.end() && items->is_array()) {
     total = items->size();
     for (const auto& entry : *items) {
       std::string status = StrField(entry, "status");
-      if (status != "done" && status != "dead" && status != "quarantined") ++left;
+      if (status == "done" || status == "dead" || status == "quarantined") continue;
+      ++(skills_.Unservable(StrField(entry, "id"), fleet) ? unservable : left);
     }
+  }
+  const std::string& deadlock = StrField(event.fields, "deadlock");
+  // Only unservable items open, and the run ended by itself: all it could do.
+  if (left == 0 && unservable > 0 && deadlock.empty() &&
+      StrField(event.fields, "end") == "completed") {
+    return;
   }
   std::string message =
       fmt::format("the run ended at {} with {} of {} items left", Seconds(event.t), left, total);
-  std::string deadlock = StrField(event.fields, "deadlock");
+  if (unservable > 0) message += fmt::format(" (and {} unservable)", unservable);
   if (!deadlock.empty()) message += "; lockstep deadlock: " + deadlock;
   violations_.push_back({kName, std::move(message), {event.seq}});
 }

@@ -9,13 +9,19 @@
 // run never finished. The engine decides "completed" against its own bound
 // (sim_ms / wall_ms after the last fault heals); this checker reads it.
 //
-// Thread-compatible; constant memory.
+// Items left open whose skill no agent of the fleet has (unservable,
+// checker::SkillCoverage) do not count as left: nobody could have done
+// them; skill_match names them. A run whose only open items are unservable
+// made all the progress it could.
+//
+// Thread-compatible; memory is one entry per item that needs a skill.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "sim/invariant.h"
+#include "sim/invariants/checker_support.h"
 
 namespace faultline {
 
@@ -33,6 +39,7 @@ class Progress final : public Invariant {
   bool ended_ = false;
   bool seen_any_ = false;
   uint64_t last_seq_ = 0;
+  checker::SkillCoverage skills_;
   std::vector<Violation> violations_;
 };
 

@@ -15,6 +15,7 @@
 #include "sim/invariants/no_torn_state.h"
 #include "sim/invariants/progress.h"
 #include "sim/invariants/single_owner.h"
+#include "sim/invariants/skill_match.h"
 #include "sim/invariants/state_sync.h"
 #include "sim/invariants/success_rate.h"
 #include "sim/invariants/sut_responsive.h"
@@ -48,6 +49,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<NoSemanticDrift>(observes::kCounterpart | observes::kItemStates),
       Entry<BoundedMemory>(),
       Entry<BoundedMonitorCost>(),
+      Entry<SkillMatch>(),
   };
 }
 

@@ -26,8 +26,9 @@ class FlakyStore final : public Store {
   }
   bool Halted() override { return real_->Halted(); }
   Status SetHalted(bool h) override { return real_->SetHalted(h); }
-  Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& i) override {
-    return real_->Submit(i);
+  Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& i,
+                        std::string_view skill) override {
+    return real_->Submit(i, skill);
   }
   Status Register(const AgentRecord& a) override { return real_->Register(a); }
   Status Heartbeat(AgentRecord& a, const Grant* held, bool* lost) override {

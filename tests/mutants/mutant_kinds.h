@@ -18,5 +18,6 @@ Mutant TriggerHappyReaper();  // trigger_happy_reaper.cc
 Mutant UnlockedRmw();         // unlocked_rmw.cc
 Mutant SpanLeak();            // span_leak.cc
 Mutant ReaperRescan();        // reaper_rescan.cc
+Mutant IgnoreSkills();        // ignore_skills.cc
 
 }  // namespace swarm::mutants

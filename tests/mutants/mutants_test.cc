@@ -54,6 +54,7 @@ const std::vector<ZooCase>& Zoo() {
       {"unlocked_rmw", "unlocked_rmw.json", {"single_owner"}, {2, 8, 10}},
       {"span_leak", "span_leak.json", {"bounded_memory"}, {1, 2, 3}},
       {"reaper_rescan", "reaper_rescan.json", {"bounded_monitor_cost"}, {1, 2, 3}},
+      {"ignore_skills", "ignore_skills.json", {"skill_match"}, {1, 2, 3}},
   };
   return zoo;
 }

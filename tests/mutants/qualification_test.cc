@@ -52,6 +52,7 @@ const std::vector<Expectation>& Expectations() {
       {"unlocked_rmw", {"single_owner"}, false},
       {"span_leak", {"bounded_memory"}, false},
       {"reaper_rescan", {"bounded_monitor_cost"}, false},
+      {"ignore_skills", {"skill_match"}, false},
   };
   return all;
 }

@@ -110,6 +110,8 @@ Runner SetupAgent(CLI::App* app) {
   app->add_option("--claim-order", *order,
                   "Where each search for work starts: spread (the default) or fifo")
       ->check(CLI::IsMember({"spread", "fifo"}));
+  auto skills = std::make_shared<std::string>();
+  app->add_option("--skills", *skills, "Comma-separated skills (gpu,rust)");
   app->add_flag("-v,--verbose", opts->verbose, "Log every claim and completion to stderr");
   return [=] {
     if (opts->id.empty()) opts->id = fmt::format("agent-{}", getpid());
@@ -117,6 +119,9 @@ Runner SetupAgent(CLI::App* app) {
       return Fail("agent", Status::InvalidArgument("--id \"" + opts->id +
                                                    "\" is not valid (1-128 of A-Z a-z 0-9 . _ -)"));
     }
+    auto parsed_skills = ParseSkillList(*skills);
+    if (!parsed_skills.ok()) return Fail("agent", parsed_skills.status());
+    opts->skills = *parsed_skills;
     int64_t lo = 0, hi = 0;
     char sep = 0;
     if (std::sscanf(work->c_str(), "%ld%c%ld", &lo, &sep, &hi) != 3 || sep != ':' || lo < 0 ||

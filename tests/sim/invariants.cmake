@@ -9,3 +9,7 @@ add_executable(resource_invariants_test ${CMAKE_CURRENT_LIST_DIR}/resource_invar
 target_link_libraries(resource_invariants_test PRIVATE faultline_invariants faultline_sim
                       GTest::gtest GTest::gtest_main)
 gtest_discover_tests(resource_invariants_test PROPERTIES LABELS unit)
+# skill_match, and unservable items in no_lost_work and progress.
+add_executable(skill_match_test ${CMAKE_CURRENT_LIST_DIR}/skill_match_test.cc)
+target_link_libraries(skill_match_test PRIVATE faultline_invariants GTest::gtest GTest::gtest_main)
+gtest_discover_tests(skill_match_test PROPERTIES LABELS unit)

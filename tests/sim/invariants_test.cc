@@ -715,7 +715,8 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "config_fail_fast", "no_false_death", "state_sync",
                                              "success_rate", "no_silent_span_loss",
                                              "sut_responsive", "no_semantic_drift",
-                                             "bounded_memory", "bounded_monitor_cost"}));
+                                             "bounded_memory", "bounded_monitor_cost",
+                                             "skill_match"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -1385,7 +1386,7 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "eventual_lock_release", "bounded_locks", "progress", "no_torn_state",
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
                        "no_silent_span_loss", "sut_responsive", "no_semantic_drift",
-                       "bounded_memory", "bounded_monitor_cost"}));
+                       "bounded_memory", "bounded_monitor_cost", "skill_match"}));
 }
 
 // ---------------------------------------------------------------------------

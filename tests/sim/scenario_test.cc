@@ -78,6 +78,8 @@ void ExpectSameRun(const ResolvedScenario& a, const ResolvedScenario& b) {
   EXPECT_EQ(a.work_min_ms, b.work_min_ms);
   EXPECT_EQ(a.work_max_ms, b.work_max_ms);
   EXPECT_EQ(a.items, b.items);
+  EXPECT_EQ(a.agent_skills, b.agent_skills);
+  EXPECT_EQ(a.item_skills, b.item_skills);
   EXPECT_EQ(a.reaper, b.reaper);
   EXPECT_EQ(a.scheduler, b.scheduler);
   EXPECT_EQ(a.pct_depth, b.pct_depth);
