@@ -286,10 +286,6 @@ bool Agent::CallModel(Grant& grant) {
   GrantTending tending(this, &grant);
   renew_retry_us_ = 0;
   const model::Outcome outcome = model_->Call(options_.id, grant.item, tending);
-  nlohmann::json event = {{"type", "model_call"}, {"agent", options_.id}, {"item", grant.item},
-                          {"token", grant.token}, {"ok", outcome.ok}};
-  if (!outcome.ok) event["error"] = outcome.abandoned ? "abandoned: " + tending.why : outcome.error;
-  probe_->Emit(event);
   if (outcome.abandoned) {
     if (tending.why == "lost") {
       Log(fmt::format("lost {} (token {}) while waiting for the model", grant.item, grant.token));

@@ -174,8 +174,8 @@ bool ModelRequest::Step(int64_t deadline_ms) {
 // ---------------------------------------------------------------------------
 // ModelCaller
 
-ModelCaller::ModelCaller(Settings settings, Clock* clock)
-    : settings_(std::move(settings)), clock_(clock) {
+ModelCaller::ModelCaller(Settings settings, Clock* clock, Probe* probe)
+    : settings_(std::move(settings)), clock_(clock), probe_(probe) {
   auto url = telemetry::ParseUrl(settings_.endpoint);
   host_ = url->host;
   port_ = url->port;
@@ -190,29 +190,37 @@ std::unique_ptr<ModelRequest> ModelCaller::Begin(std::string_view agent,
   return std::make_unique<ModelRequest>(host_, port_, path_, body);
 }
 
+Outcome ModelCaller::Report(std::string_view agent, std::string_view item, Outcome outcome) {
+  nlohmann::json event = {{"type", "model_call"}, {"agent", agent}, {"item", item},
+                          {"ok", outcome.ok}};
+  if (!outcome.ok) event["error"] = outcome.abandoned ? "abandoned" : outcome.error;
+  probe_->Emit(event);
+  return outcome;
+}
+
 Outcome ModelCaller::Call(std::string_view agent, std::string_view item, Tending& tending) {
   const int64_t deadline = clock_->NowMicros() + settings_.timeout_ms * 1000;
   std::unique_ptr<ModelRequest> request = Begin(agent, item);
   if (clock_->Simulated()) {
     // Settled within this step (see the header); only a request the stub
     // never answers costs simulated time: its whole deadline.
-    if (request->Await(settings_.timeout_ms)) return request->outcome();
+    if (request->Await(settings_.timeout_ms)) return Report(agent, item, request->outcome());
     request.reset();
     for (;;) {
       const int64_t now = clock_->NowMicros();
-      if (now >= deadline) return {false, kNoAnswer};
-      if (!tending.Tend()) return {false, kNoAnswer, /*abandoned=*/true};
+      if (now >= deadline) return Report(agent, item, {false, kNoAnswer});
+      if (!tending.Tend()) return Report(agent, item, {false, kNoAnswer, /*abandoned=*/true});
       const int64_t until = std::min(deadline, tending.NextDutyUs());
       clock_->SleepMicros(std::max<int64_t>(until - clock_->NowMicros(), 1000));
     }
   }
   for (;;) {
-    if (!tending.Tend()) return {false, "", /*abandoned=*/true};
+    if (!tending.Tend()) return Report(agent, item, {false, "", /*abandoned=*/true});
     const int64_t now = clock_->NowMicros();
-    if (now >= deadline) return {false, kNoAnswer};
+    if (now >= deadline) return Report(agent, item, {false, kNoAnswer});
     const int64_t until = std::min(deadline, tending.NextDutyUs());
     const int64_t wait_ms = std::clamp<int64_t>((until - now + 999) / 1000, 1, settings_.timeout_ms);
-    if (request->Await(wait_ms)) return request->outcome();
+    if (request->Await(wait_ms)) return Report(agent, item, request->outcome());
   }
 }
 

@@ -35,6 +35,7 @@
 #include <string_view>
 
 #include "coordinator/clock.h"
+#include "coordinator/probe.h"
 #include "coordinator/status.h"
 
 namespace swarm::model {
@@ -108,13 +109,14 @@ class Tending {
 
 class ModelCaller {
  public:
-  // REQUIRES: Validate(settings).ok(). `clock` is borrowed.
-  ModelCaller(Settings settings, Clock* clock);
+  // REQUIRES: Validate(settings).ok(). `clock` and `probe` are borrowed.
+  ModelCaller(Settings settings, Clock* clock, Probe* probe);
   virtual ~ModelCaller() = default;
 
   // One call about `item` with a deadline of settings().timeout_ms on the
   // process's clock, tending `tending` until it is answered or the deadline
-  // passes (a failed outcome "no answer within the timeout").
+  // passes (a failed outcome "no answer within the timeout"). Every request
+  // is recorded as a `model_call` event {agent, item, ok, error}.
   virtual Outcome Call(std::string_view agent, std::string_view item, Tending& tending);
   // The wait before the next call after `failures` (>= 1) failed calls in a
   // row: the initial backoff doubled per failure up to the maximum, drawn
@@ -126,13 +128,17 @@ class ModelCaller {
  protected:
   // Starts the request of one call.
   std::unique_ptr<ModelRequest> Begin(std::string_view agent, std::string_view item) const;
+  // Records one request's outcome (the model_call event) and returns it.
+  Outcome Report(std::string_view agent, std::string_view item, Outcome outcome);
 
   Settings settings_;
   Clock* clock_;
+  Probe* probe_;
   std::string host_, port_, path_;
 };
 
 // How swarm-mutant substitutes its own caller (tests/mutants/).
-using CallerFactory = std::function<std::unique_ptr<ModelCaller>(const Settings&, Clock*)>;
+using CallerFactory =
+    std::function<std::unique_ptr<ModelCaller>(const Settings&, Clock*, Probe*)>;
 
 }  // namespace swarm::model

@@ -210,7 +210,7 @@ Runner SetupAgent(CLI::App* app) {
                 telemetry.ok() ? telemetry->get() : nullptr);
     std::unique_ptr<model::ModelCaller> caller;
     if (!model->endpoint.empty()) {
-      caller = std::make_unique<model::ModelCaller>(*model, opened->runtime.clock);
+      caller = std::make_unique<model::ModelCaller>(*model, opened->runtime.clock, opened->runtime.probe);
       agent.set_model(caller.get());
     }
     return agent.Run();

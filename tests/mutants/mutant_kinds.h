@@ -16,5 +16,6 @@ Mutant NoConfigCheck();       // no_config_check.cc
 Mutant ImmortalLease();       // immortal_lease.cc
 Mutant TriggerHappyReaper();  // trigger_happy_reaper.cc
 Mutant UnlockedRmw();         // unlocked_rmw.cc
+Mutant ModelRetryHot();       // model_retry_hot.cc
 
 }  // namespace swarm::mutants

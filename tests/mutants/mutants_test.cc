@@ -52,6 +52,7 @@ const std::vector<ZooCase>& Zoo() {
        {"eventual_lock_release", "no_lost_work", "progress"}, {1, 2, 3}},
       {"trigger_happy_reaper", "trigger_happy_reaper.json", {"no_false_death"}, {1, 2, 3}},
       {"unlocked_rmw", "unlocked_rmw.json", {"single_owner"}, {2, 8, 10}},
+      {"model_retry_hot", "model_retry_hot.json", {"no_retry_storm"}, {1, 2, 3}},
   };
   return zoo;
 }

@@ -50,6 +50,7 @@ const std::vector<Expectation>& Expectations() {
       {"immortal_lease", {"eventual_lock_release", "no_lost_work", "progress"}, false},
       {"trigger_happy_reaper", {"no_false_death"}, false},
       {"unlocked_rmw", {"single_owner"}, false},
+      {"model_retry_hot", {"no_retry_storm"}, false},
   };
   return all;
 }

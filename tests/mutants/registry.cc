@@ -9,7 +9,7 @@ const std::vector<Mutant>& AllMutants() {
   static const std::vector<Mutant> all = {
       CheckThenCreate(), GhostClaim(),    NoFencing(),     LockLeak(),
       InPlaceWrite(),    SilentSpanDrop(), NoConfigCheck(), ImmortalLease(),
-      TriggerHappyReaper(), UnlockedRmw(),
+      TriggerHappyReaper(), UnlockedRmw(), ModelRetryHot(),
   };
   return all;
 }

@@ -172,8 +172,8 @@ Runner SetupAgent(CLI::App* app) {
     std::unique_ptr<model::ModelCaller> caller;
     if (!model->endpoint.empty()) {
       caller = opened->mutant->model_caller
-                   ? opened->mutant->model_caller(*model, opened->runtime.clock)
-                   : std::make_unique<model::ModelCaller>(*model, opened->runtime.clock);
+                   ? opened->mutant->model_caller(*model, opened->runtime.clock, opened->runtime.probe)
+                   : std::make_unique<model::ModelCaller>(*model, opened->runtime.clock, opened->runtime.probe);
       agent.set_model(caller.get());
     }
     return agent.Run();
