@@ -19,18 +19,19 @@ TEST_PACKAGES=(chromium)
 
 usage() {
   cat <<USAGE
-usage: ./dev.sh main|test|build|deps
+usage: ./dev.sh main [--seeds N] | test | build | deps
 
   main    install missing packages, build, run the main job: the qualification suite —
           every bundled scenario (scenarios/*.json) against the reference coordinator
-          over SEEDS seeds each — and write the FMEA evidence report:
+          over N seeds each (default 3; a release qualification uses more, e.g.
+          --seeds 50) — and write the FMEA evidence report:
           out/report/fmea-report.{html,md,json}, out/report/junit.xml; runs in out/runs
   test    install missing packages, build, run every test (ctest)
   build   install missing packages and build only
   deps    install missing packages only
 
 Environment: BUILD_DIR (default: build), SANITIZE=ON for an ASan/UBSan build,
-SEEDS (main: seeds per scenario, default 3; a release qualification uses more, e.g. 50).
+SEEDS (main: seeds per scenario when --seeds is not given).
 USAGE
 }
 
@@ -59,10 +60,16 @@ build() {
 case "${1:-}" in
   deps) install_deps ;;
   build) install_deps; build ;;
-  main) install_deps; build
+  main) seeds=${SEEDS:-3}
+        if [ "${2:-}" = "--seeds" ] && [[ "${3:-}" =~ ^[1-9][0-9]*$ ]]; then seeds=$3
+        elif [ $# -gt 1 ]; then
+          echo "dev.sh main: unexpected arguments '${*:2}'; expected --seeds N (N >= 1)" >&2
+          usage >&2; exit 2
+        fi
+        install_deps; build
         rm -rf out/runs out/report
         status=0
-        "$BUILD_DIR/bin/faultline" run scenarios/*.json --seeds "${SEEDS:-3}" --out out/runs \
+        "$BUILD_DIR/bin/faultline" run scenarios/*.json --seeds "$seeds" --out out/runs \
           --junit out/junit.xml || status=$?
         "$BUILD_DIR/bin/faultline" report out/runs --out out/report || status=$((status ? status : $?))
         echo "dev.sh: FMEA evidence report in out/report/fmea-report.html (and .md, .json, junit.xml)"
