@@ -715,7 +715,7 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "bounded_locks", "progress", "no_torn_state",
                                              "config_fail_fast", "no_false_death", "state_sync",
                                              "success_rate", "no_silent_span_loss",
-                                             "sut_responsive"}));
+                                             "no_retry_storm", "sut_responsive"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -1379,7 +1379,7 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "single_owner", "exactly_once_effect", "no_lost_work",
                        "eventual_lock_release", "bounded_locks", "progress", "no_torn_state",
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
-                       "no_silent_span_loss", "sut_responsive"}));
+                       "no_silent_span_loss", "no_retry_storm", "sut_responsive"}));
 }
 
 // ---------------------------------------------------------------------------
