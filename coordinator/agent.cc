@@ -217,6 +217,7 @@ void Agent::Work(Grant grant) {
   record_.holding = {grant.item};
   grant_lost_ = false;
   if (options_.verbose) Log(fmt::format("claimed {} (token {})", grant.item, grant.token));
+  if (model_ != nullptr && !CallModel(grant)) return;
   const int64_t lease_us = config_.lease_ms * 1000;
   const int64_t done_at = clock_->NowMicros() + DrawWorkMs() * 1000;
   while (clock_->NowMicros() < done_at) {
@@ -267,6 +268,104 @@ void Agent::Work(Grant grant) {
     }
   }
   if (CompleteWithRetry(grant)) ++completed_;
+  record_.holding.clear();
+}
+
+bool Agent::CallModel(Grant& grant) {
+  // Adapts the agent's duties to the caller's Tending.
+  class GrantTending final : public model::Tending {
+   public:
+    GrantTending(Agent* agent, Grant* grant) : agent_(agent), grant_(grant) {}
+    int64_t NextDutyUs() override { return agent_->NextDutyUs(*grant_); }
+    bool Tend() override { return agent_->TendGrant(*grant_, &why); }
+    std::string why;
+
+   private:
+    Agent* agent_;
+    Grant* grant_;
+  };
+  GrantTending tending(this, &grant);
+  renew_retry_us_ = 0;
+  const model::Outcome outcome = model_->Call(options_.id, grant.item, tending);
+  if (outcome.abandoned) {
+    if (tending.why == "lost") {
+      Log(fmt::format("lost {} (token {}) while waiting for the model", grant.item, grant.token));
+      record_.holding.clear();
+    } else {
+      ReleaseHeld(grant, tending.why == "drift" ? "configuration drift" : "agent stopping");
+    }
+    return false;
+  }
+  if (outcome.ok) {
+    model_failures_ = 0;
+    return true;
+  }
+  // Give the item back at once for someone (or a later try) to do, rather
+  // than hold it while the model is failing, and wait before calling again.
+  ReleaseHeld(grant, "model call failed: " + outcome.error);
+  ++model_failures_;
+  const int64_t delay = model_->BackoffUs(model_failures_, SplitMix64(rng_));
+  Log(fmt::format("model call for {} failed ({}); released it, backing off {} ms", grant.item,
+                  outcome.error, delay / 1000));
+  probe_->Emit({{"type", "model_backoff"}, {"agent", options_.id},
+                {"failures", model_failures_}, {"delay_us", delay}});
+  Rest(delay);
+  return false;
+}
+
+int64_t Agent::NextDutyUs(const Grant& grant) const {
+  const int64_t renew_at = grant.lease_until_us - config_.lease_ms * 1000 / 2;
+  return std::min(next_heartbeat_us_, std::max(renew_at, renew_retry_us_));
+}
+
+bool Agent::TendGrant(Grant& grant, std::string* why) {
+  if (stop_->load()) {
+    *why = "stopping";
+    return false;
+  }
+  if (telemetry_) telemetry_->Tick();
+  const int64_t now = clock_->NowMicros();
+  if (now >= next_heartbeat_us_ && Heartbeat(&grant) == Beat::kDrift) {
+    *why = "drift";
+    return false;
+  }
+  if (grant_lost_) {
+    grant_lost_ = false;
+    *why = "lost";
+    return false;
+  }
+  const int64_t renew_at = grant.lease_until_us - config_.lease_ms * 1000 / 2;
+  if (now < renew_at || now < renew_retry_us_) return true;
+  const int64_t span_start = SpanStart();
+  Status s = store_->Renew(grant);
+  if (telemetry_) GrantSpan("renew_lease", span_start, grant, s.ok() ? "" : s.CodeName());
+  if (s.code() == Status::Code::kStaleToken) {
+    *why = "lost";
+    return false;
+  }
+  if (!s.ok()) {
+    LogStorage(s);
+    renew_retry_us_ = now + kStorageBackoffUs;
+  }
+  return true;
+}
+
+void Agent::Rest(int64_t micros) {
+  const int64_t until = clock_->NowMicros() + micros;
+  while (!stop_->load() && !drift_) {
+    const int64_t now = clock_->NowMicros();
+    if (now >= until) return;
+    if (now >= next_heartbeat_us_ && Heartbeat() == Beat::kDrift) return;
+    clock_->SleepMicros(std::min(until, next_heartbeat_us_) - clock_->NowMicros());
+    if (telemetry_) telemetry_->Tick();
+  }
+}
+
+void Agent::ReleaseHeld(const Grant& grant, const std::string& reason) {
+  const int64_t span_start = SpanStart();
+  Status s = store_->Release(grant, reason);
+  if (!s.ok()) Log("could not release " + grant.item + ": " + s.ToString());
+  if (telemetry_) GrantSpan("release", span_start, grant, s.ok() ? "" : s.CodeName());
   record_.holding.clear();
 }
 

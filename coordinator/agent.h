@@ -9,6 +9,7 @@
 
 #include "coordinator/clock.h"
 #include "coordinator/config.h"
+#include "coordinator/model_client.h"
 #include "coordinator/probe.h"
 #include "coordinator/store.h"
 #include "coordinator/telemetry.h"
@@ -35,6 +36,10 @@ class Agent {
   Agent(Store* store, Clock* clock, Probe* probe, AgentOptions options,
         const std::atomic<bool>* stop, telemetry::AgentTelemetry* telemetry = nullptr);
 
+  // Each item's work starts with a call to `model` (borrowed; null, the
+  // default: no model). A failed call gives the item back and backs off.
+  void set_model(model::ModelCaller* model) { model_ = model; }
+
   // Runs until stopped or idle; returns the process exit code (exit_codes.h).
   int Run();
 
@@ -46,6 +51,17 @@ class Agent {
   Beat Heartbeat(const Grant* held = nullptr);
   void Work(Grant grant);
   bool CompleteWithRetry(const Grant& grant);
+  // The model call that starts an item's work, keeping the grant alive while
+  // it waits. True: answered, go on working. False: the grant is gone
+  // (released after a failure, then backed off; or lost, or given up).
+  bool CallModel(Grant& grant);
+  // While a call is outstanding: heartbeat and renew when due. False when
+  // the grant is lost or the agent stops or drifted (`why` says which).
+  bool TendGrant(Grant& grant, std::string* why);
+  int64_t NextDutyUs(const Grant& grant) const;
+  // Sleeps `micros` on the process's clock, heartbeating (nothing held).
+  void Rest(int64_t micros);
+  void ReleaseHeld(const Grant& grant, const std::string& reason);
   int64_t DrawWorkMs();
   // The start of a span: the clock when telemetry is on, else 0 (no read).
   int64_t SpanStart() { return telemetry_ ? clock_->NowMicros() : 0; }
@@ -71,6 +87,9 @@ class Agent {
   uint64_t rng_ = 0;
   std::string last_storage_error_;
   int completed_ = 0;
+  model::ModelCaller* model_ = nullptr;
+  int model_failures_ = 0;  // failed model calls in a row
+  int64_t renew_retry_us_ = 0;  // a failed renewal is retried no sooner
 };
 
 }  // namespace swarm

@@ -17,6 +17,11 @@ class Clock {
   // Sleeps for `micros` (<= 0: returns at once). May return early when a
   // signal arrives; callers re-check their own stop condition.
   virtual void SleepMicros(int64_t micros) = 0;
+  // True when time moves only through SleepMicros (the simulator's lockstep,
+  // FakeClock): a wait on real I/O does not advance it, so a caller that
+  // waits for a socket must settle the outcome within one step and then
+  // spend the time on this clock (coordinator/model_client.h).
+  virtual bool Simulated() const { return false; }
 };
 
 // CLOCK_REALTIME and nanosleep. Thread-safe.
@@ -34,6 +39,7 @@ class FakeClock final : public Clock {
   void SleepMicros(int64_t micros) override {
     if (micros > 0) now_ += micros;
   }
+  bool Simulated() const override { return true; }
   void Advance(int64_t micros) { now_ += micros; }
   void Set(int64_t micros) { now_ = micros; }
 

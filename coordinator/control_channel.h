@@ -28,6 +28,7 @@ class ControlChannel final : public Clock, public Probe {
 
   int64_t NowMicros() override;
   void SleepMicros(int64_t micros) override;
+  bool Simulated() const override { return lockstep_; }
   void Yield(std::string_view point, std::string_view item) override;
   void Emit(const nlohmann::json& event) override;
   bool recording() const override { return true; }

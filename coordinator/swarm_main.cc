@@ -160,8 +160,27 @@ Runner SetupAgent(CLI::App* app) {
                   "Comma-separated skills (gpu,rust): items that need skill S (swarm submit) go only to "
                   "agents with S; items without a skill go to anyone (default: no skills)");
   app->add_flag("-v,--verbose", opts->verbose, "Log every claim and completion to stderr");
+  auto model = std::make_shared<model::Settings>();
+  auto backoff = std::make_shared<std::string>("100:2000");
+  app->add_option("--model-endpoint", model->endpoint,
+                  "Do each item's work through a model API: POST URL/v1/model, http:// only "
+                  "(env SWARM_MODEL_ENDPOINT; default: no model)")
+      ->envname("SWARM_MODEL_ENDPOINT");
+  app->add_option("--model-timeout-ms", model->timeout_ms,
+                  "Deadline of one model call on the agent's clock (env SWARM_MODEL_TIMEOUT_MS; "
+                  "default 2000)")
+      ->envname("SWARM_MODEL_TIMEOUT_MS");
+  app->add_option("--model-backoff-ms", *backoff,
+                  "After a failed model call the item is released and the agent waits, A:B ms: "
+                  "A doubling per failure in a row up to B, jittered (env SWARM_MODEL_BACKOFF_MS; "
+                  "default 100:2000)")
+      ->envname("SWARM_MODEL_BACKOFF_MS");
   return [=] {
     if (opts->id.empty()) opts->id = fmt::format("agent-{}", getpid());
+    if (!model->endpoint.empty()) {
+      if (Status s = model::ParseBackoff(*backoff, model.get()); !s.ok()) return Fail("agent", s);
+      if (Status s = model::Validate(*model); !s.ok()) return Fail("agent", s);
+    }
     if (!IsValidId(opts->id)) {
       return Fail("agent", Status::InvalidArgument(
                                "--id \"" + opts->id + "\" is not valid (1-128 of A-Z a-z 0-9 . _ -)"));
@@ -200,6 +219,11 @@ Runner SetupAgent(CLI::App* app) {
     }
     Agent agent(opened->store.get(), opened->runtime.clock, opened->runtime.probe, *opts, &g_stop,
                 telemetry.ok() ? telemetry->get() : nullptr);
+    std::unique_ptr<model::ModelCaller> caller;
+    if (!model->endpoint.empty()) {
+      caller = std::make_unique<model::ModelCaller>(*model, opened->runtime.clock, opened->runtime.probe);
+      agent.set_model(caller.get());
+    }
     return agent.Run();
   };
 }

@@ -18,5 +18,6 @@ FaultKind IoErrorKind();      // io_error.cc
 FaultKind ClockSkewKind();    // clock_skew.cc
 FaultKind ClaimStormKind();   // claim_storm.cc
 FaultKind CollectorOutageKind();  // collector_outage.cc
+FaultKind ModelOutageKind();      // model_outage.cc
 
 }  // namespace faultline::faults

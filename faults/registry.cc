@@ -7,7 +7,8 @@ namespace faultline::faults {
 std::vector<FaultKind> AllFaults() {
   return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),   ReaperCrashKind(),
           ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),   CorruptFileKind(),
-          ClockSkewKind(),     ClaimStormKind(),   IoErrorKind(),      CollectorOutageKind()};
+          ClockSkewKind(),     ClaimStormKind(),   IoErrorKind(),      CollectorOutageKind(),
+          ModelOutageKind()};
 }
 
 }  // namespace faultline::faults

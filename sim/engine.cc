@@ -127,6 +127,7 @@ class FaultCtx final : public FaultContext {
   void SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) override;
   bool LimitFiles(const std::string& proc, int limit) override;
   bool SetCollectorMode(CollectorMode mode) override;
+  bool SetModelMode(CollectorMode mode) override;
   void SetupFailed(const std::string& why) override;
   void Landed(const nlohmann::json& details) override;
 
@@ -194,6 +195,7 @@ class Engine {
   std::string WriteScratch(const std::string& name, const std::string& content);
   bool LimitFiles(const std::string& id, int limit);
   bool SetCollectorMode(CollectorMode mode);
+  bool SetModelMode(CollectorMode mode);
   std::unique_ptr<Fault>& fault(int i) { return faults_[static_cast<size_t>(i)]; }
   FaultCtx& ctx(int i) { return *ctxs_[static_cast<size_t>(i)]; }
 
@@ -208,6 +210,10 @@ class Engine {
   bool TelemetryWanted() const;
   bool StartCollector();
   void CollectorEnd();
+  // The stub model API (a second sink, coordinator/model_client.h): on when
+  // a fault needs it; its endpoint goes to every agent (SWARM_MODEL_ENDPOINT).
+  bool ModelWanted() const;
+  bool StartModel();
   bool RunSwarm(const std::vector<std::string>& args, const std::string& log);
   // swarm submit of the scenario's items: one call, or with skills
   // (sim/skills.h) one call per skill over a file of ids.
@@ -263,6 +269,8 @@ class Engine {
   int64_t SutNow() const { return lockstep_ ? now_ : sut::RealtimeMicros(); }
   std::vector<Proc> procs_;
   std::unique_ptr<SinkProcess> sink_;
+  std::unique_ptr<SinkProcess> model_;
+  std::vector<std::pair<std::string, std::string>> model_env_;  // agents only
   // Telemetry settings every controlled process starts with (before the
   // faults' own variables, which win).
   std::vector<std::pair<std::string, std::string>> telemetry_env_ = {
@@ -327,6 +335,7 @@ bool FaultCtx::LimitFiles(const std::string& proc, int limit) {
   return engine_->LimitFiles(proc, limit);
 }
 bool FaultCtx::SetCollectorMode(CollectorMode mode) { return engine_->SetCollectorMode(mode); }
+bool FaultCtx::SetModelMode(CollectorMode mode) { return engine_->SetModelMode(mode); }
 void FaultCtx::SetupFailed(const std::string& why) {
   engine_->FaultSetupFailed("fault " + kind_ + ": " + why);
 }
@@ -436,6 +445,32 @@ bool Engine::StartCollector() {
 bool Engine::SetCollectorMode(CollectorMode mode) {
   if (!sink_) return Fail("a fault switched the collector, but this run has none");
   if (swarm::Status st = sink_->SetMode(mode); !st.ok()) return Fail(st.message());
+  return true;
+}
+
+bool Engine::ModelWanted() const {
+  return std::any_of(faults_.begin(), faults_.end(),
+                     [](const std::unique_ptr<Fault>& f) { return f->NeedsModel(); });
+}
+
+bool Engine::StartModel() {
+  if (o_.sink_command.empty()) {
+    return Fail("this scenario needs the stub model API, but the engine was given no sink "
+                "command (EngineOptions::sink_command)");
+  }
+  model_ = std::make_unique<SinkProcess>(&processes_, o_.sink_command,
+                                         o_.log_dir + "/model-stub-record.jsonl",
+                                         o_.log_dir + "/model-stub.log", s_.step_timeout_ms);
+  if (swarm::Status st = model_->Start(); !st.ok()) return Fail("stub model: " + st.message());
+  model_env_ = {{"SWARM_MODEL_ENDPOINT", model_->Endpoint()}};
+  return true;
+}
+
+bool Engine::SetModelMode(CollectorMode mode) {
+  if (!model_) return Fail("a fault switched the stub model, but this run has none");
+  if (swarm::Status st = model_->SetMode(mode); !st.ok()) {
+    return Fail("stub model: " + st.message());
+  }
   return true;
 }
 
@@ -571,6 +606,7 @@ bool Engine::Spawn(Proc& p) {
   spec.cwd = p.cwd;
   spec.env = {{"FAULTLINE_MODE", lockstep_ ? "lockstep" : "freerun"}};
   spec.env.insert(spec.env.end(), telemetry_env_.begin(), telemetry_env_.end());
+  if (p.role == "agent") spec.env.insert(spec.env.end(), model_env_.begin(), model_env_.end());
   spec.env.insert(spec.env.end(), p.env.begin(), p.env.end());
   if (!lockstep_ && p.skewed()) {
     spec.env.emplace_back(protocol::kClockSkewEnv,
@@ -1039,6 +1075,7 @@ EngineResult Engine::Run() {
     // so start-up costs overlap and the order stays deterministic.
     bool started = result_.error.empty();  // a fault that cannot be set up starts nothing
     if (started && TelemetryWanted()) started = StartCollector();
+    if (started && ModelWanted()) started = StartModel();
     for (Proc& p : procs_) started = started && Spawn(p);
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = MonoMicros() - start_mono_;
@@ -1055,6 +1092,7 @@ EngineResult Engine::Run() {
   Snapshot();
   StateCheck();
   CollectorEnd();
+  if (model_) model_->Stop();
   RunEnd(end);
   if (!lockstep_) {
     std::stable_sort(buffered_.begin(), buffered_.end(),

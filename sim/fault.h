@@ -83,6 +83,10 @@ class FaultContext {
   // False (and the run ends as a harness error) if the run has no collector
   // or the sink did not answer.
   virtual bool SetCollectorMode(CollectorMode mode) = 0;
+  // The run's stub model API (a second faultline sink serving POST
+  // /v1/model, coordinator/model_client.h), switched like the collector.
+  // False (a harness error) if the run has none (no fault NeedsModel).
+  virtual bool SetModelMode(CollectorMode mode) = 0;
 
   // Records in the trace that the fault landed: a "fault" event with the
   // kind, the fault's index and `details`. A fault that never calls this
@@ -115,6 +119,9 @@ class Fault {
   // True: the run needs a collector (faultline sink) and the agents' span
   // export, whatever the scenario's "telemetry" says.
   virtual bool NeedsCollector() const { return false; }
+  // True: the run needs the stub model API; every agent does its work
+  // through it (SWARM_MODEL_ENDPOINT).
+  virtual bool NeedsModel() const { return false; }
 };
 
 struct FaultKind {

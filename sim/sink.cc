@@ -115,6 +115,10 @@ struct SinkServer::Impl {
   Counts counts;
 
   void Handle(const httplib::Request& req, httplib::Response& res);
+  void HandleModel(const httplib::Request& req, httplib::Response& res);
+  // Holds a request accepted in (or arriving during) a blackhole until the
+  // mode changes; true if it was held. REQUIRES: `lock` holds mu.
+  bool Blackholed(std::unique_lock<std::mutex>& lock, httplib::Response& res);
   bool Record(const std::vector<ReceivedSpan>& spans, std::string* error);
 };
 
@@ -146,14 +150,7 @@ void SinkServer::Impl::Handle(const httplib::Request& req, httplib::Response& re
   {
     std::unique_lock<std::mutex> lock(mu);
     ++counts.requests;
-    if (t_accepted_blackholed || mode == CollectorMode::kBlackhole) {
-      ++counts.blackholed;
-      // Never answered while the blackhole lasts; afterwards the client is
-      // long gone. Nothing is recorded either way.
-      changed.wait(lock, [&] { return stopping || mode != CollectorMode::kBlackhole; });
-      res.status = 503;
-      return;
-    }
+    if (Blackholed(lock, res)) return;
     if (mode == CollectorMode::kUnavailable) {
       ++counts.answered_503;
       res.status = 503;
@@ -193,6 +190,36 @@ void SinkServer::Impl::Handle(const httplib::Request& req, httplib::Response& re
   }
   res.status = 200;
   res.set_content(answer.dump(), "application/json");
+}
+
+bool SinkServer::Impl::Blackholed(std::unique_lock<std::mutex>& lock, httplib::Response& res) {
+  if (!t_accepted_blackholed && mode != CollectorMode::kBlackhole) return false;
+  ++counts.blackholed;
+  // Never answered while the blackhole lasts; afterwards the client is
+  // long gone. Nothing is recorded either way.
+  changed.wait(lock, [&] { return stopping || mode != CollectorMode::kBlackhole; });
+  res.status = 503;
+  return true;
+}
+
+// The stub model (coordinator/model_client.h): answers every request at
+// once, or fails it as the mode says. What it was asked is not recorded.
+void SinkServer::Impl::HandleModel(const httplib::Request& req, httplib::Response& res) {
+  std::unique_lock<std::mutex> lock(mu);
+  ++counts.requests;
+  ++counts.model_requests;
+  if (Blackholed(lock, res)) return;
+  if (mode == CollectorMode::kUnavailable) {
+    ++counts.answered_503;
+    res.status = 503;
+    res.set_content(R"json({"error":"model unavailable (faultline sink in 503 mode)"})json",
+                    "application/json");
+    return;
+  }
+  json asked = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  const std::string item = asked.is_object() ? asked.value("item", "") : "";
+  res.status = 200;
+  res.set_content(json{{"item", item}, {"output", "done: " + item}}.dump(), "application/json");
 }
 
 bool SinkServer::Impl::Record(const std::vector<ReceivedSpan>& spans, std::string* error) {
@@ -255,6 +282,9 @@ swarm::Result<std::unique_ptr<SinkServer>> SinkServer::Start(const std::string& 
   });
   impl->server.Post("/v1/traces", [raw](const httplib::Request& req, httplib::Response& res) {
     raw->Handle(req, res);
+  });
+  impl->server.Post(kModelApiPath, [raw](const httplib::Request& req, httplib::Response& res) {
+    raw->HandleModel(req, res);
   });
   if (port == 0) {
     impl->port = impl->server.bind_to_any_port(host);

@@ -11,6 +11,11 @@
 //   down       no process at all (the simulator kills it, and restarts it later
 //              on the same port); not a mode of a running server
 //
+// The same server is the runs' stub model API (coordinator/model_client.h):
+// POST /v1/model answers 200 {"item", "output"} when up, and fails in the
+// same modes (503, blackhole, down); nothing of it is recorded. The engine
+// runs a second sink for that, so the model and the collector fail apart.
+//
 // The record: one JSON line per span accepted for the first time
 // ({"span_id", "trace_id", "name", "instance"}), appended before the answer
 // goes out, so an acknowledged span is on record even if the sink is killed
@@ -42,6 +47,9 @@ enum class CollectorMode { kUp, kDown, kUnavailable, kBlackhole };
 std::string_view Name(CollectorMode mode);
 std::optional<CollectorMode> ParseCollectorMode(std::string_view name);
 
+// The stub model's path (coordinator/model_client.h kModelPath).
+inline constexpr const char* kModelApiPath = "/v1/model";
+
 namespace sink_protocol {
 inline constexpr const char* kReady = "ready";
 inline constexpr const char* kPort = "port";
@@ -60,6 +68,7 @@ class SinkServer {
     uint64_t answered_503 = 0;
     uint64_t blackholed = 0;
     uint64_t bad_requests = 0;
+    uint64_t model_requests = 0;  // POST /v1/model
   };
 
   // Binds host:port (0: a free port) and serves. InvalidArgument for a bad

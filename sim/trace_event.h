@@ -71,6 +71,11 @@
 //     claim_contended  agent, tried           lock_timeout  agent, item, op
 //     claim_race_lost  agent, item: the item's lock was held by another agent
 //                 (the walk goes on to the next item)
+//   the model API (coordinator/model_client.h; runs with a model only):
+//     model_call     agent, item, ok (bool), error (when !ok: a fixed phrase such as
+//                    "HTTP 503", "connection refused", "no answer within the timeout",
+//                    or "abandoned" when the agent stopped waiting)
+//     model_backoff  agent, failures (in a row), delay_us: the wait before it claims again
 //   telemetry (coordinator/telemetry_exporter.h; runs with telemetry only):
 //     span_created   agent, span (16 hex), name ("claim_work", "complete_work",
 //                    "renew_lease", "heartbeat", "register", "release"), item (if any)

@@ -10,6 +10,7 @@
 #include "sim/invariants/exactly_once_effect.h"
 #include "sim/invariants/no_false_death.h"
 #include "sim/invariants/no_lost_work.h"
+#include "sim/invariants/no_retry_storm.h"
 #include "sim/invariants/no_semantic_drift.h"
 #include "sim/invariants/no_silent_span_loss.h"
 #include "sim/invariants/no_torn_state.h"
@@ -45,6 +46,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<StateSync>(observes::kCoordinatorEvents),
       Entry<SuccessRate>(),
       Entry<NoSilentSpanLoss>(observes::kCoordinatorEvents),
+      Entry<NoRetryStorm>(observes::kCoordinatorEvents),
       Entry<SutResponsive>(observes::kSutCommands),
       Entry<NoSemanticDrift>(observes::kCounterpart | observes::kItemStates),
       Entry<BoundedMemory>(),

@@ -19,5 +19,6 @@ Mutant UnlockedRmw();         // unlocked_rmw.cc
 Mutant SpanLeak();            // span_leak.cc
 Mutant ReaperRescan();        // reaper_rescan.cc
 Mutant IgnoreSkills();        // ignore_skills.cc
+Mutant ModelRetryHot();       // model_retry_hot.cc
 
 }  // namespace swarm::mutants

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "coordinator/fs_store.h"
+#include "coordinator/model_client.h"
 #include "coordinator/telemetry.h"
 
 namespace swarm::mutants {
@@ -65,6 +66,8 @@ struct Mutant {
       open;
   // The agents' span exporter; null: the reference one.
   telemetry::ExporterFactory exporter = nullptr;
+  // The agents' model caller; null: the reference one.
+  model::CallerFactory model_caller = nullptr;
 };
 
 // Every mutant, in the order of tests/mutants/README.md.

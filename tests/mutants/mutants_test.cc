@@ -55,6 +55,7 @@ const std::vector<ZooCase>& Zoo() {
       {"span_leak", "span_leak.json", {"bounded_memory"}, {1, 2, 3}},
       {"reaper_rescan", "reaper_rescan.json", {"bounded_monitor_cost"}, {1, 2, 3}},
       {"ignore_skills", "ignore_skills.json", {"skill_match"}, {1, 2, 3}},
+      {"model_retry_hot", "model_retry_hot.json", {"no_retry_storm"}, {1, 2, 3}},
   };
   return zoo;
 }

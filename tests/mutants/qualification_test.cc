@@ -53,6 +53,7 @@ const std::vector<Expectation>& Expectations() {
       {"span_leak", {"bounded_memory"}, false},
       {"reaper_rescan", {"bounded_monitor_cost"}, false},
       {"ignore_skills", {"skill_match"}, false},
+      {"model_retry_hot", {"no_retry_storm"}, false},
   };
   return all;
 }

@@ -13,6 +13,7 @@
 #include "sim/invariants/exactly_once_effect.h"
 #include "sim/invariants/no_false_death.h"
 #include "sim/invariants/no_lost_work.h"
+#include "sim/invariants/no_retry_storm.h"
 #include "sim/invariants/no_silent_span_loss.h"
 #include "sim/invariants/no_torn_state.h"
 #include "sim/invariants/progress.h"
@@ -714,9 +715,9 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "bounded_locks", "progress", "no_torn_state",
                                              "config_fail_fast", "no_false_death", "state_sync",
                                              "success_rate", "no_silent_span_loss",
-                                             "sut_responsive", "no_semantic_drift",
-                                             "bounded_memory", "bounded_monitor_cost",
-                                             "skill_match"}));
+                                             "no_retry_storm", "sut_responsive",
+                                             "no_semantic_drift", "bounded_memory",
+                                             "bounded_monitor_cost", "skill_match"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -1385,8 +1386,9 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "single_owner", "exactly_once_effect", "no_lost_work",
                        "eventual_lock_release", "bounded_locks", "progress", "no_torn_state",
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
-                       "no_silent_span_loss", "sut_responsive", "no_semantic_drift",
-                       "bounded_memory", "bounded_monitor_cost", "skill_match"}));
+                       "no_silent_span_loss", "no_retry_storm", "sut_responsive",
+                       "no_semantic_drift", "bounded_memory", "bounded_monitor_cost",
+                       "skill_match"}));
 }
 
 // ---------------------------------------------------------------------------
@@ -1489,6 +1491,64 @@ TEST(NoSilentSpanLossTest, ARunWithoutTelemetryHoldsWithoutASummary) {
   EXPECT_TRUE(v.empty());
   EXPECT_TRUE(checker.Summary().is_null());
   EXPECT_EQ(checker.SummaryText(), "");
+}
+
+// ---------------------------------------------------------------------------
+// no_retry_storm
+
+json ModelCall(uint64_t seq, int64_t t_ms, const char* agent, bool ok,
+               const char* error = "HTTP 503") {
+  json extra = {{"proc", agent}, {"agent", agent}, {"item", "w1"}, {"ok", ok}};
+  if (!ok) extra["error"] = error;
+  return Ev(seq, t_ms, "model_call", extra);
+}
+
+TEST(NoRetryStormTest, FailuresWithABackoffHold) {
+  // The reference's pace: 50 ms, then doubling (at most ~5 failures a second).
+  std::vector<json> lines = {RunStart("lockstep")};
+  int64_t t = 100, wait = 50;
+  for (uint64_t seq = 1; seq <= 12; ++seq, t += wait, wait = std::min<int64_t>(wait * 2, 1000)) {
+    lines.push_back(ModelCall(seq, t, "a1", false));
+  }
+  lines.push_back(ModelCall(13, t, "a1", true));
+  EXPECT_TRUE(Check<NoRetryStorm>(lines).empty());
+}
+
+TEST(NoRetryStormTest, ElevenFailuresWithinASecondAreAStorm) {
+  std::vector<json> lines = {RunStart("lockstep")};
+  for (uint64_t seq = 1; seq <= 11; ++seq) {
+    lines.push_back(ModelCall(seq, 1000 + static_cast<int64_t>(seq) * 90, "a2", false));
+  }
+  auto v = Check<NoRetryStorm>(lines);
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_TRUE(Contains(v[0].message, "a2 made 11 failed model calls within 0.900 s"))
+      << v[0].message;
+  EXPECT_EQ(v[0].evidence, (Evidence{1, 11}));
+}
+
+TEST(NoRetryStormTest, TenFailuresASecondAndSuccessesAndAbandonedCallsDoNotCount) {
+  std::vector<json> lines = {RunStart("lockstep")};
+  uint64_t seq = 1;
+  // Ten failures spread over exactly one second: the eleventh is past the window.
+  for (int i = 0; i < 11; ++i) lines.push_back(ModelCall(seq++, 1000 + i * 100, "a1", false));
+  // Successes and abandoned waits in between are not retries.
+  for (int i = 0; i < 30; ++i) lines.push_back(ModelCall(seq++, 2100 + i, "a1", true));
+  for (int i = 0; i < 30; ++i) {
+    lines.push_back(ModelCall(seq++, 2200 + i, "a3", false, "abandoned"));
+  }
+  EXPECT_TRUE(Check<NoRetryStorm>(lines).empty()) << Messages(Check<NoRetryStorm>(lines));
+}
+
+TEST(NoRetryStormTest, EachStormingAgentIsReportedOnce) {
+  std::vector<json> lines = {RunStart("lockstep")};
+  uint64_t seq = 1;
+  for (int i = 0; i < 40; ++i) {
+    lines.push_back(ModelCall(seq++, 500 + i * 5, i % 2 ? "a1" : "a2", false));
+  }
+  auto v = Check<NoRetryStorm>(lines);
+  ASSERT_EQ(v.size(), 2u) << Messages(v);
+  EXPECT_TRUE(Contains(v[0].message, "a1 made 20 failed model calls")) << v[0].message;
+  EXPECT_TRUE(Contains(v[1].message, "a2 made 20 failed model calls")) << v[1].message;
 }
 
 }  // namespace

@@ -1,0 +1,114 @@
+// model_outage: the external model API the agents work through (the run's
+// stub model, a second faultline sink serving POST /v1/model) fails — killed
+// ("down": connection refused), answering 503, or accepting and never
+// answering ("blackhole": every call runs into its deadline) — at `at_ms`,
+// and heals `duration_ms` later. Stands for external model integration
+// failure cascading into the coordination layer (RPN 105): the agents must
+// give back what they cannot work on and back off, not hold claims while
+// hung, miss heartbeats or retry in a storm.
+//
+// The fault turns the model on for the run (every agent calls it for each
+// item, with a `timeout_ms` deadline). Modes switch from a timer, which in
+// lockstep fires while every controlled process is parked: no call is in
+// flight, so the outcome of every call is decided by the mode alone (as for
+// collector_outage).
+#include <algorithm>
+#include <string>
+
+#include "faults/kinds.h"
+
+namespace faultline::faults {
+namespace {
+
+class ModelOutage final : public Fault {
+ public:
+  explicit ModelOutage(const nlohmann::json& o)
+      : mode_(*ParseCollectorMode(o["mode"].get<std::string>())),
+        at_ms_(o["at_ms"]),
+        duration_ms_(o["duration_ms"]),
+        count_(o["count"]),
+        every_ms_(o["every_ms"]),
+        timeout_ms_(o["timeout_ms"]),
+        backoff_(std::to_string(o["backoff_initial_ms"].get<int64_t>()) + ":" +
+                 std::to_string(std::max(o["backoff_initial_ms"].get<int64_t>(),
+                                          o["backoff_max_ms"].get<int64_t>()))) {}
+
+  bool NeedsModel() const override { return true; }
+
+  void Prepare(FaultContext& ctx) override {
+    for (const std::string& agent : ctx.Agents()) {
+      ctx.AddProcessEnv(agent, "SWARM_MODEL_TIMEOUT_MS", std::to_string(timeout_ms_));
+      ctx.AddProcessEnv(agent, "SWARM_MODEL_BACKOFF_MS", backoff_);
+    }
+  }
+
+  void Start(FaultContext& ctx) override {
+    for (int i = 0; i < count_; ++i) ctx.SetTimer((at_ms_ + i * every_ms_) * 1000, kBreak);
+  }
+
+  void OnTimer(FaultContext& ctx, int tag) override {
+    if (tag == kHeal) {
+      if (ctx.SetModelMode(CollectorMode::kUp)) {
+        ctx.Landed({{"healed", true}, {"at_us", ctx.Now()}});
+      }
+      return;
+    }
+    if (!ctx.SetModelMode(mode_)) return;
+    nlohmann::json landed = {{"mode", Name(mode_)}, {"at_us", ctx.Now()}};
+    if (duration_ms_ >= 0) {
+      landed["until_us"] = ctx.Now() + duration_ms_ * 1000;
+      ctx.SetTimer(ctx.Now() + duration_ms_ * 1000, kHeal);
+    }
+    ctx.Landed(landed);
+  }
+
+ private:
+  enum { kBreak, kHeal };
+  CollectorMode mode_;
+  int64_t at_ms_;
+  int64_t duration_ms_;
+  int count_;
+  int64_t every_ms_;
+  int64_t timeout_ms_;
+  std::string backoff_;
+};
+
+}  // namespace
+
+FaultKind ModelOutageKind() {
+  FaultKind kind{
+      "model_outage",
+      "the agents' model API (a stub) is killed, answers 503, or blackholes calls, then heals",
+      "external model integration failure cascades (RPN 105)",
+      /*lockstep_only=*/false,
+      {
+          {"mode", OptionSpec::Type::kString, false, "503", 0, 0,
+           {"down", "503", "blackhole"},
+           "down: the stub is killed (connection refused) and restarted on the same port to "
+           "heal; 503: it answers 503 Service Unavailable; blackhole: it accepts and never "
+           "answers (calls run into their deadline)"},
+          {"at_ms", OptionSpec::Type::kInt, true, nullptr, 0, 86'400'000, {},
+           "run time the outage begins (ms)"},
+          {"duration_ms", OptionSpec::Type::kInt, true, 2000, -1, 86'400'000, {},
+           "how long it lasts (ms); -1: never heals"},
+          {"count", OptionSpec::Type::kInt, true, 1, 1, 1000, {}, "how many outages"},
+          {"every_ms", OptionSpec::Type::kInt, true, 5000, 1, 86'400'000, {},
+           "time between the starts of outages (ms)"},
+          {"timeout_ms", OptionSpec::Type::kInt, false, 500, 1, 60'000, {},
+           "the agents' deadline for one model call (--model-timeout-ms); in lockstep a "
+           "blackholed call also waits this long in wall time"},
+          {"backoff_initial_ms", OptionSpec::Type::kInt, false, 100, 1, 60'000, {},
+           "the agents' wait after a failed call, doubling per failure in a row "
+           "(--model-backoff-ms A:B)"},
+          {"backoff_max_ms", OptionSpec::Type::kInt, false, 2000, 1, 600'000, {},
+           "the bound of that doubling (at least backoff_initial_ms)"},
+      },
+      [](const nlohmann::json& o) { return std::make_unique<ModelOutage>(o); },
+  };
+  // The stub's endpoint reaches the reference agents through
+  // SWARM_MODEL_ENDPOINT; an external system under test has no such agents.
+  kind.reference_only = true;
+  return kind;
+}
+
+}  // namespace faultline::faults
