@@ -164,7 +164,7 @@ class Adapter {
     }
     const int64_t now = fl_now_us();
     grant->item = *item;
-    grant->lease_until_us = now + lease_us_;
+    grant->lease_until_us = op_clock_us_ + lease_us_;
     std::optional<std::string> sut_token;
     if (!op.token.empty()) sut_token = Extract(op.token, r);
     grant->token = now * 1024 + AgentNumber(o_.id);
@@ -206,9 +206,10 @@ class Adapter {
                  JsonText(r.Describe(0)).c_str());
         return false;
       }
-      now = fl_now_us();
-      g.lease_until_us = now + lease_us_;
-      renew_at = now + lease_us_ / 2;
+      // The SUT's lease runs from the clock the command was given, not from
+      // when it returned (a slow command on a busy machine returns late).
+      g.lease_until_us = op_clock_us_ + lease_us_;
+      renew_at = op_clock_us_ + lease_us_ / 2;
       fl_renew_ok(o_.id.c_str(), g.item.c_str(), g.token, g.lease_until_us);
     }
   }
@@ -254,6 +255,7 @@ class Adapter {
   CommandResult RunOp(const char* name, const Operation& op, const Values& extra) {
     Values values = base_;
     const int64_t now = fl_now_us();
+    op_clock_us_ = now;
     values["now_us"] = std::to_string(now);
     values["now_ms"] = std::to_string(now / 1000);
     for (const auto& [k, v] : extra) values[k] = v;
@@ -302,6 +304,11 @@ class Adapter {
   int64_t lease_us_ = 0, reap_interval_us_ = 0;
   int64_t work_min_ms_ = 0, work_max_ms_ = 0;
   int failures_ = 0;
+  // The clock the latest command was given ({now_us}, FAULTLINE_NOW_MS). A
+  // lease the SUT grants or extends runs from it: in freerun the command may
+  // take long on a busy machine, and a lease counted from its return would
+  // outlast the SUT's own, so a legitimate takeover would look like two owners.
+  int64_t op_clock_us_ = 0;
 };
 
 }  // namespace
