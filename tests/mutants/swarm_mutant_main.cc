@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/agent.h"
+#include "coordinator/agent_command.h"
 #include "coordinator/control_channel.h"
 #include "coordinator/exit_codes.h"
 #include "coordinator/reaper.h"
@@ -92,97 +92,21 @@ Result<Opened> OpenMutant(const std::string& dir, const MutantContext& context,
   return o;
 }
 
-// The agent subcommand, with the flags of `swarm agent` (mutants_cli checks
-// that the two agree).
+// The agent subcommand of swarm (coordinator/agent_command.h), over the
+// mutant store, with the mutant's exporter and model caller if it has them.
 Runner SetupAgent(CLI::App* app) {
-  auto dir = std::make_shared<std::string>();
-  auto opts = std::make_shared<AgentOptions>();
-  auto config_file = std::make_shared<std::string>();
-  auto work = std::make_shared<std::string>("0:0");
-  app->add_option("DIR", *dir, "Coordination directory")->required();
-  app->add_option("--id", opts->id, "Agent id (default: agent-PID)");
-  app->add_option("--config", *config_file, "Settings this agent runs with");
-  app->add_option("--work-ms", *work, "Simulated work per item, A:B milliseconds (default 0:0)");
-  app->add_flag("--exit-when-idle", opts->exit_when_idle,
-                "Exit 0 once every item is done/dead/quarantined, or when HALT is present");
-  app->add_option("--seed", opts->seed, "Seed of the work-time draws (with the id)");
-  auto order = std::make_shared<std::string>("spread");
-  app->add_option("--claim-order", *order,
-                  "Where each search for work starts: spread (the default) or fifo")
-      ->check(CLI::IsMember({"spread", "fifo"}));
-  auto skills = std::make_shared<std::string>();
-  app->add_option("--skills", *skills, "Comma-separated skills (gpu,rust)");
-  app->add_flag("-v,--verbose", opts->verbose, "Log every claim and completion to stderr");
-  auto model = std::make_shared<model::Settings>();
-  auto backoff = std::make_shared<std::string>("100:2000");
-  app->add_option("--model-endpoint", model->endpoint,
-                  "Do each item's work through a model API: POST URL/v1/model, http:// only "
-                  "(env SWARM_MODEL_ENDPOINT; default: no model)")
-      ->envname("SWARM_MODEL_ENDPOINT");
-  app->add_option("--model-timeout-ms", model->timeout_ms,
-                  "Deadline of one model call on the agent's clock (env SWARM_MODEL_TIMEOUT_MS; "
-                  "default 2000)")
-      ->envname("SWARM_MODEL_TIMEOUT_MS");
-  app->add_option("--model-backoff-ms", *backoff,
-                  "After a failed model call the item is released and the agent waits, A:B ms: "
-                  "A doubling per failure in a row up to B, jittered (env SWARM_MODEL_BACKOFF_MS; "
-                  "default 100:2000)")
-      ->envname("SWARM_MODEL_BACKOFF_MS");
-  return [=] {
-    if (opts->id.empty()) opts->id = fmt::format("agent-{}", getpid());
-    if (!model->endpoint.empty()) {
-      if (Status s = model::ParseBackoff(*backoff, model.get()); !s.ok()) return Fail("agent", s);
-      if (Status s = model::Validate(*model); !s.ok()) return Fail("agent", s);
-    }
-    if (!IsValidId(opts->id)) {
-      return Fail("agent", Status::InvalidArgument("--id \"" + opts->id +
-                                                   "\" is not valid (1-128 of A-Z a-z 0-9 . _ -)"));
-    }
-    auto parsed_skills = ParseSkillList(*skills);
-    if (!parsed_skills.ok()) return Fail("agent", parsed_skills.status());
-    opts->skills = *parsed_skills;
-    int64_t lo = 0, hi = 0;
-    char sep = 0;
-    if (std::sscanf(work->c_str(), "%ld%c%ld", &lo, &sep, &hi) != 3 || sep != ':' || lo < 0 ||
-        hi < lo) {
-      return Fail("agent", Status::InvalidArgument("--work-ms \"" + *work +
-                                                   "\": expected A:B with 0 <= A <= B"));
-    }
-    opts->work_min_ms = lo;
-    opts->work_max_ms = hi;
-    MutantContext context{"agent", std::nullopt};
-    if (!config_file->empty()) {
-      auto loaded = LoadConfigFile(*config_file);
-      if (!loaded.ok()) return Fail("agent", Status::InvalidArgument(loaded.status().message()));
-      opts->config = *loaded;
-      context.agent_config = *loaded;
-    }
-    auto opened = OpenMutant(*dir, context, opts->id);
-    if (!opened.ok()) return Fail("agent", opened.status());
-    opened->store->set_claim_order(*order == "fifo" ? FsStore::ClaimOrder::kFifo
-                                                    : FsStore::ClaimOrder::kSpread);
-    InstallStopHandlers();
-    auto telemetry = telemetry::AgentTelemetry::FromEnvironment(
-        *dir, opts->id, opts->seed, opened->runtime.clock, opened->runtime.probe,
-        opened->mutant->exporter);
-    if (!telemetry.ok()) {
-      if (telemetry.status().code() == Status::Code::kInvalidArgument) {
-        return Fail("agent", telemetry.status());
-      }
-      std::fprintf(stderr, "swarm-mutant agent %s: telemetry off: %s\n", opts->id.c_str(),
-                   telemetry.status().ToString().c_str());
-    }
-    Agent agent(opened->store.get(), opened->runtime.clock, opened->runtime.probe, *opts, &g_stop,
-                telemetry.ok() ? telemetry->get() : nullptr);
-    std::unique_ptr<model::ModelCaller> caller;
-    if (!model->endpoint.empty()) {
-      caller = opened->mutant->model_caller
-                   ? opened->mutant->model_caller(*model, opened->runtime.clock, opened->runtime.probe)
-                   : std::make_unique<model::ModelCaller>(*model, opened->runtime.clock, opened->runtime.probe);
-      agent.set_model(caller.get());
-    }
-    return agent.Run();
+  AgentCommand command;
+  command.program = "swarm-mutant";
+  command.open = [](const std::string& dir, const std::string& id,
+                    const std::optional<ClusterConfig>& config) -> Result<AgentStore> {
+    auto opened = OpenMutant(dir, {"agent", config}, id);
+    if (!opened.ok()) return opened.status();
+    return AgentStore{std::move(opened->runtime), std::move(opened->store), opened->mutant->exporter,
+                      opened->mutant->model_caller};
   };
+  command.stop = &g_stop;
+  command.install_stop_handlers = InstallStopHandlers;
+  return SetupAgentCommand(app, std::move(command));
 }
 
 // The reaper subcommand, with the flags of `swarm reaper` (mutants_cli
