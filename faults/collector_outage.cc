@@ -7,49 +7,20 @@
 // The switch happens from a timer, which in lockstep fires while every
 // controlled process is parked: no export is in flight, so the outcome of
 // every export is decided by the mode alone.
-#include "faults/kinds.h"
+#include "faults/endpoint_outage.h"
 
 namespace faultline::faults {
 namespace {
 
-class CollectorOutage final : public Fault {
+class CollectorOutage final : public EndpointOutage {
  public:
-  explicit CollectorOutage(const nlohmann::json& o)
-      : mode_(*ParseCollectorMode(o["mode"].get<std::string>())),
-        at_ms_(o["at_ms"]),
-        duration_ms_(o["duration_ms"]),
-        count_(o["count"]),
-        every_ms_(o["every_ms"]) {}
-
+  using EndpointOutage::EndpointOutage;
   bool NeedsCollector() const override { return true; }
 
-  void Start(FaultContext& ctx) override {
-    for (int i = 0; i < count_; ++i) ctx.SetTimer((at_ms_ + i * every_ms_) * 1000, kBreak);
+ protected:
+  bool SetMode(FaultContext& ctx, CollectorMode mode) override {
+    return ctx.SetCollectorMode(mode);
   }
-
-  void OnTimer(FaultContext& ctx, int tag) override {
-    if (tag == kHeal) {
-      if (ctx.SetCollectorMode(CollectorMode::kUp)) {
-        ctx.Landed({{"healed", true}, {"at_us", ctx.Now()}});
-      }
-      return;
-    }
-    if (!ctx.SetCollectorMode(mode_)) return;
-    nlohmann::json landed = {{"mode", Name(mode_)}, {"at_us", ctx.Now()}};
-    if (duration_ms_ >= 0) {
-      landed["until_us"] = ctx.Now() + duration_ms_ * 1000;
-      ctx.SetTimer(ctx.Now() + duration_ms_ * 1000, kHeal);
-    }
-    ctx.Landed(landed);
-  }
-
- private:
-  enum { kBreak, kHeal };
-  CollectorMode mode_;
-  int64_t at_ms_;
-  int64_t duration_ms_;
-  int count_;
-  int64_t every_ms_;
 };
 
 }  // namespace

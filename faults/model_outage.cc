@@ -15,19 +15,15 @@
 #include <algorithm>
 #include <string>
 
-#include "faults/kinds.h"
+#include "faults/endpoint_outage.h"
 
 namespace faultline::faults {
 namespace {
 
-class ModelOutage final : public Fault {
+class ModelOutage final : public EndpointOutage {
  public:
   explicit ModelOutage(const nlohmann::json& o)
-      : mode_(*ParseCollectorMode(o["mode"].get<std::string>())),
-        at_ms_(o["at_ms"]),
-        duration_ms_(o["duration_ms"]),
-        count_(o["count"]),
-        every_ms_(o["every_ms"]),
+      : EndpointOutage(o),
         timeout_ms_(o["timeout_ms"]),
         backoff_(std::to_string(o["backoff_initial_ms"].get<int64_t>()) + ":" +
                  std::to_string(std::max(o["backoff_initial_ms"].get<int64_t>(),
@@ -42,33 +38,10 @@ class ModelOutage final : public Fault {
     }
   }
 
-  void Start(FaultContext& ctx) override {
-    for (int i = 0; i < count_; ++i) ctx.SetTimer((at_ms_ + i * every_ms_) * 1000, kBreak);
-  }
-
-  void OnTimer(FaultContext& ctx, int tag) override {
-    if (tag == kHeal) {
-      if (ctx.SetModelMode(CollectorMode::kUp)) {
-        ctx.Landed({{"healed", true}, {"at_us", ctx.Now()}});
-      }
-      return;
-    }
-    if (!ctx.SetModelMode(mode_)) return;
-    nlohmann::json landed = {{"mode", Name(mode_)}, {"at_us", ctx.Now()}};
-    if (duration_ms_ >= 0) {
-      landed["until_us"] = ctx.Now() + duration_ms_ * 1000;
-      ctx.SetTimer(ctx.Now() + duration_ms_ * 1000, kHeal);
-    }
-    ctx.Landed(landed);
-  }
+ protected:
+  bool SetMode(FaultContext& ctx, CollectorMode mode) override { return ctx.SetModelMode(mode); }
 
  private:
-  enum { kBreak, kHeal };
-  CollectorMode mode_;
-  int64_t at_ms_;
-  int64_t duration_ms_;
-  int count_;
-  int64_t every_ms_;
   int64_t timeout_ms_;
   std::string backoff_;
 };

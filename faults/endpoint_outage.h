@@ -1,0 +1,57 @@
+// The schedule both endpoint outages share (collector_outage, model_outage):
+// `count` outages of one mode, the first at `at_ms`, one every `every_ms`,
+// each healed `duration_ms` later (-1: never). A subclass says which of the
+// run's sinks it switches. The switch happens from a timer, which in lockstep
+// fires while every controlled process is parked: no request is in flight,
+// so the outcome of every request is decided by the mode alone.
+#pragma once
+
+#include <string>
+
+#include "faults/kinds.h"
+
+namespace faultline::faults {
+
+class EndpointOutage : public Fault {
+ public:
+  explicit EndpointOutage(const nlohmann::json& o)
+      : mode_(*ParseCollectorMode(o["mode"].get<std::string>())),
+        at_ms_(o["at_ms"]),
+        duration_ms_(o["duration_ms"]),
+        count_(o["count"]),
+        every_ms_(o["every_ms"]) {}
+
+  void Start(FaultContext& ctx) override {
+    for (int i = 0; i < count_; ++i) ctx.SetTimer((at_ms_ + i * every_ms_) * 1000, kBreak);
+  }
+
+  void OnTimer(FaultContext& ctx, int tag) override {
+    if (tag == kHeal) {
+      if (SetMode(ctx, CollectorMode::kUp)) {
+        ctx.Landed({{"healed", true}, {"at_us", ctx.Now()}});
+      }
+      return;
+    }
+    if (!SetMode(ctx, mode_)) return;
+    nlohmann::json landed = {{"mode", Name(mode_)}, {"at_us", ctx.Now()}};
+    if (duration_ms_ >= 0) {
+      landed["until_us"] = ctx.Now() + duration_ms_ * 1000;
+      ctx.SetTimer(ctx.Now() + duration_ms_ * 1000, kHeal);
+    }
+    ctx.Landed(landed);
+  }
+
+ protected:
+  // Switches the endpoint to `mode`; false if it could not be switched.
+  virtual bool SetMode(FaultContext& ctx, CollectorMode mode) = 0;
+
+ private:
+  enum { kBreak, kHeal };
+  CollectorMode mode_;
+  int64_t at_ms_;
+  int64_t duration_ms_;
+  int count_;
+  int64_t every_ms_;
+};
+
+}  // namespace faultline::faults
