@@ -10,10 +10,7 @@ namespace faultline {
 
 void BoundedMemory::Observe(const TraceEvent& event) {
   if (event.type == "run_start") {
-    auto slo = event.fields.find("slo");
-    if (slo != event.fields.end() && slo->is_object()) {
-      max_growth_kb_ = slo->value("max_rss_growth_kb", kDefaultMaxGrowthKb);
-    }
+    max_growth_kb_ = checker::SloBound(event, "max_rss_growth_kb", kDefaultMaxGrowthKb);
   } else if (event.type == "span_created") {
     ++spans_[event.agent];
   } else if (event.type == "run_end") {

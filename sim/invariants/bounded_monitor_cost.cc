@@ -12,13 +12,11 @@ void BoundedMonitorCost::Observe(const TraceEvent& event) {
   if (event.type == "run_start") {
     reap_interval_us_ = std::max<int64_t>(1, checker::IntField(event.fields, "reap_interval_ms")) *
                         1000;
-    auto slo = event.fields.find("slo");
-    if (slo != event.fields.end() && slo->is_object()) {
-      cpu_growth_percent_ =
-          slo->value("max_monitor_cpu_growth_percent", kDefaultCpuGrowthPercent);
-      cpu_us_per_scan_ = slo->value("max_monitor_cpu_us_per_scan", kDefaultCpuUsPerScan);
-      rss_growth_kb_ = slo->value("max_monitor_rss_growth_kb", kDefaultRssGrowthKb);
-    }
+    cpu_growth_percent_ =
+        checker::SloBound(event, "max_monitor_cpu_growth_percent", kDefaultCpuGrowthPercent);
+    cpu_us_per_scan_ =
+        checker::SloBound(event, "max_monitor_cpu_us_per_scan", kDefaultCpuUsPerScan);
+    rss_growth_kb_ = checker::SloBound(event, "max_monitor_rss_growth_kb", kDefaultRssGrowthKb);
   } else if (event.type == "run_end") {
     run_end_seq_ = event.seq;
   }

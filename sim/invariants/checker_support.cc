@@ -12,6 +12,12 @@ int64_t IntField(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
+int64_t SloBound(const TraceEvent& run_start, const char* key, int64_t fallback) {
+  const auto slo = run_start.fields.find("slo");
+  if (slo == run_start.fields.end() || !slo->is_object()) return fallback;
+  return slo->value(key, fallback);
+}
+
 const std::string& StrField(const nlohmann::json& j, const char* key) {
   static const std::string kNone;
   auto it = j.find(key);

@@ -22,6 +22,10 @@ namespace faultline::checker {
 // an object).
 int64_t IntField(const nlohmann::json& j, const char* key);
 
+// The scenario's SLO bound `key` from run_start's "slo" object, else `fallback`
+// (no slo block, or an older trace without the key).
+int64_t SloBound(const TraceEvent& run_start, const char* key, int64_t fallback);
+
 // j[key] when it is a string, else "". The reference points into `j` (or at a
 // static empty string): valid while `j` lives and is not modified.
 const std::string& StrField(const nlohmann::json& j, const char* key);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/invariants/checker_support.h"
+
 namespace faultline {
 
 namespace {
@@ -44,11 +46,10 @@ void SuccessRate::Observe(const TraceEvent& event) {
   }
   if (type == "run_end") run_end_seq_ = event.seq;
   if (type == "run_start") {
-    auto slo = event.fields.find("slo");
-    if (slo != event.fields.end() && slo->is_object()) {
-      min_success_percent_ = slo->value("min_claim_success_percent", kSev3SuccessPercent);
-      max_timeout_percent_ = slo->value("max_lock_timeout_percent", kSev3TimeoutPercent);
-    }
+    min_success_percent_ =
+        checker::SloBound(event, "min_claim_success_percent", kSev3SuccessPercent);
+    max_timeout_percent_ =
+        checker::SloBound(event, "max_lock_timeout_percent", kSev3TimeoutPercent);
   }
   last_seq_ = event.seq;
 }
