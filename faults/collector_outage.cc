@@ -31,20 +31,10 @@ FaultKind CollectorOutageKind() {
       "the collector (faultline sink) is killed, answers 503, or blackholes requests, then heals",
       "silent OTEL span loss (RPN 192)",
       /*lockstep_only=*/false,
-      {
-          {"mode", OptionSpec::Type::kString, false, "down", 0, 0,
-           {"down", "503", "blackhole"},
-           "down: the sink is killed (connection refused) and restarted on the same port to "
-           "heal; 503: it answers 503 Service Unavailable; blackhole: it accepts and never "
-           "answers (exports time out)"},
-          {"at_ms", OptionSpec::Type::kInt, true, nullptr, 0, 86'400'000, {},
-           "run time the outage begins (ms)"},
-          {"duration_ms", OptionSpec::Type::kInt, true, 2000, -1, 86'400'000, {},
-           "how long it lasts (ms); -1: never heals"},
-          {"count", OptionSpec::Type::kInt, true, 1, 1, 1000, {}, "how many outages"},
-          {"every_ms", OptionSpec::Type::kInt, true, 5000, 1, 86'400'000, {},
-           "time between the starts of outages (ms)"},
-      },
+      OutageOptions("down",
+                    "down: the sink is killed (connection refused) and restarted on the same "
+                    "port to heal; 503: it answers 503 Service Unavailable; blackhole: it "
+                    "accepts and never answers (exports time out)"),
       [](const nlohmann::json& o) { return std::make_unique<CollectorOutage>(o); },
   };
 }

@@ -7,10 +7,27 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "faults/kinds.h"
 
 namespace faultline::faults {
+
+// The options of an outage: its mode (`default_mode`; `mode_help` says what
+// each mode does to the endpoint) and its schedule.
+inline std::vector<OptionSpec> OutageOptions(const char* default_mode, const char* mode_help) {
+  return {
+      {"mode", OptionSpec::Type::kString, false, default_mode, 0, 0,
+       {"down", "503", "blackhole"}, mode_help},
+      {"at_ms", OptionSpec::Type::kInt, true, nullptr, 0, 86'400'000, {},
+       "run time the outage begins (ms)"},
+      {"duration_ms", OptionSpec::Type::kInt, true, 2000, -1, 86'400'000, {},
+       "how long it lasts (ms); -1: never heals"},
+      {"count", OptionSpec::Type::kInt, true, 1, 1, 1000, {}, "how many outages"},
+      {"every_ms", OptionSpec::Type::kInt, true, 5000, 1, 86'400'000, {},
+       "time between the starts of outages (ms)"},
+  };
+}
 
 class EndpointOutage : public Fault {
  public:

@@ -54,30 +54,22 @@ FaultKind ModelOutageKind() {
       "the agents' model API (a stub) is killed, answers 503, or blackholes calls, then heals",
       "external model integration failure cascades (RPN 105)",
       /*lockstep_only=*/false,
-      {
-          {"mode", OptionSpec::Type::kString, false, "503", 0, 0,
-           {"down", "503", "blackhole"},
-           "down: the stub is killed (connection refused) and restarted on the same port to "
-           "heal; 503: it answers 503 Service Unavailable; blackhole: it accepts and never "
-           "answers (calls run into their deadline)"},
-          {"at_ms", OptionSpec::Type::kInt, true, nullptr, 0, 86'400'000, {},
-           "run time the outage begins (ms)"},
-          {"duration_ms", OptionSpec::Type::kInt, true, 2000, -1, 86'400'000, {},
-           "how long it lasts (ms); -1: never heals"},
-          {"count", OptionSpec::Type::kInt, true, 1, 1, 1000, {}, "how many outages"},
-          {"every_ms", OptionSpec::Type::kInt, true, 5000, 1, 86'400'000, {},
-           "time between the starts of outages (ms)"},
-          {"timeout_ms", OptionSpec::Type::kInt, false, 500, 1, 60'000, {},
-           "the agents' deadline for one model call (--model-timeout-ms); in lockstep a "
-           "blackholed call also waits this long in wall time"},
-          {"backoff_initial_ms", OptionSpec::Type::kInt, false, 100, 1, 60'000, {},
-           "the agents' wait after a failed call, doubling per failure in a row "
-           "(--model-backoff-ms A:B)"},
-          {"backoff_max_ms", OptionSpec::Type::kInt, false, 2000, 1, 600'000, {},
-           "the bound of that doubling (at least backoff_initial_ms)"},
-      },
+      OutageOptions("503",
+                    "down: the stub is killed (connection refused) and restarted on the same "
+                    "port to heal; 503: it answers 503 Service Unavailable; blackhole: it "
+                    "accepts and never answers (calls run into their deadline)"),
       [](const nlohmann::json& o) { return std::make_unique<ModelOutage>(o); },
   };
+  kind.options.insert(kind.options.end(), {
+      {"timeout_ms", OptionSpec::Type::kInt, false, 500, 1, 60'000, {},
+       "the agents' deadline for one model call (--model-timeout-ms); in lockstep a "
+       "blackholed call also waits this long in wall time"},
+      {"backoff_initial_ms", OptionSpec::Type::kInt, false, 100, 1, 60'000, {},
+       "the agents' wait after a failed call, doubling per failure in a row "
+       "(--model-backoff-ms A:B)"},
+      {"backoff_max_ms", OptionSpec::Type::kInt, false, 2000, 1, 600'000, {},
+       "the bound of that doubling (at least backoff_initial_ms)"},
+  });
   // The stub's endpoint reaches the reference agents through
   // SWARM_MODEL_ENDPOINT; an external system under test has no such agents.
   kind.reference_only = true;
