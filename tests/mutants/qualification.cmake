@@ -13,9 +13,7 @@ target_compile_definitions(qualification_test PRIVATE
   SWARM_MUTANT_BIN="$<TARGET_FILE:swarm_mutant>"
   MUTANT_SCENARIO_DIR="${CMAKE_CURRENT_LIST_DIR}/scenarios")
 add_dependencies(qualification_test faultline swarm swarm_mutant)
-foreach(mutant check_then_create ghost_claim no_fencing lock_leak in_place_write silent_span_drop
-               no_config_check immortal_lease trigger_happy_reaper unlocked_rmw span_leak
-               reaper_rescan ignore_skills model_retry_hot)
+foreach(mutant ${FAULTLINE_MUTANTS})
   add_test(NAME mutants_qualification_${mutant}
            COMMAND qualification_test --gtest_filter=Zoo/QualificationTest.*/${mutant})
   set_tests_properties(mutants_qualification_${mutant} PROPERTIES
