@@ -147,7 +147,8 @@ TEST(NoSemanticDriftTest, LockFilesLeftAndAnotherEndDiverge) {
 
 TEST(NoSemanticDriftTest, WithoutACounterpartNothingIsJudgedAsAPass) {
   NoSemanticDrift checker;
-  for (const json& line : Reference().lines()) checker.Observe(TraceEvent::FromJson(line));
+  const History reference = Reference();  // named: a loop over a temporary's lines() dangles
+  for (const json& line : reference.lines()) checker.Observe(TraceEvent::FromJson(line));
   std::vector<Violation> out;
   checker.Finish(&out);
   ASSERT_EQ(out.size(), 1u);
