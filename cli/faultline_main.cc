@@ -29,6 +29,7 @@
 #include "sim/scenario.h"
 #include "sim/sut/external_sut.h"
 #include "sim/sut/history_diff.h"
+#include "sim/sut/systems.h"
 #include "sim/sink.h"
 
 namespace faultline {
@@ -47,7 +48,7 @@ void InstallSignalHandlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-Catalog MakeCatalog() { return Catalog{faults::AllFaults(), CoreInvariants()}; }
+Catalog MakeCatalog() { return Catalog{faults::AllFaults(), CoreInvariants(), &sut::Systems()}; }
 
 // The swarm binary: --swarm, else $FAULTLINE_SWARM, else next to faultline.
 // Made absolute: processes are spawned by path, from another directory.

@@ -18,12 +18,11 @@
 #include <queue>
 
 #include "sim/control_connection.h"
+#include "sim/endpoints.h"
 #include "sim/process_set.h"
 #include "sim/protocol/control_protocol.h"
 #include "sim/scheduler.h"
-#include "sim/skills.h"
-#include "sim/sut/external_sut.h"
-#include "sim/sink_process.h"
+#include "sim/sut.h"
 
 namespace faultline {
 namespace {
@@ -42,14 +41,10 @@ int64_t MonoMicros() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
-size_t CountEntries(const std::string& dir) {
-  std::error_code ec;
-  size_t n = 0;
-  for (auto it = stdfs::directory_iterator(dir, ec); !ec && it != stdfs::directory_iterator();
-       it.increment(ec)) {
-    ++n;
-  }
-  return n;
+int64_t RealtimeMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
 struct Proc {
@@ -70,7 +65,6 @@ struct Proc {
   int64_t skew_drift_ppm = 0;
   int64_t started_at = 0;  // run time of the latest start
   int64_t sleeps = 0;      // sleeps parked in since the latest start (resources.jsonl)
-  std::optional<std::vector<std::string>> skills;  // agents of a scenario with skills
 
   bool skewed() const { return skew_offset_us != 0 || skew_drift_ppm != 0; }
   // What the process's clock reads at absolute simulated time `now`.
@@ -142,7 +136,9 @@ class Engine {
  public:
   Engine(const ResolvedScenario& s, const Catalog& catalog, const EngineOptions& o,
          TraceWriter* trace)
-      : s_(s), catalog_(catalog), o_(o), trace_(trace), lockstep_(s.mode == Mode::kLockstep) {}
+      : s_(s), catalog_(catalog), o_(o), trace_(trace), lockstep_(s.mode == Mode::kLockstep),
+        sut_(o.sut), host_(this),
+        endpoints_(&processes_, o.sink_command, o.log_dir, s.step_timeout_ms) {}
 
   EngineResult Run();
 
@@ -179,7 +175,7 @@ class Engine {
     if (result_.error.empty()) result_.error = why;
   }
   const std::string& coord() const { return coord_; }
-  bool external_sut() const { return sut_ != nullptr; }
+  bool external_sut() const { return !(sut_->Offers() & offers::kAgentFlags); }
   const std::string& scratch() const { return o_.work_dir; }
   nlohmann::json Settings() const {
     return {{"schema_version", 1},
@@ -200,32 +196,19 @@ class Engine {
   FaultCtx& ctx(int i) { return *ctxs_[static_cast<size_t>(i)]; }
 
  private:
+  // The system under test sets its directory up and names its processes.
   bool Setup();
-  // Setup for an external system under test (sim/sut/external_sut.h).
-  bool SetupSut();
   // Telemetry (docs/telemetry.md): on when the scenario asks for it or a
   // fault needs the collector. StartCollector starts the sink and sets the
-  // agents' OTEL_* environment; CollectorEnd records what the sink received
-  // and what the spools still hold.
+  // processes' environment (the Sut's CollectorEnv).
   bool TelemetryWanted() const;
   bool StartCollector();
-  void CollectorEnd();
   // The stub model API (a second sink, coordinator/model_client.h): on when
-  // a fault needs it; its endpoint goes to every agent (SWARM_MODEL_ENDPOINT).
+  // a fault needs it; its endpoint goes to every agent (the Sut's ModelEnv).
   bool ModelWanted() const;
   bool StartModel();
-  bool RunSwarm(const std::vector<std::string>& args, const std::string& log);
-  // swarm submit of the scenario's items: one call, or with skills
-  // (sim/skills.h) one call per skill over a file of ids.
-  bool SubmitItems();
-  // Each agent's skills by id, for run_start (scenarios with skills).
-  nlohmann::json AgentSkillMap() const {
-    std::map<std::string, std::vector<std::string>> by_agent;
-    for (const Proc& p : procs_) {
-      if (p.skills) by_agent[p.id] = *p.skills;
-    }
-    return by_agent;
-  }
+  // The endpoints' end: what the collector received and the spools still hold.
+  void EndpointsEnd();
   bool Spawn(Proc& p);
   // Lockstep: waits until a started process parks at its hello.
   bool AwaitHello(Proc& p);
@@ -264,12 +247,26 @@ class Engine {
   const bool lockstep_;
   std::string coord_;
   ProcessSet processes_;
-  std::unique_ptr<sut::ExternalSut> sut_;  // null: the reference coordinator
-  // The clock an external SUT's commands read: simulated in lockstep.
-  int64_t SutNow() const { return lockstep_ ? now_ : sut::RealtimeMicros(); }
+  Sut* const sut_;  // not owned
+  // What the Sut may ask of the engine (below).
+  class Host final : public SutHost {
+   public:
+    explicit Host(Engine* engine) : e_(engine) {}
+    int64_t SutClock() const override { return e_->lockstep_ ? e_->now_ : RealtimeMicros(); }
+    bool Lockstep() const override { return e_->lockstep_; }
+    void Emit(nlohmann::json event) override { e_->Emit("sim", std::move(event)); }
+    bool RunProgram(const std::vector<std::string>& argv, const std::string& log_path,
+                    ExitStatus* status, std::string* error) override;
+    uint64_t AgentSeed(const std::string& id) const override {
+      return Rng(e_->s_.seed).Split("agents/" + id).Next();
+    }
+    nlohmann::json Settings() const override { return e_->Settings(); }
+
+   private:
+    Engine* e_;
+  } host_;
   std::vector<Proc> procs_;
-  std::unique_ptr<SinkProcess> sink_;
-  std::unique_ptr<SinkProcess> model_;
+  Endpoints endpoints_;
   std::vector<std::pair<std::string, std::string>> model_env_;  // agents only
   // Telemetry settings every controlled process starts with (before the
   // faults' own variables, which win).
@@ -286,9 +283,6 @@ class Engine {
   int completed_items_ = 0;
   std::vector<BufferedEvent> buffered_;  // freerun
   uint64_t arrivals_ = 0;
-  int tool_runs_ = 0;
-  // The items that need a skill, by skill (the submit event lists them).
-  std::map<std::string, std::vector<std::string>> item_skills_;
   EngineResult result_;
 };
 
@@ -354,32 +348,24 @@ void Engine::Emit(const std::string& proc, nlohmann::json event, int64_t t) {
   }
 }
 
-bool Engine::RunSwarm(const std::vector<std::string>& args, const std::string& log) {
+bool Engine::Host::RunProgram(const std::vector<std::string>& argv, const std::string& log_path,
+                              ExitStatus* status, std::string* error) {
   SpawnSpec spec;
-  spec.id = args.front();
-  spec.argv = {o_.swarm_bin};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.log_path = o_.log_dir + "/" + log;
+  spec.id = stdfs::path(argv.front()).filename().string();
+  spec.argv = argv;
+  spec.log_path = log_path;
   spec.control_channel = false;
-  auto child = processes_.Spawn(spec);
-  if (!child.ok()) return Fail("cannot start " + o_.swarm_bin + ": " + child.status().message());
-  ExitStatus st = processes_.Wait(child->pid);
-  if (!st.exited || st.code != 0) {
-    std::ifstream in(spec.log_path);
-    std::string first;
-    std::getline(in, first);
-    return Fail(fmt::format("`swarm {}` failed ({}): {}", args.front(), st.ToString(), first));
+  auto child = e_->processes_.Spawn(spec);
+  if (!child.ok()) {
+    *error = child.status().message();
+    return false;
   }
+  *status = e_->processes_.Wait(child->pid);
   return true;
 }
 
 bool Engine::RunTool(const std::vector<std::string>& args, std::string* error) {
-  std::string saved = std::move(result_.error);
-  result_.error.clear();
-  bool ok = RunSwarm(args, fmt::format("tool-{}.log", ++tool_runs_));
-  *error = std::move(result_.error);
-  result_.error = std::move(saved);
-  return ok;
+  return sut_->RunTool(host_, args, error);
 }
 
 std::string Engine::WriteScratch(const std::string& name, const std::string& content) {
@@ -409,42 +395,14 @@ bool Engine::TelemetryWanted() const {
 }
 
 bool Engine::StartCollector() {
-  if (o_.sink_command.empty()) {
-    return Fail("this scenario exports telemetry, but the engine was given no collector command "
-                "(EngineOptions::sink_command)");
-  }
-  sink_ = std::make_unique<SinkProcess>(&processes_, o_.sink_command,
-                                        o_.log_dir + "/collector-spans.jsonl",
-                                        o_.log_dir + "/sink.log", s_.step_timeout_ms);
-  if (swarm::Status st = sink_->Start(); !st.ok()) return Fail(st.message());
-  const auto& t = s_.telemetry;
-  const std::string endpoint = sink_->Endpoint();
-  const std::string timeout = std::to_string(t.timeout_ms);
-  // Every standard variable that could point the agents elsewhere is set, so
-  // that the harness's own environment cannot leak into a run.
-  telemetry_env_ = {{"OTEL_SDK_DISABLED", "false"},
-                    {"OTEL_TRACES_EXPORTER", "otlp"},
-                    {"OTEL_EXPORTER_OTLP_ENDPOINT", endpoint},
-                    {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint + "/v1/traces"},
-                    {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
-                    {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"},
-                    {"OTEL_EXPORTER_OTLP_TIMEOUT", timeout},
-                    {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", timeout},
-                    {"OTEL_EXPORTER_OTLP_HEADERS", ""},
-                    {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", ""},
-                    {"OTEL_SERVICE_NAME", "swarm"},
-                    {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", std::to_string(t.batch_spans)},
-                    {"OTEL_BSP_SCHEDULE_DELAY", std::to_string(t.schedule_delay_ms)},
-                    {"SWARM_SPOOL_MAX_SPANS", std::to_string(t.spool_max_spans)},
-                    {"SWARM_SPOOL_MAX_BYTES", std::to_string(16 << 20)},
-                    {"SWARM_OTLP_RETRY_INITIAL_MS", std::to_string(t.retry_initial_ms)},
-                    {"SWARM_OTLP_RETRY_MAX_MS", std::to_string(t.retry_max_ms)}};
+  if (!endpoints_.StartCollector(&result_.error)) return false;
+  telemetry_env_ = sut_->CollectorEnv(endpoints_.CollectorEndpoint(), s_.telemetry);
   return true;
 }
 
 bool Engine::SetCollectorMode(CollectorMode mode) {
-  if (!sink_) return Fail("a fault switched the collector, but this run has none");
-  if (swarm::Status st = sink_->SetMode(mode); !st.ok()) return Fail(st.message());
+  std::string error;
+  if (!endpoints_.SetCollectorMode(mode, &error)) return Fail(error);
   return true;
 }
 
@@ -454,146 +412,35 @@ bool Engine::ModelWanted() const {
 }
 
 bool Engine::StartModel() {
-  if (o_.sink_command.empty()) {
-    return Fail("this scenario needs the stub model API, but the engine was given no sink "
-                "command (EngineOptions::sink_command)");
-  }
-  model_ = std::make_unique<SinkProcess>(&processes_, o_.sink_command,
-                                         o_.log_dir + "/model-stub-record.jsonl",
-                                         o_.log_dir + "/model-stub.log", s_.step_timeout_ms);
-  if (swarm::Status st = model_->Start(); !st.ok()) return Fail("stub model: " + st.message());
-  model_env_ = {{"SWARM_MODEL_ENDPOINT", model_->Endpoint()}};
+  if (!endpoints_.StartModel(&result_.error)) return false;
+  model_env_ = sut_->ModelEnv(endpoints_.ModelEndpoint());
   return true;
 }
 
 bool Engine::SetModelMode(CollectorMode mode) {
-  if (!model_) return Fail("a fault switched the stub model, but this run has none");
-  if (swarm::Status st = model_->SetMode(mode); !st.ok()) {
-    return Fail("stub model: " + st.message());
-  }
+  std::string error;
+  if (!endpoints_.SetModelMode(mode, &error)) return Fail(error);
   return true;
 }
 
-void Engine::CollectorEnd() {
-  if (!sink_) return;
-  sink_->Stop();
-  // What the spools still hold: accounted for, not lost (docs/telemetry.md).
-  for (const SpoolLeft& left : ReadSpoolLeft(coord_)) {
-    Emit("sim", {{"type", "spool_left"}, {"agent", left.agent}, {"count", left.spans.size()},
-                 {"spans", left.spans}});
-  }
-  // What the collector took, sorted, in parts of a bounded size.
-  constexpr size_t kPart = 1000;
-  auto received = ReadSinkRecord(sink_->record_path());
-  if (!received.ok() && received.status().code() != swarm::Status::Code::kNotFound) {
-    Emit("sim", {{"type", "sink_received"}, {"error", received.status().message()},
-                 {"total", 0}, {"part", 0}, {"parts", 1}, {"spans", nlohmann::json::array()}});
-    return;
-  }
-  const std::vector<std::string> ids = received.ok() ? *received : std::vector<std::string>();
-  const size_t parts = std::max<size_t>(1, (ids.size() + kPart - 1) / kPart);
-  for (size_t part = 0; part < parts; ++part) {
-    const auto first = ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), part * kPart));
-    const auto last =
-        ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), (part + 1) * kPart));
-    Emit("sim", {{"type", "sink_received"}, {"total", ids.size()}, {"part", part},
-                 {"parts", parts}, {"spans", std::vector<std::string>(first, last)}});
-  }
+void Engine::EndpointsEnd() {
+  const std::vector<SpoolLeft> left =
+      endpoints_.has_collector() ? sut_->SpansLeft() : std::vector<SpoolLeft>();
+  for (nlohmann::json& event : endpoints_.End(left)) Emit("sim", std::move(event));
 }
 
 bool Engine::Setup() {
-  if (!s_.sut.is_null()) return SetupSut();
-  coord_ = o_.work_dir + "/coord";
-  std::string config = o_.work_dir + "/cluster-config.json";
-  std::ofstream(config) << Settings().dump();
-  if (!RunSwarm({"init", coord_, "--config", config}, "init.log")) return false;
-  if (!SubmitItems()) return false;
-  Rng seeds(s_.seed);
-  if (s_.reaper) {
-    Proc r;
-    r.id = "reaper";
-    r.role = "reaper";
-    r.argv = {o_.swarm_bin, "reaper", coord_};
-    procs_.push_back(std::move(r));
-  }
-  for (int i = 0; i < s_.agents; ++i) {
-    Proc a;
-    a.id = fmt::format("a{}", i);
-    a.role = "agent";
-    a.argv = {o_.swarm_bin,
-              "agent",
-              coord_,
-              "--id",
-              a.id,
-              "--exit-when-idle",
-              "--work-ms",
-              fmt::format("{}:{}", s_.work_min_ms, s_.work_max_ms),
-              "--seed",
-              std::to_string(seeds.Split("agents/" + a.id).Next())};
-    if (!s_.agent_skills.is_null()) {
-      a.skills = skills::AgentSkills(s_.agent_skills, s_.seed, i);
-      if (!a.skills->empty()) a.argv.insert(a.argv.end(), {"--skills", skills::Joined(*a.skills)});
-    }
-    procs_.push_back(std::move(a));
-  }
-  return true;
-}
-
-bool Engine::SubmitItems() {
-  if (s_.item_skills.is_null()) {
-    return RunSwarm({"submit", coord_, "--items", std::to_string(s_.items)}, "submit.log");
-  }
-  // The ids and payloads `submit --items` would give, grouped by skill.
-  std::map<std::string, std::string> files;  // skill ("" = none) -> lines
-  for (int i = 1; i <= s_.items; ++i) {
-    const std::string id = fmt::format("w{:06}", i);
-    const std::string skill = skills::ItemSkill(s_.item_skills, s_.seed, i);
-    files[skill] += fmt::format("{}\tpayload of {}\n", id, id);
-    if (!skill.empty()) item_skills_[skill].push_back(id);
-  }
-  int part = 0;
-  for (const auto& [skill, lines] : files) {
-    const std::string path = WriteScratch(fmt::format("items-{}.tsv", part++), lines);
-    std::vector<std::string> args = {"submit", coord_, "--file", path};
-    if (!skill.empty()) args.insert(args.end(), {"--skill", skill});
-    if (!RunSwarm(args, fmt::format("submit-{}.log", part))) return false;
-  }
-  return true;
-}
-
-bool Engine::SetupSut() {
-  coord_ = o_.work_dir + "/coord";
-  sut::RunSettings rs;
-  rs.dir = coord_;
-  rs.work_dir = o_.work_dir;
-  rs.log_dir = o_.log_dir;
-  rs.adapter_bin = o_.adapter_bin;
-  rs.lockstep = lockstep_;
-  rs.seed = s_.seed;
-  rs.items = s_.items;
-  rs.agents = s_.agents;
-  rs.reaper = s_.reaper;
-  rs.lease_ms = s_.lease_ms;
-  rs.heartbeat_ms = s_.heartbeat_ms;
-  rs.reap_interval_ms = s_.reap_interval_ms;
-  rs.agent_timeout_ms = s_.agent_timeout_ms;
-  rs.max_attempts = s_.max_attempts;
-  rs.work_min_ms = s_.work_min_ms;
-  rs.work_max_ms = s_.work_max_ms;
-  sut_ = std::make_unique<sut::ExternalSut>(
-      s_.sut, rs, [this](nlohmann::json event) { Emit("sim", std::move(event)); });
-  if (!sut_->Prepare(SutNow(), &result_.error)) return false;
-  Rng seeds(s_.seed);
-  std::vector<sut::SutProcess> processes;
-  auto agent_seed = [&](const std::string& id) { return seeds.Split("agents/" + id).Next(); };
-  if (!sut_->Processes(agent_seed, &processes, &result_.error)) return false;
-  for (sut::SutProcess& sp : processes) {
+  coord_ = sut_->Dir();
+  if (!sut_->Prepare(host_, &result_.error)) return false;
+  std::vector<SutProcessSpec> processes;
+  if (!sut_->Processes(host_, &processes, &result_.error)) return false;
+  for (SutProcessSpec& sp : processes) {
     Proc p;
-    p.id = sp.id;
-    p.role = sp.role;
+    p.id = std::move(sp.id);
+    p.role = std::move(sp.role);
     p.argv = std::move(sp.argv);
     p.env = std::move(sp.env);
-    p.cwd = sp.cwd;
+    p.cwd = std::move(sp.cwd);
     procs_.push_back(std::move(p));
   }
   return true;
@@ -749,53 +596,20 @@ void Engine::FaultLanded(int index, const std::string& kind, const nlohmann::jso
 void Engine::Snapshot() {
   int live = 0;
   for (const Proc& p : procs_) live += p.alive;
-  if (sut_) {
-    nlohmann::json counts = sut_->Snapshot();
-    counts["type"] = "snapshot";
-    counts["live_procs"] = live;
-    return Emit("sim", std::move(counts));
-  }
-  Emit("sim", {{"type", "snapshot"},
-               {"locks", CountEntries(coord_ + "/locks")},
-               {"temps", CountEntries(coord_ + "/tmp")},
-               {"claims", CountEntries(coord_ + "/claims")},
-               {"live_procs", live}});
+  nlohmann::json counts = sut_->Snapshot();
+  counts["type"] = "snapshot";
+  counts["live_procs"] = live;
+  Emit("sim", std::move(counts));
 }
 
-std::string Engine::ClusterFingerprint() const {
-  std::ifstream in(coord_ + "/cluster.json");
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-  return j.is_object() ? j.value("fingerprint", "") : "";
-}
+std::string Engine::ClusterFingerprint() const { return sut_->ClusterFingerprint(); }
 
-// Reads every state file the way a recovering process would: after a crash
+// Every state file read the way a recovering process would: after a crash
 // each must still parse (no torn writes).
 void Engine::StateCheck() {
-  if (sut_) {
-    nlohmann::json check = sut_->StateCheck();
-    check["type"] = "state_check";
-    return Emit("sim", std::move(check));
-  }
-  size_t files = 0;
-  nlohmann::json unparsable = nlohmann::json::array();
-  auto check = [&](const std::string& rel) {
-    ++files;
-    std::ifstream in(coord_ + "/" + rel);
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (!j.is_object()) unparsable.push_back(rel);
-  };
-  check("cluster.json");
-  for (const char* sub : {"items", "agents", "ledger"}) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (auto it = stdfs::directory_iterator(coord_ + "/" + sub, ec);
-         !ec && it != stdfs::directory_iterator(); it.increment(ec)) {
-      names.push_back(it->path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    for (const std::string& n : names) check(std::string(sub) + "/" + n);
-  }
-  Emit("sim", {{"type", "state_check"}, {"files", files}, {"unparsable", std::move(unparsable)}});
+  nlohmann::json check = sut_->StateCheck();
+  check["type"] = "state_check";
+  Emit("sim", std::move(check));
 }
 
 void Engine::FireDueTimers() {
@@ -983,43 +797,11 @@ void Engine::StopAll() {
 }
 
 void Engine::RunEnd(EngineResult::End end) {
-  if (sut_) {
-    nlohmann::json state = sut_->EndState(SutNow());
-    state["type"] = "run_end";
-    state["end"] = Name(end);
-    state["deadlock"] = end == EngineResult::End::kDeadlock ? DeadlockReport() : "";
-    return Emit("sim", std::move(state));
-  }
-  nlohmann::json items = nlohmann::json::array();
-  bool completed = true;
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (auto it = stdfs::directory_iterator(coord_ + "/items", ec);
-       !ec && it != stdfs::directory_iterator(); it.increment(ec)) {
-    names.push_back(it->path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    if (name.size() < 6 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
-    std::string id = name.substr(0, name.size() - 5);
-    std::ifstream in(coord_ + "/items/" + name);
-    nlohmann::json state = nlohmann::json::parse(in, nullptr, false);
-    std::string status = state.is_object() ? state.value("status", "?") : "unreadable";
-    std::string reason = state.is_object() ? state.value("reason", "") : "";
-    completed = completed && (status == "done" || status == "dead" || status == "quarantined");
-    items.push_back({{"id", id},
-                     {"status", status},
-                     {"reason", reason},
-                     {"effect", stdfs::exists(coord_ + "/ledger/" + id + ".json")}});
-  }
-  Emit("sim", {{"type", "run_end"},
-               {"end", Name(end)},
-               {"completed", completed},
-               {"locks", CountEntries(coord_ + "/locks")},
-               {"temps", CountEntries(coord_ + "/tmp")},
-               {"ledger", CountEntries(coord_ + "/ledger")},
-               {"items", std::move(items)},
-               {"deadlock", end == EngineResult::End::kDeadlock ? DeadlockReport() : ""}});
+  nlohmann::json state = sut_->EndState(host_);
+  state["type"] = "run_end";
+  state["end"] = Name(end);
+  state["deadlock"] = end == EngineResult::End::kDeadlock ? DeadlockReport() : "";
+  Emit("sim", std::move(state));
 }
 
 void Engine::ShowProgress(bool final_line) {
@@ -1057,11 +839,11 @@ EngineResult Engine::Run() {
                {"agents", s_.agents},
                {"items", s_.items}});
   if (set_up) {
-    nlohmann::json submitted = {{"type", "submit"}, {"items", s_.items}};
-    if (!s_.item_skills.is_null()) submitted["skills"] = item_skills_;
-    // Before any process runs, so that every claim can be judged against them
-    // (in freerun an agent may claim before its spawn event is stamped).
-    if (!s_.agent_skills.is_null()) submitted["agent_skills"] = AgentSkillMap();
+    // Before any process runs, so that every claim can be judged against
+    // what it names.
+    nlohmann::json submitted = sut_->Submitted();
+    submitted["type"] = "submit";
+    submitted["items"] = s_.items;
     Emit("sim", std::move(submitted));
     for (size_t i = 0; i < s_.faults.size(); ++i) {
       const FaultKind* kind = catalog_.FindFault(s_.faults[i].kind);
@@ -1091,8 +873,7 @@ EngineResult Engine::Run() {
   for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Finish(*ctxs_[i]);
   Snapshot();
   StateCheck();
-  CollectorEnd();
-  if (model_) model_->Stop();
+  EndpointsEnd();
   RunEnd(end);
   if (!lockstep_) {
     std::stable_sort(buffered_.begin(), buffered_.end(),
@@ -1124,6 +905,12 @@ std::string_view Name(EngineResult::End end) {
 
 EngineResult RunEngine(const ResolvedScenario& scenario, const Catalog& catalog,
                        const EngineOptions& options, TraceWriter* trace) {
+  if (options.sut == nullptr) {
+    EngineResult r;
+    r.end = EngineResult::End::kHarnessError;
+    r.error = "the engine was given no system under test (EngineOptions::sut)";
+    return r;
+  }
   Engine engine(scenario, catalog, options, trace);
   return engine.Run();
 }

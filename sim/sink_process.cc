@@ -6,31 +6,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 
 namespace faultline {
 namespace {
-
-namespace stdfs = std::filesystem;
-
-std::vector<std::string> SortedNames(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (auto it = stdfs::directory_iterator(dir, ec); !ec && it != stdfs::directory_iterator();
-       it.increment(ec)) {
-    names.push_back(it->path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 int64_t MonoMs() {
   timespec ts{};
@@ -144,32 +126,6 @@ swarm::Status SinkProcess::ReadLine(std::string* line) {
     if (n <= 0) return swarm::Status::IOError("it exited");
     buffer_.append(chunk, static_cast<size_t>(n));
   }
-}
-
-std::vector<SpoolLeft> ReadSpoolLeft(const std::string& coord_dir) {
-  std::vector<SpoolLeft> out;
-  for (const std::string& agent : SortedNames(coord_dir + "/spool")) {
-    const std::string dir = coord_dir + "/spool/" + agent;
-    std::set<std::string> ids;
-    for (const std::string& name : SortedNames(dir)) {
-      const bool segment = name.rfind("seg-", 0) == 0 && name.size() > 10 &&
-                           name.compare(name.size() - 6, 6, ".jsonl") == 0;
-      if (!segment && name != "live.jsonl") continue;
-      std::ifstream in(dir + "/" + name);
-      std::stringstream text;
-      text << in.rdbuf();
-      const std::string all = text.str();
-      size_t pos = 0;
-      for (size_t nl; (nl = all.find('\n', pos)) != std::string::npos; pos = nl + 1) {
-        auto j = nlohmann::json::parse(all.substr(pos, nl - pos), nullptr, false);
-        if (j.is_object() && j.contains("span_id") && j["span_id"].is_string()) {
-          ids.insert(j["span_id"].get<std::string>());
-        }
-      }
-    }
-    if (!ids.empty()) out.push_back({agent, std::vector<std::string>(ids.begin(), ids.end())});
-  }
-  return out;
 }
 
 }  // namespace faultline
