@@ -28,7 +28,7 @@
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/sut/external_sut.h"
-#include "sim/sut/history_diff.h"
+#include "sim/history_diff.h"
 #include "sim/sut/systems.h"
 #include "sim/sink.h"
 
@@ -704,7 +704,7 @@ struct DiffFlags {
 struct DiffSide {
   std::string label;
   RunReport report;
-  std::vector<sut::ProjectedOp> history;
+  std::vector<ProjectedOp> history;
 };
 
 int RunDiffSide(const DiffFlags& f, const std::string& sut_flag, const std::string& suffix,
@@ -735,7 +735,7 @@ int RunDiffSide(const DiffFlags& f, const std::string& sut_flag, const std::stri
     return side->report.exit_code;
   }
   std::ifstream trace(side->report.run_dir + "/trace.jsonl");
-  side->history = sut::ProjectHistory(trace);
+  side->history = ProjectHistory(trace);
   return kExitPass;
 }
 
@@ -756,8 +756,8 @@ Runner SetupDiff(CLI::App* app) {
     DiffSide a, b;
     if (int code = RunDiffSide(*f, f->suts[0], "-a", catalog, &a); code != kExitPass) return code;
     if (int code = RunDiffSide(*f, f->suts[1], "-b", catalog, &b); code != kExitPass) return code;
-    const sut::Divergence d = sut::FirstDivergence(a.history, b.history);
-    std::printf("diff: %s", sut::DescribeDivergence(d, a.label, b.label).c_str());
+    const Divergence d = FirstDivergence(a.history, b.history);
+    std::printf("diff: %s", DescribeDivergence(d, a.label, b.label).c_str());
     std::printf("  histories: %s/trace.jsonl, %s/trace.jsonl\n", a.report.run_dir.c_str(),
                 b.report.run_dir.c_str());
     return d.found ? kExitViolation : kExitPass;

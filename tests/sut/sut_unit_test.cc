@@ -15,7 +15,7 @@
 #include "sim/scenario.h"
 #include "sim/sut/command.h"
 #include "sim/sut/external_sut.h"
-#include "sim/sut/history_diff.h"
+#include "sim/history_diff.h"
 #include "sim/sut/sut_spec.h"
 #include "sim/sut/systems.h"
 #include "sim/sut/template.h"
