@@ -253,7 +253,6 @@ class Engine {
    public:
     explicit Host(Engine* engine) : e_(engine) {}
     int64_t SutClock() const override { return e_->lockstep_ ? e_->now_ : RealtimeMicros(); }
-    bool Lockstep() const override { return e_->lockstep_; }
     void Emit(nlohmann::json event) override { e_->Emit("sim", std::move(event)); }
     bool RunProgram(const std::vector<std::string>& argv, const std::string& log_path,
                     ExitStatus* status, std::string* error) override;

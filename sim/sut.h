@@ -51,7 +51,6 @@ class SutHost {
   // simulated clock in lockstep (what the controlled processes read), the
   // wall clock (CLOCK_REALTIME) in freerun.
   virtual int64_t SutClock() const = 0;
-  virtual bool Lockstep() const = 0;
   // Records a history event of the harness (proc "sim") now.
   virtual void Emit(nlohmann::json event) = 0;
   // Runs `argv` (argv[0] absolute) to completion as a child of the run's

@@ -29,7 +29,6 @@ using nlohmann::json;
 class TestHost final : public SutHost {
  public:
   int64_t SutClock() const override { return 1'000'000; }
-  bool Lockstep() const override { return true; }
   void Emit(json event) override { events.push_back(std::move(event)); }
   bool RunProgram(const std::vector<std::string>& argv, const std::string& log_path,
                   ExitStatus* status, std::string* error) override {
