@@ -105,7 +105,9 @@ bool ReferenceSut::SubmitItems(SutHost& host, std::string* error) {
 bool ReferenceSut::Processes(SutHost& host, std::vector<SutProcessSpec>* out,
                              std::string* error) {
   (void)error;
-  if (s_.reaper) out->push_back({"reaper", "reaper", {paths_.reference_bin, "reaper", paths_.dir}});
+  if (s_.reaper) {
+    out->push_back({"reaper", "reaper", {paths_.reference_bin, "reaper", paths_.dir}, {}, ""});
+  }
   for (int i = 0; i < s_.agents; ++i) {
     SutProcessSpec a;
     a.id = fmt::format("a{}", i);
