@@ -61,8 +61,8 @@ class ProcessControl {
  public:
   virtual ~ProcessControl() = default;
   // Ids of the run's processes of `role` ("agent" or "reaper"; "": all), in
-  // the order they were set up (the reaper first). The same in every run of a
-  // scenario, whatever is alive.
+  // the order the run set them up (the reference coordinator's: the reaper,
+  // then a0, a1, ...). The same in every run of a scenario, dead or alive.
   virtual std::vector<std::string> List(std::string_view role) const = 0;
   virtual bool Alive(const std::string& proc) const = 0;
   // SIGKILLs a live process and waits for it; the trace records the exit as
