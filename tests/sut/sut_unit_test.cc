@@ -170,7 +170,7 @@ TEST(SutSpecTest, TheScenarioLoaderPrefixesPointersAndRejectsReferenceOnlyFaults
   catalog.suts = &sut::Systems();
   FaultKind drift;
   drift.name = "config_drift";
-  drift.reference_only = true;
+  drift.needs = capability::kReferenceTool;
   drift.make = [](const json&) -> std::unique_ptr<Fault> { return nullptr; };
   catalog.faults.push_back(drift);
   json doc = {{"name", "x"}, {"sut", AdapterBlock()}};
