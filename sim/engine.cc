@@ -188,7 +188,9 @@ class Engine {
     if (result_.error.empty()) result_.error = why;
   }
   const std::string& coord() const { return coord_; }
-  bool external_sut() const { return !(sut_->Offers() & offers::kAgentFlags); }
+  bool external_sut() const {
+    return capability::Unmet(capability::kReferenceAgents, sut_->Offers()) != 0;
+  }
   const std::string& scratch() const { return o_.work_dir; }
   nlohmann::json Settings() const {
     return {{"schema_version", 1},

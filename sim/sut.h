@@ -67,15 +67,6 @@ class SutHost {
   virtual nlohmann::json Settings() const = 0;
 };
 
-// What a system offers faults, as bits (FaultContext reaches these only
-// through a Sut that offers them).
-namespace offers {
-inline constexpr unsigned kTool = 1u << 0;         // RunTool: the coordinator's own command-line tool
-inline constexpr unsigned kStateFiles = 1u << 1;   // the reference layout of state files (cluster.json, items/...)
-inline constexpr unsigned kAgentFlags = 1u << 2;   // its agents take `swarm agent`'s flags (AddAgentArgs)
-inline constexpr unsigned kReference = kTool | kStateFiles | kAgentFlags;
-}  // namespace offers
-
 class Sut {
  public:
   virtual ~Sut() = default;
@@ -88,7 +79,8 @@ class Sut {
   virtual const std::string& Dir() const = 0;
   // What the invariants can observe of this system (sim/invariant.h, observes::).
   virtual unsigned Observations() const = 0;
-  // What it offers faults (offers::).
+  // What it offers faults (sim/fault.h, capability:: bits): a fault kind
+  // whose needs it does not meet cannot be run against it.
   virtual unsigned Offers() const = 0;
 
   // --- set-up, before the history's run_start ---
@@ -124,7 +116,7 @@ class Sut {
   // The config fingerprint the coordination directory holds now; "" if none.
   virtual std::string ClusterFingerprint() const = 0;
   // Runs the system's own command-line tool with `args` to completion
-  // (offers::kTool). False with the tool's first line of output, or why it
+  // (capability::kReferenceTool). False with the tool's first line of output, or why it
   // cannot be run, in `*error`.
   virtual bool RunTool(SutHost& host, const std::vector<std::string>& args,
                        std::string* error) = 0;
@@ -172,8 +164,10 @@ class SutFactory {
 
   // A short label: "reference (swarm)" for null, else the system's name.
   virtual std::string Label(const nlohmann::json& block) const = 0;
-  // What a run of this system lets the invariants observe (observes::).
+  // What a run of this system lets the invariants observe (observes::) and
+  // what it offers faults (capability::).
   virtual unsigned Observations(const nlohmann::json& block) const = 0;
+  virtual unsigned Offers(const nlohmann::json& block) const = 0;
   // Why a run cannot observe `missing` (observes:: bits), in words.
   virtual std::string MissingObservations(unsigned missing) const = 0;
   // The Sut of one run of `scenario` (its "sut" block says which system).

@@ -47,9 +47,9 @@ class ExternalSut final : public Sut {
   const std::string& Dir() const override { return settings_.dir; }
   // What this SUT lets the invariants observe (sim/invariant.h, observes::).
   unsigned Observations() const override;
-  // Nothing of the reference coordinator's: no tool, no state-file layout,
-  // agents with their own flags.
-  unsigned Offers() const override { return 0; }
+  // Processes, clocks, endpoints and the directory; nothing of the reference
+  // coordinator's (no tool, no state-file layout, agents with their own flags).
+  unsigned Offers() const override { return capability::kExternalSut; }
 
   // Runs init (if any) and submit in `settings.dir`. False with `*error`
   // saying which command failed, how, and where its output is.
@@ -79,7 +79,7 @@ class ExternalSut final : public Sut {
   std::vector<SpoolLeft> SpansLeft() const override { return {}; }
   // An external SUT has no cluster.json the harness could read.
   std::string ClusterFingerprint() const override { return ""; }
-  // An external SUT offers no tool (offers::kTool is not set).
+  // An external SUT offers no tool (capability::kReferenceTool is not set).
   bool RunTool(SutHost& host, const std::vector<std::string>& args, std::string* error) override;
 
   const SutSpec& spec() const { return spec_; }

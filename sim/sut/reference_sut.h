@@ -29,7 +29,7 @@ class ReferenceSut final : public Sut {
   nlohmann::json Describe() const override;
   const std::string& Dir() const override { return paths_.dir; }
   unsigned Observations() const override;
-  unsigned Offers() const override { return offers::kReference; }
+  unsigned Offers() const override { return capability::kReferenceSut; }
 
   bool Prepare(SutHost& host, std::string* error) override;
   bool Processes(SutHost& host, std::vector<SutProcessSpec>* out, std::string* error) override;

@@ -53,6 +53,9 @@ class AllSystems final : public SutFactory {
   unsigned Observations(const nlohmann::json& block) const override {
     return block.is_null() ? observes::kReference : sut::Observations(ParseSut(block));
   }
+  unsigned Offers(const nlohmann::json& block) const override {
+    return block.is_null() ? capability::kReferenceSut : capability::kExternalSut;
+  }
   std::string MissingObservations(unsigned missing) const override {
     return sut::MissingObservations(missing);
   }

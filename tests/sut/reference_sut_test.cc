@@ -106,7 +106,7 @@ TEST_F(ReferenceSutTest, PreparesTheDirectoryWithTheRunsSettings) {
   EXPECT_EQ(sut.ClusterFingerprint(), cluster.value("fingerprint", ""));
   EXPECT_EQ(sut.Submitted(), json::object());  // no skills in this scenario
   EXPECT_EQ(sut.Observations(), observes::kReference);
-  EXPECT_EQ(sut.Offers(), offers::kReference);
+  EXPECT_EQ(sut.Offers(), capability::kReferenceSut);
 }
 
 TEST_F(ReferenceSutTest, NamesTheReaperFirstThenEachAgentWithItsOwnSeed) {
