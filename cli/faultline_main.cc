@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "coordinator/subcommand_table.h"
+#include "base/subcommand_table.h"
 #include "faults/registry.h"
 #include "reports/fmea_catalog.h"
 #include "reports/fmea_report.h"
@@ -89,7 +89,7 @@ bool Load(const std::string& path, const std::string& mode, const Catalog& catal
   return true;
 }
 
-using swarm::Runner;
+using base::Runner;
 
 // --sut FILE: run the scenario against the external SUT described in FILE (a
 // "sut" block, bare or as {"sut": {...}}; its cwd is relative to FILE).
@@ -763,7 +763,7 @@ Runner SetupDiff(CLI::App* app) {
   };
 }
 
-const swarm::Subcommand kCommands[] = {
+const base::Subcommand kCommands[] = {
     {"run", "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
             "error, 130 interrupted)", SetupRun},
     {"replay", "Re-run a run directory with its resolved scenario and seed; check the trace hash",
@@ -798,6 +798,6 @@ int main(int argc, char** argv) {
       "  faultline list faults\n\n"
       "Exit codes: 0 every invariant held, 1 a violation, 2 bad scenario or usage,\n"
       "3 harness or environment error, 130 interrupted."};
-  return swarm::RunSubcommands(app, kCommands, argc, argv, "faultline", kExitUsage,
-                               InstallSignalHandlers);
+  return base::RunSubcommands(app, kCommands, argc, argv, "faultline", kExitUsage,
+                              InstallSignalHandlers);
 }

@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "base/fd_io.h"
 #include "sim/protocol/control_protocol.h"
 
 namespace faultline {
@@ -236,17 +237,9 @@ bool SinkServer::Impl::Record(const std::vector<ReceivedSpan>& spans, std::strin
                  .dump() +
              "\n";
   }
-  const char* p = lines.data();
-  size_t left = lines.size();
-  while (left > 0) {
-    ssize_t n = write(record_fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *error = fmt::format("faultline sink: cannot record spans: {}\n", std::strerror(errno));
-      return false;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
+  if (!base::WriteAll(record_fd, lines)) {
+    *error = fmt::format("faultline sink: cannot record spans: {}\n", std::strerror(errno));
+    return false;
   }
   for (const std::string& id : batch) seen.insert(id);
   counts.spans_recorded += batch.size();
@@ -255,22 +248,22 @@ bool SinkServer::Impl::Record(const std::vector<ReceivedSpan>& spans, std::strin
 
 SinkServer::SinkServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-swarm::Result<std::unique_ptr<SinkServer>> SinkServer::Start(const std::string& host, int port,
-                                                             const std::string& record_path,
-                                                             CollectorMode mode) {
+base::Result<std::unique_ptr<SinkServer>> SinkServer::Start(const std::string& host, int port,
+                                                            const std::string& record_path,
+                                                            CollectorMode mode) {
   if (mode == CollectorMode::kDown) {
-    return swarm::Status::InvalidArgument("a running sink cannot be \"down\"");
+    return base::Status::InvalidArgument("a running sink cannot be \"down\"");
   }
   auto impl = std::make_unique<Impl>();
   impl->mode = mode;
   if (auto ids = ReadSinkRecord(record_path); ids.ok()) {
     impl->seen.insert(ids->begin(), ids->end());
-  } else if (ids.status().code() != swarm::Status::Code::kNotFound) {
+  } else if (ids.status().code() != base::Status::Code::kNotFound) {
     return ids.status();
   }
   impl->record_fd = open(record_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (impl->record_fd < 0) {
-    return swarm::Status::FromErrno(errno, "open the sink's record " + record_path);
+    return base::Status::FromErrno(errno, "open the sink's record " + record_path);
   }
   Impl* raw = impl.get();
   impl->server.new_task_queue = [raw] { return new StampingQueue(raw); };
@@ -295,9 +288,8 @@ swarm::Result<std::unique_ptr<SinkServer>> SinkServer::Start(const std::string& 
   }
   if (impl->port <= 0) {
     close(impl->record_fd);
-    return swarm::Status::IOError(fmt::format(
-        "cannot listen on {}:{} (in use? pick another --port, or 0 for any free one)", host,
-        port));
+    return base::Status::IOError(fmt::format(
+        "cannot listen on {}:{} (in use? pick another --port, or 0 for any free one)", host, port));
   }
   impl->thread = std::thread([raw] { raw->server.listen_after_bind(); });
   // The port listens already (connections wait in its backlog); wait for the
@@ -339,11 +331,11 @@ SinkServer::Counts SinkServer::counts() const {
   return impl_->counts;
 }
 
-swarm::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path) {
+base::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    if (access(path.c_str(), F_OK) != 0) return swarm::Status::NotFound(path + " does not exist");
-    return swarm::Status::IOError("cannot read the sink's record " + path);
+    if (access(path.c_str(), F_OK) != 0) return base::Status::NotFound(path + " does not exist");
+    return base::Status::IOError("cannot read the sink's record " + path);
   }
   std::set<std::string> ids;
   std::string line;
@@ -361,19 +353,7 @@ swarm::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path) 
 
 namespace {
 
-bool SendLine(int fd, const json& message) {
-  std::string line = message.dump() + "\n";
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  return true;
-}
+bool SendLine(int fd, const json& message) { return base::SendAll(fd, message.dump() + "\n"); }
 
 // The simulator's control socket, or -1 when run by hand.
 int ControlFd() {

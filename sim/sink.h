@@ -38,7 +38,7 @@
 #include <string_view>
 #include <vector>
 
-#include "coordinator/status.h"
+#include "base/status.h"
 
 namespace faultline {
 
@@ -73,9 +73,9 @@ class SinkServer {
 
   // Binds host:port (0: a free port) and serves. InvalidArgument for a bad
   // mode (kDown); IOError naming the address when it cannot bind.
-  static swarm::Result<std::unique_ptr<SinkServer>> Start(const std::string& host, int port,
-                                                          const std::string& record_path,
-                                                          CollectorMode mode);
+  static base::Result<std::unique_ptr<SinkServer>> Start(const std::string& host, int port,
+                                                         const std::string& record_path,
+                                                         CollectorMode mode);
   // Stops serving (connections held in blackhole are closed unanswered).
   ~SinkServer();
 
@@ -95,7 +95,7 @@ class SinkServer {
 
 // The distinct span ids of a record file, sorted. NotFound when the file
 // does not exist (the sink never recorded anything).
-swarm::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path);
+base::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path);
 
 struct SinkOptions {
   std::string host = "127.0.0.1";
