@@ -52,20 +52,25 @@ int Worst(int a, int b) {
   // violation elsewhere outranks it.
   auto rank = [](int c) {
     switch (c) {
-      case kExitPass: return 0;
-      case kExitVacuous: return 1;
-      case kExitViolation: return 2;
-      case kExitHarness: return 3;
-      case kExitUsage: return 4;
-      case kExitInterrupted: return 5;
+      case kExitPass:
+        return 0;
+      case kExitVacuous:
+        return 1;
+      case kExitViolation:
+        return 2;
+      case kExitHarness:
+        return 3;
+      case kExitUsage:
+        return 4;
+      case kExitInterrupted:
+        return 5;
     }
     return 3;  // an unknown code counts as a harness error
   };
   return rank(a) >= rank(b) ? a : b;
 }
 
-bool Load(const std::string& path, const std::string& mode, const Catalog& catalog,
-          Scenario* out) {
+bool Load(const std::string& path, const std::string& mode, const Catalog& catalog, Scenario* out) {
   ScenarioError error;
   if (!LoadScenario(path, catalog, out, &error)) {
     std::fprintf(stderr, "faultline: %s\n", error.ToString().c_str());
@@ -102,8 +107,10 @@ bool ApplySut(const std::string& flag, const Catalog& catalog, Scenario* scenari
                                                  /*ignore_comments=*/true);
     if (block.is_object() && block.size() == 1 && block.contains("sut")) block = block["sut"];
     if (!block.is_object()) {
-      std::fprintf(stderr, "faultline: %s: expected a JSON object: a \"sut\" block (see "
-                   "docs/external-sut.md)\n", flag.c_str());
+      std::fprintf(stderr,
+                   "faultline: %s: expected a JSON object: a \"sut\" block (see "
+                   "docs/external-sut.md)\n",
+                   flag.c_str());
       return false;
     }
     sut::AnchorCwd(&block, stdfs::path(flag).parent_path().string());

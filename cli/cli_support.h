@@ -37,8 +37,7 @@ int Worst(int a, int b);
 
 // Loads a scenario, applying a --mode override when `mode` is not empty;
 // prints the error and returns false on a bad file.
-bool Load(const std::string& path, const std::string& mode, const Catalog& catalog,
-          Scenario* out);
+bool Load(const std::string& path, const std::string& mode, const Catalog& catalog, Scenario* out);
 
 // --sut FILE: run the scenario against the external SUT described in FILE (a
 // "sut" block, bare or as {"sut": {...}}; its cwd is relative to FILE).
@@ -49,8 +48,7 @@ bool ApplySut(const std::string& flag, const Catalog& catalog, Scenario* scenari
 
 // Options for runs writing under `out` with the coordinator `swarm` (the
 // --swarm flag, resolved by FindSwarm), watching g_interrupted.
-RunOptions MakeRunOptions(const std::string& out, const std::string& swarm_flag,
-                          bool keep = false);
+RunOptions MakeRunOptions(const std::string& out, const std::string& swarm_flag, bool keep = false);
 
 // After a run: its timeline.svg next to its trace, and (when `junit` is not
 // null) its JUnit case.

@@ -36,13 +36,14 @@ int RunDiffSide(const DiffFlags& f, const std::string& sut_flag, const std::stri
   scenario.doc.erase("differential");  // diff compares the two runs itself
   if (!ApplySut(sut_flag, catalog, &scenario)) return kExitUsage;
   if (scenario.doc.value("mode", "lockstep") != "lockstep") {
-    std::fprintf(stderr, "faultline diff: %s is a freerun scenario; diff compares lockstep runs, "
+    std::fprintf(stderr,
+                 "faultline diff: %s is a freerun scenario; diff compares lockstep runs, "
                  "whose histories depend only on the seed (set \"mode\": \"lockstep\")\n",
                  f.scenario.c_str());
     return kExitUsage;
   }
-  const uint64_t seed = f.seed >= 0 ? static_cast<uint64_t>(f.seed)
-                                    : scenario.doc.value("seed", uint64_t{1});
+  const uint64_t seed =
+      f.seed >= 0 ? static_cast<uint64_t>(f.seed) : scenario.doc.value("seed", uint64_t{1});
   ResolvedScenario resolved = Resolve(scenario, catalog, seed);
   side->label = resolved.sut.is_null() ? "swarm" : sut::Label(resolved.sut) + ", " + sut_flag;
   RunOptions options = MakeRunOptions(f.out, f.swarm);

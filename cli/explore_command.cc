@@ -62,7 +62,8 @@ int RunExplore(const ExploreFlags& f) {
     return kExitHarness;
   }
   ExploreOptions o;
-  o.master_seed = f.seed >= 0 ? static_cast<uint64_t>(f.seed) : family.doc.value("seed", uint64_t{1});
+  o.master_seed =
+      f.seed >= 0 ? static_cast<uint64_t>(f.seed) : family.doc.value("seed", uint64_t{1});
   o.max_runs = f.runs;
   o.time_budget_s = f.time_budget;
   o.shrink_budget_s = f.shrink_budget;

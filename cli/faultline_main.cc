@@ -9,22 +9,31 @@ namespace faultline::cli {
 namespace {
 
 const swarm::Subcommand kCommands[] = {
-    {"run", "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
-            "error, 4 vacuous with --require-landed, 130 interrupted)", SetupRun},
+    {"run",
+     "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
+     "error, 4 vacuous with --require-landed, 130 interrupted)",
+     SetupRun},
     {"replay", "Re-run a run directory with its resolved scenario and seed; check the trace hash",
      SetupReplay},
-    {"explore", "Search a scenario family for a violation and shrink it to a minimal scenario "
-                "(exit 0 none found, 1 found, 2 bad input, 3 harness error)", SetupExplore},
-    {"diff", "Run one lockstep scenario against two SUTs and print the first divergence of "
-             "their histories (exit 0 none, 1 a divergence, 2 bad input, 3 harness error)",
+    {"explore",
+     "Search a scenario family for a violation and shrink it to a minimal scenario "
+     "(exit 0 none found, 1 found, 2 bad input, 3 harness error)",
+     SetupExplore},
+    {"diff",
+     "Run one lockstep scenario against two SUTs and print the first divergence of "
+     "their histories (exit 0 none, 1 a divergence, 2 bad input, 3 harness error)",
      SetupDiff},
     {"validate", "Check scenario files and the failure-mode catalogue without running them",
      SetupValidate},
-    {"report", "Write the FMEA evidence report (md, html, json) and junit.xml from run "
-               "directories; merges shards' output folders", SetupReport},
+    {"report",
+     "Write the FMEA evidence report (md, html, json) and junit.xml from run "
+     "directories; merges shards' output folders",
+     SetupReport},
     {"list", "List the fault kinds, the invariants, or the bundled scenarios", SetupList},
-    {"sink", "Run the collector: an OTLP/HTTP JSON receiver that records the spans it takes "
-             "(the engine starts one per run with telemetry)", SetupSink},
+    {"sink",
+     "Run the collector: an OTLP/HTTP JSON receiver that records the spans it takes "
+     "(the engine starts one per run with telemetry)",
+     SetupSink},
 };
 
 }  // namespace

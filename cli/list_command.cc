@@ -38,10 +38,10 @@ void PrintChoices(const std::vector<std::string>& choices) {
 int ListFaults(const Catalog& catalog, const ListFlags&) {
   for (const FaultKind& k : catalog.faults) {
     std::printf("%s%s\n  %s\n  stands for: %s\n", k.name.c_str(),
-                k.lockstep_only ? " (lockstep only)" : "", k.summary.c_str(),
-                k.stands_for.c_str());
+                k.lockstep_only ? " (lockstep only)" : "", k.summary.c_str(), k.stands_for.c_str());
     for (const OptionSpec& o : k.options) {
-      std::string def = o.default_value.is_null() ? "required" : "default " + o.default_value.dump();
+      std::string def =
+          o.default_value.is_null() ? "required" : "default " + o.default_value.dump();
       std::printf("    %-18s %s (%s%s)\n", o.name.c_str(), o.help.c_str(), def.c_str(),
                   o.range_ok ? "; a range [lo, hi] is drawn from the seed" : "");
       if (!o.choices.empty()) PrintChoices(o.choices);
@@ -61,10 +61,12 @@ int ListScenarios(const Catalog& catalog, const ListFlags& f) {
   for (auto it = stdfs::directory_iterator(f.dir, ec); !ec && it != stdfs::directory_iterator();
        it.increment(ec)) {
     std::string p = it->path().string();
-    if (it->path().extension() == ".json" && it->path().filename() != "fmea.json") files.push_back(p);
+    if (it->path().extension() == ".json" && it->path().filename() != "fmea.json")
+      files.push_back(p);
   }
   if (ec) {
-    std::fprintf(stderr, "faultline list: cannot read %s: %s\n", f.dir.c_str(), ec.message().c_str());
+    std::fprintf(stderr, "faultline list: cannot read %s: %s\n", f.dir.c_str(),
+                 ec.message().c_str());
     return kExitUsage;
   }
   std::sort(files.begin(), files.end());

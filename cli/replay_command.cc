@@ -15,8 +15,10 @@ int Replay(const std::string& dir, const std::string& swarm) {
   std::ifstream vin(dir + "/verdict.json");
   nlohmann::json verdict = nlohmann::json::parse(vin, nullptr, false);
   if (!verdict.is_object() || !verdict.contains("trace_sha256")) {
-    std::fprintf(stderr, "faultline replay: %s/verdict.json is missing or unreadable; pass a "
-                 "directory written by faultline run\n", dir.c_str());
+    std::fprintf(stderr,
+                 "faultline replay: %s/verdict.json is missing or unreadable; pass a "
+                 "directory written by faultline run\n",
+                 dir.c_str());
     return kExitUsage;
   }
   Catalog catalog = MakeCatalog();
@@ -31,15 +33,18 @@ int Replay(const std::string& dir, const std::string& swarm) {
   }
   std::string was = verdict["trace_sha256"], now = report.verdict["trace_sha256"];
   if (resolved.mode != Mode::kLockstep) {
-    std::printf("replay: freerun run re-run (reproducible in distribution only; recorded "
-                "verdict: %s, now: %s)\n",
-                verdict.value("ok", false) ? "ok" : "failed",
-                report.verdict.value("ok", false) ? "ok" : "failed");
+    std::printf(
+        "replay: freerun run re-run (reproducible in distribution only; recorded "
+        "verdict: %s, now: %s)\n",
+        verdict.value("ok", false) ? "ok" : "failed",
+        report.verdict.value("ok", false) ? "ok" : "failed");
     return report.exit_code;
   }
   if (was != now) {
-    std::printf("replay: trace differs from the recorded run (%s, now %s): the run is not "
-                "reproducible; see docs/determinism.md\n", was.c_str(), now.c_str());
+    std::printf(
+        "replay: trace differs from the recorded run (%s, now %s): the run is not "
+        "reproducible; see docs/determinism.md\n",
+        was.c_str(), now.c_str());
     return kExitHarness;
   }
   std::printf("replay: identical trace (sha256 %s)\n", now.c_str());

@@ -44,7 +44,8 @@ int RunReportCommand(const ReportFlags& f) {
   reports::FmeaCatalog catalogue;
   std::vector<ScenarioError> errors;
   if (!reports::LoadFmeaCatalog(f.fmea, &catalogue, &errors)) {
-    for (const ScenarioError& e : errors) std::fprintf(stderr, "faultline: %s\n", e.ToString().c_str());
+    for (const ScenarioError& e : errors)
+      std::fprintf(stderr, "faultline: %s\n", e.ToString().c_str());
     return kExitUsage;
   }
   for (const ScenarioError& e : reports::CheckCatalogueFile(f.fmea, {}, false, registries)) {
@@ -54,7 +55,8 @@ int RunReportCommand(const ReportFlags& f) {
   std::vector<std::string> dirs = reports::FindRunDirs(f.inputs, &problems);
   for (const std::string& p : problems) std::fprintf(stderr, "faultline report: %s\n", p.c_str());
   if (dirs.empty()) {
-    std::fprintf(stderr, "faultline report: no run directories found; pass the --out folders of "
+    std::fprintf(stderr,
+                 "faultline report: no run directories found; pass the --out folders of "
                  "faultline run (or run directories)\n");
     return kExitUsage;
   }
@@ -80,12 +82,13 @@ int RunReportCommand(const ReportFlags& f) {
     return kExitHarness;
   }
   const nlohmann::json& t = report.model["totals"];
-  std::printf("report: %d runs (%d with violations, %d harness errors, %d vacuous); %d of %d failure "
-              "modes exercised, %d failing\n  %s/fmea-report.html  (also fmea-report.md, "
-              "fmea-report.json, junit.xml)\n",
-              t["runs"].get<int>(), t["violations"].get<int>(), t["harness_errors"].get<int>(),
-              t["vacuous"].get<int>(), t["modes_exercised"].get<int>(), t["modes"].get<int>(),
-              t["modes_failing"].get<int>(), f.out.c_str());
+  std::printf(
+      "report: %d runs (%d with violations, %d harness errors, %d vacuous); %d of %d failure "
+      "modes exercised, %d failing\n  %s/fmea-report.html  (also fmea-report.md, "
+      "fmea-report.json, junit.xml)\n",
+      t["runs"].get<int>(), t["violations"].get<int>(), t["harness_errors"].get<int>(),
+      t["vacuous"].get<int>(), t["modes_exercised"].get<int>(), t["modes"].get<int>(),
+      t["modes_failing"].get<int>(), f.out.c_str());
   for (const std::string& w : report.warnings) std::fprintf(stderr, "  warning: %s\n", w.c_str());
   return kExitPass;
 }

@@ -70,29 +70,34 @@ int RequireLanded(const RunReport& report, int code, std::vector<reports::JunitC
 int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
            std::vector<reports::JunitCase>* junit) {
   if (reports::IsCatalogueFile(path)) {
-    std::fprintf(stderr, "faultline run: skipping %s (the failure-mode catalogue, not a "
-                 "scenario)\n", path.c_str());
+    std::fprintf(stderr,
+                 "faultline run: skipping %s (the failure-mode catalogue, not a "
+                 "scenario)\n",
+                 path.c_str());
     return kExitPass;
   }
   const std::string stem = stdfs::path(path).stem().string();
   Scenario scenario;
   if (!Load(path, f.mode, catalog, &scenario)) {
-    junit->push_back(reports::JunitErrorCase(stem, stem, path + ": not a valid scenario (exit 2); "
-                                             "faultline validate " + path + " says why",
+    junit->push_back(reports::JunitErrorCase(stem, stem,
+                                             path +
+                                                 ": not a valid scenario (exit 2); "
+                                                 "faultline validate " +
+                                                 path + " says why",
                                              reports::Outcome::kHarnessError));
     return kExitUsage;
   }
   if (!ApplySut(f.sut, catalog, &scenario)) return kExitUsage;
-  uint64_t seed = (f.seed >= 0 ? static_cast<uint64_t>(f.seed)
-                               : scenario.doc.value("seed", uint64_t{1})) +
-                  static_cast<uint64_t>(f.seed_offset);
+  uint64_t seed =
+      (f.seed >= 0 ? static_cast<uint64_t>(f.seed) : scenario.doc.value("seed", uint64_t{1})) +
+      static_cast<uint64_t>(f.seed_offset);
   ResolvedScenario resolved = Resolve(scenario, catalog, seed);
   RunOptions options = MakeRunOptions(f.out, f.swarm, f.keep);
   if (resolved.sut.is_null() && !stdfs::exists(options.swarm_bin)) {
     std::fprintf(stderr, "faultline: the coordinator binary %s does not exist; pass --swarm PATH\n",
                  options.swarm_bin.c_str());
-    junit->push_back(reports::JunitErrorCase(resolved.name, stem, "the coordinator binary " +
-                                             options.swarm_bin + " does not exist"));
+    junit->push_back(reports::JunitErrorCase(
+        resolved.name, stem, "the coordinator binary " + options.swarm_bin + " does not exist"));
     return kExitHarness;
   }
   RunReport report = RunScenario(resolved, catalog, options);

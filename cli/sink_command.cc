@@ -19,8 +19,9 @@ swarm::Runner SetupSink(CLI::App* app) {
   app->add_option("--record", o->record,
                   "Append every span received for the first time here, one JSON line each "
                   "(default: collector-spans.jsonl)");
-  app->add_option("--mode", *mode, "up, 503 (answer 503 Service Unavailable) or blackhole "
-                                   "(accept, never answer); default: up")
+  app->add_option("--mode", *mode,
+                  "up, 503 (answer 503 Service Unavailable) or blackhole "
+                  "(accept, never answer); default: up")
       ->check(CLI::IsMember({"up", "503", "blackhole"}));
   return [o, mode] {
     o->mode = *ParseCollectorMode(*mode);

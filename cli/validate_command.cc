@@ -18,7 +18,8 @@ int ValidateCatalogue(const std::string& flag, const std::vector<std::string>& f
                       const std::vector<reports::ScenarioFmea>& given, const Catalog& catalog) {
   const std::string path = reports::FindCatalogue(flag, files);
   if (path.empty()) {
-    std::fprintf(stderr, "faultline validate: no failure-mode catalogue found (fmea.json next to "
+    std::fprintf(stderr,
+                 "faultline validate: no failure-mode catalogue found (fmea.json next to "
                  "the scenarios, or --fmea FILE): fmea ids not checked\n");
     return kExitPass;
   }
@@ -28,7 +29,8 @@ int ValidateCatalogue(const std::string& flag, const std::vector<std::string>& f
   size_t modes = 0, exercised = 0;
   std::vector<ScenarioError> errors =
       reports::CheckCatalogueFile(path, given, all_bundled, catalog, &modes, &exercised);
-  for (const ScenarioError& e : errors) std::fprintf(stderr, "faultline: %s\n", e.ToString().c_str());
+  for (const ScenarioError& e : errors)
+    std::fprintf(stderr, "faultline: %s\n", e.ToString().c_str());
   if (!errors.empty()) return kExitUsage;
   std::printf("%s: ok (%zu failure modes, %zu with scenarios)\n", path.c_str(), modes, exercised);
   return kExitPass;
@@ -56,9 +58,12 @@ int Validate(const std::vector<std::string>& files, const std::string& fmea) {
 swarm::Runner SetupValidate(CLI::App* app) {
   auto files = std::make_shared<std::vector<std::string>>();
   auto fmea = std::make_shared<std::string>();
-  app->add_option("SCENARIO", *files, "Scenario files to check (a fmea.json among them is the "
-                  "failure-mode catalogue)")->required();
-  app->add_option("--fmea", *fmea, "The failure-mode catalogue to check them against (default: "
+  app->add_option("SCENARIO", *files,
+                  "Scenario files to check (a fmea.json among them is the "
+                  "failure-mode catalogue)")
+      ->required();
+  app->add_option("--fmea", *fmea,
+                  "The failure-mode catalogue to check them against (default: "
                   "fmea.json given, else next to the first scenario, else scenarios/fmea.json)");
   return [files, fmea] { return Validate(*files, *fmea); };
 }

@@ -70,7 +70,8 @@ int ServeControl(int fd, SinkServer& server, const std::atomic<bool>* interrupte
         mode = ParseCollectorMode(msg[sink_protocol::kMode].get<std::string>());
       }
       if (!mode || *mode == CollectorMode::kDown) {
-        SendLine(fd, {{sink_protocol::kOk, false}, {"error", "expected {\"mode\": up|503|blackhole}"}});
+        SendLine(fd,
+                 {{sink_protocol::kOk, false}, {"error", "expected {\"mode\": up|503|blackhole}"}});
         continue;
       }
       server.SetMode(*mode);
@@ -95,10 +96,10 @@ int RunSink(const SinkOptions& o) {
     }
     return ServeControl(ctl, **server, o.interrupted);
   }
-  std::printf("faultline sink: listening on http://%s:%d/v1/traces (mode %s), recording to %s; "
-              "Ctrl-C stops\n",
-              o.host.c_str(), (*server)->port(), std::string(Name(o.mode)).c_str(),
-              o.record.c_str());
+  std::printf(
+      "faultline sink: listening on http://%s:%d/v1/traces (mode %s), recording to %s; "
+      "Ctrl-C stops\n",
+      o.host.c_str(), (*server)->port(), std::string(Name(o.mode)).c_str(), o.record.c_str());
   std::fflush(stdout);
   while (!(o.interrupted && o.interrupted->load())) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

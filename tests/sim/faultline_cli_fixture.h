@@ -28,7 +28,8 @@ class FaultlineCliTest : public ::testing::Test {
  public:
   testing::TempDir tmp_;
 
-  testing::Ran Faultline(std::vector<std::string> args, std::chrono::milliseconds timeout = std::chrono::seconds(300)) {
+  testing::Ran Faultline(std::vector<std::string> args,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(300)) {
     args.insert(args.begin(), FAULTLINE_BIN);
     return testing::Run(args, tmp_ / "cmd.log", timeout);
   }
@@ -60,7 +61,7 @@ inline std::vector<nlohmann::json> Trace(const std::string& run_dir) {
 // Runs a bundled scenario twice (--check-determinism) and returns its run
 // directory; the verdict must be ok.
 inline std::string RunBundled(FaultlineCliTest* t, const std::string& name, const std::string& out,
-                       testing::Ran* ran) {
+                              testing::Ran* ran) {
   *ran = t->Faultline({"run", std::string(SCENARIO_DIR) + "/" + name + ".json", "--out", out,
                        "--check-determinism"});
   return out + "/" + name + "-1";

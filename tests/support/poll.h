@@ -21,18 +21,17 @@ namespace faultline::testing {
 // is called one last time), sleeping `interval` between calls. Success when
 // it held; otherwise a failure "timed out after N ms waiting for: <what>".
 template <class Condition>
-::testing::AssertionResult Eventually(const std::string& what, Condition condition,
-                                      std::chrono::milliseconds deadline,
-                                      std::chrono::milliseconds interval =
-                                          std::chrono::milliseconds(10)) {
+::testing::AssertionResult Eventually(
+    const std::string& what, Condition condition, std::chrono::milliseconds deadline,
+    std::chrono::milliseconds interval = std::chrono::milliseconds(10)) {
   const auto give_up = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < give_up) {
     if (condition()) return ::testing::AssertionSuccess();
     std::this_thread::sleep_for(interval);
   }
   if (condition()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "timed out after " << deadline.count()
-                                       << " ms waiting for: " << what;
+  return ::testing::AssertionFailure()
+         << "timed out after " << deadline.count() << " ms waiting for: " << what;
 }
 
 }  // namespace faultline::testing
