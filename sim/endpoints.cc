@@ -20,7 +20,7 @@ bool Endpoints::StartCollector(std::string* error) {
   collector_ = std::make_unique<SinkProcess>(processes_, sink_command_,
                                              log_dir_ + "/collector-spans.jsonl",
                                              log_dir_ + "/sink.log", timeout_ms_);
-  if (swarm::Status st = collector_->Start(); !st.ok()) {
+  if (base::Status st = collector_->Start(); !st.ok()) {
     *error = st.message();
     return false;
   }
@@ -36,7 +36,7 @@ bool Endpoints::SetCollectorMode(CollectorMode mode, std::string* error) {
     *error = "a fault switched the collector, but this run has none";
     return false;
   }
-  if (swarm::Status st = collector_->SetMode(mode); !st.ok()) {
+  if (base::Status st = collector_->SetMode(mode); !st.ok()) {
     *error = st.message();
     return false;
   }
@@ -52,7 +52,7 @@ bool Endpoints::StartModel(std::string* error) {
   model_ = std::make_unique<SinkProcess>(processes_, sink_command_,
                                          log_dir_ + "/model-stub-record.jsonl",
                                          log_dir_ + "/model-stub.log", timeout_ms_);
-  if (swarm::Status st = model_->Start(); !st.ok()) {
+  if (base::Status st = model_->Start(); !st.ok()) {
     *error = "stub model: " + st.message();
     return false;
   }
@@ -66,7 +66,7 @@ bool Endpoints::SetModelMode(CollectorMode mode, std::string* error) {
     *error = "a fault switched the stub model, but this run has none";
     return false;
   }
-  if (swarm::Status st = model_->SetMode(mode); !st.ok()) {
+  if (base::Status st = model_->SetMode(mode); !st.ok()) {
     *error = "stub model: " + st.message();
     return false;
   }
@@ -83,7 +83,7 @@ std::vector<nlohmann::json> Endpoints::End(const std::vector<SpoolLeft>& left) {
     }
     constexpr size_t kPart = 1000;
     auto received = ReadSinkRecord(collector_->record_path());
-    if (!received.ok() && received.status().code() != swarm::Status::Code::kNotFound) {
+    if (!received.ok() && received.status().code() != base::Status::Code::kNotFound) {
       events.push_back({{"type", "sink_received"}, {"error", received.status().message()},
                         {"total", 0}, {"part", 0}, {"parts", 1},
                         {"spans", nlohmann::json::array()}});

@@ -84,7 +84,7 @@ void Engine::RunEnd(EngineResult::End end) {
 
 void Engine::ShowProgress(bool final_line) {
   if (!o_.progress) return;
-  int64_t mono = MonoMicros();
+  int64_t mono = base::MonotonicMicros();
   if (!final_line && mono - last_progress_mono_ < 500'000) return;
   last_progress_mono_ = mono;
   std::fprintf(stderr, "\r%s seed %llu: %s %.1f s, %llu steps, %d/%d items done%s", s_.name.c_str(),
@@ -94,7 +94,7 @@ void Engine::ShowProgress(bool final_line) {
 }
 
 EngineResult Engine::Run() {
-  start_mono_ = MonoMicros();
+  start_mono_ = base::MonotonicMicros();
   result_.faults.resize(s_.faults.size());
   for (size_t i = 0; i < s_.faults.size(); ++i) {
     result_.faults[i].kind = s_.faults[i].kind;
@@ -138,12 +138,12 @@ EngineResult Engine::Run() {
     if (started && ModelWanted()) started = StartModel();
     for (Proc& p : procs_) started = started && Spawn(p);
     for (Proc& p : procs_) started = started && AwaitHello(p);
-    result_.started_us = MonoMicros() - start_mono_;
+    result_.started_us = base::MonotonicMicros() - start_mono_;
     if (started) {
       for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
-      const int64_t loop_start = MonoMicros();
+      const int64_t loop_start = base::MonotonicMicros();
       end = lockstep_ ? LockstepLoop() : FreerunLoop();
-      result_.loop_wall_us = MonoMicros() - loop_start;
+      result_.loop_wall_us = base::MonotonicMicros() - loop_start;
     }
   }
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
@@ -161,7 +161,7 @@ EngineResult Engine::Run() {
   ShowProgress(true);
   result_.end = end;
   result_.sim_us = T();
-  result_.wall_us = MonoMicros() - start_mono_;
+  result_.wall_us = base::MonotonicMicros() - start_mono_;
   result_.events = trace_->lines();
   result_.trace_sha256 = trace_->Finish();
   return result_;

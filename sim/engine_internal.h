@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/monotonic_clock.h"
 #include "sim/control_connection.h"
 #include "sim/endpoints.h"
 #include "sim/engine.h"
@@ -34,13 +35,6 @@ namespace faultline::engine_detail {
 constexpr int64_t kSimEpochUs = 1'000'000;
 constexpr uint64_t kSnapshotEverySteps = 64;
 constexpr int64_t kFreerunSnapshotUs = 50'000;
-
-// Wall time of the harness (freerun run time, watchdogs, progress).
-inline int64_t MonoMicros() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-}
 
 // What an external SUT's commands read as {now_ms} / {now_us} in freerun.
 inline int64_t RealtimeMicros() {
@@ -160,7 +154,9 @@ class Engine {
   EngineResult Run();
 
   // --- operations offered to faults (through FaultCtx) ---
-  int64_t T() const { return lockstep_ ? now_ - kSimEpochUs : MonoMicros() - start_mono_; }
+  int64_t T() const {
+    return lockstep_ ? now_ - kSimEpochUs : base::MonotonicMicros() - start_mono_;
+  }
   bool lockstep() const { return lockstep_; }
   void AddTimer(int64_t at, std::function<void()> fire) {
     timers_.push(Timer{at, timer_order_++, std::move(fire)});

@@ -84,7 +84,7 @@ EngineResult::End Engine::LockstepLoop() {
   for (;;) {
     if (Interrupted()) return EngineResult::End::kInterrupted;
     if (!result_.error.empty()) return EngineResult::End::kHarnessError;
-    if (MonoMicros() > wall_deadline) return EngineResult::End::kWallLimit;
+    if (base::MonotonicMicros() > wall_deadline) return EngineResult::End::kWallLimit;
     runnable.clear();
     bool agents_alive = false;
     for (size_t i = 0; i < procs_.size(); ++i) {
