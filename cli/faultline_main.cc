@@ -25,6 +25,7 @@
 #include "reports/timeline_svg.h"
 #include "sim/invariants/registry.h"
 #include "sim/explore.h"
+#include "sim/option_check.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/sut/external_sut.h"
@@ -512,9 +513,9 @@ Runner SetupReport(CLI::App* app) {
 Runner SetupList(CLI::App* app) {
   auto what = std::make_shared<std::string>();
   auto dir = std::make_shared<std::string>("scenarios");
-  app->add_option("WHAT", *what, "faults | invariants | scenarios")
+  app->add_option("WHAT", *what, "faults | invariants | scenarios | settings")
       ->required()
-      ->check(CLI::IsMember({"faults", "invariants", "scenarios"}));
+      ->check(CLI::IsMember({"faults", "invariants", "scenarios", "settings"}));
   app->add_option("--dir", *dir, "Where to look for scenarios (default: scenarios)");
   return [what, dir] {
     Catalog catalog = MakeCatalog();
@@ -543,7 +544,11 @@ Runner SetupList(CLI::App* app) {
         }
       }
     } else if (*what == "invariants") {
-      for (const InvariantKind& k : catalog.invariants) std::printf("%-22s %s\n", k.name, k.summary);
+      for (const InvariantKind& k : catalog.invariants) {
+        std::printf("%-22s %s\n%s", k.name.c_str(), k.summary.c_str(), OptionListing(k.options).c_str());
+      }
+    } else if (*what == "settings") {
+      std::fputs(SettingsListing().c_str(), stdout);
     } else {
       std::vector<std::string> files;
       std::error_code ec;

@@ -181,14 +181,11 @@ class Engine {
   const std::string& coord() const { return coord_; }
   bool external_sut() const { return sut_ != nullptr; }
   const std::string& scratch() const { return o_.work_dir; }
+  // The cluster configuration: every coordinator setting of the table.
   nlohmann::json Settings() const {
-    return {{"schema_version", 1},
-            {"lease_ms", s_.lease_ms},
-            {"heartbeat_ms", s_.heartbeat_ms},
-            {"reap_interval_ms", s_.reap_interval_ms},
-            {"agent_timeout_ms", s_.agent_timeout_ms},
-            {"max_attempts", s_.max_attempts},
-            {"clock_skew_ms", s_.clock_skew_ms}};
+    nlohmann::json settings = GroupJson(s_, SettingGroup::kCoordinator);
+    settings["schema_version"] = 1;
+    return settings;
   }
   std::string ClusterFingerprint() const;
   bool RunTool(const std::vector<std::string>& args, std::string* error);
@@ -573,11 +570,7 @@ bool Engine::SetupSut() {
   rs.items = s_.items;
   rs.agents = s_.agents;
   rs.reaper = s_.reaper;
-  rs.lease_ms = s_.lease_ms;
-  rs.heartbeat_ms = s_.heartbeat_ms;
-  rs.reap_interval_ms = s_.reap_interval_ms;
-  rs.agent_timeout_ms = s_.agent_timeout_ms;
-  rs.max_attempts = s_.max_attempts;
+  rs.settings = s_;
   rs.work_min_ms = s_.work_min_ms;
   rs.work_max_ms = s_.work_max_ms;
   sut_ = std::make_unique<sut::ExternalSut>(
@@ -1042,20 +1035,17 @@ EngineResult Engine::Run() {
   }
   EngineResult::End end = EngineResult::End::kHarnessError;
   const bool set_up = Setup();
-  Emit("sim", {{"type", "run_start"},
-               {"cluster_fingerprint", ClusterFingerprint()},
-               {"scenario", s_.name},
-               {"seed", s_.seed},
-               {"mode", lockstep_ ? "lockstep" : "freerun"},
-               {"lease_ms", s_.lease_ms},
-               {"heartbeat_ms", s_.heartbeat_ms},
-               {"reap_interval_ms", s_.reap_interval_ms},
-               {"agent_timeout_ms", s_.agent_timeout_ms},
-               {"max_attempts", s_.max_attempts},
-               {"clock_skew_ms", s_.clock_skew_ms},
-               {"slo", s_.SloJson()},
-               {"agents", s_.agents},
-               {"items", s_.items}});
+  // Every coordinator setting of the table, and the SLO as "slo".
+  nlohmann::json run_start = GroupJson(s_, SettingGroup::kCoordinator);
+  run_start.update({{"type", "run_start"},
+                    {"cluster_fingerprint", ClusterFingerprint()},
+                    {"scenario", s_.name},
+                    {"seed", s_.seed},
+                    {"mode", lockstep_ ? "lockstep" : "freerun"},
+                    {"slo", s_.SloJson()},
+                    {"agents", s_.agents},
+                    {"items", s_.items}});
+  Emit("sim", std::move(run_start));
   if (set_up) {
     nlohmann::json submitted = {{"type", "submit"}, {"items", s_.items}};
     if (!s_.item_skills.is_null()) submitted["skills"] = item_skills_;

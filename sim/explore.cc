@@ -19,6 +19,7 @@
 
 #include "sim/rng.h"
 #include "sim/run.h"
+#include "sim/settings.h"
 
 namespace faultline {
 namespace {
@@ -35,9 +36,6 @@ constexpr int64_t kMaxDepth = 4;
 // Sizes ramp 0, 5, ..., 100 and start again: small cases first, every size
 // again and again.
 constexpr int64_t kSizeSteps = 21;
-
-const char* const kCoordinatorKeys[] = {"lease_ms", "heartbeat_ms", "reap_interval_ms",
-                                        "agent_timeout_ms", "max_attempts"};
 
 std::optional<std::pair<int64_t, int64_t>> WrittenRange(const json& doc,
                                                         const std::string& pointer) {
@@ -623,8 +621,10 @@ ExploreSpace::ExploreSpace(const Scenario& family, const Catalog& catalog)
              (!kind_written || doc["scheduler"]["kind"] == "pct")) {
     knobs_.push_back(IntKnob("/scheduler/depth", {1, kMaxDepth}, true));
   }
-  for (const char* key : kCoordinatorKeys) {
-    const std::string pointer = fmt::format("/coordinator/{}", key);
+  // Every setting of the table written as a range (the coordinator's; SLO
+  // bounds take none) is a knob drawn from its whole range.
+  for (const SettingSpec& spec : SettingTable()) {
+    const std::string pointer = SettingPointer(spec);
     if (auto range = WrittenRange(doc, pointer)) knobs_.push_back(IntKnob(pointer, *range, false));
   }
 }
@@ -652,16 +652,8 @@ ResolvedScenario ExploreSpace::Materialize(const ExploreCase& c) const {
       r.items = static_cast<int>(v);
     } else if (k.pointer == "/scheduler/depth") {
       r.pct_depth = static_cast<int>(v);
-    } else if (k.pointer == "/coordinator/lease_ms") {
-      r.lease_ms = v;
-    } else if (k.pointer == "/coordinator/heartbeat_ms") {
-      r.heartbeat_ms = v;
-    } else if (k.pointer == "/coordinator/reap_interval_ms") {
-      r.reap_interval_ms = v;
-    } else if (k.pointer == "/coordinator/agent_timeout_ms") {
-      r.agent_timeout_ms = v;
-    } else if (k.pointer == "/coordinator/max_attempts") {
-      r.max_attempts = static_cast<int>(v);
+    } else if (const SettingSpec* setting = FindSetting(k.pointer)) {
+      r.*setting->field = v;
     }
   }
   std::vector<FaultInstance> faults;

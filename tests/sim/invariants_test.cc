@@ -21,6 +21,7 @@
 #include "sim/invariants/single_owner.h"
 #include "sim/invariants/state_sync.h"
 #include "sim/invariants/success_rate.h"
+#include "sim/option_check.h"
 
 namespace faultline {
 namespace {
@@ -706,7 +707,8 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
   for (const InvariantKind& k : kinds) {
     names.push_back(k.name);
     EXPECT_NE(std::string(k.summary), "") << k.name;
-    std::unique_ptr<Invariant> a = k.make(), b = k.make();
+    std::unique_ptr<Invariant> a = k.make(DefaultOptions(k.options)),
+                               b = k.make(DefaultOptions(k.options));
     ASSERT_NE(a, nullptr) << k.name;
     EXPECT_NE(a.get(), b.get()) << k.name;
   }
@@ -722,7 +724,7 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
   for (const InvariantKind& k : CoreInvariants()) {
-    std::unique_ptr<Invariant> checker = k.make();
+    std::unique_ptr<Invariant> checker = k.make(DefaultOptions(k.options));
     if (k.needs & observes::kCounterpart) {  // a counterpart that did the same: nothing
       checker->ObserveCounterpart(TraceEvent::FromJson({{"type", "differential_start"}}));
       checker->ObserveCounterpart(TraceEvent::FromJson(RunStart("lockstep")));
