@@ -60,9 +60,8 @@ rc::Gen<int64_t> OneInGen(int64_t rare, int64_t common) {
 
 // A fault's presence shrinks to absent.
 rc::Shrinkable<int64_t> PresenceAt(int64_t present) {
-  return rc::shrinkable::shrinkRecur(present, [](int64_t v) {
-    return v == 0 ? rc::Seq<int64_t>() : rc::seq::just<int64_t>(0);
-  });
+  return rc::shrinkable::shrinkRecur(
+      present, [](int64_t v) { return v == 0 ? rc::Seq<int64_t>() : rc::seq::just<int64_t>(0); });
 }
 
 rc::Gen<int64_t> KnobGen(const ExploreKnob& k) {
@@ -117,7 +116,6 @@ rc::Gen<Values> ValuesGen(const std::vector<ExploreKnob>& knobs) {
   return ValuesGen(gens);
 }
 
-
 }  // namespace
 
 rc::Shrinkable<Values> TreeOf(const std::vector<ExploreKnob>& knobs, const Values& values) {
@@ -145,8 +143,8 @@ using explore_space::DrawSeed;
 using explore_space::DrawValues;
 using explore_space::IntKnob;
 using explore_space::kMaxDepth;
-using explore_space::Written;
 using explore_space::Values;
+using explore_space::Written;
 using explore_space::WrittenRange;
 using nlohmann::json;
 
@@ -268,8 +266,8 @@ bool ExploreSpace::CaseOf(const ResolvedScenario& s, ExploreCase* out, std::stri
       v = written.value(json::json_pointer(k.pointer), k.lo);
     }
     if (k.kind == ExploreKnob::Kind::kInt && (v < k.lo || v > k.hi)) {
-      *error = fmt::format("{} is {}, outside the family's range [{}, {}]", k.pointer, v, k.lo,
-                           k.hi);
+      *error =
+          fmt::format("{} is {}, outside the family's range [{}, {}]", k.pointer, v, k.lo, k.hi);
       return false;
     }
     c.values.push_back(v);
@@ -280,13 +278,12 @@ bool ExploreSpace::CaseOf(const ResolvedScenario& s, ExploreCase* out, std::stri
   const json want = lockstep.ToJson(), got = Materialize(c).ToJson();
   if (want != got) {
     const json diff = json::diff(got, want);
-    *error = fmt::format("{} differs from the family's value", diff.empty() ? std::string("?")
-                                                                              : diff[0].value("path", "?"));
+    *error = fmt::format("{} differs from the family's value",
+                         diff.empty() ? std::string("?") : diff[0].value("path", "?"));
     return false;
   }
   *out = std::move(c);
   return true;
 }
-
 
 }  // namespace faultline

@@ -80,8 +80,8 @@ Check CheckString(const json& v, const OptionSpec& spec, const std::string& poin
 }
 
 Check CheckChoiceList(const json& v, const OptionSpec& spec, const std::string& pointer) {
-  const std::string expected = "a non-empty list of distinct strings, each one of " +
-                               diag::QuotedList(spec.choices);
+  const std::string expected =
+      "a non-empty list of distinct strings, each one of " + diag::QuotedList(spec.choices);
   if (!v.is_array() || v.empty()) {
     return Fail(pointer, fmt::format("found {}, expected {}", ShowTyped(v), expected));
   }

@@ -165,8 +165,8 @@ Check CheckFaults(const json& doc, const Catalog& catalog, bool freerun) {
 // "name". `*where` is the pointer of the name. Nullopt with `*problem` set if
 // the entry has no name of the right shape.
 std::optional<std::string> InvariantName(const json& entry, const std::string& pointer,
-                                         const std::vector<std::string>& known,
-                                         std::string* where, Check* problem) {
+                                         const std::vector<std::string>& known, std::string* where,
+                                         Check* problem) {
   *where = pointer;
   if (entry.is_string() && !entry.get_ref<const std::string&>().empty()) {
     return entry.get<std::string>();
@@ -179,8 +179,8 @@ std::optional<std::string> InvariantName(const json& entry, const std::string& p
   }
   const auto name = entry.find("name");
   if (name == entry.end()) {
-    *problem = Fail(pointer, fmt::format("missing \"name\"; known invariants: {}",
-                                         fmt::join(known, ", ")));
+    *problem = Fail(pointer,
+                    fmt::format("missing \"name\"; known invariants: {}", fmt::join(known, ", ")));
     return std::nullopt;
   }
   *where = Child(pointer, "name");
@@ -198,8 +198,7 @@ std::optional<std::string> InvariantName(const json& entry, const std::string& p
 Check CheckInvariantOptions(const json& entry, const std::string& pointer,
                             const InvariantKind& kind) {
   if (!entry.is_object()) {
-    return CheckEntryOptions(json::object(), kind.options, pointer, "name", "invariant",
-                             kind.name);
+    return CheckEntryOptions(json::object(), kind.options, pointer, "name", "invariant", kind.name);
   }
   for (const auto& [key, value] : entry.items()) {
     const bool option = std::any_of(kind.options.begin(), kind.options.end(),
@@ -236,8 +235,8 @@ Check CheckInvariants(const json& doc, const Catalog& catalog) {
   for (size_t i = 0; i < it->size(); ++i) {
     const std::string pointer = Child("/invariants", i);
     Check problem;
-    const std::optional<std::string> name = InvariantName((*it)[i], pointer, known, &where[i],
-                                                          &problem);
+    const std::optional<std::string> name =
+        InvariantName((*it)[i], pointer, known, &where[i], &problem);
     if (!name) return problem;
     const auto earlier = std::find(names.begin(), names.end(), *name);
     if (earlier != names.end()) {
@@ -345,9 +344,10 @@ Check CheckSkills(const json& doc) {
     if (problem) return Fail(problem->pointer, problem->message);
   }
   if (any && doc.contains("sut")) {
-    return Fail("/sut", "skills (\"agents\"/\"skills\", \"work\"/\"skills\") need the reference "
-                        "coordinator, which knows them; an external SUT has no way to be told "
-                        "(impossible combination)");
+    return Fail("/sut",
+                "skills (\"agents\"/\"skills\", \"work\"/\"skills\") need the reference "
+                "coordinator, which knows them; an external SUT has no way to be told "
+                "(impossible combination)");
   }
   return std::nullopt;
 }

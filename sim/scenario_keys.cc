@@ -90,9 +90,9 @@ const std::vector<Section>& Sections() {
 
 const std::vector<std::string>& TopLevelKeys() {
   static const auto* const keys = new std::vector<std::string>{
-      "name", "fmea",   "mode",      "seed",   "coordinator", "agents",
-      "work", "reaper", "scheduler", "faults", "invariants",  "limits", "slo", "telemetry", "sut",
-      "differential"};
+      "name", "fmea",      "mode",      "seed",        "coordinator", "agents",
+      "work", "reaper",    "scheduler", "faults",      "invariants",  "limits",
+      "slo",  "telemetry", "sut",       "differential"};
   return *keys;
 }
 

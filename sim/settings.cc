@@ -60,10 +60,10 @@ const std::vector<SettingSpec>& SettingTable() {
        kNoMax, false,
        "the reaper's CPU per pass late in the run, as a percentage of early on (plus 300 us "
        "slack)"},
-      {kSlo, "max_monitor_cpu_us_per_scan", &S::slo_max_monitor_cpu_us_per_scan, 20'000, 1,
-       kNoMax, false, "the reaper's CPU per pass late in the run, at most"},
-      {kSlo, "max_monitor_rss_growth_kb", &S::slo_max_monitor_rss_growth_kb, 2048, 0, kNoMax,
-       false, "how far the reaper's resident set may grow after warm-up"},
+      {kSlo, "max_monitor_cpu_us_per_scan", &S::slo_max_monitor_cpu_us_per_scan, 20'000, 1, kNoMax,
+       false, "the reaper's CPU per pass late in the run, at most"},
+      {kSlo, "max_monitor_rss_growth_kb", &S::slo_max_monitor_rss_growth_kb, 2048, 0, kNoMax, false,
+       "how far the reaper's resident set may grow after warm-up"},
   };
   return *table;
 }

@@ -64,8 +64,8 @@ struct SettingSpec {
   std::string_view name;  // the key in its group's block; unique over the table
   int64_t ScenarioSettings::*field;
   int64_t default_value;
-  int64_t min, max;  // inclusive bounds of a written value (and of both ends of a range)
-  bool range_ok;     // [lo, hi] may be written; Resolve draws it from the seed
+  int64_t min, max;      // inclusive bounds of a written value (and of both ends of a range)
+  bool range_ok;         // [lo, hi] may be written; Resolve draws it from the seed
   std::string_view doc;  // one line
 };
 

@@ -30,37 +30,56 @@ inline json Ev(uint64_t seq, int64_t t_ms, const char* type, json extra = json::
 
 // A claim_ok at process time now_ms (also its run time) with a lease until until_ms.
 inline json Claim(uint64_t seq, const char* item, const char* agent, int64_t token, int64_t now_ms,
-           int64_t until_ms) {
+                  int64_t until_ms) {
   return Ev(seq, now_ms, "claim_ok",
-            {{"proc", agent}, {"item", item}, {"agent", agent}, {"token", token},
-             {"now_us", now_ms * kMs}, {"lease_until_us", until_ms * kMs}, {"attempt", token}});
+            {{"proc", agent},
+             {"item", item},
+             {"agent", agent},
+             {"token", token},
+             {"now_us", now_ms * kMs},
+             {"lease_until_us", until_ms * kMs},
+             {"attempt", token}});
 }
 
 inline json Op(uint64_t seq, int64_t t_ms, const char* type, const char* item, const char* agent,
-        int64_t token, json extra = json::object()) {
-  json line = Ev(seq, t_ms, type, {{"proc", agent}, {"item", item}, {"agent", agent},
-                                   {"token", token}, {"now_us", t_ms * kMs}});
+               int64_t token, json extra = json::object()) {
+  json line = Ev(seq, t_ms, type,
+                 {{"proc", agent},
+                  {"item", item},
+                  {"agent", agent},
+                  {"token", token},
+                  {"now_us", t_ms * kMs}});
   line.update(extra);
   return line;
 }
 
 inline json RunStart(const char* mode, int64_t lease_ms = 3000, int64_t reap_ms = 1000,
-              int items = 0) {
+                     int items = 0) {
   return Ev(0, 0, "run_start",
-            {{"scenario", "test"}, {"seed", 1}, {"mode", mode}, {"lease_ms", lease_ms},
-             {"heartbeat_ms", 500}, {"reap_interval_ms", reap_ms}, {"agent_timeout_ms", 3000},
-             {"max_attempts", 5}, {"agents", 2}, {"items", items}});
+            {{"scenario", "test"},
+             {"seed", 1},
+             {"mode", mode},
+             {"lease_ms", lease_ms},
+             {"heartbeat_ms", 500},
+             {"reap_interval_ms", reap_ms},
+             {"agent_timeout_ms", 3000},
+             {"max_attempts", 5},
+             {"agents", 2},
+             {"items", items}});
 }
 
 inline json Item(const char* id, const char* status, const char* reason = "", bool effect = false) {
   return {{"id", id}, {"status", status}, {"reason", reason}, {"effect", effect}};
 }
 
-inline json RunEnd(uint64_t seq, int64_t t_ms, json items, int64_t ledger = 0, bool completed = true,
-            int64_t locks = 0, const char* deadlock = "") {
+inline json RunEnd(uint64_t seq, int64_t t_ms, json items, int64_t ledger = 0,
+                   bool completed = true, int64_t locks = 0, const char* deadlock = "") {
   return Ev(seq, t_ms, "run_end",
-            {{"completed", completed}, {"locks", locks}, {"ledger", ledger},
-             {"items", std::move(items)}, {"deadlock", deadlock}});
+            {{"completed", completed},
+             {"locks", locks},
+             {"ledger", ledger},
+             {"items", std::move(items)},
+             {"deadlock", deadlock}});
 }
 
 template <typename Checker>
@@ -99,9 +118,11 @@ inline json Kill(uint64_t seq, int64_t t_ms, const char* agent) {
 // An agent quarantining a torn item file.
 inline json QuarantineItem(uint64_t seq, int64_t t_ms, const char* item) {
   return Ev(seq, t_ms, "quarantine",
-            {{"proc", "a2"}, {"item", item},
+            {{"proc", "a2"},
+             {"item", item},
              {"file", std::string("quarantine/items.") + item + ".json.123"},
-             {"status", "quarantined"}, {"reason", "not JSON"}});
+             {"status", "quarantined"},
+             {"reason", "not JSON"}});
 }
 
 inline json Register(uint64_t seq, int64_t t_ms, const char* agent, const char* fingerprint) {
@@ -111,8 +132,8 @@ inline json Register(uint64_t seq, int64_t t_ms, const char* agent, const char* 
 
 // A heartbeat whose clock reads run time; `holding`: the items it lists.
 inline json Heartbeat(uint64_t seq, int64_t at_ms, const char* agent, json holding = nullptr) {
-  json line = Ev(seq, at_ms, "heartbeat", {{"proc", agent}, {"agent", agent},
-                                           {"at_us", at_ms * kMs}});
+  json line =
+      Ev(seq, at_ms, "heartbeat", {{"proc", agent}, {"agent", agent}, {"at_us", at_ms * kMs}});
   if (!holding.is_null()) line["holding"] = std::move(holding);
   return line;
 }

@@ -108,8 +108,9 @@ TEST(SettingTableTest, ARangeIsDrawnFromTheStreamOfItsPointerOrRefused) {
     ASSERT_TRUE(ok) << error.ToString();
     for (uint64_t seed : {1u, 2u, 77u}) {
       const ResolvedScenario r = Resolve(scenario, InvariantCatalog(), seed);
-      EXPECT_EQ(r.*spec.field, Rng(seed).Split(SettingPointer(spec))
-                                   .Between(spec.default_value, spec.default_value + 1))
+      EXPECT_EQ(
+          r.*spec.field,
+          Rng(seed).Split(SettingPointer(spec)).Between(spec.default_value, spec.default_value + 1))
           << spec.name;
     }
   }
@@ -274,8 +275,8 @@ TEST(InvariantOptionsTest, MistakesNameThePointerLikeAFaultsOptions) {
   for (const Refusal& r : refusals) {
     Scenario scenario;
     ScenarioError error;
-    ASSERT_FALSE(Parse(fmt::format(R"({{"name": "x", "invariants": {}}})", r.invariants),
-                       &scenario, &error))
+    ASSERT_FALSE(
+        Parse(fmt::format(R"({{"name": "x", "invariants": {}}})", r.invariants), &scenario, &error))
         << r.invariants;
     EXPECT_EQ(error.pointer, r.pointer) << r.invariants << ": " << error.ToString();
     EXPECT_EQ(error.message.rfind(r.message, 0), 0u)
