@@ -545,7 +545,8 @@ Runner SetupList(CLI::App* app) {
       }
     } else if (*what == "invariants") {
       for (const InvariantKind& k : catalog.invariants) {
-        std::printf("%-22s %s\n%s", k.name.c_str(), k.summary.c_str(), OptionListing(k.options).c_str());
+        std::printf("%-22s %s\n%s", k.name.c_str(), k.summary.c_str(),
+                    OptionListing(k.options).c_str());
       }
     } else if (*what == "settings") {
       std::fputs(SettingsListing().c_str(), stdout);
