@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sim/invariant.h"
+#include "sim/option_check.h"
 #include "sim/invariants/registry.h"
 #include "sim/trace_event.h"
 
@@ -131,7 +132,7 @@ const std::vector<std::string>& Lines() {
 // Runs `kinds` over the history; the number of violations.
 size_t RunCheckers(const std::vector<InvariantKind>& kinds, std::vector<Violation>* out) {
   std::vector<std::unique_ptr<Invariant>> checkers;
-  for (const InvariantKind& k : kinds) checkers.push_back(k.make());
+  for (const InvariantKind& k : kinds) checkers.push_back(k.make(DefaultOptions(k.options)));
   for (const TraceEvent& e : History()) {
     for (auto& c : checkers) c->Observe(e);
   }

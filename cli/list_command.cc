@@ -9,6 +9,8 @@
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "sim/option_check.h"
+#include "sim/settings.h"
 
 namespace faultline::cli {
 namespace {
@@ -21,37 +23,27 @@ struct ListFlags {
   std::string dir = "scenarios";  // --dir, for scenarios
 };
 
-void PrintChoices(const std::vector<std::string>& choices) {
-  // One of: a, b, ... wrapped under the option's help.
-  std::string line = "one of:";
-  for (size_t c = 0; c < choices.size(); ++c) {
-    std::string next = " " + choices[c] + (c + 1 < choices.size() ? "," : "");
-    if (line.size() + next.size() > 76) {
-      std::printf("    %-18s %s\n", "", line.c_str());
-      line = "       ";
-    }
-    line += next;
-  }
-  std::printf("    %-18s %s\n", "", line.c_str());
-}
-
 int ListFaults(const Catalog& catalog, const ListFlags&) {
   for (const FaultKind& k : catalog.faults) {
-    std::printf("%s%s\n  %s\n  stands for: %s\n", k.name.c_str(),
-                k.lockstep_only ? " (lockstep only)" : "", k.summary.c_str(), k.stands_for.c_str());
-    for (const OptionSpec& o : k.options) {
-      std::string def =
-          o.default_value.is_null() ? "required" : "default " + o.default_value.dump();
-      std::printf("    %-18s %s (%s%s)\n", o.name.c_str(), o.help.c_str(), def.c_str(),
-                  o.range_ok ? "; a range [lo, hi] is drawn from the seed" : "");
-      if (!o.choices.empty()) PrintChoices(o.choices);
-    }
+    std::printf("%s%s\n  %s\n  stands for: %s\n%s", k.name.c_str(),
+                k.lockstep_only ? " (lockstep only)" : "", k.summary.c_str(), k.stands_for.c_str(),
+                OptionListing(k.options).c_str());
   }
   return kExitPass;
 }
 
+// One line per invariant; its options (sim/option_check.h) indented below.
 int ListInvariants(const Catalog& catalog, const ListFlags&) {
-  for (const InvariantKind& k : catalog.invariants) std::printf("%-22s %s\n", k.name, k.summary);
+  for (const InvariantKind& k : catalog.invariants) {
+    std::printf("%-22s %s\n%s", k.name.c_str(), k.summary.c_str(),
+                OptionListing(k.options).c_str());
+  }
+  return kExitPass;
+}
+
+// The settings table (sim/settings.h).
+int ListSettings(const Catalog&, const ListFlags&) {
+  std::fputs(SettingsListing().c_str(), stdout);
   return kExitPass;
 }
 
@@ -98,6 +90,7 @@ const ListTopic kTopics[] = {
     {"faults", ListFaults},
     {"invariants", ListInvariants},
     {"scenarios", ListScenarios},
+    {"settings", ListSettings},
 };
 
 }  // namespace

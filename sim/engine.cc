@@ -102,20 +102,17 @@ EngineResult Engine::Run() {
   }
   EngineResult::End end = EngineResult::End::kHarnessError;
   const bool set_up = Setup();
-  Emit("sim", {{"type", "run_start"},
-               {"cluster_fingerprint", ClusterFingerprint()},
-               {"scenario", s_.name},
-               {"seed", s_.seed},
-               {"mode", lockstep_ ? "lockstep" : "freerun"},
-               {"lease_ms", s_.lease_ms},
-               {"heartbeat_ms", s_.heartbeat_ms},
-               {"reap_interval_ms", s_.reap_interval_ms},
-               {"agent_timeout_ms", s_.agent_timeout_ms},
-               {"max_attempts", s_.max_attempts},
-               {"clock_skew_ms", s_.clock_skew_ms},
-               {"slo", s_.SloJson()},
-               {"agents", s_.agents},
-               {"items", s_.items}});
+  // Every coordinator setting of the table, and the SLO as "slo".
+  nlohmann::json run_start = GroupJson(s_, SettingGroup::kCoordinator);
+  run_start.update({{"type", "run_start"},
+                    {"cluster_fingerprint", ClusterFingerprint()},
+                    {"scenario", s_.name},
+                    {"seed", s_.seed},
+                    {"mode", lockstep_ ? "lockstep" : "freerun"},
+                    {"slo", s_.SloJson()},
+                    {"agents", s_.agents},
+                    {"items", s_.items}});
+  Emit("sim", std::move(run_start));
   if (set_up) {
     // Before any process runs, so that every claim can be judged against
     // what it names.

@@ -26,6 +26,7 @@
 #include "sim/fault.h"
 #include "sim/process_set.h"
 #include "sim/rng.h"
+#include "sim/settings.h"
 #include "sim/sut.h"
 
 namespace faultline::engine_detail {
@@ -193,14 +194,11 @@ class Engine {
     return capability::Unmet(capability::kReferenceAgents, sut_->Offers()) != 0;
   }
   const std::string& scratch() const { return o_.work_dir; }
+  // The cluster configuration: every coordinator setting of the table.
   nlohmann::json Settings() const {
-    return {{"schema_version", 1},
-            {"lease_ms", s_.lease_ms},
-            {"heartbeat_ms", s_.heartbeat_ms},
-            {"reap_interval_ms", s_.reap_interval_ms},
-            {"agent_timeout_ms", s_.agent_timeout_ms},
-            {"max_attempts", s_.max_attempts},
-            {"clock_skew_ms", s_.clock_skew_ms}};
+    nlohmann::json settings = GroupJson(s_, SettingGroup::kCoordinator);
+    settings["schema_version"] = 1;
+    return settings;
   }
   std::string ClusterFingerprint() const;
   bool RunTool(const std::vector<std::string>& args, std::string* error);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/options.h"
 #include "sim/resource_sample.h"
 #include "sim/trace_event.h"
 
@@ -62,10 +63,18 @@ inline constexpr unsigned kCounterpart = 1u << 8;        // a differential run's
 inline constexpr unsigned kReference = kItemStates | kLockFiles | kStateFiles | kCoordinatorEvents;
 }  // namespace observes
 
+// An invariant plug-in, declared in its own file and listed in one registry
+// (sim/invariants/registry.cc); the same shape as FaultKind.
 struct InvariantKind {
-  const char* name;
-  const char* summary;  // one line: holds when ...
-  std::function<std::unique_ptr<Invariant>()> make;
+  std::string name;
+  std::string summary;  // one line: holds when ...
+  // Typed options a scenario may set by writing the invariant as an object,
+  // {"name": "no_retry_storm", "max_failed_calls": 20}; validated like a
+  // fault's options. Every option has a default (an invariant may be listed
+  // by name alone).
+  std::vector<OptionSpec> options;
+  // `options`: every key of `options` present with a concrete value.
+  std::function<std::unique_ptr<Invariant>(const nlohmann::json& options)> make;
   unsigned needs = 0;  // observes:: bits
 };
 

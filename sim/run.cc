@@ -137,7 +137,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       not_applicable_names += (not_applicable_names.empty() ? "" : ", ") + name;
       continue;
     }
-    checkers.push_back({name, kind->make()});
+    checkers.push_back({name, kind->make(s.InvariantOptions(*kind))});
   }
   // A differential run runs the counterpart first, in a run directory of its own.
   RunReport counterpart;

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "sim/fault.h"
 #include "sim/invariant.h"
+#include "sim/settings.h"
 
 namespace faultline {
 
@@ -57,17 +59,14 @@ struct FaultInstance {
   nlohmann::json options;  // every option of the kind, resolved
 };
 
-// One concrete run of a family.
-struct ResolvedScenario {
+// One concrete run of a family. Its coordinator settings and SLO bounds are
+// the ScenarioSettings fields (lease_ms, slo_max_rss_growth_kb, ...), each
+// declared once in the settings table (sim/settings.h) with its default.
+struct ResolvedScenario : ScenarioSettings {
   std::string name;
   std::vector<std::string> fmea;
   Mode mode = Mode::kLockstep;
   uint64_t seed = 1;
-  // coordinator
-  int64_t lease_ms = 3000, heartbeat_ms = 500, reap_interval_ms = 1000;
-  int64_t agent_timeout_ms = 3000;
-  int max_attempts = 5;
-  int64_t clock_skew_ms = 0;
   // agents and work
   int agents = 4;
   int64_t work_min_ms = 0, work_max_ms = 0;  // each agent draws per item from this range
@@ -81,7 +80,11 @@ struct ResolvedScenario {
   std::string scheduler = "random";  // "random" | "pct"
   int pct_depth = 3;
   std::vector<FaultInstance> faults;
-  std::vector<std::string> invariants;
+  std::vector<std::string> invariants;  // by name, each at most once
+  // The options of each invariant the scenario wrote as an object ({"name":
+  // ..., options}), every option concrete. An invariant written as a name
+  // alone has none here: its checker gets its declared defaults.
+  std::map<std::string, nlohmann::json> invariant_options;
   // The agents' span export (docs/telemetry.md). Also on whenever a fault
   // needs the collector (collector_outage).
   struct Telemetry {
@@ -96,15 +99,6 @@ struct ResolvedScenario {
   int64_t sim_ms = 600'000;   // lockstep: simulated-time limit
   int64_t wall_ms = 60'000;   // wall-clock limit of the whole run
   int64_t step_timeout_ms = 10'000;  // lockstep watchdog per step
-  // success_rate's SLO (runbook defaults: below 80 % success or above 20 %
-  // lock timeouts is SEV-3; below 50 % success is SEV-2 whatever the SLO).
-  int64_t slo_min_claim_success_percent = 80;
-  int64_t slo_max_lock_timeout_percent = 20;
-  // bounded_memory's and bounded_monitor_cost's limits (measured resources).
-  int64_t slo_max_rss_growth_kb = 4096;
-  int64_t slo_max_monitor_cpu_growth_percent = 300;
-  int64_t slo_max_monitor_cpu_us_per_scan = 20'000;
-  int64_t slo_max_monitor_rss_growth_kb = 2048;
   // null: the reference coordinator. Else a validated "sut" block with its
   // cwd made absolute (sim/sut/sut_spec.h): the external system under test.
   nlohmann::json sut;
@@ -114,10 +108,14 @@ struct ResolvedScenario {
   nlohmann::json differential;
 
   // A plain scenario document with every value concrete: loading it and
-  // resolving it with the same seed gives this again.
+  // resolving it with the same seed gives this again. (An invariant written
+  // by name stays a name: its options are the kind's declared defaults.)
   nlohmann::json ToJson() const;
   // The "slo" block, every key concrete (also run_start's "slo").
   nlohmann::json SloJson() const;
+  // The options the checker of `kind` is made with: the resolved ones of an
+  // invariant written as an object, else the kind's defaults.
+  nlohmann::json InvariantOptions(const InvariantKind& kind) const;
 };
 
 // Draws every range of `scenario` from `seed` (named streams per JSON

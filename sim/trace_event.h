@@ -11,11 +11,13 @@
 //
 // Event types and their fields:
 //   from the engine ("proc": "sim"):
-//     run_start   scenario, seed, mode, lease_ms, heartbeat_ms, reap_interval_ms,
-//                 agent_timeout_ms, max_attempts, clock_skew_ms, agents, items,
-//                 slo: {min_claim_success_percent, max_lock_timeout_percent,
-//                 max_rss_growth_kb, max_monitor_cpu_growth_percent,
-//                 max_monitor_cpu_us_per_scan, max_monitor_rss_growth_kb}
+//     run_start   scenario, seed, mode, cluster_fingerprint, agents, items, every
+//                 coordinator setting of sim/settings.h (lease_ms, heartbeat_ms,
+//                 reap_interval_ms, agent_timeout_ms, max_attempts, clock_skew_ms),
+//                 slo: every SLO bound of sim/settings.h {min_claim_success_percent,
+//                 max_lock_timeout_percent, max_rss_growth_kb,
+//                 max_monitor_cpu_growth_percent, max_monitor_cpu_us_per_scan,
+//                 max_monitor_rss_growth_kb}
 //     submit      items (how many were submitted); with skills (sim/skills.h) also
 //                 skills: {skill: [item ids]} and agent_skills: {agent: [skills]}
 //     spawn       agent (the process id, "reaper" for the reaper), role ("agent" |

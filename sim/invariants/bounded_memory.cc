@@ -10,7 +10,7 @@ namespace faultline {
 
 void BoundedMemory::Observe(const TraceEvent& event) {
   if (event.type == "run_start") {
-    max_growth_kb_ = checker::SloBound(event, "max_rss_growth_kb", kDefaultMaxGrowthKb);
+    max_growth_kb_ = checker::SloBound(event, &ScenarioSettings::slo_max_rss_growth_kb);
   } else if (event.type == "span_created") {
     ++spans_[event.agent];
   } else if (event.type == "run_end") {

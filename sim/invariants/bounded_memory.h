@@ -2,7 +2,7 @@
 // incarnation of every agent and of the reaper, the resident set at its last
 // sample may exceed its early peak (the largest reading in the first quarter
 // of its samples, the warm-up) by at most the scenario's
-// slo.max_rss_growth_kb (default kDefaultMaxGrowthKb). A process that keeps
+// slo.max_rss_growth_kb (default in sim/settings.cc). A process that keeps
 // what it handles — every span it exported, every record it read — grows with
 // the work it does and ends far above its warm-up; one that reuses its memory
 // stays flat (telemetry memory leak under sustained load, RPN 315).
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "sim/invariant.h"
+#include "sim/invariants/checker_support.h"
 #include "sim/invariants/resource_series.h"
 
 namespace faultline {
@@ -34,7 +35,6 @@ class BoundedMemory final : public Invariant {
   static constexpr const char* kSummary =
       "no agent or reaper keeps growing: its resident set at the end exceeds its warm-up peak "
       "by at most slo.max_rss_growth_kb (measured, resources.jsonl)";
-  static constexpr int64_t kDefaultMaxGrowthKb = 4096;
   static constexpr size_t kMinSamples = 8;
 
   void Observe(const TraceEvent& event) override;
@@ -50,7 +50,7 @@ class BoundedMemory final : public Invariant {
     int64_t spans = 0;
   };
 
-  int64_t max_growth_kb_ = kDefaultMaxGrowthKb;
+  int64_t max_growth_kb_ = checker::SloDefault(&ScenarioSettings::slo_max_rss_growth_kb);
   std::map<std::string, int64_t> spans_;  // span_created per agent
   checker::ResourceSeries series_;
   std::vector<Judged> judged_;  // after Finish

@@ -13,10 +13,9 @@ void BoundedMonitorCost::Observe(const TraceEvent& event) {
     reap_interval_us_ = std::max<int64_t>(1, checker::IntField(event.fields, "reap_interval_ms")) *
                         1000;
     cpu_growth_percent_ =
-        checker::SloBound(event, "max_monitor_cpu_growth_percent", kDefaultCpuGrowthPercent);
-    cpu_us_per_scan_ =
-        checker::SloBound(event, "max_monitor_cpu_us_per_scan", kDefaultCpuUsPerScan);
-    rss_growth_kb_ = checker::SloBound(event, "max_monitor_rss_growth_kb", kDefaultRssGrowthKb);
+        checker::SloBound(event, &ScenarioSettings::slo_max_monitor_cpu_growth_percent);
+    cpu_us_per_scan_ = checker::SloBound(event, &ScenarioSettings::slo_max_monitor_cpu_us_per_scan);
+    rss_growth_kb_ = checker::SloBound(event, &ScenarioSettings::slo_max_monitor_rss_growth_kb);
   } else if (event.type == "run_end") {
     run_end_seq_ = event.seq;
   }

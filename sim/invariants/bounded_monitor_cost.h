@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "sim/invariant.h"
+#include "sim/invariants/checker_support.h"
 #include "sim/invariants/resource_series.h"
 
 namespace faultline {
@@ -45,9 +46,6 @@ class BoundedMonitorCost final : public Invariant {
       "the reaper's CPU per pass does not grow as the run goes on and its memory stays bounded "
       "(slo.max_monitor_cpu_growth_percent, max_monitor_cpu_us_per_scan, "
       "max_monitor_rss_growth_kb; measured, resources.jsonl)";
-  static constexpr int64_t kDefaultCpuGrowthPercent = 300;
-  static constexpr int64_t kDefaultCpuUsPerScan = 20'000;
-  static constexpr int64_t kDefaultRssGrowthKb = 2048;
   static constexpr int64_t kSlackUs = 300;
   static constexpr size_t kMinPasses = 16;
 
@@ -70,9 +68,10 @@ class BoundedMonitorCost final : public Invariant {
   void Judge(const checker::Incarnation& inc, const std::vector<uint64_t>& evidence,
              std::vector<Violation>* out);
 
-  int64_t cpu_growth_percent_ = kDefaultCpuGrowthPercent;
-  int64_t cpu_us_per_scan_ = kDefaultCpuUsPerScan;
-  int64_t rss_growth_kb_ = kDefaultRssGrowthKb;
+  int64_t cpu_growth_percent_ =
+      checker::SloDefault(&ScenarioSettings::slo_max_monitor_cpu_growth_percent);
+  int64_t cpu_us_per_scan_ = checker::SloDefault(&ScenarioSettings::slo_max_monitor_cpu_us_per_scan);
+  int64_t rss_growth_kb_ = checker::SloDefault(&ScenarioSettings::slo_max_monitor_rss_growth_kb);
   int64_t reap_interval_us_ = 1'000'000;
   checker::ResourceSeries series_;
   std::vector<Judged> judged_;

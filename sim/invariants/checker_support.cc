@@ -12,11 +12,14 @@ int64_t IntField(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
-int64_t SloBound(const TraceEvent& run_start, const char* key, int64_t fallback) {
+int64_t SloBound(const TraceEvent& run_start, int64_t ScenarioSettings::*field) {
+  const SettingSpec& spec = SpecOf(field);
   const auto slo = run_start.fields.find("slo");
-  if (slo == run_start.fields.end() || !slo->is_object()) return fallback;
-  return slo->value(key, fallback);
+  if (slo == run_start.fields.end() || !slo->is_object()) return spec.default_value;
+  return slo->value(std::string(spec.name), spec.default_value);
 }
+
+int64_t SloDefault(int64_t ScenarioSettings::*field) { return SpecOf(field).default_value; }
 
 const std::string& StrField(const nlohmann::json& j, const char* key) {
   static const std::string kNone;

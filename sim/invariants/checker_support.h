@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sim/invariant.h"
+#include "sim/settings.h"
 
 namespace faultline::checker {
 
@@ -22,9 +23,14 @@ namespace faultline::checker {
 // an object).
 int64_t IntField(const nlohmann::json& j, const char* key);
 
-// The scenario's SLO bound `key` from run_start's "slo" object, else `fallback`
-// (no slo block, or an older trace without the key).
-int64_t SloBound(const TraceEvent& run_start, const char* key, int64_t fallback);
+// The scenario's SLO bound `field` (a "slo" setting of sim/settings.h, e.g.
+// &ScenarioSettings::slo_max_rss_growth_kb) from run_start's "slo" object,
+// else the table's default (no slo block, or an older trace without the key).
+int64_t SloBound(const TraceEvent& run_start, int64_t ScenarioSettings::*field);
+
+// The table's default of the SLO bound `field`: what a checker holds a run to
+// before (or without) a run_start.
+int64_t SloDefault(int64_t ScenarioSettings::*field);
 
 // j[key] when it is a string, else "". The reference points into `j` (or at a
 // static empty string): valid while `j` lives and is not modified.

@@ -24,10 +24,22 @@
 namespace faultline {
 namespace {
 
-// `needs`: what the checker must observe (sim/invariant.h, observes::).
+// `needs`: what the checker must observe (sim/invariant.h, observes::). A
+// checker with options declares them as `static std::vector<OptionSpec>
+// Options()` and is made from them; one without has a default constructor.
 template <typename Checker>
 InvariantKind Entry(unsigned needs = 0) {
-  return {Checker::kName, Checker::kSummary, [] { return std::make_unique<Checker>(); }, needs};
+  InvariantKind kind;
+  kind.name = Checker::kName;
+  kind.summary = Checker::kSummary;
+  kind.needs = needs;
+  if constexpr (requires { Checker::Options(); }) {
+    kind.options = Checker::Options();
+    kind.make = [](const nlohmann::json& options) { return std::make_unique<Checker>(options); };
+  } else {
+    kind.make = [](const nlohmann::json&) { return std::make_unique<Checker>(); };
+  }
+  return kind;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/invariants/checker_support.h"
+#include "sim/option_check.h"
 
 namespace faultline {
 
@@ -29,6 +30,20 @@ std::vector<uint64_t> Evidence(std::optional<uint64_t> first, std::optional<uint
 
 }  // namespace
 
+std::vector<OptionSpec> SuccessRate::Options() {
+  OptionSpec min_samples;
+  min_samples.name = "min_samples";
+  min_samples.default_value = 20;
+  min_samples.min = 1;
+  min_samples.help = "claim attempts (operations) a rate needs before it is judged";
+  return {min_samples};
+}
+
+SuccessRate::SuccessRate() : SuccessRate(DefaultOptions(Options())) {}
+
+SuccessRate::SuccessRate(const nlohmann::json& options)
+    : min_samples_(options.at("min_samples").get<int64_t>()) {}
+
 void SuccessRate::Observe(const TraceEvent& event) {
   const std::string& type = event.type;
   if (type == "claim_ok") {
@@ -47,9 +62,8 @@ void SuccessRate::Observe(const TraceEvent& event) {
   if (type == "run_end") run_end_seq_ = event.seq;
   if (type == "run_start") {
     min_success_percent_ =
-        checker::SloBound(event, "min_claim_success_percent", kSev3SuccessPercent);
-    max_timeout_percent_ =
-        checker::SloBound(event, "max_lock_timeout_percent", kSev3TimeoutPercent);
+        checker::SloBound(event, &ScenarioSettings::slo_min_claim_success_percent);
+    max_timeout_percent_ = checker::SloBound(event, &ScenarioSettings::slo_max_lock_timeout_percent);
   }
   last_seq_ = event.seq;
 }
@@ -60,7 +74,7 @@ void SuccessRate::Finish(std::vector<Violation>* out) {
   const std::optional<uint64_t> end = run_end_seq_ ? run_end_seq_ : last_seq_;
 
   const int64_t attempts = claim_ok_ + contended_;
-  if (attempts >= kMinSamples) {
+  if (attempts >= min_samples_) {
     const char* severity = nullptr;
     int64_t bound = 0;
     if (claim_ok_ * 100 < attempts * kSev2SuccessPercent) {
@@ -82,7 +96,7 @@ void SuccessRate::Finish(std::vector<Violation>* out) {
   }
 
   const int64_t operations = claim_ok_ + renew_ok_ + complete_ok_ + lock_timeout_;
-  if (operations >= kMinSamples && lock_timeout_ * 100 > operations * max_timeout_percent_) {
+  if (operations >= min_samples_ && lock_timeout_ * 100 > operations * max_timeout_percent_) {
     out->push_back(
         {kName,
          fmt::format("SEV-3: lock timeout rate {} is above {}% ({} of {} operations gave up "

@@ -11,6 +11,7 @@
 
 #include "sim/protocol/control_protocol.h"
 #include "sim/protocol/faultline_agent.h"
+#include "sim/settings.h"
 #include "sim/sut/command.h"
 #include "sim/sut/sut_spec.h"
 #include "sim/sut/template.h"
@@ -78,7 +79,8 @@ class Adapter {
   explicit Adapter(const AdapterOptions& o)
       : o_(o), spec_(ParseSut(o.config.at("sut"))), rng_(o.seed ^ 0x5bd1e995ULL) {
     const json& c = o.config;
-    lease_us_ = c.value("lease_ms", int64_t{3000}) * 1000;
+    const ScenarioSettings defaults;
+    lease_us_ = c.value("lease_ms", defaults.lease_ms) * 1000;
     work_min_ms_ = c.at("work_ms")[0].get<int64_t>();
     work_max_ms_ = c.at("work_ms")[1].get<int64_t>();
     base_ = {{"dir", c.value("dir", "")},
@@ -88,11 +90,13 @@ class Adapter {
              {"pid", std::to_string(getpid())},
              {"work_min_ms", std::to_string(work_min_ms_)},
              {"work_max_ms", std::to_string(work_max_ms_)}};
-    for (const char* key : {"lease_ms", "heartbeat_ms", "reap_interval_ms", "agent_timeout_ms",
-                            "max_attempts"}) {
-      base_[key] = std::to_string(c.value(key, int64_t{0}));
+    // Every coordinator setting is a placeholder (sim/settings.h).
+    for (const SettingSpec& spec : SettingTable()) {
+      if (spec.group != SettingGroup::kCoordinator) continue;
+      const std::string key(spec.name);
+      base_[key] = std::to_string(c.value(key, spec.default_value));
     }
-    reap_interval_us_ = c.value("reap_interval_ms", int64_t{1000}) * 1000;
+    reap_interval_us_ = c.value("reap_interval_ms", defaults.reap_interval_ms) * 1000;
   }
 
   int Run() {

@@ -101,16 +101,16 @@ ExternalSut::ExternalSut(const json& block, RunSettings settings)
     : block_(block), spec_(ParseSut(block)), settings_(std::move(settings)) {}
 
 Values ExternalSut::BaseValues(int64_t now_us) const {
-  return {{"dir", settings_.dir},
-          {"seed", std::to_string(settings_.seed)},
-          {"items", std::to_string(settings_.items)},
-          {"lease_ms", std::to_string(settings_.lease_ms)},
-          {"heartbeat_ms", std::to_string(settings_.heartbeat_ms)},
-          {"reap_interval_ms", std::to_string(settings_.reap_interval_ms)},
-          {"agent_timeout_ms", std::to_string(settings_.agent_timeout_ms)},
-          {"max_attempts", std::to_string(settings_.max_attempts)},
-          {"now_ms", std::to_string(now_us / 1000)},
-          {"now_us", std::to_string(now_us)}};
+  Values values = {{"dir", settings_.dir},
+                   {"seed", std::to_string(settings_.seed)},
+                   {"items", std::to_string(settings_.items)},
+                   {"now_ms", std::to_string(now_us / 1000)},
+                   {"now_us", std::to_string(now_us)}};
+  for (const SettingSpec& spec : SettingTable()) {
+    if (spec.group != SettingGroup::kCoordinator) continue;
+    values[std::string(spec.name)] = std::to_string(settings_.settings.*spec.field);
+  }
+  return values;
 }
 
 std::vector<std::pair<std::string, std::string>> ExternalSut::Env(const Values& values) const {
@@ -189,12 +189,8 @@ bool ExternalSut::Prepare(SutHost& host, std::string* error) {
                    {"dir", settings_.dir},
                    {"seed", settings_.seed},
                    {"items", settings_.items},
-                   {"lease_ms", settings_.lease_ms},
-                   {"heartbeat_ms", settings_.heartbeat_ms},
-                   {"reap_interval_ms", settings_.reap_interval_ms},
-                   {"agent_timeout_ms", settings_.agent_timeout_ms},
-                   {"max_attempts", settings_.max_attempts},
                    {"work_ms", {settings_.work_min_ms, settings_.work_max_ms}}};
+    config.update(GroupJson(settings_.settings, SettingGroup::kCoordinator));
     std::ofstream f(adapter_config_);
     f << config.dump(2) << "\n";
     if (!f) {

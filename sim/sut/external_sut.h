@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/settings.h"
 #include "sim/sut.h"
 #include "sim/sut/sut_spec.h"
 #include "sim/sut/template.h"
@@ -32,8 +33,9 @@ struct RunSettings {
   int items = 0;
   int agents = 0;
   bool reaper = true;
-  int64_t lease_ms = 0, heartbeat_ms = 0, reap_interval_ms = 0, agent_timeout_ms = 0;
-  int max_attempts = 0;
+  // The scenario's settings (sim/settings.h); the coordinator ones are the
+  // placeholders {lease_ms}, ... and keys of the adapter's configuration.
+  ScenarioSettings settings;
   int64_t work_min_ms = 0, work_max_ms = 0;
 };
 

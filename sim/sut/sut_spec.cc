@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "sim/settings.h"
 #include "sim/sut/template.h"
 
 namespace faultline::sut {
@@ -26,13 +27,19 @@ std::string Show(const json& j) {
   return s.size() <= 60 ? s : s.substr(0, 57) + "...";
 }
 
-const std::vector<std::string> kBase = {"dir",         "seed",         "items",
-                                        "lease_ms",    "heartbeat_ms", "reap_interval_ms",
-                                        "agent_timeout_ms", "max_attempts", "now_ms",
-                                        "now_us"};
+// The placeholders every command has: the run's, then every coordinator
+// setting of the table (sim/settings.h), then the harness's clock.
+std::vector<std::string> BasePlaceholders() {
+  std::vector<std::string> v = {"dir", "seed", "items"};
+  for (const SettingSpec& spec : SettingTable()) {
+    if (spec.group == SettingGroup::kCoordinator) v.emplace_back(spec.name);
+  }
+  v.insert(v.end(), {"now_ms", "now_us"});
+  return v;
+}
 
 std::vector<std::string> With(std::initializer_list<const char*> more) {
-  std::vector<std::string> v = kBase;
+  std::vector<std::string> v = BasePlaceholders();
   for (const char* m : more) v.emplace_back(m);
   return v;
 }
@@ -313,7 +320,7 @@ std::vector<std::string> PlaceholdersFor(std::string_view context) {
   if (context == "env") {
     return With({"agent", "pid", "item", "token", "work_min_ms", "work_max_ms"});
   }
-  return kBase;  // init, reaper, dump
+  return BasePlaceholders();  // init, reaper, dump
 }
 
 std::optional<SutProblem> CheckSut(const json& block, bool lockstep, int64_t step_timeout_ms) {

@@ -71,11 +71,7 @@ class AllSystems final : public SutFactory {
     rs.items = s.items;
     rs.agents = s.agents;
     rs.reaper = s.reaper;
-    rs.lease_ms = s.lease_ms;
-    rs.heartbeat_ms = s.heartbeat_ms;
-    rs.reap_interval_ms = s.reap_interval_ms;
-    rs.agent_timeout_ms = s.agent_timeout_ms;
-    rs.max_attempts = s.max_attempts;
+    rs.settings = s;
     rs.work_min_ms = s.work_min_ms;
     rs.work_max_ms = s.work_max_ms;
     return std::make_unique<ExternalSut>(s.sut, rs);

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
+#include <string>
 
 #include "tests/sim/faultline_cli_fixture.h"
 #include "tests/support/poll.h"
@@ -53,8 +55,12 @@ TEST_F(FaultlineCliTest, RunDirectoryHasTheResolvedScenarioTraceAndVerdict) {
   EXPECT_EQ(v["ok"], true);
   EXPECT_EQ(v["faults"][0]["landed"], true);
   Ran listed = Faultline({"list", "invariants"});
+  // One line per invariant; its options are the indented lines under it.
+  size_t listed_invariants = 0;
+  std::istringstream listed_lines(listed.output);
+  for (std::string l; std::getline(listed_lines, l);) listed_invariants += !l.starts_with(" ");
   EXPECT_EQ(v["invariants"].size() + v.value("not_applicable", nlohmann::json::array()).size(),
-            static_cast<size_t>(std::count(listed.output.begin(), listed.output.end(), '\n')))
+            listed_invariants)
       << "a scenario without \"invariants\" checks them all";
   EXPECT_EQ(v["reproduce"], "faultline run " + dir + "/scenario.resolved.json");
   EXPECT_NE(a.output.find("reproduce: faultline run " + dir + "/scenario.resolved.json"),
@@ -273,10 +279,26 @@ TEST_F(FaultlineCliTest, ListsFaultsInvariantsAndScenarios) {
                         "eventual_lock_release", "bounded_locks", "progress"}) {
     EXPECT_NE(i.output.find(k), std::string::npos) << k;
   }
+  EXPECT_NE(i.output.find("\n    max_failed_calls   failed model calls one agent may make "
+                          "within window_ms (default 10)\n"),
+            std::string::npos)
+      << i.output;
   Ran s = Faultline({"list", "scenarios", "--dir", SCENARIO_DIR});
   EXPECT_EQ(s.exit.code, 0) << s.output;
   EXPECT_NE(s.output.find("kitchen-sink"), std::string::npos) << s.output;
   EXPECT_EQ(s.output.find("INVALID"), std::string::npos) << s.output;
+  Ran settings = Faultline({"list", "settings"});
+  EXPECT_EQ(settings.exit.code, 0) << settings.output;
+  for (const char* line :
+       {"coordinator: the cluster settings every agent shares",
+        "\n  lease_ms                         default 3000   >= 1, or a range a grant holds this "
+        "long unless renewed\n",
+        "\n  clock_skew_ms                    default 0      >= 0, or a range the clock",
+        "\nslo: what success_rate, bounded_memory and bounded_monitor_cost hold a run to",
+        "\n  min_claim_success_percent        default 80     0 to 100         claim attempts "
+        "that got an item, at least; below is SEV-3\n"}) {
+    EXPECT_NE(settings.output.find(line), std::string::npos) << line << "\n" << settings.output;
+  }
 }
 
 // --require-landed: a run whose every invariant held but whose declared fault

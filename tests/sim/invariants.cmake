@@ -1,6 +1,13 @@
-# Unit tests of the invariant checkers over hand-built histories.
+# Unit tests of the invariant checkers over hand-built histories
+# (checker_history.h), one file per group of checkers.
 # Included from tests/sim/CMakeLists.txt.
-add_executable(invariants_test ${CMAKE_CURRENT_LIST_DIR}/invariants_test.cc)
+add_executable(invariants_test
+  ${CMAKE_CURRENT_LIST_DIR}/invariants_grants_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/invariants_work_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/invariants_state_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/invariants_agents_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/invariants_rates_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/invariants_registry_test.cc)
 target_link_libraries(invariants_test PRIVATE faultline_invariants GTest::gtest GTest::gtest_main)
 gtest_discover_tests(invariants_test PROPERTIES LABELS unit)
 

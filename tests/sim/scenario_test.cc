@@ -47,8 +47,8 @@ Catalog TestCatalog() {
   crash.options = {StringOption("point", nullptr, {"claim.locked", "claim.state_written"}),
                    IntOption("nth", 1, 1, true)};
   catalog.faults = {kill, crash};
-  catalog.invariants = {{"single_owner", "one holder per item", nullptr},
-                        {"no_lost_work", "every item ends done", nullptr}};
+  catalog.invariants = {{"single_owner", "one holder per item", {}, nullptr},
+                        {"no_lost_work", "every item ends done", {}, nullptr}};
   return catalog;
 }
 
@@ -69,11 +69,9 @@ void ExpectSameRun(const ResolvedScenario& a, const ResolvedScenario& b) {
   EXPECT_EQ(a.fmea, b.fmea);
   EXPECT_EQ(a.mode, b.mode);
   EXPECT_EQ(a.seed, b.seed);
-  EXPECT_EQ(a.lease_ms, b.lease_ms);
-  EXPECT_EQ(a.heartbeat_ms, b.heartbeat_ms);
-  EXPECT_EQ(a.reap_interval_ms, b.reap_interval_ms);
-  EXPECT_EQ(a.agent_timeout_ms, b.agent_timeout_ms);
-  EXPECT_EQ(a.max_attempts, b.max_attempts);
+  for (const SettingSpec& spec : SettingTable()) {
+    EXPECT_EQ(a.*spec.field, b.*spec.field) << SettingPointer(spec);
+  }
   EXPECT_EQ(a.agents, b.agents);
   EXPECT_EQ(a.work_min_ms, b.work_min_ms);
   EXPECT_EQ(a.work_max_ms, b.work_max_ms);
@@ -89,6 +87,7 @@ void ExpectSameRun(const ResolvedScenario& a, const ResolvedScenario& b) {
     EXPECT_EQ(a.faults[i].options, b.faults[i].options) << "fault " << i;
   }
   EXPECT_EQ(a.invariants, b.invariants);
+  EXPECT_EQ(a.invariant_options, b.invariant_options);
   EXPECT_EQ(a.sim_ms, b.sim_ms);
   EXPECT_EQ(a.wall_ms, b.wall_ms);
   EXPECT_EQ(a.step_timeout_ms, b.step_timeout_ms);
@@ -331,7 +330,7 @@ TEST(ScenarioTest, CatalogFindsByName) {
   EXPECT_TRUE(catalog.FindFault("crash_at")->lockstep_only);
   EXPECT_EQ(catalog.FindFault("crash"), nullptr);
   ASSERT_NE(catalog.FindInvariant("no_lost_work"), nullptr);
-  EXPECT_STREQ(catalog.FindInvariant("no_lost_work")->name, "no_lost_work");
+  EXPECT_EQ(catalog.FindInvariant("no_lost_work")->name, "no_lost_work");
   EXPECT_EQ(catalog.FindInvariant("no_lost"), nullptr);
 }
 

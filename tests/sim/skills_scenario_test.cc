@@ -15,7 +15,7 @@ using nlohmann::json;
 
 Catalog EmptyCatalog() {
   Catalog catalog;
-  catalog.invariants = {{"skill_match", "work goes to agents with the skill", nullptr}};
+  catalog.invariants = {{"skill_match", "work goes to agents with the skill", {}, nullptr}};
   return catalog;
 }
 
