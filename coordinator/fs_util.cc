@@ -215,6 +215,14 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
 
 Status TakeUnsyncedError() { return std::exchange(unsynced_error, Status::Ok()); }
 
+std::string StripSuffix(const std::string& name, std::string_view suffix) {
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(),
+                                                  suffix) == 0) {
+    return name.substr(0, name.size() - suffix.size());
+  }
+  return {};
+}
+
 bool Exists(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0;
