@@ -25,6 +25,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -107,6 +108,16 @@ class FsStore : public Store {
     return s.LeaseExpired(now_us - config_.clock_skew_ms * 1000);
   }
   Status WriteItem(const ItemState& state);
+  // What the ledger says of an item. Its file's existence decides whether
+  // the effect is recorded (it is created once, whole, by link); `effect` is
+  // set when the file can also be read and parsed, else `unreadable` says
+  // why. IOError only when not even its existence can be told.
+  struct LedgerEntry {
+    bool present = false;
+    std::optional<Effect> effect;
+    std::string unreadable;
+  };
+  Result<LedgerEntry> LookUpLedger(std::string_view id);
   // Under the item's lock: moves a corrupt state file to quarantine and
   // writes a record that accounts for the item.
   Status QuarantineItemLocked(std::string_view id, const Status& why);
@@ -114,6 +125,9 @@ class FsStore : public Store {
   // Under the item's lock: an expired claim goes back to pending, or is
   // dead-lettered when it used up its attempts. `who` names the actor.
   Status ExpireLocked(ItemState& state, std::string_view who, ReapReport* report);
+  // Under the item's lock: a pending item out of attempts is dead-lettered
+  // (`who` names the actor), with the reason.
+  Status DeadLetterPendingLocked(ItemState& state, std::string_view who);
   // Under the item's lock: removes its claim marker if it is not claimed.
   Status DropStaleMarker(const std::string& id);
   // Lists items/ again into open_ (minus the items known to be finished).

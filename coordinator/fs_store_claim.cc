@@ -142,7 +142,15 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
     auto state = ReadItem(id);
     if (!state.ok()) {
       if (state.status().code() == Status::Code::kNotFound) continue;  // being quarantined
-      if (state.status().code() != Status::Code::kCorrupt) return state.status();
+      if (state.status().code() != Status::Code::kCorrupt) {
+        // This item cannot be read now (EIO, EMFILE): pass over it rather
+        // than end the walk, so that one bad file does not stop the agent
+        // from claiming everything after it. It is still work; the error is
+        // reported if the walk finds nothing else.
+        storage = state.status();
+        out.work_remaining = true;
+        continue;
+      }
       out.work_remaining = true;  // Claim() re-reads under the lock and quarantines
     } else if (IsTerminal(state->status)) {
       terminal_.insert(id);
@@ -231,6 +239,13 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   } else if (s.status != ItemStatus::kPending) {
     if (IsTerminal(s.status)) terminal_.insert(id);
     return Status::Conflict(fmt::format("{} is {}", id, Name(s.status)));
+  } else if (s.attempts >= config_.max_attempts) {
+    // Pending with its attempts used up: max_attempts was lowered since
+    // (swarm configure), or the item was written by a version that counted
+    // releases. Every claim path keeps the limit, not only takeovers.
+    SWARM_RETURN_IF_ERROR(DeadLetterPendingLocked(s, agent));
+    terminal_.insert(id);
+    return Status::Conflict(fmt::format("{} is {}: {}", id, Name(s.status), s.reason));
   }
   // The marker goes first, so that a claimed item always has one.
   SWARM_RETURN_IF_ERROR(fs::Touch(MarkerPath(id)));

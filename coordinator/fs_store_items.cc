@@ -32,6 +32,27 @@ Status FsStore::WriteItem(const ItemState& state) {
   return fs::WriteAtomic(Sub("tmp"), ItemPath(state.id), ToJson(state).dump());
 }
 
+Result<FsStore::LedgerEntry> FsStore::LookUpLedger(std::string_view id) {
+  LedgerEntry entry;
+  const std::string path = LedgerPath(id);
+  auto present = fs::Present(path);
+  if (!present.ok()) return present.status();
+  if (!*present) return entry;
+  entry.present = true;
+  auto text = fs::ReadFile(path);
+  auto effect = text.ok() ? EffectFromJson(*text, Rel(path)) : Result<Effect>(text.status());
+  if (effect.ok()) {
+    entry.effect = std::move(*effect);
+  } else {
+    // The error without the path, which names the directory: the reason
+    // is written to the state and the trace.
+    const std::string& message = effect.status().message();
+    const size_t colon = message.rfind(": ");
+    entry.unreadable = colon == std::string::npos ? message : message.substr(colon + 2);
+  }
+  return entry;
+}
+
 Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
   // A copy goes to quarantine first (a hard link), and the new state then
   // replaces the corrupt file in one rename: a crash in between leaves the
@@ -48,14 +69,16 @@ Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
   ItemState s;
   s.id = std::string(id);
   // The ledger outlives a corrupt state file: an item whose effect is
-  // recorded was completed, whatever its state file says now.
-  auto effect_text = fs::ReadFile(LedgerPath(id));
-  auto effect = effect_text.ok() ? EffectFromJson(*effect_text, Rel(LedgerPath(id)))
-                                 : Result<Effect>(effect_text.status());
-  if (effect.ok()) {
+  // recorded was completed, whatever its state file says now, and whether or
+  // not the ledger entry can be read here.
+  auto ledger = LookUpLedger(id);
+  if (!ledger.ok()) return ledger.status();  // the corrupt file stays; quarantined again later
+  if (ledger->present) {
     s.status = ItemStatus::kDone;
-    s.token = effect->token;
-    s.owner = effect->agent;
+    if (ledger->effect) {
+      s.token = ledger->effect->token;
+      s.owner = ledger->effect->agent;
+    }
     s.reason = "state file was corrupt (moved to quarantine/" + name + "); done per the ledger";
   } else {
     s.status = ItemStatus::kQuarantined;
@@ -87,17 +110,27 @@ Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* rep
   int64_t token = s.token;
   // A holder that died after writing its effect, before marking the item
   // done, did the work under a then-current token: the item is finished,
-  // and the effect in the ledger is its one effect.
-  auto effect_text = fs::ReadFile(LedgerPath(s.id));
-  auto effect = effect_text.ok() ? EffectFromJson(*effect_text, Rel(LedgerPath(s.id)))
-                                 : Result<Effect>(effect_text.status());
+  // and the effect in the ledger is its one effect. The entry's existence
+  // decides, as everywhere (a walk drops an item that has one): an entry
+  // that cannot be read or parsed here is still a recorded effect, and an
+  // item taken for unfinished on that account would never be claimed again.
+  auto ledger = LookUpLedger(s.id);
+  if (!ledger.ok()) return ledger.status();  // cannot tell: nothing changes; tried again later
+  const std::optional<Effect>& effect = ledger->effect;
   enum { kPending, kDead, kDone } outcome = kPending;
-  if (effect.ok()) {
+  if (ledger->present) {
     outcome = kDone;
     s.status = ItemStatus::kDone;
-    s.owner = effect->agent;
-    s.reason = fmt::format("{} died after writing the effect (token {}); completed by {}",
-                           effect->agent, effect->token, who);
+    if (effect) {
+      s.owner = effect->agent;
+      s.reason = fmt::format("{} died after writing the effect (token {}); completed by {}",
+                             effect->agent, effect->token, who);
+    } else {
+      s.reason = fmt::format(
+          "{} (token {}) died after writing the effect, whose ledger entry cannot be read ({}); "
+          "completed by {}",
+          previous, token, ledger->unreadable, who);
+    }
   } else if (s.attempts >= config_.max_attempts) {
     outcome = kDead;
     s.status = ItemStatus::kDead;
@@ -114,8 +147,13 @@ Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* rep
   SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(s.id), /*durable=*/false));
   switch (outcome) {
     case kDone:
-      Event({{"type", "complete_recovered"}, {"item", s.id}, {"by", who}, {"owner", previous},
-             {"token", token}, {"effect_token", effect->token}});
+      if (effect) {
+        Event({{"type", "complete_recovered"}, {"item", s.id}, {"by", who}, {"owner", previous},
+               {"token", token}, {"effect_token", effect->token}});
+      } else {
+        Event({{"type", "complete_recovered"}, {"item", s.id}, {"by", who}, {"owner", previous},
+               {"token", token}, {"unreadable", ledger->unreadable}});
+      }
       if (report) report->recovered.push_back(s.id);
       break;
     case kDead:
@@ -129,6 +167,18 @@ Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* rep
       if (report) report->returned.push_back(s.id);
       break;
   }
+  return Status::Ok();
+}
+
+Status FsStore::DeadLetterPendingLocked(ItemState& s, std::string_view who) {
+  s.status = ItemStatus::kDead;
+  s.owner.clear();
+  s.lease_until_us = 0;
+  s.reason = fmt::format("pending after {} failed attempts, and max_attempts is {}", s.attempts,
+                         config_.max_attempts);
+  SWARM_RETURN_IF_ERROR(WriteItem(s));
+  Event({{"type", "dead_letter"}, {"item", s.id}, {"by", who}, {"owner", ""},
+         {"token", s.token}, {"reason", s.reason}});
   return Status::Ok();
 }
 
@@ -185,14 +235,19 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
   if (wrote.code() == Status::Code::kConflict) {
     // An earlier holder wrote the effect and died before marking the item
     // done. That effect was accepted under a then-current token; it stays
-    // the one effect of this item.
-    auto text = fs::ReadFile(LedgerPath(grant.item));
-    if (!text.ok()) return text.status();
-    auto earlier = EffectFromJson(*text, Rel(LedgerPath(grant.item)));
-    if (!earlier.ok()) return earlier.status();
-    effect = *earlier;
-    Event({{"type", "effect_present"}, {"item", grant.item}, {"agent", grant.agent},
-           {"token", grant.token}, {"effect_token", effect.token}});
+    // the one effect of this item — also when it cannot be read here (its
+    // existence is what makes the item finished; the owner then stays ours).
+    auto ledger = LookUpLedger(grant.item);
+    if (!ledger.ok()) return ledger.status();
+    nlohmann::json present = {{"type", "effect_present"}, {"item", grant.item},
+                              {"agent", grant.agent}, {"token", grant.token}};
+    if (ledger->effect) {
+      effect = *ledger->effect;
+      present["effect_token"] = effect.token;
+    } else {
+      present["unreadable"] = ledger->unreadable;
+    }
+    Event(std::move(present));
   } else if (!wrote.ok()) {
     return wrote;
   } else {
@@ -226,6 +281,11 @@ Status FsStore::Release(const Grant& grant, std::string_view reason) {
   s.status = ItemStatus::kPending;
   s.owner.clear();
   s.lease_until_us = 0;
+  // A release is not a failed attempt: the holder gave the item back
+  // (stopping, drift, a failed model call), so the grant's attempt is given
+  // back too and `attempts` counts only grants that failed (lease lost,
+  // holder crashed) plus a live one. max_attempts judges those alone.
+  if (s.attempts > 0) s.attempts -= 1;
   SWARM_RETURN_IF_ERROR(WriteItem(s));
   SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(grant.item), /*durable=*/false));
   Event({{"type", "release"}, {"item", grant.item}, {"agent", grant.agent},

@@ -47,6 +47,10 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
 
   // Live claims: the markers name every claimed item (and a few stale ones),
   // so this costs in proportion to live claims, not to all items.
+  // One item that cannot be read (EIO) must not stop the pass for every
+  // other claim, dead agent and stale lock: it is passed over, and the first
+  // such error is returned once the pass is done.
+  Status unread = Status::Ok();
   auto markers = fs::ListDir(Sub("claims"));
   if (!markers.ok()) return markers.status();
   for (const std::string& id : *markers) {
@@ -55,7 +59,10 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
     bool stale_marker = state.ok() && state->status != ItemStatus::kClaimed;
     bool corrupt = state.status().code() == Status::Code::kCorrupt;
     bool missing = state.status().code() == Status::Code::kNotFound;
-    if (!state.ok() && !corrupt && !missing) return state.status();
+    if (!state.ok() && !corrupt && !missing) {
+      if (unread.ok()) unread = state.status();
+      continue;
+    }
     if (!expired && !stale_marker && !corrupt && !missing) continue;
     if (options.dry_run) {
       if (expired) {
@@ -81,10 +88,14 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
       SWARM_RETURN_IF_ERROR(QuarantineItemLocked(id, locked.status()));
       report.quarantined.push_back(id);
     } else if (locked.ok() && ExpiredToOthers(*locked, clock_->NowMicros())) {
-      SWARM_RETURN_IF_ERROR(ExpireLocked(*locked, "reaper", &report));
+      if (Status expiry = ExpireLocked(*locked, "reaper", &report); !expiry.ok()) {
+        if (unread.ok()) unread = expiry;
+        continue;
+      }
     } else if (!locked.ok() || locked->status != ItemStatus::kClaimed) {
       if (!locked.ok() && locked.status().code() != Status::Code::kNotFound) {
-        return locked.status();
+        if (unread.ok()) unread = locked.status();
+        continue;
       }
       SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(id), /*durable=*/false));
       report.stale_markers.push_back(id);
@@ -182,6 +193,7 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
            {"agents_dead", report.agents_dead.size()}, {"stale_locks", report.stale_locks.size()},
            {"orphan_temps", report.orphan_temps.size()}});
   }
+  if (!unread.ok()) return unread;
   return report;
 }
 

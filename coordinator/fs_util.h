@@ -62,6 +62,9 @@ Result<std::vector<std::string>> ListDir(const std::string& dir);
 std::string StripSuffix(const std::string& name, std::string_view suffix);
 
 bool Exists(const std::string& path);
+// Whether `path` exists, telling "no" (ENOENT, ENOTDIR) from "cannot tell"
+// (any other stat error: IOError), which Exists folds into false.
+Result<bool> Present(const std::string& path);
 bool IsDirectory(const std::string& path);
 std::string DirName(const std::string& path);
 
