@@ -199,6 +199,39 @@ Result<size_t> FsStore::Submit(const std::vector<std::pair<std::string, std::str
   return added;
 }
 
+Result<std::vector<std::string>> FsStore::SubmitGenerated(std::string_view prefix, int64_t count,
+                                                          std::string_view skill) {
+  if (!IsValidId(fmt::format("{}{:06}", prefix, 1))) {
+    return Status::InvalidArgument(fmt::format(
+        "prefix \"{}\" does not make valid item ids: use A-Z a-z 0-9 . _ - , not starting with . "
+        "or -, and at most 122 characters",
+        prefix));
+  }
+  if (!skill.empty() && !IsValidSkill(skill)) {
+    return Status::InvalidArgument(fmt::format(
+        "skill \"{}\" is not valid: use 1-128 of A-Z a-z 0-9 . _ - , not starting with . or -",
+        skill));
+  }
+  // The number of items now is where the search starts, a hint only: the
+  // create-once write is what takes an id, so two submitters that start from
+  // the same count never take the same one — the loser moves on.
+  auto names = fs::ListDir(Sub("items"));
+  if (!names.ok()) return names.status();
+  std::vector<std::string> added;
+  added.reserve(static_cast<size_t>(count));
+  for (uint64_t n = names->size() + 1; static_cast<int64_t>(added.size()) < count; ++n) {
+    ItemState s;
+    s.id = fmt::format("{}{:06}", prefix, n);
+    s.payload = "payload of " + s.id;
+    s.skill = std::string(skill);
+    Status st = fs::CreateAtomic(Sub("tmp"), ItemPath(s.id), ToJson(s).dump());
+    if (st.code() == Status::Code::kConflict) continue;
+    if (!st.ok()) return st;  // the items added before it stay
+    added.push_back(std::move(s.id));
+  }
+  return added;
+}
+
 // ---------------------------------------------------------------------------
 // Agents
 

@@ -63,6 +63,8 @@ class FsStore : public Store {
   Status SetHalted(bool halted) override;
   Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items,
                         std::string_view skill = {}) override;
+  Result<std::vector<std::string>> SubmitGenerated(std::string_view prefix, int64_t count,
+                                                   std::string_view skill = {}) override;
   Status Register(const AgentRecord& agent) override;
   Status Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) override;
   Status MarkAgent(const AgentRecord& agent) override;

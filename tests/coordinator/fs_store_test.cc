@@ -58,6 +58,16 @@ TEST_F(FsStoreTest, SubmitIsIdempotentAndValidatesIds) {
   EXPECT_EQ(store_->Submit({{"bad/id", ""}}).status().code(), Status::Code::kInvalidArgument);
 }
 
+TEST_F(FsStoreTest, GeneratedIdsPassOverIdsTakenByOthers) {
+  ASSERT_TRUE(store_->Submit({{"w000002", "mine"}}).ok());
+  auto ids = store_->SubmitGenerated("w", 3);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_EQ(*ids, (std::vector<std::string>{"w000003", "w000004", "w000005"}));
+  EXPECT_EQ(Item("w000002").payload, "mine");
+  EXPECT_EQ(Count("items"), 4u);
+  EXPECT_EQ(store_->SubmitGenerated("bad/", 1).status().code(), Status::Code::kInvalidArgument);
+}
+
 TEST_F(FsStoreTest, AGrantedItemIsNotGrantedAgainWhileItsLeaseHolds) {
   SubmitItems(1);
   auto g = store_->Claim("w1", "a1");

@@ -125,6 +125,24 @@ TEST_F(SwarmProcessTest, SixteenAgentsThousandItemsEachDoneExactlyOnce) {
   EXPECT_GT(per_agent.size(), 1u) << "the work was spread over several agents";
 }
 
+TEST_F(SwarmProcessTest, ConcurrentSubmittersLoseNoItems) {
+  // Four `submit --items 200` at once: each must add 200 items under ids of
+  // its own, however their starts overlap (ids once came from the item count,
+  // so concurrent submitters wrote the same ids and dropped each other's).
+  Init();
+  std::vector<pid_t> submitters;
+  for (int i = 0; i < 4; ++i) {
+    submitters.push_back(Spawn({SWARM_BIN, "submit", dir_, "--items", "200"},
+                               tmp_ / ("submit-" + std::to_string(i) + ".log")));
+  }
+  for (pid_t pid : submitters) {
+    Exit e = WaitFor(pid, 60s);
+    EXPECT_TRUE(e.exited && e.code == 0) << "code " << e.code << " signal " << e.signal;
+  }
+  EXPECT_EQ(ItemFiles().size(), 800u);
+  EXPECT_EQ(Status()["items"]["pending"], 800);
+}
+
 TEST_F(SwarmProcessTest, SigkilledAgentsWithAReaperLoseNothingAndLeaveNoLocks) {
   Init(R"({"lease_ms": 300, "heartbeat_ms": 100, "reap_interval_ms": 100,
            "agent_timeout_ms": 500, "max_attempts": 1000})");
