@@ -72,7 +72,46 @@ Result<std::unique_ptr<FsStore>> FsStore::Open(const std::string& dir, Clock* cl
                                                Probe* probe) {
   auto config = LoadDir(dir);
   if (!config.ok()) return config.status();
+  if (!clock->Simulated()) {
+    auto boot_id = BootId();
+    auto anchor = boot_id.ok() ? ClockAnchor(dir, *boot_id,
+                                             RealClock::WallMicros() - RealClock::BootMicros())
+                               : Result<int64_t>(boot_id.status());
+    if (anchor.ok()) {
+      clock->SetBootAnchor(*anchor);
+    } else {
+      std::fprintf(stderr, "swarm: %s; this process's clock is not shared with the others\n",
+                   anchor.status().ToString().c_str());
+    }
+  }
   return std::unique_ptr<FsStore>(new FsStore(dir, *config, clock, probe));
+}
+
+Result<std::string> FsStore::BootId() {
+  auto text = fs::ReadFile("/proc/sys/kernel/random/boot_id");
+  if (!text.ok()) return text.status();
+  std::string id = *text;
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  if (!IsValidId(id)) return Status::Corrupt("boot_id \"" + id + "\" is not usable as a file name");
+  return id;
+}
+
+Result<int64_t> FsStore::ClockAnchor(const std::string& dir, const std::string& boot_id,
+                                     int64_t proposed_us) {
+  // Made here rather than by init, so directories made before it work too.
+  SWARM_RETURN_IF_ERROR(fs::MakeDir(dir + "/clock"));
+  const std::string path = dir + "/clock/" + boot_id + ".json";
+  const nlohmann::json mine = {{"boot_id", boot_id}, {"anchor_us", proposed_us}};
+  Status created = fs::CreateAtomic(dir + "/tmp", path, mine.dump() + "\n");
+  if (created.ok()) return proposed_us;
+  if (created.code() != Status::Code::kConflict) return created;
+  auto text = fs::ReadFile(path);
+  if (!text.ok()) return text.status();
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object() || !j.contains("anchor_us") || !j["anchor_us"].is_number_integer()) {
+    return Status::Corrupt(path + ": not a clock anchor");
+  }
+  return j["anchor_us"].get<int64_t>();
 }
 
 Result<ClusterConfig> FsStore::LoadDir(const std::string& dir) {

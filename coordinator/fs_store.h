@@ -43,8 +43,22 @@ class FsStore : public Store {
   // one, or is not empty.
   static Status Init(const std::string& dir, const ClusterConfig& config);
   // Opens an existing coordination directory. InvalidArgument (with what to
-  // do) if `dir` is missing or not a coordination directory.
+  // do) if `dir` is missing or not a coordination directory. A real clock is
+  // given the directory's anchor for this boot (ClockAnchor), so that every
+  // process using the directory reads the same clock; if the anchor cannot
+  // be had, a warning is printed and the clock keeps its own.
   static Result<std::unique_ptr<FsStore>> Open(const std::string& dir, Clock* clock, Probe* probe);
+
+  // The clock anchor of this boot for `dir`: DIR/clock/<boot_id>, created
+  // once (create-once write) by the first process of a boot with
+  // `proposed_us` (CLOCK_REALTIME - CLOCK_BOOTTIME then), read by every
+  // later one, so a wall-clock step between their starts changes nothing. A
+  // new boot (a new boot_id, CLOCK_BOOTTIME from zero) anchors afresh at the
+  // wall time, so times stored before the reboot lie in the past.
+  static Result<int64_t> ClockAnchor(const std::string& dir, const std::string& boot_id,
+                                     int64_t proposed_us);
+  // The kernel's id of this boot (/proc/sys/kernel/random/boot_id).
+  static Result<std::string> BootId();
 
   // Where each walk over the open items starts. kSpread (the default): at a
   // place derived from the agent id, so agents rarely contend. kFifo: always

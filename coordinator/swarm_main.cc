@@ -64,8 +64,8 @@ Runner SetupInit(CLI::App* app) {
   app->add_option("DIR", *dir, "Directory to create (must be new or empty)")->required();
   app->add_option("--config", *config_file,
                   "JSON file with settings: lease_ms, heartbeat_ms, reap_interval_ms, "
-                  "agent_timeout_ms, max_attempts, schema_version (defaults: 3000, 500, 1000, "
-                  "3000, 5, 1)");
+                  "agent_timeout_ms, max_attempts, clock_skew_ms, schema_version (defaults: "
+                  "3000, 500, 1000, 3000, 5, 0, 1)");
   return [=] {
     ClusterConfig config;
     if (!config_file->empty()) {

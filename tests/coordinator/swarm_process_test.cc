@@ -143,6 +143,27 @@ TEST_F(SwarmProcessTest, ConcurrentSubmittersLoseNoItems) {
   EXPECT_EQ(Status()["items"]["pending"], 800);
 }
 
+TEST_F(SwarmProcessTest, ProcessesReadTheBootClockWithTheDirectorysAnchor) {
+  // Times come from CLOCK_BOOTTIME plus the anchor this boot's first process
+  // stored, never from the wall clock, which can step. An anchor of 0 makes
+  // the difference plain: the agent's heartbeat is then in boot-clock time
+  // (the wall clock reads decades more).
+  Init();
+  auto boot_id = FsStore::BootId();
+  ASSERT_TRUE(boot_id.ok()) << boot_id.status().ToString();
+  auto anchor = FsStore::ClockAnchor(dir_, *boot_id, 0);  // before any process opens DIR
+  ASSERT_TRUE(anchor.ok()) << anchor.status().ToString();
+  ASSERT_EQ(*anchor, 0);
+  Submit(1);
+  const int64_t before = RealClock::BootMicros();
+  Exit e = WaitFor(StartAgent("a1"), 60s);
+  EXPECT_TRUE(e.exited && e.code == 0) << ReadAll(tmp_ / "agent-a1.log");
+  auto record = AgentFromJson(*fs::ReadFile(dir_ + "/agents/a1.json"), "a1");
+  ASSERT_TRUE(record.ok()) << record.status().ToString();
+  EXPECT_GE(record->heartbeat_us, before);
+  EXPECT_LE(record->heartbeat_us, RealClock::BootMicros());
+}
+
 TEST_F(SwarmProcessTest, SigkilledAgentsWithAReaperLoseNothingAndLeaveNoLocks) {
   Init(R"({"lease_ms": 300, "heartbeat_ms": 100, "reap_interval_ms": 100,
            "agent_timeout_ms": 500, "max_attempts": 1000})");
