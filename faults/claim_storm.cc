@@ -24,7 +24,7 @@ class ClaimStorm final : public Fault {
         every_ms_(o["every_ms"]), hold_ms_(o["hold_ms"]) {}
 
   void Prepare(FaultContext& ctx) override {
-    std::vector<std::string> pool = ctx.Agents();
+    std::vector<std::string> pool = ctx.processes().List("agent");
     const size_t n = agents_ == 0 ? pool.size() : std::min<size_t>(agents_, pool.size());
     while (storm_.size() < n) {
       const size_t pick = ctx.rng().Index(pool.size());
@@ -32,7 +32,7 @@ class ClaimStorm final : public Fault {
       pool.erase(pool.begin() + static_cast<long>(pick));
     }
     std::sort(storm_.begin(), storm_.end());
-    for (const std::string& a : storm_) ctx.AddAgentArgs(a, {"--claim-order", "fifo"});
+    for (const std::string& a : storm_) ctx.processes().AddArgs(a, {"--claim-order", "fifo"});
   }
 
   void Start(FaultContext& ctx) override {
@@ -41,11 +41,12 @@ class ClaimStorm final : public Fault {
 
   // Gathers the storm agents alive now behind one release time.
   void OnTimer(FaultContext& ctx, int storm) override {
+    ProcessControl& procs = ctx.processes();
     std::vector<std::string> held;
     const int64_t release = ctx.Now() + hold_ms_ * 1000;
     for (const std::string& a : storm_) {
-      if (!ctx.Alive(a)) continue;
-      ctx.Stall(a, release);
+      if (!procs.Alive(a)) continue;
+      procs.Hold(a, release);
       held.push_back(a);
     }
     // One agent alone is no storm.
@@ -61,7 +62,7 @@ class ClaimStorm final : public Fault {
     auto it = std::find(pile_up_.begin(), pile_up_.end(), proc);
     if (it == pile_up_.end()) return false;
     pile_up_.erase(it);  // once per agent and storm
-    ctx.Stall(proc, ctx.Now() + kPileUpUs);
+    ctx.processes().Hold(proc, ctx.Now() + kPileUpUs);
     return false;
   }
 
@@ -99,6 +100,7 @@ FaultKind ClaimStormKind() {
            "it below the lease"},
       },
       [](const nlohmann::json& o) { return std::make_unique<ClaimStorm>(o); },
+      /*needs=*/capability::kProcesses,
   };
 }
 

@@ -19,7 +19,7 @@ class ClockSkew final : public Fault {
         spread_(o["spread"]), reaper_(o["reaper"]) {}
 
   void Prepare(FaultContext& ctx) override {
-    std::vector<std::string> pool = ctx.Agents();
+    std::vector<std::string> pool = ctx.processes().List("agent");
     std::vector<std::string> victims;
     for (int i = 0; i < agents_ && !pool.empty(); ++i) {
       const size_t pick = ctx.rng().Index(pool.size());
@@ -33,7 +33,7 @@ class ClockSkew final : public Fault {
       const int64_t offset_us =
           spread_ ? ctx.rng().Between(-std::llabs(offset_ms_), std::llabs(offset_ms_)) * 1000
                   : offset_ms_ * 1000;
-      ctx.SetClockSkew(proc, offset_us, drift_ppm_);
+      ctx.clocks().Skew(proc, offset_us, drift_ppm_);
       ctx.Landed({{"agent", proc}, {"offset_us", offset_us}, {"drift_ppm", drift_ppm_}});
     }
   }
@@ -69,6 +69,7 @@ FaultKind ClockSkewKind() {
            "skew the reaper's clock by offset_ms too"},
       },
       [](const nlohmann::json& o) { return std::make_unique<ClockSkew>(o); },
+      /*needs=*/capability::kProcesses | capability::kClocks,
   };
 }
 

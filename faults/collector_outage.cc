@@ -10,20 +10,6 @@
 #include "faults/endpoint_outage.h"
 
 namespace faultline::faults {
-namespace {
-
-class CollectorOutage final : public EndpointOutage {
- public:
-  using EndpointOutage::EndpointOutage;
-  bool NeedsCollector() const override { return true; }
-
- protected:
-  bool SetMode(FaultContext& ctx, CollectorMode mode) override {
-    return ctx.SetCollectorMode(mode);
-  }
-};
-
-}  // namespace
 
 FaultKind CollectorOutageKind() {
   return {
@@ -35,7 +21,10 @@ FaultKind CollectorOutageKind() {
                     "down: the sink is killed (connection refused) and restarted on the same "
                     "port to heal; 503: it answers 503 Service Unavailable; blackhole: it "
                     "accepts and never answers (exports time out)"),
-      [](const nlohmann::json& o) { return std::make_unique<CollectorOutage>(o); },
+      [](const nlohmann::json& o) {
+        return std::make_unique<EndpointOutage>(o, Endpoint::kCollector);
+      },
+      /*needs=*/capability::kEndpoints,
   };
 }
 

@@ -23,16 +23,16 @@ class ConfigDrift final : public Fault {
 
   void Prepare(FaultContext& ctx) override {
     if (mode_ != "agent") return;
-    nlohmann::json config = ctx.ClusterSettings();
+    nlohmann::json config = ctx.directory().Settings();
     if (config.value(setting_, int64_t{0}) == value_) return;  // no drift: never lands
     config[setting_] = value_;
-    std::vector<std::string> pool = ctx.Agents();
+    std::vector<std::string> pool = ctx.processes().List("agent");
     for (int i = 0; i < agents_ && !pool.empty(); ++i) {
       size_t pick = ctx.rng().Index(pool.size());
       const std::string agent = pool[pick];
       pool.erase(pool.begin() + static_cast<long>(pick));
-      std::string file = ctx.WriteScratchFile(agent + ".json", config.dump());
-      ctx.AddAgentArgs(agent, {"--config", file});
+      std::string file = ctx.directory().WriteScratchFile(agent + ".json", config.dump());
+      ctx.processes().AddArgs(agent, {"--config", file});
       ctx.Landed({{"agent", agent}, {"setting", setting_}, {"value", value_}});
     }
   }
@@ -43,20 +43,21 @@ class ConfigDrift final : public Fault {
 
   void OnTimer(FaultContext& ctx, int tag) override {
     if (tag == kRestart) {
-      for (const std::string& a : ctx.Agents()) {
-        if (!ctx.Alive(a)) ctx.Restart(a);
+      ProcessControl& procs = ctx.processes();
+      for (const std::string& a : procs.List("agent")) {
+        if (!procs.Alive(a)) procs.Restart(a);
       }
       return;
     }
+    CoordinationDirectory& dir = ctx.directory();
     std::string error;
-    if (!ctx.RunCoordinatorTool(
-            {"configure", ctx.CoordDir(), "--set", fmt::format("{}={}", setting_, value_)},
-            &error)) {
+    if (!dir.RunTool({"configure", dir.Path(), "--set", fmt::format("{}={}", setting_, value_)},
+                     &error)) {
       return;  // did not land; the run is vacuous and the tool's log says why
     }
     ctx.Landed({{"setting", setting_},
                 {"value", value_},
-                {"cluster_fingerprint", ctx.ClusterFingerprint()},
+                {"cluster_fingerprint", dir.Fingerprint()},
                 {"at_us", ctx.Now()}});
     if (restart_after_ms_ >= 0) ctx.SetTimer(ctx.Now() + restart_after_ms_ * 1000, kRestart);
   }
@@ -97,7 +98,8 @@ FaultKind ConfigDriftKind() {
            "cluster mode: restart the agents that stopped, after this long; -1: never"},
       },
       [](const nlohmann::json& o) { return std::make_unique<ConfigDrift>(o); },
-      /*reference_only=*/true,
+      /*needs=*/capability::kProcesses | capability::kDirectory | capability::kReferenceTool |
+          capability::kReferenceFiles | capability::kReferenceAgents,
   };
 }
 

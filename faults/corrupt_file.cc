@@ -33,23 +33,24 @@ class CorruptFile final : public Fault {
     const bool agent = target_ == "agent";
     const std::string sub = agent ? "agents" : "items";
     const std::string wanted = agent ? "alive" : target_ == "pending_item" ? "pending" : "claimed";
+    const std::string coord = ctx.directory().Path();
     // Candidates in sorted order, so that the seeded choice is reproducible.
     std::vector<std::string> names;
     std::error_code ec;
-    for (auto it = stdfs::directory_iterator(ctx.CoordDir() + "/" + sub, ec);
+    for (auto it = stdfs::directory_iterator(coord + "/" + sub, ec);
          !ec && it != stdfs::directory_iterator(); it.increment(ec)) {
       names.push_back(it->path().filename().string());
     }
     std::sort(names.begin(), names.end());
     std::vector<std::string> candidates;
     for (const std::string& name : names) {
-      std::ifstream in(ctx.CoordDir() + "/" + sub + "/" + name);
+      std::ifstream in(coord + "/" + sub + "/" + name);
       nlohmann::json state = nlohmann::json::parse(in, nullptr, false);
       if (state.is_object() && state.value("status", "") == wanted) candidates.push_back(name);
     }
     if (candidates.empty()) return;  // nothing of that kind right now: did not land
     const std::string rel = sub + "/" + candidates[ctx.rng().Index(candidates.size())];
-    const std::string path = ctx.CoordDir() + "/" + rel;
+    const std::string path = coord + "/" + rel;
     if (!Damage(path)) return;
     ctx.Landed({{"file", rel}, {"how", how_}, {"at_us", ctx.Now()}});
   }
@@ -96,7 +97,7 @@ FaultKind CorruptFileKind() {
            "time between them"},
       },
       [](const nlohmann::json& o) { return std::make_unique<CorruptFile>(o); },
-      /*reference_only=*/true,
+      /*needs=*/capability::kDirectory | capability::kReferenceFiles,
   };
 }
 

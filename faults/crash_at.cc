@@ -19,7 +19,7 @@ class CrashAt final : public Fault {
                std::string_view item) override {
     if (fired_ || point != point_ || ++seen_ != nth_) return false;
     fired_ = true;
-    if (!ctx.Kill(proc)) return false;
+    if (!ctx.processes().Kill(proc)) return false;
     ctx.Landed({{"agent", proc}, {"point", point_}, {"item", item}, {"nth", nth_},
                 {"at_us", ctx.Now()}});
     if (restart_after_ms_ >= 0) {
@@ -29,7 +29,7 @@ class CrashAt final : public Fault {
     return true;
   }
 
-  void OnTimer(FaultContext& ctx, int) override { ctx.Restart(victim_); }
+  void OnTimer(FaultContext& ctx, int) override { ctx.processes().Restart(victim_); }
 
  private:
   std::string point_;
@@ -63,6 +63,7 @@ FaultKind CrashAtKind() {
            "restart the crashed process after this long; -1: never"},
       },
       [](const nlohmann::json& o) { return std::make_unique<CrashAt>(o); },
+      /*needs=*/capability::kProcesses,
   };
 }
 

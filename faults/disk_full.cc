@@ -29,7 +29,7 @@ class DiskFull final : public Fault {
   }
 
   void OnTimer(FaultContext& ctx, int tag) override {
-    const std::string ballast = ctx.ScratchDir() + "/ballast";
+    const std::string ballast = ctx.directory().ScratchDir() + "/ballast";
     if (tag == kHeal) {
       if (unlink(ballast.c_str()) == 0) ctx.Landed({{"healed", true}, {"at_us", ctx.Now()}});
       return;
@@ -84,6 +84,7 @@ FaultKind DiskFullKind() {
            "time between fillings"},
       },
       [](const nlohmann::json& o) { return std::make_unique<DiskFull>(o); },
+      /*needs=*/capability::kDirectory,
   };
 }
 

@@ -1,7 +1,7 @@
 // The schedule both endpoint outages share (collector_outage, model_outage):
 // `count` outages of one mode, the first at `at_ms`, one every `every_ms`,
-// each healed `duration_ms` later (-1: never). A subclass says which of the
-// run's sinks it switches. The switch happens from a timer, which in lockstep
+// each healed `duration_ms` later (-1: never), of one of the run's endpoints,
+// which the fault asks the run for (NeedsCollector, NeedsModel). The switch happens from a timer, which in lockstep
 // fires while every controlled process is parked: no request is in flight,
 // so the outcome of every request is decided by the mode alone.
 #pragma once
@@ -31,12 +31,16 @@ inline std::vector<OptionSpec> OutageOptions(const char* default_mode, const cha
 
 class EndpointOutage : public Fault {
  public:
-  explicit EndpointOutage(const nlohmann::json& o)
-      : mode_(*ParseCollectorMode(o["mode"].get<std::string>())),
+  EndpointOutage(const nlohmann::json& o, Endpoint endpoint)
+      : endpoint_(endpoint),
+        mode_(*ParseCollectorMode(o["mode"].get<std::string>())),
         at_ms_(o["at_ms"]),
         duration_ms_(o["duration_ms"]),
         count_(o["count"]),
         every_ms_(o["every_ms"]) {}
+
+  bool NeedsCollector() const override { return endpoint_ == Endpoint::kCollector; }
+  bool NeedsModel() const override { return endpoint_ == Endpoint::kModel; }
 
   void Start(FaultContext& ctx) override {
     for (int i = 0; i < count_; ++i) ctx.SetTimer((at_ms_ + i * every_ms_) * 1000, kBreak);
@@ -44,12 +48,12 @@ class EndpointOutage : public Fault {
 
   void OnTimer(FaultContext& ctx, int tag) override {
     if (tag == kHeal) {
-      if (SetMode(ctx, CollectorMode::kUp)) {
+      if (ctx.endpoints().Switch(endpoint_, CollectorMode::kUp)) {
         ctx.Landed({{"healed", true}, {"at_us", ctx.Now()}});
       }
       return;
     }
-    if (!SetMode(ctx, mode_)) return;
+    if (!ctx.endpoints().Switch(endpoint_, mode_)) return;
     nlohmann::json landed = {{"mode", Name(mode_)}, {"at_us", ctx.Now()}};
     if (duration_ms_ >= 0) {
       landed["until_us"] = ctx.Now() + duration_ms_ * 1000;
@@ -58,12 +62,9 @@ class EndpointOutage : public Fault {
     ctx.Landed(landed);
   }
 
- protected:
-  // Switches the endpoint to `mode`; false if it could not be switched.
-  virtual bool SetMode(FaultContext& ctx, CollectorMode mode) = 0;
-
  private:
   enum { kBreak, kHeal };
+  Endpoint endpoint_;
   CollectorMode mode_;
   int64_t at_ms_;
   int64_t duration_ms_;

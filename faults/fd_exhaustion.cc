@@ -28,7 +28,7 @@ class FdExhaustion final : public Fault {
       return;
     }
     for (const std::string& a : victims_) {
-      if (ctx.LimitFiles(a, kRestoredLimit)) {
+      if (ctx.processes().LimitFiles(a, kRestoredLimit)) {
         ctx.Landed({{"agent", a}, {"restored", kRestoredLimit}, {"at_us", ctx.Now()}});
       }
     }
@@ -39,15 +39,16 @@ class FdExhaustion final : public Fault {
   static constexpr int kRestoredLimit = 1024;
 
   void Squeeze(FaultContext& ctx) {
+    ProcessControl& procs = ctx.processes();
     std::vector<std::string> pool;
-    for (const std::string& a : ctx.Agents()) {
-      if (at_ms_ < 0 || ctx.Alive(a)) pool.push_back(a);
+    for (const std::string& a : procs.List("agent")) {
+      if (at_ms_ < 0 || procs.Alive(a)) pool.push_back(a);
     }
     for (int i = 0; i < agents_ && !pool.empty(); ++i) {
       size_t pick = ctx.rng().Index(pool.size());
       const std::string agent = pool[pick];
       pool.erase(pool.begin() + static_cast<long>(pick));
-      if (!ctx.LimitFiles(agent, limit_)) continue;
+      if (!procs.LimitFiles(agent, limit_)) continue;
       victims_.push_back(agent);
       ctx.Landed({{"agent", agent}, {"limit", limit_}, {"at_us", at_ms_ < 0 ? 0 : ctx.Now()}});
     }
@@ -81,6 +82,7 @@ FaultKind FdExhaustionKind() {
            "restore the limit (1024) after this long; -1: never"},
       },
       [](const nlohmann::json& o) { return std::make_unique<FdExhaustion>(o); },
+      /*needs=*/capability::kProcesses,
   };
 }
 

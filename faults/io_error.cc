@@ -98,11 +98,12 @@ class IoError final : public Fault {
     // the preload (built without sanitizers) may go before it.
     const std::string asan_options =
         Joined(std::getenv("ASAN_OPTIONS"), "verify_asan_link_order=0", ':');
+    ProcessControl& procs = ctx.processes();
     for (size_t slot = 0; slot < victims_.size(); ++slot) {
-      ctx.AddProcessEnv(victims_[slot], "LD_PRELOAD", preload);
-      ctx.AddProcessEnv(victims_[slot], "ASAN_OPTIONS", asan_options);
-      ctx.AddProcessEnv(victims_[slot], FAULTLINE_IOERR_CTL_ENV, control_path_);
-      ctx.AddProcessEnv(victims_[slot], FAULTLINE_IOERR_SLOT_ENV, std::to_string(slot));
+      procs.AddEnv(victims_[slot], "LD_PRELOAD", preload);
+      procs.AddEnv(victims_[slot], "ASAN_OPTIONS", asan_options);
+      procs.AddEnv(victims_[slot], FAULTLINE_IOERR_CTL_ENV, control_path_);
+      procs.AddEnv(victims_[slot], FAULTLINE_IOERR_SLOT_ENV, std::to_string(slot));
     }
   }
 
@@ -148,7 +149,8 @@ class IoError final : public Fault {
     }
     for (uint32_t& nth : page.every_nth) nth = static_cast<uint32_t>(every_nth_);
     std::error_code ec;
-    const std::string dir = ctx.CoordDir();
+    CoordinationDirectory& directory = ctx.directory();
+    const std::string dir = directory.Path();
     const std::string resolved = stdfs::canonical(dir, ec).string();
     if (!CopyInto(page.dir, sizeof page.dir, dir) ||
         !CopyInto(page.dir_resolved, sizeof page.dir_resolved, ec ? dir : resolved) ||
@@ -158,10 +160,10 @@ class IoError final : public Fault {
     }
     // One page per io_error fault of the scenario.
     std::string name;
-    for (int n = 0; name.empty() || stdfs::exists(ctx.ScratchDir() + "/" + name, ec); ++n) {
+    for (int n = 0; name.empty() || stdfs::exists(directory.ScratchDir() + "/" + name, ec); ++n) {
       name = fmt::format("io_error-{}.ctl", n);
     }
-    control_path_ = ctx.WriteScratchFile(
+    control_path_ = directory.WriteScratchFile(
         name, std::string(reinterpret_cast<const char*>(&page), sizeof page));
     int fd = open(control_path_.c_str(), O_RDWR | O_CLOEXEC);
     void* mapped = fd < 0 ? MAP_FAILED
@@ -177,7 +179,7 @@ class IoError final : public Fault {
   }
 
   void PickVictims(FaultContext& ctx) {
-    std::vector<std::string> pool = ctx.Agents();
+    std::vector<std::string> pool = ctx.processes().List("agent");
     for (int i = 0; i < agents_ && !pool.empty(); ++i) {
       const size_t pick = ctx.rng().Index(pool.size());
       victims_.push_back(pool[pick]);
@@ -264,6 +266,7 @@ FaultKind IoErrorKind() {
            "only files of the coordination directory whose path contains this (\"\": any)"},
       },
       [](const nlohmann::json& o) { return std::make_unique<IoError>(o); },
+      /*needs=*/capability::kProcesses | capability::kDirectory,
   };
 }
 

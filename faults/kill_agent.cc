@@ -23,6 +23,7 @@ FaultKind KillAgentKind() {
            "restart the killed agent under the same id after this long; -1: never"},
       },
       [](const nlohmann::json& o) { return std::make_unique<KillProcess>(o, ""); },
+      /*needs=*/capability::kProcesses,
   };
 }
 

@@ -15,9 +15,10 @@ void KillProcess::Start(FaultContext& ctx) {
 
 std::string KillProcess::Choose(FaultContext& ctx) const {
   if (!victim_.empty()) return victim_;
+  ProcessControl& procs = ctx.processes();
   std::vector<std::string> alive;
-  for (const std::string& a : ctx.Agents()) {
-    if (ctx.Alive(a)) alive.push_back(a);
+  for (const std::string& a : procs.List("agent")) {
+    if (procs.Alive(a)) alive.push_back(a);
   }
   return alive.empty() ? "" : alive[ctx.rng().Index(alive.size())];
 }
@@ -25,14 +26,14 @@ std::string KillProcess::Choose(FaultContext& ctx) const {
 void KillProcess::OnTimer(FaultContext& ctx, int tag) {
   if (tag == kRestart) {
     if (pending_restarts_.empty()) return;
-    ctx.Restart(pending_restarts_.front());
+    ctx.processes().Restart(pending_restarts_.front());
     pending_restarts_.erase(pending_restarts_.begin());
     return;
   }
   const std::string victim = Choose(ctx);
   // Nobody to kill (all gone, or the named process is down): this firing
   // did not land.
-  if (victim.empty() || !ctx.Kill(victim)) return;
+  if (victim.empty() || !ctx.processes().Kill(victim)) return;
   ctx.Landed({{"agent", victim}, {"at_us", ctx.Now()}});
   if (restart_after_ms_ >= 0) {
     pending_restarts_.push_back(victim);

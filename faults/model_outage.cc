@@ -23,23 +23,19 @@ namespace {
 class ModelOutage final : public EndpointOutage {
  public:
   explicit ModelOutage(const nlohmann::json& o)
-      : EndpointOutage(o),
+      : EndpointOutage(o, Endpoint::kModel),
         timeout_ms_(o["timeout_ms"]),
         backoff_(std::to_string(o["backoff_initial_ms"].get<int64_t>()) + ":" +
                  std::to_string(std::max(o["backoff_initial_ms"].get<int64_t>(),
                                           o["backoff_max_ms"].get<int64_t>()))) {}
 
-  bool NeedsModel() const override { return true; }
-
   void Prepare(FaultContext& ctx) override {
-    for (const std::string& agent : ctx.Agents()) {
-      ctx.AddProcessEnv(agent, "SWARM_MODEL_TIMEOUT_MS", std::to_string(timeout_ms_));
-      ctx.AddProcessEnv(agent, "SWARM_MODEL_BACKOFF_MS", backoff_);
+    ProcessControl& procs = ctx.processes();
+    for (const std::string& agent : procs.List("agent")) {
+      procs.AddEnv(agent, "SWARM_MODEL_TIMEOUT_MS", std::to_string(timeout_ms_));
+      procs.AddEnv(agent, "SWARM_MODEL_BACKOFF_MS", backoff_);
     }
   }
-
- protected:
-  bool SetMode(FaultContext& ctx, CollectorMode mode) override { return ctx.SetModelMode(mode); }
 
  private:
   int64_t timeout_ms_;
@@ -59,6 +55,9 @@ FaultKind ModelOutageKind() {
                     "port to heal; 503: it answers 503 Service Unavailable; blackhole: it "
                     "accepts and never answers (calls run into their deadline)"),
       [](const nlohmann::json& o) { return std::make_unique<ModelOutage>(o); },
+      // The stub's endpoint reaches the reference agents through
+      // SWARM_MODEL_ENDPOINT; an external system under test has no such agents.
+      /*needs=*/capability::kProcesses | capability::kEndpoints | capability::kReferenceAgents,
   };
   kind.options.insert(kind.options.end(), {
       {"timeout_ms", OptionSpec::Type::kInt, false, 500, 1, 60'000, {},
@@ -70,9 +69,6 @@ FaultKind ModelOutageKind() {
       {"backoff_max_ms", OptionSpec::Type::kInt, false, 2000, 1, 600'000, {},
        "the bound of that doubling (at least backoff_initial_ms)"},
   });
-  // The stub's endpoint reaches the reference agents through
-  // SWARM_MODEL_ENDPOINT; an external system under test has no such agents.
-  kind.reference_only = true;
   return kind;
 }
 

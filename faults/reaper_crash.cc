@@ -22,6 +22,7 @@ FaultKind ReaperCrashKind() {
            "restart after this long; -1: never"},
       },
       [](const nlohmann::json& o) { return std::make_unique<KillProcess>(o, "reaper"); },
+      /*needs=*/capability::kProcesses,
   };
 }
 

@@ -17,14 +17,15 @@ class StallAgent final : public Fault {
   }
 
   void OnTimer(FaultContext& ctx, int) override {
+    ProcessControl& procs = ctx.processes();
     std::vector<std::string> alive;
-    for (const std::string& a : ctx.Agents()) {
-      if (ctx.Alive(a)) alive.push_back(a);
+    for (const std::string& a : procs.List("agent")) {
+      if (procs.Alive(a)) alive.push_back(a);
     }
     if (alive.empty()) return;
     const std::string victim = alive[ctx.rng().Index(alive.size())];
     const int64_t until = ctx.Now() + duration_ms_ * 1000;
-    ctx.Stall(victim, until);
+    procs.Hold(victim, until);
     ctx.Landed({{"agent", victim}, {"at_us", ctx.Now()}, {"until_us", until}});
   }
 
@@ -53,6 +54,7 @@ FaultKind StallAgentKind() {
            "time between stalls (ms)"},
       },
       [](const nlohmann::json& o) { return std::make_unique<StallAgent>(o); },
+      /*needs=*/capability::kProcesses,
   };
 }
 

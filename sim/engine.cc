@@ -101,8 +101,14 @@ struct BufferedEvent {  // freerun: sorted by time before it is written
 class Engine;
 
 // The FaultContext of one fault: the engine's operations plus the fault's
-// own index and random stream.
-class FaultCtx final : public FaultContext {
+// own index and random stream. It is itself each of the capabilities it
+// hands out (the engine offers a fault all of them; the kind's declared
+// needs are checked when the scenario is loaded).
+class FaultCtx final : public FaultContext,
+                       ProcessControl,
+                       ClockControl,
+                       EndpointControl,
+                       CoordinationDirectory {
  public:
   FaultCtx(Engine* engine, int index, std::string kind, Rng rng)
       : engine_(engine), index_(index), kind_(std::move(kind)), rng_(rng) {}
@@ -110,26 +116,32 @@ class FaultCtx final : public FaultContext {
   bool Lockstep() const override;
   Rng& rng() override { return rng_; }
   void SetTimer(int64_t at, int tag) override;
-  std::vector<std::string> Agents() const override;
+  void Landed(const nlohmann::json& details) override;
+  void SetupFailed(const std::string& why) override;
+  ProcessControl& processes() override { return *this; }
+  ClockControl& clocks() override { return *this; }
+  EndpointControl& endpoints() override { return *this; }
+  CoordinationDirectory& directory() override { return *this; }
+
+  std::vector<std::string> List(std::string_view role) const override;
   bool Alive(const std::string& proc) const override;
   bool Kill(const std::string& proc) override;
   void Restart(const std::string& proc) override;
-  void Stall(const std::string& proc, int64_t until) override;
-  std::string CoordDir() const override;
-  nlohmann::json ClusterSettings() const override;
-  std::string ClusterFingerprint() const override;
-  bool RunCoordinatorTool(const std::vector<std::string>& args, std::string* error) override;
+  void Hold(const std::string& proc, int64_t until) override;
+  void AddArgs(const std::string& agent, const std::vector<std::string>& args) override;
+  void AddEnv(const std::string& proc, const std::string& key, const std::string& value) override;
+  bool LimitFiles(const std::string& proc, int limit) override;
+
+  void Skew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) override;
+
+  bool Switch(Endpoint endpoint, CollectorMode mode) override;
+
+  std::string Path() const override;
   std::string ScratchDir() const override;
   std::string WriteScratchFile(const std::string& name, const std::string& content) override;
-  void AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) override;
-  void AddProcessEnv(const std::string& proc, const std::string& key,
-                     const std::string& value) override;
-  void SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) override;
-  bool LimitFiles(const std::string& proc, int limit) override;
-  bool SetCollectorMode(CollectorMode mode) override;
-  bool SetModelMode(CollectorMode mode) override;
-  void SetupFailed(const std::string& why) override;
-  void Landed(const nlohmann::json& details) override;
+  nlohmann::json Settings() const override;
+  std::string Fingerprint() const override;
+  bool RunTool(const std::vector<std::string>& args, std::string* error) override;
 
  private:
   Engine* engine_;
@@ -152,10 +164,11 @@ class Engine {
   void AddTimer(int64_t at, std::function<void()> fire) {
     timers_.push(Timer{at, timer_order_++, std::move(fire)});
   }
-  std::vector<std::string> AgentIds() const {
+  // Ids of the processes of `role` ("": all), in set-up order.
+  std::vector<std::string> ProcIds(std::string_view role) const {
     std::vector<std::string> ids;
     for (const Proc& p : procs_) {
-      if (p.role == "agent") ids.push_back(p.id);
+      if (role.empty() || p.role == role) ids.push_back(p.id);
     }
     return ids;
   }
@@ -301,46 +314,53 @@ void FaultCtx::SetTimer(int64_t at, int tag) {
   int i = index_;
   e->AddTimer(at, [e, i, tag] { e->fault(i)->OnTimer(e->ctx(i), tag); });
 }
-std::vector<std::string> FaultCtx::Agents() const { return engine_->AgentIds(); }
+void FaultCtx::Landed(const nlohmann::json& details) {
+  engine_->FaultLanded(index_, kind_, details);
+}
+void FaultCtx::SetupFailed(const std::string& why) {
+  engine_->FaultSetupFailed("fault " + kind_ + ": " + why);
+}
+
+std::vector<std::string> FaultCtx::List(std::string_view role) const {
+  return engine_->ProcIds(role);
+}
 bool FaultCtx::Alive(const std::string& proc) const { return engine_->IsAlive(proc); }
 bool FaultCtx::Kill(const std::string& proc) { return engine_->Kill(proc, kind_); }
 void FaultCtx::Restart(const std::string& proc) { engine_->Restart(proc); }
-void FaultCtx::Stall(const std::string& proc, int64_t until) { engine_->Stall(proc, until); }
-std::string FaultCtx::CoordDir() const { return engine_->coord(); }
-nlohmann::json FaultCtx::ClusterSettings() const { return engine_->Settings(); }
-std::string FaultCtx::ClusterFingerprint() const { return engine_->ClusterFingerprint(); }
-bool FaultCtx::RunCoordinatorTool(const std::vector<std::string>& args, std::string* error) {
-  return engine_->RunTool(args, error);
-}
-std::string FaultCtx::ScratchDir() const { return engine_->scratch(); }
-std::string FaultCtx::WriteScratchFile(const std::string& name, const std::string& content) {
-  return engine_->WriteScratch(fmt::format("fault{}-{}", index_, name), content);
-}
-void FaultCtx::AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) {
+void FaultCtx::Hold(const std::string& proc, int64_t until) { engine_->Stall(proc, until); }
+void FaultCtx::AddArgs(const std::string& agent, const std::vector<std::string>& args) {
   // These are flags of `swarm agent`; an external SUT's agents take their own.
   if (engine_->external_sut()) return;
   if (Proc* p = engine_->Find(agent)) p->argv.insert(p->argv.end(), args.begin(), args.end());
 }
-void FaultCtx::AddProcessEnv(const std::string& proc, const std::string& key,
-                             const std::string& value) {
+void FaultCtx::AddEnv(const std::string& proc, const std::string& key, const std::string& value) {
   if (Proc* p = engine_->Find(proc)) p->env.emplace_back(key, value);
 }
-void FaultCtx::SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) {
+bool FaultCtx::LimitFiles(const std::string& proc, int limit) {
+  return engine_->LimitFiles(proc, limit);
+}
+
+void FaultCtx::Skew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) {
   if (Proc* p = engine_->Find(proc)) {
     p->skew_offset_us = offset_us;
     p->skew_drift_ppm = drift_ppm;
   }
 }
-bool FaultCtx::LimitFiles(const std::string& proc, int limit) {
-  return engine_->LimitFiles(proc, limit);
+
+bool FaultCtx::Switch(Endpoint endpoint, CollectorMode mode) {
+  return endpoint == Endpoint::kCollector ? engine_->SetCollectorMode(mode)
+                                          : engine_->SetModelMode(mode);
 }
-bool FaultCtx::SetCollectorMode(CollectorMode mode) { return engine_->SetCollectorMode(mode); }
-bool FaultCtx::SetModelMode(CollectorMode mode) { return engine_->SetModelMode(mode); }
-void FaultCtx::SetupFailed(const std::string& why) {
-  engine_->FaultSetupFailed("fault " + kind_ + ": " + why);
+
+std::string FaultCtx::Path() const { return engine_->coord(); }
+std::string FaultCtx::ScratchDir() const { return engine_->scratch(); }
+std::string FaultCtx::WriteScratchFile(const std::string& name, const std::string& content) {
+  return engine_->WriteScratch(fmt::format("fault{}-{}", index_, name), content);
 }
-void FaultCtx::Landed(const nlohmann::json& details) {
-  engine_->FaultLanded(index_, kind_, details);
+nlohmann::json FaultCtx::Settings() const { return engine_->Settings(); }
+std::string FaultCtx::Fingerprint() const { return engine_->ClusterFingerprint(); }
+bool FaultCtx::RunTool(const std::vector<std::string>& args, std::string* error) {
+  return engine_->RunTool(args, error);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,8 +1,19 @@
-// The fault plug-in interface (DESIGN §5). One Fault object per entry of a
-// scenario's "faults", created from resolved options; the engine calls it at
-// the start, when one of its timers fires, and at every yield point of a
-// controlled process. A fault acts only through FaultContext, records where
-// and when it landed, and must leave nothing behind.
+// The fault plug-in interface (DESIGN §5, §12). One Fault object per entry of
+// a scenario's "faults", created from resolved options; the engine calls it
+// before any process starts, once they all have, when one of its timers
+// fires, at every yield point of a controlled process, and at the end.
+//
+// A fault acts only through its FaultContext: run time, timers and its own
+// random stream; the record of where it landed; and a small set of
+// capabilities — the run's processes, their clocks, the run's endpoints and
+// the coordination directory. Its FaultKind declares which capabilities it
+// needs (capability:: bits); a run checks them against what its system under
+// test offers. A fault records where and when it landed, and must leave
+// nothing behind.
+//
+// Times are run microseconds: simulated in lockstep, monotonic since the run
+// began in freerun. Process ids are the run's: agents "a0", "a1", ..., and
+// "reaper".
 #pragma once
 
 #include <cstdint>
@@ -19,85 +30,167 @@
 
 namespace faultline {
 
-// What the engine offers a fault. Times are run microseconds (simulated in
-// lockstep, monotonic since the run began in freerun).
-class FaultContext {
+// What a fault needs of a run, as bits (FaultKind::needs): each of the first
+// four stands for one capability of FaultContext; the reference bits stand
+// for what only the reference coordinator has. A fault uses no capability it
+// does not declare (the fake context of tests/faults/ enforces it).
+namespace capability {
+inline constexpr unsigned kProcesses = 1u << 0;  // ProcessControl
+inline constexpr unsigned kClocks = 1u << 1;     // ClockControl
+inline constexpr unsigned kEndpoints = 1u << 2;  // EndpointControl
+inline constexpr unsigned kDirectory = 1u << 3;  // CoordinationDirectory
+// The reference coordinator's state files: their layout and their format.
+inline constexpr unsigned kReferenceFiles = 1u << 8;
+// The reference coordinator's tool (CoordinationDirectory::RunTool).
+inline constexpr unsigned kReferenceTool = 1u << 9;
+// The reference agents' flags or environment (`swarm agent`): what the fault
+// gives them must be understood for it to act.
+inline constexpr unsigned kReferenceAgents = 1u << 10;
+
+// What a run offers, by its system under test.
+inline constexpr unsigned kExternalSut = kProcesses | kClocks | kEndpoints | kDirectory;
+inline constexpr unsigned kReferenceSut =
+    kExternalSut | kReferenceFiles | kReferenceTool | kReferenceAgents;
+
+// The bits of `needs` that `offered` lacks; 0: the fault can run there.
+constexpr unsigned Unmet(unsigned needs, unsigned offered) { return needs & ~offered; }
+}  // namespace capability
+
+// The run's processes (capability::kProcesses).
+class ProcessControl {
  public:
-  virtual ~FaultContext() = default;
-  virtual int64_t Now() const = 0;
-  virtual bool Lockstep() const = 0;
-  // This fault's own random stream (split from the run seed by its index).
-  virtual Rng& rng() = 0;
-  // Calls the fault's OnTimer(tag) at run time `at`.
-  virtual void SetTimer(int64_t at, int tag) = 0;
-
-  // Agent ids of the run ("a0" ...), and which of them are alive now.
-  virtual std::vector<std::string> Agents() const = 0;
+  virtual ~ProcessControl() = default;
+  // Ids of the run's processes of `role` ("agent" or "reaper"; "": all), in
+  // the order the run set them up (the reference coordinator's: the reaper,
+  // then a0, a1, ...). The same in every run of a scenario, dead or alive.
+  virtual std::vector<std::string> List(std::string_view role) const = 0;
   virtual bool Alive(const std::string& proc) const = 0;
-  // SIGKILLs a process (an agent id or "reaper") and waits for it. False if
-  // it was not alive.
+  // SIGKILLs a live process and waits for it; the trace records the exit as
+  // caused by this fault's kind. False if it was not alive.
   virtual bool Kill(const std::string& proc) = 0;
-  // Starts a process again under the same id.
+  // Starts a dead process again under the same id, with its launch settings.
+  // Nothing if it is alive.
   virtual void Restart(const std::string& proc) = 0;
-  // Lockstep: never scheduled before `until`; freerun: SIGSTOP now, SIGCONT
-  // at `until`.
-  virtual void Stall(const std::string& proc, int64_t until) = 0;
+  // Holds a live process until run time `until`: lockstep, it is not
+  // scheduled before then; freerun, SIGSTOP now and SIGCONT at `until`.
+  virtual void Hold(const std::string& proc, int64_t until) = 0;
 
+  // Launch settings, kept for every start of the process.
+  // Only in Prepare: command-line arguments for an agent, appended to the
+  // reference agent's (`swarm agent` flags); an external SUT's agents do not
+  // get them.
+  virtual void AddArgs(const std::string& agent, const std::vector<std::string>& args) = 0;
+  // Only in Prepare: an environment variable; a later value for a key wins.
+  virtual void AddEnv(const std::string& proc, const std::string& key,
+                      const std::string& value) = 0;
+  // RLIMIT_NOFILE of a process: in Prepare for its start (soft and hard);
+  // later the soft limit of the live process (prlimit), and the limit of its
+  // next start. False if there is no such process or prlimit failed.
+  virtual bool LimitFiles(const std::string& proc, int limit) = 0;
+};
+
+// The clocks the run's processes read (capability::kClocks). In lockstep the
+// simulator sends each process its own "now" and scales its sleeps; in
+// freerun the process's control channel shifts the real clock
+// (FAULTLINE_CLOCK_SKEW). Every change a fault makes to a process's clock
+// goes through here; a change at a run time (a step of the wall clock,
+// forward or back) is one more method of this class.
+class ClockControl {
+ public:
+  virtual ~ClockControl() = default;
+  // Only in Prepare: `proc`'s clock reads run time + offset_us, plus
+  // drift_ppm µs per second since each of its starts; its sleeps last
+  // accordingly. Both modes.
+  virtual void Skew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) = 0;
+};
+
+// The network endpoints a run serves its processes, switched by name.
+enum class Endpoint {
+  kCollector,  // the collector (faultline sink) the agents export spans to
+  kModel,      // the stub model API (POST /v1/model, coordinator/model_client.h)
+};
+inline std::string_view Name(Endpoint endpoint) {
+  return endpoint == Endpoint::kCollector ? "collector" : "model";
+}
+
+// The run's endpoints (capability::kEndpoints). An endpoint exists in a run
+// only when a fault asks for it (Fault::NeedsCollector, NeedsModel) or, for
+// the collector, when the scenario has telemetry.
+class EndpointControl {
+ public:
+  virtual ~EndpointControl() = default;
+  // Switches `endpoint` to `mode`: up, 503, blackhole, or down (killed; a
+  // later mode restarts it on the same port), acknowledged before this
+  // returns. Lockstep: every controlled process is parked, so no request is
+  // in flight. False, and the run ends as a harness error, if the run has no
+  // such endpoint or it did not answer.
+  virtual bool Switch(Endpoint endpoint, CollectorMode mode) = 0;
+};
+
+// The coordination directory and the run's scratch space
+// (capability::kDirectory, and the reference bits where said).
+class CoordinationDirectory {
+ public:
+  virtual ~CoordinationDirectory() = default;
   // The coordination directory's path (never written to the trace).
-  virtual std::string CoordDir() const = 0;
-  // The coordinator settings of the run (lease_ms, heartbeat_ms,
-  // reap_interval_ms, agent_timeout_ms, max_attempts, schema_version).
-  virtual nlohmann::json ClusterSettings() const = 0;
-  // The fingerprint in the coordination directory's cluster.json now.
-  virtual std::string ClusterFingerprint() const = 0;
-  // Runs the coordinator's command-line tool with `args` to completion
-  // (e.g. {"configure", CoordDir(), "--set", "lease_ms=9000"}). False, with
-  // the tool's first line of output in `error`, if it failed.
-  virtual bool RunCoordinatorTool(const std::vector<std::string>& args, std::string* error) = 0;
+  virtual std::string Path() const = 0;
   // The run's scratch directory (the coordination directory is inside it;
   // with a private tmpfs, it is that file system).
   virtual std::string ScratchDir() const = 0;
-  // Writes `content` to a file of the run's scratch directory; returns its path.
+  // Writes `content` to a file of the scratch directory whose name contains
+  // `name` and is this fault's own; returns its path.
   virtual std::string WriteScratchFile(const std::string& name, const std::string& content) = 0;
-  // Only in Prepare: extra command-line arguments for one agent.
-  virtual void AddAgentArgs(const std::string& agent, const std::vector<std::string>& args) = 0;
-  // Only in Prepare: an environment variable for one process (an agent id or
-  // "reaper"), kept across restarts; a later value for the same key wins.
-  virtual void AddProcessEnv(const std::string& proc, const std::string& key,
-                             const std::string& value) = 0;
-  // Only in Prepare: the process's clock (an agent id or "reaper") reads run
-  // time + offset_us, plus drift_ppm µs per second since each of its starts;
-  // its sleeps last accordingly. Both modes.
-  virtual void SetClockSkew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) = 0;
-  // RLIMIT_NOFILE (soft and hard) of a process: in Prepare for its start, or
-  // of the live process (prlimit). False if the process is not there.
-  virtual bool LimitFiles(const std::string& proc, int limit) = 0;
+  // The coordinator settings of the run (schema_version, lease_ms,
+  // heartbeat_ms, reap_interval_ms, agent_timeout_ms, max_attempts,
+  // clock_skew_ms).
+  virtual nlohmann::json Settings() const = 0;
+  // capability::kReferenceFiles: the fingerprint in cluster.json now.
+  virtual std::string Fingerprint() const = 0;
+  // capability::kReferenceTool: runs the reference coordinator's tool with
+  // `args` to completion (e.g. {"configure", Path(), "--set",
+  // "lease_ms=9000"}). False, with the tool's first line of output in
+  // `error`, if it failed.
+  virtual bool RunTool(const std::vector<std::string>& args, std::string* error) = 0;
+};
+
+// What the engine offers one fault. Run time, timers, the random stream and
+// recording are always there; each capability only for a fault whose kind
+// declares it.
+class FaultContext {
+ public:
+  virtual ~FaultContext() = default;
+
+  // --- run time ---
+  virtual int64_t Now() const = 0;
+  virtual bool Lockstep() const = 0;
+  // This fault's own random stream (split from the run seed by its index and
+  // kind): the same draws in the same order give the same run.
+  virtual Rng& rng() = 0;
+  // Calls the fault's OnTimer(tag) at run time `at`; timers due at the same
+  // time fire in the order they were set.
+  virtual void SetTimer(int64_t at, int tag) = 0;
+
+  // --- recording ---
+  // Records in the trace that the fault landed: a "fault" event with the
+  // kind, the fault's index and `details`. A fault that never calls this
+  // makes the run vacuous.
+  virtual void Landed(const nlohmann::json& details) = 0;
   // Only in Prepare: the fault cannot be set up here (a missing helper, an
   // unsupported host). No process starts; the run ends as a harness error
   // (exit 3) that says `why`.
   virtual void SetupFailed(const std::string& why) = 0;
 
-  // The run's collector (faultline sink): switches its mode — up, 503,
-  // blackhole, or down (killed; a later mode restarts it on the same port).
-  // Lockstep: every controlled process is parked, so no export is in flight.
-  // False (and the run ends as a harness error) if the run has no collector
-  // or the sink did not answer.
-  virtual bool SetCollectorMode(CollectorMode mode) = 0;
-  // The run's stub model API (a second faultline sink serving POST
-  // /v1/model, coordinator/model_client.h), switched like the collector.
-  // False (a harness error) if the run has none (no fault NeedsModel).
-  virtual bool SetModelMode(CollectorMode mode) = 0;
-
-  // Records in the trace that the fault landed: a "fault" event with the
-  // kind, the fault's index and `details`. A fault that never calls this
-  // makes the run vacuous.
-  virtual void Landed(const nlohmann::json& details) = 0;
+  // --- capabilities ---
+  virtual ProcessControl& processes() = 0;
+  virtual ClockControl& clocks() = 0;
+  virtual EndpointControl& endpoints() = 0;
+  virtual CoordinationDirectory& directory() = 0;
 };
 
 class Fault {
  public:
   virtual ~Fault() = default;
-  // Before any process of the run starts (argument changes, limits).
+  // Before any process of the run starts (launch settings).
   virtual void Prepare(FaultContext& ctx) { (void)ctx; }
   // Once every process has started.
   virtual void Start(FaultContext& ctx) = 0;
@@ -112,18 +205,21 @@ class Fault {
   // Once every process of the run has stopped, before the run's end is
   // recorded: last evidence (a Landed call still counts), nothing running.
   virtual void Finish(FaultContext& ctx) { (void)ctx; }
+
+  // What the run must set up for this fault, asked before anything starts.
   // > 0: the run's scratch directory must be a private tmpfs of that many
-  // MiB, set up before the coordinator starts (disk_full needs a disk it can
-  // fill, and nobody else's).
+  // MiB (disk_full needs a disk it can fill, and nobody else's).
   virtual int64_t PrivateTmpfsMb() const { return 0; }
-  // True: the run needs a collector (faultline sink) and the agents' span
-  // export, whatever the scenario's "telemetry" says.
+  // True: the run needs a collector (Endpoint::kCollector) and the agents'
+  // span export, whatever the scenario's "telemetry" says.
   virtual bool NeedsCollector() const { return false; }
-  // True: the run needs the stub model API; every agent does its work
-  // through it (SWARM_MODEL_ENDPOINT).
+  // True: the run needs the stub model API (Endpoint::kModel); every agent
+  // does its work through it (SWARM_MODEL_ENDPOINT).
   virtual bool NeedsModel() const { return false; }
 };
 
+// One kind of fault: declared in its own file (faults/<name>.cc), listed in
+// faults/registry.cc.
 struct FaultKind {
   std::string name;
   std::string summary;     // mechanism, one line
@@ -132,9 +228,9 @@ struct FaultKind {
   std::vector<OptionSpec> options;
   // Options are resolved: every key of `options` present with a concrete value.
   std::function<std::unique_ptr<Fault>(const nlohmann::json& options)> make;
-  // Acts on the reference coordinator's own files or tools, so it cannot be
-  // used against an external SUT (a scenario with "sut").
-  bool reference_only = false;
+  // capability:: bits. A scenario that runs the fault against a system under
+  // test that does not offer them all is rejected when it is loaded.
+  unsigned needs = 0;
 };
 
 }  // namespace faultline

@@ -606,7 +606,7 @@ Check CheckSutBlock(const json& doc, const Catalog& catalog, bool freerun) {
   const auto faults = doc.find("faults");
   for (size_t i = 0; faults != doc.end() && i < faults->size(); ++i) {
     const FaultKind* kind = catalog.FindFault((*faults)[i].at("kind").get<std::string>());
-    if (kind != nullptr && kind->reference_only) {
+    if (kind != nullptr && capability::Unmet(kind->needs, capability::kExternalSut) != 0) {
       return Fail(Child(Child("/faults", i), "kind"),
                   fmt::format("fault {} acts on the reference coordinator's own files and "
                               "cannot run against an external SUT (\"sut\") (impossible "

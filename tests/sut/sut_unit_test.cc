@@ -168,7 +168,7 @@ TEST(SutSpecTest, TheScenarioLoaderPrefixesPointersAndRejectsReferenceOnlyFaults
   Catalog catalog;
   FaultKind drift;
   drift.name = "config_drift";
-  drift.reference_only = true;
+  drift.needs = capability::kReferenceTool;
   drift.make = [](const json&) -> std::unique_ptr<Fault> { return nullptr; };
   catalog.faults.push_back(drift);
   json doc = {{"name", "x"}, {"sut", AdapterBlock()}};
