@@ -46,10 +46,11 @@ void HonestOutcome::OnRunEnd(const TraceEvent& event) {
     const std::string& status = StrField(entry, "status");
     if (status == "done") continue;
     const std::string& reason = StrField(entry, "reason");
-    violations_.Report(fmt::format("{} has its effect in the ledger but ends {}{}",
-                                   StrField(entry, "id"), status.empty() ? "without a status" : status,
-                                   reason.empty() ? "" : " (" + reason + ")"),
-                       {event.seq});
+    violations_.Report(
+        fmt::format("{} has its effect in the ledger but ends {}{}", StrField(entry, "id"),
+                    status.empty() ? "without a status" : status,
+                    reason.empty() ? "" : " (" + reason + ")"),
+        {event.seq});
   }
 }
 
