@@ -126,7 +126,7 @@ int Run(const AgentCommand& command, AgentFlags* f) {
 
 }  // namespace
 
-Runner SetupAgentCommand(CLI::App* app, AgentCommand command) {
+base::Runner SetupAgentCommand(CLI::App* app, AgentCommand command) {
   auto flags = std::make_shared<AgentFlags>();
   AddFlags(app, flags.get());
   return [command = std::move(command), flags] { return Run(command, flags.get()); };

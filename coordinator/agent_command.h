@@ -12,12 +12,12 @@
 #include <optional>
 #include <string>
 
+#include "base/subcommand_table.h"
 #include "coordinator/config.h"
 #include "coordinator/control_channel.h"
 #include "coordinator/fs_store.h"
 #include "coordinator/model_client.h"
 #include "coordinator/status.h"
-#include "coordinator/subcommand_table.h"
 #include "coordinator/telemetry.h"
 
 namespace swarm {
@@ -43,6 +43,6 @@ struct AgentCommand {
 
 // Adds the agent's flags to `app`; the returned action runs the agent and
 // returns its exit code (exit_codes.h).
-Runner SetupAgentCommand(CLI::App* app, AgentCommand command);
+base::Runner SetupAgentCommand(CLI::App* app, AgentCommand command);
 
 }  // namespace swarm

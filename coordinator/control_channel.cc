@@ -8,8 +8,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 
+#include "base/fd_io.h"
+#include "base/monotonic_clock.h"
 #include "sim/protocol/control_protocol.h"
 
 namespace swarm {
@@ -56,26 +57,14 @@ void ControlChannel::Yield(std::string_view point, std::string_view item) {
 
 void ControlChannel::Emit(const nlohmann::json& event) {
   if (lockstep_) return Send({{proto::kEvent, event}});
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  Send({{proto::kEvent, event},
-        {proto::kMonoUs, static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000}});
+  Send({{proto::kEvent, event}, {proto::kMonoUs, base::MonotonicMicros()}});
 }
 
 void ControlChannel::Send(const nlohmann::json& message) {
   std::string line = message.dump();
   line.push_back('\n');
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    // MSG_NOSIGNAL: a vanished simulator is an error we report, not SIGPIPE.
-    ssize_t n = send(fd_, p, left, MSG_NOSIGNAL);
-    if (n < 0 && errno == ENOTSOCK) n = write(fd_, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) Lost("write");
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  // MSG_NOSIGNAL: a vanished simulator is an error we report, not SIGPIPE.
+  if (!base::SendAll(fd_, line)) Lost("write");
 }
 
 void ControlChannel::AwaitGo() {

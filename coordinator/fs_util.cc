@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <utility>
 
+#include "base/fd_io.h"
+
 namespace swarm::fs {
 namespace {
 
@@ -32,15 +34,7 @@ class Fd {
 };
 
 Status WriteAll(int fd, std::string_view data, const std::string& what) {
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(errno, "write " + what);
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  if (!base::WriteAll(fd, data)) return Status::FromErrno(errno, "write " + what);
   return Status::Ok();
 }
 

@@ -4,7 +4,6 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "base/monotonic_clock.h"
 #include "coordinator/telemetry_config.h"
 
 namespace swarm::model {
@@ -21,12 +21,6 @@ namespace {
 // The answer's status line and headers must fit here.
 constexpr size_t kMaxHeaderBytes = 16 * 1024;
 constexpr const char* kNoAnswer = "no answer within the timeout";
-
-int64_t MonoMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
 
 }  // namespace
 
@@ -107,7 +101,7 @@ void ModelRequest::Settle(bool ok, std::string error) {
 }
 
 bool ModelRequest::Await(int64_t wait_ms) {
-  const int64_t deadline = MonoMs() + std::max<int64_t>(wait_ms, 0);
+  const int64_t deadline = base::MonotonicMillis() + std::max<int64_t>(wait_ms, 0);
   while (!settled_ && Step(deadline)) {
   }
   return settled_;
@@ -117,7 +111,8 @@ bool ModelRequest::Await(int64_t wait_ms) {
 bool ModelRequest::Step(int64_t deadline_ms) {
   const short events = phase_ == Phase::kReading ? POLLIN : POLLOUT;
   pollfd p{fd_, events, 0};
-  const int rc = poll(&p, 1, static_cast<int>(std::max<int64_t>(deadline_ms - MonoMs(), 0)));
+  const int rc =
+      poll(&p, 1, static_cast<int>(std::max<int64_t>(deadline_ms - base::MonotonicMillis(), 0)));
   if (rc < 0 && errno == EINTR) return true;
   if (rc == 0) return false;
   switch (phase_) {

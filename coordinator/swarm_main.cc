@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "coordinator/subcommand_table.h"
+#include "base/subcommand_table.h"
 #include "coordinator/agent.h"
 #include "coordinator/agent_command.h"
 #include "coordinator/control_channel.h"
@@ -24,6 +24,8 @@
 
 namespace swarm {
 namespace {
+
+using base::Runner;
 
 std::atomic<bool> g_stop{false};
 
@@ -254,7 +256,7 @@ Runner SetupHalt(CLI::App* app, bool halt) {
   };
 }
 
-const swarm::Subcommand kCommands[] = {
+const base::Subcommand kCommands[] = {
     {"init", "Create a coordination directory with cluster settings", SetupInit},
     {"submit", "Add work items (pending)", SetupSubmit},
     {"agent", "Run a worker: claim, work, renew, complete, heartbeat", SetupAgent},
@@ -281,5 +283,5 @@ int main(int argc, char** argv) {
       "  swarm reaper DIR &  swarm agent DIR --work-ms 10:50 --exit-when-idle\n"
       "  swarm status DIR\n\n"
       "Exit codes: 0 ok, 1 operation failed, 2 bad usage or directory, 78 config mismatch."};
-  return swarm::RunSubcommands(app, kCommands, argc, argv, "swarm", kExitUsage);
+  return base::RunSubcommands(app, kCommands, argc, argv, "swarm", kExitUsage);
 }

@@ -4,7 +4,6 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,17 +11,13 @@
 #include <fmt/format.h>
 #include <string>
 
+#include "base/monotonic_clock.h"
+
 namespace swarm::telemetry {
 namespace {
 
 // The answer must fit here; a longer header block is a bad answer.
 constexpr size_t kMaxHeaderBytes = 16 * 1024;
-
-int64_t MonoMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
 
 // Closes the socket on every path.
 class Socket {
@@ -42,7 +37,7 @@ class Socket {
 // Waits for `events` on fd until the deadline: false on timeout.
 bool WaitFor(int fd, short events, int64_t deadline_ms) {
   for (;;) {
-    const int64_t left = deadline_ms - MonoMs();
+    const int64_t left = deadline_ms - base::MonotonicMillis();
     if (left <= 0) return false;
     pollfd p{fd, events, 0};
     int rc = poll(&p, 1, static_cast<int>(left));
@@ -66,7 +61,7 @@ class HttpTransport final : public Transport {
   }
 
   PostOutcome Post(const std::string& body) override {
-    const int64_t deadline = MonoMs() + timeout_ms_;
+    const int64_t deadline = base::MonotonicMillis() + timeout_ms_;
     int fd = -1;
     PostOutcome failed = Connect(deadline, &fd);
     if (fd < 0) return failed;

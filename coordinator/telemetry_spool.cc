@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <fmt/format.h>
 
+#include "base/fd_io.h"
 #include "coordinator/fs_util.h"
 
 namespace swarm::telemetry {
@@ -145,21 +146,13 @@ Status OwnedSpool::Load() {
 Status OwnedSpool::AppendLive(const Span& span) {
   const std::string line = ToSpoolLine(span) + "\n";
   const off_t before = lseek(live_fd_, 0, SEEK_END);
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = write(live_fd_, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = Status::FromErrno(errno, "append to " + dir_ + "/" + kLive);
-      // Never leave half a line for the next append to continue.
-      if (before >= 0 && ftruncate(live_fd_, before) != 0) {
-        return Status::FromErrno(errno, "truncate " + dir_ + "/" + kLive);
-      }
-      return s;
+  if (!base::WriteAll(live_fd_, line)) {
+    Status s = Status::FromErrno(errno, "append to " + dir_ + "/" + kLive);
+    // Never leave half a line for the next append to continue.
+    if (before >= 0 && ftruncate(live_fd_, before) != 0) {
+      return Status::FromErrno(errno, "truncate " + dir_ + "/" + kLive);
     }
-    p += n;
-    left -= static_cast<size_t>(n);
+    return s;
   }
   return Status::Ok();
 }

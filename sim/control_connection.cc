@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "base/fd_io.h"
 #include "sim/protocol/control_protocol.h"
 
 namespace faultline {
@@ -88,16 +89,7 @@ ControlConnection::Read ControlConnection::Drain(const EventFn& on_event, std::s
 
 bool ControlConnection::Go(int64_t now_us) {
   std::string reply = R"({"go":true,"now":)" + std::to_string(now_us) + "}\n";
-  const char* p = reply.data();
-  size_t left = reply.size();
-  while (left > 0) {
-    ssize_t n = send(fd_, p, left, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  return true;
+  return base::SendAll(fd_, reply);
 }
 
 }  // namespace faultline

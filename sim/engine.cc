@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include <optional>
 #include <queue>
 
+#include "base/monotonic_clock.h"
 #include "sim/control_connection.h"
 #include "sim/process_set.h"
 #include "sim/protocol/control_protocol.h"
@@ -35,12 +35,6 @@ namespace stdfs = std::filesystem;
 constexpr int64_t kSimEpochUs = 1'000'000;
 constexpr uint64_t kSnapshotEverySteps = 64;
 constexpr int64_t kFreerunSnapshotUs = 50'000;
-
-int64_t MonoMicros() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-}
 
 size_t CountEntries(const std::string& dir) {
   std::error_code ec;
@@ -159,7 +153,9 @@ class Engine {
   EngineResult Run();
 
   // --- operations offered to faults (through FaultCtx) ---
-  int64_t T() const { return lockstep_ ? now_ - kSimEpochUs : MonoMicros() - start_mono_; }
+  int64_t T() const {
+    return lockstep_ ? now_ - kSimEpochUs : base::MonotonicMicros() - start_mono_;
+  }
   bool lockstep() const { return lockstep_; }
   void AddTimer(int64_t at, std::function<void()> fire) {
     timers_.push(Timer{at, timer_order_++, std::move(fire)});
@@ -436,7 +432,7 @@ bool Engine::StartCollector() {
   sink_ = std::make_unique<SinkProcess>(&processes_, o_.sink_command,
                                         o_.log_dir + "/collector-spans.jsonl",
                                         o_.log_dir + "/sink.log", s_.step_timeout_ms);
-  if (swarm::Status st = sink_->Start(); !st.ok()) return Fail(st.message());
+  if (base::Status st = sink_->Start(); !st.ok()) return Fail(st.message());
   const auto& t = s_.telemetry;
   const std::string endpoint = sink_->Endpoint();
   const std::string timeout = std::to_string(t.timeout_ms);
@@ -464,7 +460,7 @@ bool Engine::StartCollector() {
 
 bool Engine::SetCollectorMode(CollectorMode mode) {
   if (!sink_) return Fail("a fault switched the collector, but this run has none");
-  if (swarm::Status st = sink_->SetMode(mode); !st.ok()) return Fail(st.message());
+  if (base::Status st = sink_->SetMode(mode); !st.ok()) return Fail(st.message());
   return true;
 }
 
@@ -481,14 +477,14 @@ bool Engine::StartModel() {
   model_ = std::make_unique<SinkProcess>(&processes_, o_.sink_command,
                                          o_.log_dir + "/model-stub-record.jsonl",
                                          o_.log_dir + "/model-stub.log", s_.step_timeout_ms);
-  if (swarm::Status st = model_->Start(); !st.ok()) return Fail("stub model: " + st.message());
+  if (base::Status st = model_->Start(); !st.ok()) return Fail("stub model: " + st.message());
   model_env_ = {{"SWARM_MODEL_ENDPOINT", model_->Endpoint()}};
   return true;
 }
 
 bool Engine::SetModelMode(CollectorMode mode) {
   if (!model_) return Fail("a fault switched the stub model, but this run has none");
-  if (swarm::Status st = model_->SetMode(mode); !st.ok()) {
+  if (base::Status st = model_->SetMode(mode); !st.ok()) {
     return Fail("stub model: " + st.message());
   }
   return true;
@@ -505,7 +501,7 @@ void Engine::CollectorEnd() {
   // What the collector took, sorted, in parts of a bounded size.
   constexpr size_t kPart = 1000;
   auto received = ReadSinkRecord(sink_->record_path());
-  if (!received.ok() && received.status().code() != swarm::Status::Code::kNotFound) {
+  if (!received.ok() && received.status().code() != base::Status::Code::kNotFound) {
     Emit("sim", {{"type", "sink_received"}, {"error", received.status().message()},
                  {"total", 0}, {"part", 0}, {"parts", 1}, {"spans", nlohmann::json::array()}});
     return;
@@ -892,7 +888,7 @@ EngineResult::End Engine::LockstepLoop() {
   for (;;) {
     if (Interrupted()) return EngineResult::End::kInterrupted;
     if (!result_.error.empty()) return EngineResult::End::kHarnessError;
-    if (MonoMicros() > wall_deadline) return EngineResult::End::kWallLimit;
+    if (base::MonotonicMicros() > wall_deadline) return EngineResult::End::kWallLimit;
     runnable.clear();
     bool agents_alive = false;
     for (size_t i = 0; i < procs_.size(); ++i) {
@@ -1044,7 +1040,7 @@ void Engine::RunEnd(EngineResult::End end) {
 
 void Engine::ShowProgress(bool final_line) {
   if (!o_.progress) return;
-  int64_t mono = MonoMicros();
+  int64_t mono = base::MonotonicMicros();
   if (!final_line && mono - last_progress_mono_ < 500'000) return;
   last_progress_mono_ = mono;
   std::fprintf(stderr, "\r%s seed %llu: %s %.1f s, %llu steps, %d/%d items done%s", s_.name.c_str(),
@@ -1054,7 +1050,7 @@ void Engine::ShowProgress(bool final_line) {
 }
 
 EngineResult Engine::Run() {
-  start_mono_ = MonoMicros();
+  start_mono_ = base::MonotonicMicros();
   result_.faults.resize(s_.faults.size());
   for (size_t i = 0; i < s_.faults.size(); ++i) {
     result_.faults[i].kind = s_.faults[i].kind;
@@ -1098,12 +1094,12 @@ EngineResult Engine::Run() {
     if (started && ModelWanted()) started = StartModel();
     for (Proc& p : procs_) started = started && Spawn(p);
     for (Proc& p : procs_) started = started && AwaitHello(p);
-    result_.started_us = MonoMicros() - start_mono_;
+    result_.started_us = base::MonotonicMicros() - start_mono_;
     if (started) {
       for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
-      const int64_t loop_start = MonoMicros();
+      const int64_t loop_start = base::MonotonicMicros();
       end = lockstep_ ? LockstepLoop() : FreerunLoop();
-      result_.loop_wall_us = MonoMicros() - loop_start;
+      result_.loop_wall_us = base::MonotonicMicros() - loop_start;
     }
   }
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
@@ -1122,7 +1118,7 @@ EngineResult Engine::Run() {
   ShowProgress(true);
   result_.end = end;
   result_.sim_us = T();
-  result_.wall_us = MonoMicros() - start_mono_;
+  result_.wall_us = base::MonotonicMicros() - start_mono_;
   result_.events = trace_->lines();
   result_.trace_sha256 = trace_->Finish();
   return result_;

@@ -10,13 +10,13 @@
 #include <cstdint>
 #include <string>
 
-#include "coordinator/status.h"
+#include "base/status.h"
 
 namespace faultline {
 
 // Mounts a tmpfs of `size_mb` MiB on the existing directory `dir`. An error
 // says why the host does not allow it (no namespaces, no mount permission).
-swarm::Status MountPrivateTmpfs(const std::string& dir, int64_t size_mb);
+base::Status MountPrivateTmpfs(const std::string& dir, int64_t size_mb);
 
 // Detaches the mount on `dir` (its contents vanish with it).
 void UnmountPrivate(const std::string& dir);

@@ -48,6 +48,7 @@
 #include <set>
 #include <string_view>
 
+#include "base/child_process.h"
 #include "sim/protocol/control_protocol.h"
 
 namespace faultline {
@@ -188,15 +189,9 @@ void Place(ChildPlan& plan, int src, int dst) {
 
   if (plan.cwd != nullptr && chdir(plan.cwd) != 0) Fail(plan, Step::kCwd);
 
-  // Handlers reset at exec by themselves, but SIG_IGN survives it; reset all.
-  // (Errors are for SIGKILL, SIGSTOP and the signals libc reserves.)
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
-  // The parent blocked everything around the clone; the child starts unmasked.
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // SIG_IGN survives exec, and the parent blocked everything around the
+  // clone: the child starts with default dispositions and an empty mask.
+  base::ResetSignalsForExec();
 
   execve(plan.path, plan.argv, plan.envp);
   Fail(plan, Step::kExec);
@@ -252,23 +247,23 @@ std::vector<std::string> BuildEnvironment(const SpawnSpec& spec) {
   return env;
 }
 
-swarm::Status CheckSpec(const SpawnSpec& spec) {
-  if (spec.id.empty()) return swarm::Status::InvalidArgument("spawn: the child has no id");
+base::Status CheckSpec(const SpawnSpec& spec) {
+  if (spec.id.empty()) return base::Status::InvalidArgument("spawn: the child has no id");
   if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/') {
-    return swarm::Status::InvalidArgument("spawning " + spec.id +
-                                          ": argv[0] must be an absolute path, got '" +
-                                          (spec.argv.empty() ? std::string() : spec.argv[0]) + "'");
+    return base::Status::InvalidArgument("spawning " + spec.id +
+                                         ": argv[0] must be an absolute path, got '" +
+                                         (spec.argv.empty() ? std::string() : spec.argv[0]) + "'");
   }
   for (const auto& [key, value] : spec.env) {
     if (key.empty() || key.find('=') != std::string::npos) {
-      return swarm::Status::InvalidArgument("spawning " + spec.id +
-                                            ": bad environment variable name '" + key + "'");
+      return base::Status::InvalidArgument("spawning " + spec.id +
+                                           ": bad environment variable name '" + key + "'");
     }
   }
   if (spec.nofile_limit < 0) {
-    return swarm::Status::InvalidArgument("spawning " + spec.id + ": nofile_limit must be >= 0");
+    return base::Status::InvalidArgument("spawning " + spec.id + ": nofile_limit must be >= 0");
   }
-  return swarm::Status::Ok();
+  return base::Status::Ok();
 }
 
 // Closes the fds it holds when the scope ends; Spawn's error paths stay short.
@@ -314,8 +309,8 @@ ProcessSet::~ProcessSet() {
   for (int fd : retired_fds_) close(fd);
 }
 
-swarm::Result<Child> ProcessSet::Spawn(const SpawnSpec& spec) {
-  SWARM_RETURN_IF_ERROR(CheckSpec(spec));
+base::Result<Child> ProcessSet::Spawn(const SpawnSpec& spec) {
+  BASE_RETURN_IF_ERROR(CheckSpec(spec));
   const std::string context = "spawning " + spec.id + " (" + spec.argv[0] + ")";
 
   int log_fd = -1, ctl[2] = {-1, -1};
@@ -323,10 +318,10 @@ swarm::Result<Child> ProcessSet::Spawn(const SpawnSpec& spec) {
   if (!spec.log_path.empty()) {
     log_fd = open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0)
-      return swarm::Status::FromErrno(errno, context + ": opening log " + spec.log_path);
+      return base::Status::FromErrno(errno, context + ": opening log " + spec.log_path);
   }
   if (spec.control_channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0) {
-    return swarm::Status::FromErrno(errno, context + ": socketpair");
+    return base::Status::FromErrno(errno, context + ": socketpair");
   }
 
   std::vector<char*> argv;
@@ -367,12 +362,12 @@ swarm::Result<Child> ProcessSet::Spawn(const SpawnSpec& spec) {
       clone(ChildMain, stack.get() + kChildStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) return swarm::Status::FromErrno(clone_errno, context + ": clone");
+  if (pid < 0) return base::Status::FromErrno(clone_errno, context + ": clone");
 
   if (plan.step != Step::kNone) {
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
-    return swarm::Status::FromErrno(plan.err, context + ": " + StepName(plan.step));
+    return base::Status::FromErrno(plan.err, context + ": " + StepName(plan.step));
   }
 
   auto old_record = children_.find(pid);

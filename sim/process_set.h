@@ -50,7 +50,7 @@
 #include <utility>
 #include <vector>
 
-#include "coordinator/status.h"
+#include "base/status.h"
 
 namespace faultline {
 
@@ -107,7 +107,7 @@ class ProcessSet {
 
   // Starts a child and returns once it has exec'd (or failed to): an exec
   // failure is an error here, not an exit status later.
-  swarm::Result<Child> Spawn(const SpawnSpec& spec);
+  base::Result<Child> Spawn(const SpawnSpec& spec);
 
   // Sends `sig` to a child that has not been reaped yet. False if `pid` is not
   // such a child (so a stale pid can never hit a stranger) or kill() fails.

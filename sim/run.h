@@ -20,6 +20,10 @@ inline constexpr int kExitViolation = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitHarness = 3;
 inline constexpr int kExitInterrupted = 130;
+// Only with `faultline run --require-landed`: every invariant held, but a
+// fault the scenario declares never landed, so the run proved less than it
+// claims. Neither a bug in the SUT (1) nor one of the harness (3).
+inline constexpr int kExitVacuous = 4;
 
 struct RunOptions {
   std::string out_dir;    // the run directory is OUT/<scenario>-<seed>

@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <httplib.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,7 +17,8 @@
 #include <set>
 #include <thread>
 
-#include "sim/protocol/control_protocol.h"
+#include "base/fd_io.h"
+#include "sim/otlp_export.h"
 
 namespace faultline {
 namespace {
@@ -31,54 +30,6 @@ constexpr size_t kServerThreads = 8;
 // Whether the connection a worker thread serves was accepted in blackhole
 // mode: set by StampingQueue before the worker runs it.
 thread_local bool t_accepted_blackholed = false;
-
-bool IsHex(const std::string& s, size_t len) {
-  return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-         });
-}
-
-struct ReceivedSpan {
-  std::string span_id, trace_id, name, instance;
-};
-
-// The spans of an OTLP/HTTP JSON ExportTraceServiceRequest; *rejected counts
-// spans without valid ids. False when the body is not such a request.
-bool ParseExport(const std::string& body, std::vector<ReceivedSpan>* out, size_t* rejected) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return false;
-  auto rs = j.find("resourceSpans");
-  if (rs == j.end() || !rs->is_array()) return false;
-  for (const json& resource : *rs) {
-    std::string instance;
-    if (resource.contains("resource") && resource["resource"].contains("attributes")) {
-      for (const json& kv : resource["resource"]["attributes"]) {
-        if (kv.value("key", "") == "service.instance.id" && kv.contains("value")) {
-          instance = kv["value"].value("stringValue", "");
-        }
-      }
-    }
-    for (const char* scopes_key : {"scopeSpans", "instrumentationLibrarySpans"}) {
-      auto scopes = resource.find(scopes_key);
-      if (scopes == resource.end() || !scopes->is_array()) continue;
-      for (const json& scope : *scopes) {
-        auto spans = scope.find("spans");
-        if (spans == scope.end() || !spans->is_array()) continue;
-        for (const json& s : *spans) {
-          ReceivedSpan r{s.value("spanId", ""), s.value("traceId", ""), s.value("name", ""),
-                         instance};
-          if (!IsHex(r.span_id, 16) || !IsHex(r.trace_id, 32)) {
-            ++*rejected;
-            continue;
-          }
-          std::transform(r.span_id.begin(), r.span_id.end(), r.span_id.begin(), ::tolower);
-          out->push_back(std::move(r));
-        }
-      }
-    }
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -170,7 +121,7 @@ void SinkServer::Impl::Handle(const httplib::Request& req, httplib::Response& re
   }
   std::vector<ReceivedSpan> spans;
   size_t rejected = 0;
-  if (!ParseExport(req.body, &spans, &rejected)) {
+  if (!ParseOtlpExport(req.body, &spans, &rejected)) {
     std::lock_guard<std::mutex> lock(mu);
     ++counts.bad_requests;
     res.status = 400;
@@ -236,17 +187,9 @@ bool SinkServer::Impl::Record(const std::vector<ReceivedSpan>& spans, std::strin
                  .dump() +
              "\n";
   }
-  const char* p = lines.data();
-  size_t left = lines.size();
-  while (left > 0) {
-    ssize_t n = write(record_fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *error = fmt::format("faultline sink: cannot record spans: {}\n", std::strerror(errno));
-      return false;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
+  if (!base::WriteAll(record_fd, lines)) {
+    *error = fmt::format("faultline sink: cannot record spans: {}\n", std::strerror(errno));
+    return false;
   }
   for (const std::string& id : batch) seen.insert(id);
   counts.spans_recorded += batch.size();
@@ -255,22 +198,22 @@ bool SinkServer::Impl::Record(const std::vector<ReceivedSpan>& spans, std::strin
 
 SinkServer::SinkServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-swarm::Result<std::unique_ptr<SinkServer>> SinkServer::Start(const std::string& host, int port,
+base::Result<std::unique_ptr<SinkServer>> SinkServer::Start(const std::string& host, int port,
                                                              const std::string& record_path,
                                                              CollectorMode mode) {
   if (mode == CollectorMode::kDown) {
-    return swarm::Status::InvalidArgument("a running sink cannot be \"down\"");
+    return base::Status::InvalidArgument("a running sink cannot be \"down\"");
   }
   auto impl = std::make_unique<Impl>();
   impl->mode = mode;
   if (auto ids = ReadSinkRecord(record_path); ids.ok()) {
     impl->seen.insert(ids->begin(), ids->end());
-  } else if (ids.status().code() != swarm::Status::Code::kNotFound) {
+  } else if (ids.status().code() != base::Status::Code::kNotFound) {
     return ids.status();
   }
   impl->record_fd = open(record_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (impl->record_fd < 0) {
-    return swarm::Status::FromErrno(errno, "open the sink's record " + record_path);
+    return base::Status::FromErrno(errno, "open the sink's record " + record_path);
   }
   Impl* raw = impl.get();
   impl->server.new_task_queue = [raw] { return new StampingQueue(raw); };
@@ -295,7 +238,7 @@ swarm::Result<std::unique_ptr<SinkServer>> SinkServer::Start(const std::string& 
   }
   if (impl->port <= 0) {
     close(impl->record_fd);
-    return swarm::Status::IOError(fmt::format(
+    return base::Status::IOError(fmt::format(
         "cannot listen on {}:{} (in use? pick another --port, or 0 for any free one)", host,
         port));
   }
@@ -339,11 +282,11 @@ SinkServer::Counts SinkServer::counts() const {
   return impl_->counts;
 }
 
-swarm::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path) {
+base::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    if (access(path.c_str(), F_OK) != 0) return swarm::Status::NotFound(path + " does not exist");
-    return swarm::Status::IOError("cannot read the sink's record " + path);
+    if (access(path.c_str(), F_OK) != 0) return base::Status::NotFound(path + " does not exist");
+    return base::Status::IOError("cannot read the sink's record " + path);
   }
   std::set<std::string> ids;
   std::string line;
@@ -354,100 +297,6 @@ swarm::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path) 
     }
   }
   return std::vector<std::string>(ids.begin(), ids.end());
-}
-
-// ---------------------------------------------------------------------------
-// faultline sink
-
-namespace {
-
-bool SendLine(int fd, const json& message) {
-  std::string line = message.dump() + "\n";
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// The simulator's control socket, or -1 when run by hand.
-int ControlFd() {
-  const char* env = std::getenv(protocol::kCtlFdEnv);
-  if (env == nullptr || *env == '\0') return -1;
-  char* end = nullptr;
-  long fd = std::strtol(env, &end, 10);
-  if (*end != '\0' || fd < 0 || fcntl(static_cast<int>(fd), F_GETFD) == -1) return -1;
-  fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
-  return static_cast<int>(fd);
-}
-
-// Serves control messages until the socket closes or `interrupted` is set.
-int ServeControl(int fd, SinkServer& server, const std::atomic<bool>* interrupted) {
-  std::string buffer;
-  for (;;) {
-    if (interrupted && interrupted->load()) return 0;
-    pollfd p{fd, POLLIN, 0};
-    int rc = poll(&p, 1, 200);
-    if (rc < 0 && errno != EINTR) return 3;
-    if (rc <= 0) continue;
-    char chunk[512];
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return 0;  // the simulator is gone
-    buffer.append(chunk, static_cast<size_t>(n));
-    for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
-      json msg = json::parse(buffer.substr(0, nl), nullptr, /*allow_exceptions=*/false);
-      buffer.erase(0, nl + 1);
-      std::optional<CollectorMode> mode;
-      if (msg.is_object() && msg.contains(sink_protocol::kMode) &&
-          msg[sink_protocol::kMode].is_string()) {
-        mode = ParseCollectorMode(msg[sink_protocol::kMode].get<std::string>());
-      }
-      if (!mode || *mode == CollectorMode::kDown) {
-        SendLine(fd, {{sink_protocol::kOk, false}, {"error", "expected {\"mode\": up|503|blackhole}"}});
-        continue;
-      }
-      server.SetMode(*mode);
-      SendLine(fd, {{sink_protocol::kOk, true}, {sink_protocol::kMode, Name(*mode)}});
-    }
-  }
-}
-
-}  // namespace
-
-int RunSink(const SinkOptions& o) {
-  signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the sink
-  auto server = SinkServer::Start(o.host, o.port, o.record, o.mode);
-  if (!server.ok()) {
-    std::fprintf(stderr, "faultline sink: %s\n", server.status().message().c_str());
-    return 3;
-  }
-  const int ctl = ControlFd();
-  if (ctl >= 0) {
-    if (!SendLine(ctl, {{sink_protocol::kReady, {{sink_protocol::kPort, (*server)->port()}}}})) {
-      return 3;
-    }
-    return ServeControl(ctl, **server, o.interrupted);
-  }
-  std::printf("faultline sink: listening on http://%s:%d/v1/traces (mode %s), recording to %s; "
-              "Ctrl-C stops\n",
-              o.host.c_str(), (*server)->port(), std::string(Name(o.mode)).c_str(),
-              o.record.c_str());
-  std::fflush(stdout);
-  while (!(o.interrupted && o.interrupted->load())) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  const SinkServer::Counts c = (*server)->counts();
-  std::printf("faultline sink: %llu requests, %llu spans recorded (%llu duplicates)\n",
-              static_cast<unsigned long long>(c.requests),
-              static_cast<unsigned long long>(c.spans_recorded),
-              static_cast<unsigned long long>(c.spans_duplicate));
-  return 0;
 }
 
 }  // namespace faultline

@@ -22,15 +22,10 @@
 // right after. A restarted sink reads the file back and deduplicates across
 // restarts.
 //
-// Control (when FAULTLINE_CTL_FD names a socket, as under the simulator), one
-// JSON object per line:
-//   sink -> sim   {"ready": {"port": P}}            once listening
-//   sim -> sink   {"mode": "up" | "503" | "blackhole"}
-//   sink -> sim   {"ok": true, "mode": M}           after the switch took effect
-// End of file on the control socket stops the sink.
+// The process that serves it, `faultline sink`, and its control protocol:
+// sim/sink_main.h. What the receiver reads from a request: sim/otlp_export.h.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,7 +33,7 @@
 #include <string_view>
 #include <vector>
 
-#include "coordinator/status.h"
+#include "base/status.h"
 
 namespace faultline {
 
@@ -73,9 +68,9 @@ class SinkServer {
 
   // Binds host:port (0: a free port) and serves. InvalidArgument for a bad
   // mode (kDown); IOError naming the address when it cannot bind.
-  static swarm::Result<std::unique_ptr<SinkServer>> Start(const std::string& host, int port,
-                                                          const std::string& record_path,
-                                                          CollectorMode mode);
+  static base::Result<std::unique_ptr<SinkServer>> Start(const std::string& host, int port,
+                                                         const std::string& record_path,
+                                                         CollectorMode mode);
   // Stops serving (connections held in blackhole are closed unanswered).
   ~SinkServer();
 
@@ -95,19 +90,6 @@ class SinkServer {
 
 // The distinct span ids of a record file, sorted. NotFound when the file
 // does not exist (the sink never recorded anything).
-swarm::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path);
-
-struct SinkOptions {
-  std::string host = "127.0.0.1";
-  int port = 4318;
-  std::string record;
-  CollectorMode mode = CollectorMode::kUp;
-  const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM
-};
-
-// `faultline sink`: serves until interrupted or, under the simulator, until
-// its control socket closes. Returns an exit code (0; 3 when it cannot bind
-// or record).
-int RunSink(const SinkOptions& options);
+base::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path);
 
 }  // namespace faultline

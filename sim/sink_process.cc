@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+
+#include "base/monotonic_clock.h"
 
 namespace faultline {
 namespace {
@@ -32,12 +33,6 @@ std::vector<std::string> SortedNames(const std::string& dir) {
   return names;
 }
 
-int64_t MonoMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
-
 }  // namespace
 
 SinkProcess::SinkProcess(ProcessSet* processes, std::vector<std::string> command,
@@ -52,9 +47,9 @@ SinkProcess::~SinkProcess() { Stop(); }
 
 std::string SinkProcess::Endpoint() const { return fmt::format("http://127.0.0.1:{}", port_); }
 
-swarm::Status SinkProcess::Start() { return Spawn(0, CollectorMode::kUp); }
+base::Status SinkProcess::Start() { return Spawn(0, CollectorMode::kUp); }
 
-swarm::Status SinkProcess::Spawn(int port, CollectorMode mode) {
+base::Status SinkProcess::Spawn(int port, CollectorMode mode) {
   SpawnSpec spec;
   spec.id = "sink";
   spec.argv = command_;
@@ -70,44 +65,45 @@ swarm::Status SinkProcess::Spawn(int port, CollectorMode mode) {
   ctl_fd_ = child->ctl_fd;
   buffer_.clear();
   std::string line;
-  swarm::Status s = ReadLine(&line);
+  base::Status s = ReadLine(&line);
   nlohmann::json ready = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (s.ok() && !(ready.is_object() && ready.contains(sink_protocol::kReady))) {
-    s = swarm::Status::IOError("the sink said '" + line + "' instead of ready");
+    s = base::Status::IOError("the sink said '" + line + "' instead of ready");
   }
   if (!s.ok()) {
     Stop();
-    return swarm::Status::IOError(fmt::format("the collector (faultline sink) did not start: {} "
-                                              "(see {})",
-                                              s.message(), log_path_));
+    return base::Status::IOError(
+        fmt::format("the collector (faultline sink) did not start: {} "
+                    "(see {})",
+                    s.message(), log_path_));
   }
   port_ = ready[sink_protocol::kReady].value(sink_protocol::kPort, 0);
   mode_ = mode;
-  return swarm::Status::Ok();
+  return base::Status::Ok();
 }
 
-swarm::Status SinkProcess::SetMode(CollectorMode mode) {
-  if (mode == mode_) return swarm::Status::Ok();
+base::Status SinkProcess::SetMode(CollectorMode mode) {
+  if (mode == mode_) return base::Status::Ok();
   if (mode == CollectorMode::kDown) {
     Stop();
-    return swarm::Status::Ok();
+    return base::Status::Ok();
   }
   if (mode_ == CollectorMode::kDown) return Spawn(port_, mode);
   nlohmann::json msg = {{sink_protocol::kMode, Name(mode)}};
   std::string text = msg.dump() + "\n";
   if (send(ctl_fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size())) {
-    return swarm::Status::IOError("cannot reach the collector (faultline sink) to switch it to " +
-                                  std::string(Name(mode)));
+    return base::Status::IOError("cannot reach the collector (faultline sink) to switch it to " +
+                                 std::string(Name(mode)));
   }
   std::string line;
-  SWARM_RETURN_IF_ERROR(ReadLine(&line));
+  BASE_RETURN_IF_ERROR(ReadLine(&line));
   nlohmann::json reply = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!reply.is_object() || !reply.value(sink_protocol::kOk, false)) {
-    return swarm::Status::IOError("the collector refused mode " + std::string(Name(mode)) + ": " +
-                                  line);
+    return base::Status::IOError("the collector refused mode " + std::string(Name(mode)) + ": " +
+                                 line);
   }
   mode_ = mode;
-  return swarm::Status::Ok();
+  return base::Status::Ok();
 }
 
 void SinkProcess::Stop() {
@@ -121,18 +117,18 @@ void SinkProcess::Stop() {
   mode_ = CollectorMode::kDown;
 }
 
-swarm::Status SinkProcess::ReadLine(std::string* line) {
-  const int64_t deadline = MonoMs() + timeout_ms_;
+base::Status SinkProcess::ReadLine(std::string* line) {
+  const int64_t deadline = base::MonotonicMillis() + timeout_ms_;
   for (;;) {
     const size_t nl = buffer_.find('\n');
     if (nl != std::string::npos) {
       *line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
-      return swarm::Status::Ok();
+      return base::Status::Ok();
     }
-    const int64_t left = deadline - MonoMs();
+    const int64_t left = deadline - base::MonotonicMillis();
     if (left <= 0) {
-      return swarm::Status::IOError(fmt::format("no answer within {} ms", timeout_ms_));
+      return base::Status::IOError(fmt::format("no answer within {} ms", timeout_ms_));
     }
     pollfd p{ctl_fd_, POLLIN, 0};
     int rc = poll(&p, 1, static_cast<int>(left));
@@ -141,7 +137,7 @@ swarm::Status SinkProcess::ReadLine(std::string* line) {
     char chunk[512];
     ssize_t n = read(ctl_fd_, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return swarm::Status::IOError("it exited");
+    if (n <= 0) return base::Status::IOError("it exited");
     buffer_.append(chunk, static_cast<size_t>(n));
   }
 }

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/status.h"
+#include "base/status.h"
 #include "sim/process_set.h"
 #include "sim/sink.h"
 
@@ -29,8 +29,8 @@ class SinkProcess {
   SinkProcess& operator=(const SinkProcess&) = delete;
 
   // Starts the sink, up, on a free loopback port.
-  swarm::Status Start();
-  swarm::Status SetMode(CollectorMode mode);
+  base::Status Start();
+  base::Status SetMode(CollectorMode mode);
   // Kills the sink (its record stays).
   void Stop();
 
@@ -41,9 +41,9 @@ class SinkProcess {
   const std::string& record_path() const { return record_path_; }
 
  private:
-  swarm::Status Spawn(int port, CollectorMode mode);
+  base::Status Spawn(int port, CollectorMode mode);
   // One line from the sink, within the timeout.
-  swarm::Status ReadLine(std::string* line);
+  base::Status ReadLine(std::string* line);
 
   ProcessSet* processes_;
   std::vector<std::string> command_;

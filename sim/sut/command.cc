@@ -6,7 +6,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,10 @@
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "base/child_process.h"
+#include "base/fd_io.h"
+#include "base/monotonic_clock.h"
 
 extern char** environ;
 
@@ -26,12 +29,6 @@ constexpr int kParentGone = SIGUSR2;
 // (something that left the group may hold a copy of the pipes).
 constexpr int64_t kDrainAfterKillUs = 2'000'000;
 constexpr size_t kFirstLineMax = 200;
-
-int64_t MonoMicros() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-}
 
 // The command's environment: the caller's minus the control channel (the
 // command must not speak on the caller's channel), with `extra` applied.
@@ -58,26 +55,13 @@ void OnParentGone(int) {
   _exit(137);
 }
 
-void WriteAll(int fd, const char* text) {
-  size_t left = std::strlen(text);
-  while (left > 0) {
-    ssize_t n = write(fd, text, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    text += n;
-    left -= static_cast<size_t>(n);
-  }
-}
+// Messages from the children to their stderr; a failed write is not reported.
+using base::WriteAll;
 
 // The command itself, in the guard's group. Only async-signal-safe calls.
 [[noreturn]] void RunCommandChild(char* const* argv, char* const* envp, const char* cwd,
                                   int out_fd, int err_fd) {
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  base::ResetSignalsForExec();
   int null_fd = open("/dev/null", O_RDONLY);
   if (null_fd >= 0 && null_fd != STDIN_FILENO) {
     dup2(null_fd, STDIN_FILENO);
@@ -200,7 +184,7 @@ CommandResult RunCommand(const Command& command) {
     r.error = "empty command";
     return r;
   }
-  const int64_t start = MonoMicros();
+  const int64_t start = base::MonotonicMicros();
   std::vector<std::string> env = Environment(command.env);
   std::vector<char*> argv, envp;
   for (const std::string& a : command.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -242,7 +226,7 @@ CommandResult RunCommand(const Command& command) {
   bool out_open = true, err_open = true, exited = false, killed = false, timed_out = false;
   bool truncated = false;
   while (out_open || err_open || !exited) {
-    const int64_t now = MonoMicros();
+    const int64_t now = base::MonotonicMicros();
     if (!killed && now >= deadline) {
       kill(-guard, SIGKILL);
       killed = true;
@@ -273,7 +257,7 @@ CommandResult RunCommand(const Command& command) {
   if (pidfd >= 0) close(pidfd);
   close(out[0]);
   close(err[0]);
-  r.wall_us = MonoMicros() - start;
+  r.wall_us = base::MonotonicMicros() - start;
   if (truncated) r.error = fmt::format("output beyond {} bytes was dropped", command.max_output);
   if (timed_out) {
     r.end = CommandResult::End::kTimedOut;

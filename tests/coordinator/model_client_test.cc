@@ -15,6 +15,7 @@
 #include "coordinator/exit_codes.h"
 #include "sim/sink.h"
 #include "tests/coordinator/store_fixture.h"
+#include "tests/support/poll.h"
 #include "tests/support/subprocess.h"
 
 namespace swarm {
@@ -258,8 +259,13 @@ TEST_F(AgentModelTest, AHungCallKeepsHeartbeatingAndRenewingThenGivesTheItemBack
 TEST_F(ModelTest, SwarmAgentRidesOutABlackholedModel) {
   SubmitItems(10);
   sink_->SetMode(CollectorMode::kBlackhole);
-  std::thread heal([this] {
-    std::this_thread::sleep_for(700ms);
+  // Heals once the agent has given up on a held call and come back: a
+  // second blackholed request means the first one timed out.
+  ::testing::AssertionResult held = ::testing::AssertionSuccess();
+  std::thread heal([this, &held] {
+    held = faultline::testing::Eventually(
+        "the agent's second model call into the blackhole",
+        [this] { return sink_->counts().blackholed >= 2; }, 30s);
     sink_->SetMode(CollectorMode::kUp);
   });
   auto ran = faultline::testing::Run(
@@ -268,6 +274,7 @@ TEST_F(ModelTest, SwarmAgentRidesOutABlackholedModel) {
        "50:200", "-v"},
       *dir_ / "agent.log", 60s);
   heal.join();
+  EXPECT_TRUE(held) << ran.output;
   EXPECT_EQ(ran.exit.code, 0) << ran.output;
   EXPECT_NE(ran.output.find("failed (no answer within the timeout); released it, backing off"),
             std::string::npos)

@@ -12,6 +12,7 @@
 
 #include "coordinator/fs_store.h"
 #include "coordinator/fs_util.h"
+#include "tests/support/poll.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -201,8 +202,14 @@ TEST_F(SwarmProcessTest, SigkilledAgentsWithAReaperLoseNothingAndLeaveNoLocks) {
   }
   ASSERT_TRUE(agents.empty()) << "agents still running after 120 s";
   EXPECT_GE(kills, 20);
-  // Give the reaper two passes after the last agent, then stop it.
-  std::this_thread::sleep_for(300ms);
+  // The reaper removes what the killed agents left (locks, temp files);
+  // stop it once it has, and let the checks below say what it missed.
+  (void)faultline::testing::Eventually("the reaper to clear the killed agents' locks and temp files",
+                                       [this] {
+                                         nlohmann::json st = Status();
+                                         return st["locks"] == 0 && st["temp_files"] == 0;
+                                       },
+                                       10s, 20ms);
   kill(reaper, SIGTERM);
   Exit re = WaitFor(reaper, 10s);
   EXPECT_TRUE(re.exited && re.code == 0) << ReadAll(tmp_ / "reaper.log");
@@ -257,7 +264,17 @@ int FullDiskScenario(const std::string& root) {
                             "--exit-when-idle", "--work-ms", "2:6"},
                            root + "/agent" + std::to_string(i) + ".log"));
   }
-  while (CountEntries(coord + "/ledger") < 40) std::this_thread::sleep_for(2ms);
+  auto stop_agents = [&] {
+    for (pid_t p : agents) kill(p, SIGKILL);
+    for (pid_t p : agents) WaitFor(p, 10s);
+  };
+  if (!faultline::testing::Eventually("40 effects in the ledger",
+                                      [&] { return CountEntries(coord + "/ledger") >= 40; }, 60s,
+                                      2ms)) {
+    out["error"] = "the agents never committed 40 effects";
+    stop_agents();
+    return finish(1);
+  }
   // Fill the file system to the last byte.
   int fd = open((mnt + "/ballast").c_str(), O_WRONLY | O_CREAT, 0644);
   std::string chunk(4096, 'x');
@@ -267,7 +284,18 @@ int FullDiskScenario(const std::string& root) {
   out["ballast_bytes"] = filled;
   close(fd);
   size_t ledger_at_fill = CountEntries(coord + "/ledger");
-  std::this_thread::sleep_for(1500ms);
+  // Every agent meets the full disk (and must live on).
+  auto agent_log = [&](int i) { return ReadAll(root + "/agent" + std::to_string(i) + ".log"); };
+  if (!faultline::testing::Eventually("every agent to report the full disk", [&] {
+        for (int i = 0; i < 4; ++i) {
+          if (agent_log(i).find("No space left on device") == std::string::npos) return false;
+        }
+        return true;
+      }, 30s)) {
+    out["error"] = "not every agent reported the full disk within 30 s";
+    stop_agents();
+    return finish(1);
+  }
   size_t ledger_while_full = CountEntries(coord + "/ledger");
   out["ledger_at_fill"] = ledger_at_fill;
   out["ledger_while_full"] = ledger_while_full;
@@ -405,7 +433,11 @@ TEST_F(SwarmProcessTest, StatusAndCleanupShowLiveClaimsStaleLocksAndDeadAgents) 
   kill(agent, SIGKILL);
   WaitFor(agent, 10s);
   std::ofstream(dir_ + "/locks/w000002.lock") << "";  // left by a crash
-  std::this_thread::sleep_for(400ms);
+  // The lease (200 ms) and the agent timeout (200 ms) run out.
+  ASSERT_TRUE(faultline::testing::Eventually("the dead agent's claim to expire", [&] {
+    st = Status();
+    return st["dead_agents"].size() == 1 && st["expired_claims"].size() == 1;
+  }, 10s, 20ms)) << st.dump();
   st = Status();
   EXPECT_EQ(st["dead_agents"], nlohmann::json::array({"slow"}));
   EXPECT_EQ(st["expired_claims"].size(), 1u);

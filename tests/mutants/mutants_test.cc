@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/mutants/mutant_lists.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -151,6 +152,15 @@ TEST(MutantCaughtTest, EveryMutantHasACase) {
   std::string expected;
   for (const ZooCase& c : Zoo()) expected += std::string(c.mutant) + "\n";
   EXPECT_EQ(ran.output, expected);
+  // Each name of FAULTLINE_MUTANTS is one mutants_<name> CTest, filtered to
+  // that case: a name without a case here would run nothing and pass.
+  const std::vector<std::string> listed = testing::BinaryMutants();
+  std::set<std::string> cases;
+  for (const ZooCase& c : Zoo()) cases.insert(c.mutant);
+  testing::ExpectSameMutants(testing::CtestMutants(), "FAULTLINE_MUTANTS (CMake)",
+                             {listed.begin(), listed.end()}, "swarm-mutant --list");
+  testing::ExpectSameMutants(testing::CtestMutants(), "FAULTLINE_MUTANTS (CMake)", cases,
+                             "the cases of mutants_test.cc");
 }
 
 // The command line `faultline explore` relies on (README.md).

@@ -11,11 +11,13 @@ target_compile_definitions(qualification_test PRIVATE
   FAULTLINE_BIN="$<TARGET_FILE:faultline>"
   SWARM_BIN="$<TARGET_FILE:swarm>"
   SWARM_MUTANT_BIN="$<TARGET_FILE:swarm_mutant>"
-  MUTANT_SCENARIO_DIR="${CMAKE_CURRENT_LIST_DIR}/scenarios")
+  MUTANT_SCENARIO_DIR="${CMAKE_CURRENT_LIST_DIR}/scenarios"
+  FAULTLINE_MUTANTS_LIST="${faultline_mutants_words}")
 add_dependencies(qualification_test faultline swarm swarm_mutant)
 foreach(mutant ${FAULTLINE_MUTANTS})
   add_test(NAME mutants_qualification_${mutant}
-           COMMAND qualification_test --gtest_filter=Zoo/QualificationTest.*/${mutant})
+           COMMAND qualification_test
+                   --gtest_filter=Zoo/QualificationTest.*/${mutant}:QualificationListTest.*)
   set_tests_properties(mutants_qualification_${mutant} PROPERTIES
                        LABELS "e2e;mutants;qualification" TIMEOUT 900)
 endforeach()

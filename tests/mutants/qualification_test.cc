@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/mutants/mutant_lists.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -121,17 +122,7 @@ class ScopedEnv {
   bool had_ = false;
 };
 
-std::vector<std::string> ListedMutants() {
-  testing::TempDir tmp;
-  testing::Ran ran = testing::Run({SWARM_MUTANT_BIN, "--list"}, tmp / "list.log", 60s);
-  EXPECT_EQ(ran.exit.code, 0) << ran.output;
-  std::vector<std::string> names;
-  std::istringstream lines(ran.output);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) names.push_back(line);
-  }
-  return names;
-}
+std::vector<std::string> ListedMutants() { return testing::BinaryMutants(); }
 
 bool Listed(const std::string& mutant) {
   static const std::vector<std::string> listed = ListedMutants();
@@ -213,7 +204,8 @@ void ExpectCaughtAndShrunk(const Expectation& e, const testing::Ran& explored,
 
 TEST_P(QualificationTest, MutantIsCaughtShrunkAndReproduced) {
   const std::string mutant = GetParam();
-  if (!Listed(mutant)) GTEST_SKIP() << "swarm-mutant --list does not report " << mutant << " yet";
+  // A mutant missing from the binary is a failure: skipping would pass its CTest.
+  ASSERT_TRUE(Listed(mutant)) << "swarm-mutant --list does not report " << mutant;
   const Expectation* e = Find(mutant);
   ASSERT_NE(e, nullptr);
   ScopedEnv env("SWARM_MUTANT", mutant.c_str());
@@ -251,7 +243,8 @@ json Largest(const json& j, const std::string& pointer = "") {
 // from the start, since explore tries small scenarios first).
 TEST_P(QualificationTest, LargestFailingMemberShrinks) {
   const std::string mutant = GetParam();
-  if (!Listed(mutant)) GTEST_SKIP() << "swarm-mutant --list does not report " << mutant << " yet";
+  // A mutant missing from the binary is a failure: skipping would pass its CTest.
+  ASSERT_TRUE(Listed(mutant)) << "swarm-mutant --list does not report " << mutant;
   const Expectation* e = Find(mutant);
   ASSERT_NE(e, nullptr);
   ScopedEnv env("SWARM_MUTANT", mutant.c_str());
@@ -294,7 +287,8 @@ TEST_P(QualificationTest, LargestFailingMemberShrinks) {
 
 TEST_P(QualificationTest, ReferenceCoordinatorPassesTheFamily) {
   const std::string mutant = GetParam();
-  if (!Listed(mutant)) GTEST_SKIP() << "swarm-mutant --list does not report " << mutant << " yet";
+  // A mutant missing from the binary is a failure: skipping would pass its CTest.
+  ASSERT_TRUE(Listed(mutant)) << "swarm-mutant --list does not report " << mutant;
   ScopedEnv env("SWARM_MUTANT", nullptr);
   const std::string out = tmp_ / ("reference-" + mutant);
   const int runs = ReferenceRuns();
@@ -328,6 +322,18 @@ TEST(QualificationListTest, EveryListedMutantHasAnExpectationAndAFamily) {
     EXPECT_NE(Find(mutant), nullptr) << mutant << " has no expected invariant here";
     EXPECT_TRUE(std::filesystem::exists(Scenario(mutant))) << Scenario(mutant);
   }
+}
+
+// Each name of FAULTLINE_MUTANTS is one mutants_qualification_<name> CTest;
+// the binary's mutants and this file's expectations must be exactly those.
+TEST(QualificationListTest, TheCtestListIsTheBinarysListAndTheExpectations) {
+  const std::vector<std::string> listed = ListedMutants();
+  const std::vector<std::string> expected = AllNames();
+  testing::ExpectSameMutants(testing::CtestMutants(), "FAULTLINE_MUTANTS (CMake)",
+                             {listed.begin(), listed.end()}, "swarm-mutant --list");
+  testing::ExpectSameMutants(testing::CtestMutants(), "FAULTLINE_MUTANTS (CMake)",
+                             {expected.begin(), expected.end()},
+                             "the expectations of qualification_test.cc");
 }
 
 }  // namespace

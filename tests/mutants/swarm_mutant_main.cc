@@ -19,16 +19,19 @@
 #include <string>
 #include <vector>
 
+#include "base/subcommand_table.h"
 #include "coordinator/agent_command.h"
 #include "coordinator/control_channel.h"
 #include "coordinator/exit_codes.h"
 #include "coordinator/reaper.h"
-#include "coordinator/subcommand_table.h"
 #include "coordinator/telemetry.h"
 #include "tests/mutants/mutant_store.h"
 
 namespace swarm::mutants {
 namespace {
+
+using base::Runner;
+using base::Subcommand;
 
 constexpr const char* kMutantEnv = "SWARM_MUTANT";
 
@@ -185,5 +188,5 @@ int main(int argc, char** argv) {
       "swarm-mutant: the swarm coordinator with one known bug, chosen by $SWARM_MUTANT (for\n"
       "testing the harness; never for real work). `swarm-mutant --list` names the mutants.\n\n"
       "  SWARM_MUTANT=no_fencing faultline run SCENARIO --swarm PATH/swarm-mutant"};
-  return swarm::RunSubcommands(app, kCommands, argc, argv, "swarm-mutant", swarm::kExitUsage);
+  return base::RunSubcommands(app, kCommands, argc, argv, "swarm-mutant", swarm::kExitUsage);
 }

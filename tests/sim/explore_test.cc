@@ -17,6 +17,7 @@
 #include "faults/registry.h"
 #include "sim/invariants/registry.h"
 #include "sim/run.h"
+#include "tests/support/poll.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -518,7 +519,15 @@ TEST_F(ExploreCliTest, CtrlCStopsWithExit130) {
                              tmp_ / "slow.log");
   ASSERT_GT(pid, 0);
   using namespace std::chrono_literals;
-  std::this_thread::sleep_for(1500ms);
+  // Interrupt it mid-search: once its first run has a verdict.
+  EXPECT_TRUE(testing::Eventually("explore's first run to finish", [&] {
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(tmp_ / "out", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      if (std::filesystem::exists(it->path() / "verdict.json")) return true;
+    }
+    return false;
+  }, 60s)) << testing::ReadAll(tmp_ / "slow.log");
   kill(pid, SIGINT);
   const testing::Exit e = testing::WaitFor(pid, 60s);
   EXPECT_TRUE(e.exited);

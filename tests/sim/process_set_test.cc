@@ -403,12 +403,12 @@ TEST(ProcessSetTest, SpawnErrorsNameTheChildAndLeaveNothing) {
 
   auto relative = set.Spawn(Spec("r", {"sleep", "1"}));
   ASSERT_FALSE(relative.ok());
-  EXPECT_EQ(relative.status().code(), swarm::Status::Code::kInvalidArgument);
+  EXPECT_EQ(relative.status().code(), base::Status::Code::kInvalidArgument);
   EXPECT_NE(relative.status().message().find("absolute"), std::string::npos);
 
   auto missing = set.Spawn(Spec("m7", {"/nonexistent/agent"}, dir / "m7.log"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), swarm::Status::Code::kNotFound);
+  EXPECT_EQ(missing.status().code(), base::Status::Code::kNotFound);
   EXPECT_EQ(missing.status().message(),
             "spawning m7 (/nonexistent/agent): exec: No such file or directory");
 
@@ -418,7 +418,7 @@ TEST(ProcessSetTest, SpawnErrorsNameTheChildAndLeaveNothing) {
 
   SpawnSpec bad_env = Spec("b", {"/usr/bin/true"});
   bad_env.env = {{"A=B", "c"}};
-  EXPECT_EQ(set.Spawn(bad_env).status().code(), swarm::Status::Code::kInvalidArgument);
+  EXPECT_EQ(set.Spawn(bad_env).status().code(), base::Status::Code::kInvalidArgument);
 
   EXPECT_TRUE(set.Live().empty());
   EXPECT_EQ(CountOpenFds(), fds_before);

@@ -1,9 +1,9 @@
-#include "coordinator/status.h"
+#include "base/status.h"
 
 #include <cerrno>
 #include <cstring>
 
-namespace swarm {
+namespace base {
 
 Status Status::FromErrno(int err, std::string_view context) {
   std::string msg = std::string(context) + ": " + std::strerror(err);
@@ -23,22 +23,33 @@ Status Status::FromErrno(int err, std::string_view context) {
   }
 }
 
-std::string_view Status::CodeName() const { return swarm::CodeName(code_); }
+std::string_view Status::CodeName() const { return base::CodeName(code_); }
 
 std::string_view CodeName(Status::Code code) {
   using Code = Status::Code;
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kNotFound: return "not_found";
-    case Code::kBusy: return "busy";
-    case Code::kConflict: return "conflict";
-    case Code::kStaleToken: return "stale_token";
-    case Code::kHalted: return "halted";
-    case Code::kConfigMismatch: return "config_mismatch";
-    case Code::kCorrupt: return "corrupt";
-    case Code::kNoSpace: return "no_space";
-    case Code::kIOError: return "io_error";
-    case Code::kInvalidArgument: return "invalid_argument";
+    case Code::kOk:
+      return "ok";
+    case Code::kNotFound:
+      return "not_found";
+    case Code::kBusy:
+      return "busy";
+    case Code::kConflict:
+      return "conflict";
+    case Code::kStaleToken:
+      return "stale_token";
+    case Code::kHalted:
+      return "halted";
+    case Code::kConfigMismatch:
+      return "config_mismatch";
+    case Code::kCorrupt:
+      return "corrupt";
+    case Code::kNoSpace:
+      return "no_space";
+    case Code::kIOError:
+      return "io_error";
+    case Code::kInvalidArgument:
+      return "invalid_argument";
   }
   return "unknown";
 }
@@ -48,4 +59,4 @@ std::string Status::ToString() const {
   return std::string(CodeName()) + ": " + message_;
 }
 
-}  // namespace swarm
+}  // namespace base

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -12,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace swarm {
+namespace base {
 
 using Runner = std::function<int()>;
 
@@ -61,4 +60,4 @@ int RunSubcommands(CLI::App& app, const Subcommand (&table)[N], int argc, char**
   return usage_code;
 }
 
-}  // namespace swarm
+}  // namespace base

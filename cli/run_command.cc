@@ -1,0 +1,231 @@
+// faultline run: scenarios × seeds, sharded, each judged; optionally run
+// twice (--check-determinism) and failed when a declared fault never landed
+// (--require-landed).
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/cli_support.h"
+#include "cli/commands.h"
+#include "reports/fmea_catalog.h"
+#include "reports/junit.h"
+#include "sim/determinism.h"
+
+namespace faultline::cli {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+struct RunFlags {
+  std::vector<std::string> scenarios;
+  int64_t seed = -1;
+  std::string mode;
+  std::string sut;
+  std::string out = "faultline-out";
+  std::string swarm;
+  bool keep = false;
+  bool check_determinism = false;
+  bool require_landed = false;
+  int64_t seeds = 1;        // runs per scenario: its seed, then the next ones
+  std::string shard;        // "I/N", else from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS
+  int64_t seed_offset = 0;  // of this run, from the first seed
+  std::string junit;        // --junit FILE
+};
+
+// The declared faults that never landed in a run ("kill_agent #0"); empty
+// when every one landed. Only the run's own: a differential counterpart
+// cannot land what its system lacks (an adapter crash point such as
+// op.complete does not exist in the reference), and its verdict says so.
+std::string UnlandedFaults(const nlohmann::json& verdict) {
+  std::string names;
+  for (const nlohmann::json& f : verdict.value("faults", nlohmann::json::array())) {
+    if (f.value("landed", true)) continue;
+    names += (names.empty() ? "" : ", ") + f.value("kind", std::string("?")) + " #" +
+             std::to_string(f.value("index", 0));
+  }
+  return names;
+}
+
+// --require-landed: a run that passed although a declared fault never landed
+// exits 4 (kExitVacuous), and its JUnit case becomes a failure saying so.
+int RequireLanded(const RunReport& report, int code, std::vector<reports::JunitCase>* junit) {
+  if (code != kExitPass || !report.verdict.is_object()) return code;
+  const std::string unlanded = UnlandedFaults(report.verdict);
+  if (unlanded.empty()) return code;
+  const std::string why = "never landed: " + unlanded +
+                          "; the run proves less than the scenario claims (change its fault "
+                          "schedule, e.g. an earlier at_ms, or the seed)";
+  std::printf("  --require-landed: FAILED (exit 4): %s\n", why.c_str());
+  if (!junit->empty() && junit->back().outcome == reports::Outcome::kPass) {
+    junit->back().outcome = reports::Outcome::kViolation;
+    junit->back().violations.push_back("require_landed: " + why);
+  }
+  return kExitVacuous;
+}
+
+int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
+           std::vector<reports::JunitCase>* junit) {
+  if (reports::IsCatalogueFile(path)) {
+    std::fprintf(stderr,
+                 "faultline run: skipping %s (the failure-mode catalogue, not a "
+                 "scenario)\n",
+                 path.c_str());
+    return kExitPass;
+  }
+  const std::string stem = stdfs::path(path).stem().string();
+  Scenario scenario;
+  if (!Load(path, f.mode, catalog, &scenario)) {
+    junit->push_back(reports::JunitErrorCase(stem, stem,
+                                             path +
+                                                 ": not a valid scenario (exit 2); "
+                                                 "faultline validate " +
+                                                 path + " says why",
+                                             reports::Outcome::kHarnessError));
+    return kExitUsage;
+  }
+  if (!ApplySut(f.sut, catalog, &scenario)) return kExitUsage;
+  uint64_t seed =
+      (f.seed >= 0 ? static_cast<uint64_t>(f.seed) : scenario.doc.value("seed", uint64_t{1})) +
+      static_cast<uint64_t>(f.seed_offset);
+  ResolvedScenario resolved = Resolve(scenario, catalog, seed);
+  RunOptions options = MakeRunOptions(f.out, f.swarm, f.keep);
+  if (resolved.sut.is_null() && !stdfs::exists(options.swarm_bin)) {
+    std::fprintf(stderr, "faultline: the coordinator binary %s does not exist; pass --swarm PATH\n",
+                 options.swarm_bin.c_str());
+    junit->push_back(reports::JunitErrorCase(
+        resolved.name, stem, "the coordinator binary " + options.swarm_bin + " does not exist"));
+    return kExitHarness;
+  }
+  RunReport report = RunScenario(resolved, catalog, options);
+  AfterRun(report, resolved.name, junit);
+  std::fputs(report.summary.c_str(), stdout);
+  std::fflush(stdout);
+  if (report.exit_code == kExitInterrupted || report.exit_code == kExitHarness) {
+    return report.exit_code;
+  }
+  int code = report.exit_code;
+  if (f.check_determinism) {
+    const DeterminismCheck check = CheckDeterminism(resolved, report, [&] {
+      RunOptions again = options;
+      again.run_dir_suffix = "-check";
+      RunReport second = RunScenario(resolved, catalog, again);
+      AfterRun(second, resolved.name, nullptr);
+      return second;
+    });
+    std::fputs(check.message.c_str(), stdout);
+    code = check.exit_code;
+  }
+  if (f.require_landed) code = RequireLanded(report, code, junit);
+  return code;
+}
+
+// Which of the runs (scenario × seed, in order) this process does: those whose
+// index modulo `total` is `index`. A CI matrix or a Kubernetes indexed job
+// splits a suite with --shard I/N or GoogleTest's sharding variables.
+struct Shard {
+  int64_t index = 0;
+  int64_t total = 1;
+};
+
+// Parses --shard, or else GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS; prints the
+// error and returns false on a bad value.
+bool ParseShard(const std::string& flag, Shard* shard) {
+  std::string text = flag, where = "--shard";
+  const char* index = std::getenv("GTEST_SHARD_INDEX");
+  const char* total = std::getenv("GTEST_TOTAL_SHARDS");
+  if (text.empty() && index != nullptr && total != nullptr) {
+    text = std::string(index) + "/" + total;
+    where = "GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS";
+    // GoogleTest's protocol: say that sharding is understood.
+    if (const char* status = std::getenv("GTEST_SHARD_STATUS_FILE")) std::ofstream{status};
+  }
+  if (text.empty()) return true;
+  long long i = -1, n = -1;
+  char slash = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%lld%c%lld%c", &i, &slash, &n, &extra) != 3 || slash != '/' ||
+      n < 1 || i < 0 || i >= n) {
+    std::fprintf(stderr,
+                 "faultline run: %s is \"%s\"; expected I/N with 0 <= I < N (e.g. --shard 0/4)\n",
+                 where.c_str(), text.c_str());
+    return false;
+  }
+  shard->index = i;
+  shard->total = n;
+  return true;
+}
+
+int RunAll(const RunFlags& f) {
+  Catalog catalog = MakeCatalog();
+  int code = kExitPass;
+  std::vector<reports::JunitCase> junit;
+  Shard shard;
+  if (!ParseShard(f.shard, &shard)) return kExitUsage;
+  const int64_t runs = static_cast<int64_t>(f.scenarios.size()) * f.seeds;
+  if (shard.total > 1) {
+    std::fprintf(stderr, "faultline run: shard %lld/%lld: %lld of %lld runs\n",
+                 static_cast<long long>(shard.index), static_cast<long long>(shard.total),
+                 static_cast<long long>((runs - shard.index + shard.total - 1) / shard.total),
+                 static_cast<long long>(runs));
+  }
+  int64_t index = 0;
+  for (const std::string& path : f.scenarios) {
+    for (int64_t k = 0; k < f.seeds && code != kExitInterrupted; ++k, ++index) {
+      if (index % shard.total != shard.index) continue;
+      RunFlags one = f;
+      one.seed_offset = k;
+      code = Worst(code, RunOne(path, one, catalog, &junit));
+    }
+    if (code == kExitInterrupted) break;
+  }
+  if (!f.junit.empty()) {
+    std::ofstream out(f.junit, std::ios::trunc);
+    out << reports::RenderJunit(junit);
+    out.close();
+    if (!out) {
+      std::fprintf(stderr, "faultline run: cannot write the JUnit file %s\n", f.junit.c_str());
+      code = Worst(code, kExitHarness);
+    }
+  }
+  return code;
+}
+
+}  // namespace
+
+base::Runner SetupRun(CLI::App* app) {
+  auto f = std::make_shared<RunFlags>();
+  app->add_option("SCENARIO", f->scenarios, "Scenario files (JSON)")->required();
+  app->add_option("--seed", f->seed, "Seed of the run (default: the scenario's \"seed\")")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--mode", f->mode, "Override the scenario's mode")
+      ->check(CLI::IsMember({"lockstep", "freerun"}));
+  app->add_option("--sut", f->sut,
+                  "Run against the external SUT described in this file (a \"sut\" block, see "
+                  "docs/external-sut.md), or \"swarm\" for the reference coordinator");
+  app->add_option("--out", f->out, "Where run directories go (default: faultline-out)");
+  app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
+  app->add_flag("--keep", f->keep, "Keep the coordination directory in the run directory");
+  app->add_flag("--check-determinism", f->check_determinism,
+                "Run each lockstep scenario twice and fail (exit 3) if the traces differ");
+  app->add_flag("--require-landed", f->require_landed,
+                "Fail (exit 4, a JUnit failure) a run in which every invariant held but a fault "
+                "the scenario declares never landed (a vacuous run: not a bug of the SUT, not "
+                "one of the harness, but a test that tested less than it claims); for CI");
+  app->add_option("--seeds", f->seeds,
+                  "Runs per scenario: its seed (or --seed) and the N-1 seeds after it "
+                  "(default 1)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  app->add_option("--shard", f->shard,
+                  "I/N: do only every N-th run (scenario x seed), starting at the I-th; default "
+                  "from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS. faultline report merges the shards' "
+                  "--out folders");
+  app->add_option("--junit", f->junit,
+                  "Also write JUnit XML here: one testcase per run, failures with the violations "
+                  "and the reproduce command, errors for harness errors");
+  return [f] { return RunAll(*f); };
+}
+
+}  // namespace faultline::cli
