@@ -11,6 +11,7 @@
 #include "faults/registry.h"
 #include "sim/invariants/registry.h"
 #include "sim/run.h"
+#include "sim/sut/systems.h"
 
 namespace faultline {
 namespace {
@@ -21,7 +22,7 @@ struct Outcome {
 };
 
 Outcome RunOnce(const ResolvedScenario& s, benchmark::State& state) {
-  static const Catalog catalog{faults::AllFaults(), CoreInvariants()};
+  static const Catalog catalog{faults::AllFaults(), CoreInvariants(), &sut::Systems()};
   RunOptions o;
   o.out_dir = "/dev/shm/faultline-bench-out";
   o.swarm_bin = SWARM_BIN;

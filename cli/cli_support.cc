@@ -14,6 +14,7 @@
 #include "reports/timeline_svg.h"
 #include "sim/invariants/registry.h"
 #include "sim/sut/external_sut.h"
+#include "sim/sut/systems.h"
 
 namespace faultline::cli {
 namespace {
@@ -34,7 +35,7 @@ void InstallSignalHandlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-Catalog MakeCatalog() { return Catalog{faults::AllFaults(), CoreInvariants()}; }
+Catalog MakeCatalog() { return Catalog{faults::AllFaults(), CoreInvariants(), &sut::Systems()}; }
 
 std::string FindSwarm(const std::string& flag) {
   std::error_code ec;

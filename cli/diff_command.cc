@@ -1,5 +1,5 @@
 // faultline diff: one lockstep scenario against two systems, and the first
-// point where their projected histories diverge (sim/sut/history_diff.h).
+// point where their projected histories diverge (sim/history_diff.h).
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -8,8 +8,8 @@
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "sim/history_diff.h"
 #include "sim/sut/external_sut.h"
-#include "sim/sut/history_diff.h"
 
 namespace faultline::cli {
 namespace {
@@ -26,7 +26,7 @@ struct DiffFlags {
 struct DiffSide {
   std::string label;
   RunReport report;
-  std::vector<sut::ProjectedOp> history;
+  std::vector<ProjectedOp> history;
 };
 
 int RunDiffSide(const DiffFlags& f, const std::string& sut_flag, const std::string& suffix,
@@ -55,7 +55,7 @@ int RunDiffSide(const DiffFlags& f, const std::string& sut_flag, const std::stri
     return side->report.exit_code;
   }
   std::ifstream trace(side->report.run_dir + "/trace.jsonl");
-  side->history = sut::ProjectHistory(trace);
+  side->history = ProjectHistory(trace);
   return kExitPass;
 }
 
@@ -64,8 +64,8 @@ int Diff(const DiffFlags& f) {
   DiffSide a, b;
   if (int code = RunDiffSide(f, f.suts[0], "-a", catalog, &a); code != kExitPass) return code;
   if (int code = RunDiffSide(f, f.suts[1], "-b", catalog, &b); code != kExitPass) return code;
-  const sut::Divergence d = sut::FirstDivergence(a.history, b.history);
-  std::printf("diff: %s", sut::DescribeDivergence(d, a.label, b.label).c_str());
+  const Divergence d = FirstDivergence(a.history, b.history);
+  std::printf("diff: %s", DescribeDivergence(d, a.label, b.label).c_str());
   std::printf("  histories: %s/trace.jsonl, %s/trace.jsonl\n", a.report.run_dir.c_str(),
               b.report.run_dir.c_str());
   return d.found ? kExitViolation : kExitPass;

@@ -1,8 +1,10 @@
-// The run loop (DESIGN §3): starts the coordinator's processes against a
-// fresh coordination directory, drives them in lockstep (one process at a
-// time, simulated clock) or lets them run free (real time), applies the
-// scenario's faults, and writes the history. It knows faults and invariants
-// only through their interfaces.
+// The run loop (DESIGN §3): has the system under test set up a fresh
+// coordination directory, starts its processes, drives them in lockstep (one
+// process at a time, simulated clock) or lets them run free (real time),
+// applies the scenario's faults, and writes the history. It knows faults,
+// invariants and the system under test only through their interfaces
+// (sim/fault.h, sim/invariant.h, sim/sut.h): no coordinator's files or
+// programs.
 #pragma once
 
 #include <atomic>
@@ -14,13 +16,15 @@
 #include "sim/fault.h"
 #include "sim/resource_log.h"
 #include "sim/scenario.h"
+#include "sim/sut.h"
 #include "sim/trace_writer.h"
 
 namespace faultline {
 
 struct EngineOptions {
-  std::string swarm_bin;  // the reference coordinator's binary
-  std::string adapter_bin;  // the command adapter (external SUTs, sim/sut/adapter.h)
+  // The system under test of this run, not owned (sim/sut.h; made by the
+  // catalog's SutFactory). Required.
+  Sut* sut = nullptr;
   std::string work_dir;   // scratch: the coordination directory lives here
   std::string log_dir;    // one log file per process
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM

@@ -10,8 +10,7 @@
 #include <vector>
 
 #include "sim/private_tmpfs.h"
-#include "sim/sut/differential.h"
-#include "sim/sut/external_sut.h"
+#include "sim/sut.h"
 #include "sim/trace_writer.h"
 
 namespace faultline {
@@ -53,16 +52,12 @@ struct Checker {
 
 std::string Seconds(int64_t us) { return fmt::format("{:.2f} s", static_cast<double>(us) / 1e6); }
 
-std::string SystemLabel(const nlohmann::json& sut) {
-  return sut.is_null() ? "reference (swarm)" : sut::Label(sut);
-}
-
-// A differential run's counterpart (sim/sut/differential.h): the same
+// A differential run's counterpart (DifferentialPlan, sim/sut.h): the same
 // resolved scenario and seed against the other system, judged by the same
 // invariants but no_semantic_drift, in RUN_DIR/differential/.
-ResolvedScenario CounterpartOf(const ResolvedScenario& s) {
+ResolvedScenario CounterpartOf(const ResolvedScenario& s, const SutFactory& suts) {
   ResolvedScenario c = s;
-  c.sut = sut::ParseDifferential(s.differential).against;
+  c.sut = suts.Differential(s.differential).against;
   c.differential = nullptr;
   std::erase(c.invariants, "no_semantic_drift");
   return c;
@@ -71,12 +66,13 @@ ResolvedScenario CounterpartOf(const ResolvedScenario& s) {
 // Hands the counterpart's history to every checker, opened by a
 // differential_start event (in no trace) that says what is compared and how
 // to reproduce it.
-void FeedCounterpart(const ResolvedScenario& s, const RunReport& counterpart,
-                     const std::string& reproduce, std::vector<Checker>* checkers) {
-  const sut::DifferentialSpec spec = sut::ParseDifferential(s.differential);
+void FeedCounterpart(const ResolvedScenario& s, const SutFactory& suts,
+                     const RunReport& counterpart, const std::string& reproduce,
+                     std::vector<Checker>* checkers) {
+  const DifferentialPlan spec = suts.Differential(s.differential);
   const TraceEvent start = TraceEvent::FromJson({{"type", "differential_start"},
-                                                 {"label", SystemLabel(s.sut)},
-                                                 {"against", sut::CounterpartLabel(spec)},
+                                                 {"label", suts.Label(s.sut)},
+                                                 {"against", suts.Label(spec.against)},
                                                  {"compare", spec.compare},
                                                  {"run_dir", counterpart.run_dir},
                                                  {"reproduce", reproduce}});
@@ -89,10 +85,11 @@ void FeedCounterpart(const ResolvedScenario& s, const RunReport& counterpart,
 }
 
 // What the verdict says about the counterpart's run.
-nlohmann::json CounterpartVerdict(const ResolvedScenario& s, const RunReport& counterpart) {
-  const sut::DifferentialSpec spec = sut::ParseDifferential(s.differential);
+nlohmann::json CounterpartVerdict(const ResolvedScenario& s, const SutFactory& suts,
+                                  const RunReport& counterpart) {
+  const DifferentialPlan spec = suts.Differential(s.differential);
   const nlohmann::json& v = counterpart.verdict;
-  return {{"against", sut::CounterpartLabel(spec)},
+  return {{"against", suts.Label(spec.against)},
           {"compare", spec.compare},
           {"run_dir", counterpart.run_dir},
           {"ok", v.value("ok", false)},
@@ -106,6 +103,12 @@ nlohmann::json CounterpartVerdict(const ResolvedScenario& s, const RunReport& co
 RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const RunOptions& o) {
   RunReport report;
   report.run_dir = fmt::format("{}/{}-{}{}", o.out_dir, s.name, s.seed, o.run_dir_suffix);
+  if (catalog.suts == nullptr) {
+    report.exit_code = kExitHarness;
+    report.summary = "this harness was built without systems under test (Catalog::suts)\n";
+    return report;
+  }
+  const SutFactory& suts = *catalog.suts;
   std::error_code ec;
   stdfs::remove_all(report.run_dir, ec);
   stdfs::create_directories(report.run_dir + "/logs", ec);
@@ -122,8 +125,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   // An invariant that cannot observe what it needs in this run (an external
   // SUT shows less than the reference coordinator) is not run: it is listed
   // as not applicable rather than passing vacuously.
-  const unsigned observed = (s.sut.is_null() ? observes::kReference
-                                             : sut::Observations(sut::ParseSut(s.sut))) |
+  const unsigned observed = suts.Observations(s.sut) |
                             (s.differential.is_null() ? 0u : observes::kCounterpart);
   nlohmann::json not_applicable = nlohmann::json::array();
   std::string not_applicable_names;
@@ -131,7 +133,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     const InvariantKind* kind = catalog.FindInvariant(name);
     if (kind == nullptr) continue;
     if (const unsigned missing = kind->needs & ~observed; missing != 0) {
-      not_applicable.push_back({{"name", name}, {"why", sut::MissingObservations(missing)}});
+      not_applicable.push_back({{"name", name}, {"why", suts.MissingObservations(missing)}});
       not_applicable_names += (not_applicable_names.empty() ? "" : ", ") + name;
       continue;
     }
@@ -143,16 +145,16 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     RunOptions co = o;
     co.out_dir = report.run_dir + "/differential";
     co.run_dir_suffix.clear();
-    counterpart = RunScenario(CounterpartOf(s), catalog, co);
+    counterpart = RunScenario(CounterpartOf(s, suts), catalog, co);
     if (counterpart.exit_code == kExitHarness || counterpart.exit_code == kExitInterrupted) {
       report.exit_code = counterpart.exit_code;
       report.summary = fmt::format("{} (seed {}): the differential run against {} did not "
                                    "finish:\n  {}",
-                                   s.name, s.seed, SystemLabel(CounterpartOf(s).sut),
+                                   s.name, s.seed, suts.Label(CounterpartOf(s, suts).sut),
                                    counterpart.summary);
       return report;
     }
-    FeedCounterpart(s, counterpart, reproduce, &checkers);
+    FeedCounterpart(s, suts, counterpart, reproduce, &checkers);
   }
   TraceWriter trace(report.run_dir + "/trace.jsonl", [&](const nlohmann::json& line) {
     TraceEvent e = TraceEvent::FromJson(line);
@@ -168,17 +170,6 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   std::string work = MakeWorkDir();
   EngineOptions eo;
   eo.resources = &resources;
-  eo.swarm_bin = o.swarm_bin;
-  eo.adapter_bin = o.adapter_bin;
-  if (const char* env = std::getenv("FAULTLINE_ADAPTER"); eo.adapter_bin.empty() && env && *env) {
-    eo.adapter_bin = env;
-  }
-  if (eo.adapter_bin.empty()) {
-    std::error_code self_ec;
-    eo.adapter_bin =
-        (stdfs::read_symlink("/proc/self/exe", self_ec).parent_path() / "faultline-adapter")
-            .string();
-  }
   eo.work_dir = work;
   eo.log_dir = report.run_dir + "/logs";
   eo.interrupted = o.interrupted;
@@ -205,10 +196,14 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     r.error = "this scenario fills a disk, which is not supported on this host: " +
               MountPrivateTmpfs(work, tmpfs_mb).message();
   } else {
+    std::unique_ptr<Sut> sut = suts.Make(
+        s, SutPaths{work + "/coord", work, eo.log_dir, o.swarm_bin, o.adapter_bin});
+    eo.sut = sut.get();
     r = RunEngine(s, catalog, eo, &trace);
   }
   if (!work.empty()) {
     if (o.keep) {
+      // The coordination directory, whatever the system (SutPaths::dir).
       stdfs::rename(work + "/coord", report.run_dir + "/coord", ec);
       if (ec) stdfs::copy(work + "/coord", report.run_dir + "/coord", stdfs::copy_options::recursive, ec);
     }
@@ -268,7 +263,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       {"seed", s.seed},
       {"mode", s.mode == Mode::kLockstep ? "lockstep" : "freerun"},
       // null: the reference coordinator; else the external SUT's label.
-      {"sut", s.sut.is_null() ? nlohmann::json() : nlohmann::json(sut::Label(s.sut))},
+      {"sut", s.sut.is_null() ? nlohmann::json() : nlohmann::json(suts.Label(s.sut))},
       {"ok", report.exit_code == kExitPass},
       {"end", Name(r.end)},
       {"error", r.error},
@@ -290,7 +285,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       {"reproduce", reproduce},
   };
   if (!s.differential.is_null()) {
-    report.verdict["differential"] = CounterpartVerdict(s, counterpart);
+    report.verdict["differential"] = CounterpartVerdict(s, suts, counterpart);
   }
   std::ofstream verdict_out(report.run_dir + "/verdict.json");
   verdict_out << report.verdict.dump(2) << "\n";

@@ -17,8 +17,7 @@
 #include <utility>
 
 #include "sim/skills.h"
-#include "sim/sut/differential.h"
-#include "sim/sut/sut_spec.h"
+#include "sim/sut.h"
 
 namespace faultline {
 namespace {
@@ -594,19 +593,23 @@ Check CheckCombinations(const json& doc, bool freerun) {
   return std::nullopt;
 }
 
-// The "sut" block (sim/sut/sut_spec.h), and the faults that work only on the
-// reference coordinator's own files.
+constexpr const char* kNoSystems =
+    "this harness was built without external systems under test (Catalog::suts)";
+
+// The "sut" block (checked by the catalog's SutFactory, sim/sut.h), and the
+// faults that work only on the reference coordinator's own files.
 Check CheckSutBlock(const json& doc, const Catalog& catalog, bool freerun) {
   const auto it = doc.find("sut");
   if (it == doc.end()) return std::nullopt;
+  if (catalog.suts == nullptr) return Fail("/sut", kNoSystems);
   const int64_t step_timeout = ValueOf(doc, "limits", "step_timeout_ms").get<int64_t>();
-  if (auto problem = sut::CheckSut(*it, !freerun, step_timeout)) {
+  if (auto problem = catalog.suts->CheckSut(*it, !freerun, step_timeout)) {
     return Fail("/sut" + problem->pointer, problem->message);
   }
   const auto faults = doc.find("faults");
   for (size_t i = 0; faults != doc.end() && i < faults->size(); ++i) {
     const FaultKind* kind = catalog.FindFault((*faults)[i].at("kind").get<std::string>());
-    if (kind != nullptr && capability::Unmet(kind->needs, capability::kExternalSut) != 0) {
+    if (kind != nullptr && capability::Unmet(kind->needs, catalog.suts->Offers(*it)) != 0) {
       return Fail(Child(Child("/faults", i), "kind"),
                   fmt::format("fault {} acts on the reference coordinator's own files and "
                               "cannot run against an external SUT (\"sut\") (impossible "
@@ -617,12 +620,14 @@ Check CheckSutBlock(const json& doc, const Catalog& catalog, bool freerun) {
   return std::nullopt;
 }
 
-// The "differential" block (sim/sut/differential.h): a second run to compare with.
-Check CheckDifferentialBlock(const json& doc, bool freerun) {
+// The "differential" block (sim/sut.h, DifferentialPlan): a second run to compare with.
+Check CheckDifferentialBlock(const json& doc, const Catalog& catalog, bool freerun) {
   const auto it = doc.find("differential");
   if (it == doc.end()) return std::nullopt;
+  if (catalog.suts == nullptr) return Fail("/differential", kNoSystems);
   const int64_t step_timeout = ValueOf(doc, "limits", "step_timeout_ms").get<int64_t>();
-  if (auto problem = sut::CheckDifferential(*it, doc.contains("sut"), !freerun, step_timeout)) {
+  if (auto problem = catalog.suts->CheckDifferential(*it, doc.contains("sut"), !freerun,
+                                                     step_timeout)) {
     return Fail("/differential" + problem->pointer, problem->message);
   }
   return std::nullopt;
@@ -668,7 +673,7 @@ Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (Check problem = CheckInvariants(doc, catalog)) return problem;
   if (Check problem = CheckSkills(doc)) return problem;
   if (Check problem = CheckSutBlock(doc, catalog, freerun)) return problem;
-  if (Check problem = CheckDifferentialBlock(doc, freerun)) return problem;
+  if (Check problem = CheckDifferentialBlock(doc, catalog, freerun)) return problem;
   return CheckCombinations(doc, freerun);
 }
 
@@ -788,10 +793,10 @@ bool LoadScenario(const std::string& path, const Catalog& catalog, Scenario* out
   if (!ParseScenario(text.str(), path, catalog, out, error)) return false;
   // The SUT's working directory is relative to the scenario file.
   if (out->doc.contains("sut")) {
-    sut::AnchorCwd(&out->doc["sut"], std::filesystem::path(path).parent_path().string());
+    catalog.suts->AnchorCwd(&out->doc["sut"], std::filesystem::path(path).parent_path().string());
   }
   if (out->doc.contains("differential") && out->doc["differential"]["against"].is_object()) {
-    sut::AnchorCwd(&out->doc["differential"]["against"],
+    catalog.suts->AnchorCwd(&out->doc["differential"]["against"],
                    std::filesystem::path(path).parent_path().string());
   }
   return true;

@@ -15,10 +15,16 @@
 
 namespace faultline {
 
+class SutFactory;  // sim/sut.h
+
 // The plug-ins a scenario may name; the CLI passes the registries in.
 struct Catalog {
   std::vector<FaultKind> faults;
   std::vector<InvariantKind> invariants;
+  // The systems under test (sim/sut.h), not owned. Null: scenarios with a
+  // "sut" or "differential" block are refused and nothing can be run
+  // (enough to validate and list reference scenarios).
+  const SutFactory* suts = nullptr;
   const FaultKind* FindFault(std::string_view name) const;
   const InvariantKind* FindInvariant(std::string_view name) const;
 };

@@ -5,35 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 
 #include "base/monotonic_clock.h"
 
 namespace faultline {
-namespace {
-
-namespace stdfs = std::filesystem;
-
-std::vector<std::string> SortedNames(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (auto it = stdfs::directory_iterator(dir, ec); !ec && it != stdfs::directory_iterator();
-       it.increment(ec)) {
-    names.push_back(it->path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-}  // namespace
 
 SinkProcess::SinkProcess(ProcessSet* processes, std::vector<std::string> command,
                          std::string record_path, std::string log_path, int64_t timeout_ms)
@@ -140,32 +119,6 @@ base::Status SinkProcess::ReadLine(std::string* line) {
     if (n <= 0) return base::Status::IOError("it exited");
     buffer_.append(chunk, static_cast<size_t>(n));
   }
-}
-
-std::vector<SpoolLeft> ReadSpoolLeft(const std::string& coord_dir) {
-  std::vector<SpoolLeft> out;
-  for (const std::string& agent : SortedNames(coord_dir + "/spool")) {
-    const std::string dir = coord_dir + "/spool/" + agent;
-    std::set<std::string> ids;
-    for (const std::string& name : SortedNames(dir)) {
-      const bool segment = name.rfind("seg-", 0) == 0 && name.size() > 10 &&
-                           name.compare(name.size() - 6, 6, ".jsonl") == 0;
-      if (!segment && name != "live.jsonl") continue;
-      std::ifstream in(dir + "/" + name);
-      std::stringstream text;
-      text << in.rdbuf();
-      const std::string all = text.str();
-      size_t pos = 0;
-      for (size_t nl; (nl = all.find('\n', pos)) != std::string::npos; pos = nl + 1) {
-        auto j = nlohmann::json::parse(all.substr(pos, nl - pos), nullptr, false);
-        if (j.is_object() && j.contains("span_id") && j["span_id"].is_string()) {
-          ids.insert(j["span_id"].get<std::string>());
-        }
-      }
-    }
-    if (!ids.empty()) out.push_back({agent, std::vector<std::string>(ids.begin(), ids.end())});
-  }
-  return out;
 }
 
 }  // namespace faultline

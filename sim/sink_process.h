@@ -57,15 +57,4 @@ class SinkProcess {
   CollectorMode mode_ = CollectorMode::kDown;
 };
 
-// What one agent's telemetry spool still holds at the end of a run.
-struct SpoolLeft {
-  std::string agent;
-  std::vector<std::string> spans;  // span ids, sorted, distinct
-};
-// Reads DIR/spool/<agent>/{seg-*.jsonl, live.jsonl} (docs/telemetry.md) as
-// plain JSON lines with a "span_id" (the sim core does not link the
-// coordinator's exporter); agents sorted, those with nothing left omitted. A
-// last line without its newline (a write cut short) is not counted.
-std::vector<SpoolLeft> ReadSpoolLeft(const std::string& coord_dir);
-
 }  // namespace faultline

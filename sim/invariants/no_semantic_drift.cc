@@ -13,7 +13,6 @@ namespace {
 using checker::IntField;
 using checker::StrField;
 using nlohmann::json;
-using sut::ProjectedOp;
 
 constexpr size_t kItemsNamed = 5;
 
@@ -122,14 +121,14 @@ void NoSemanticDrift::CompareItems(std::vector<Violation>* out) {
   const bool histories = StrField(start_, "compare") == "histories";
   std::vector<ProjectedOp> a = mine_.Ops(), b = theirs_.Ops();
   if (!histories) {
-    a = sut::ProjectOutcomes(a, mine_.run_end());
-    b = sut::ProjectOutcomes(b, theirs_.run_end());
+    a = ProjectOutcomes(a, mine_.run_end());
+    b = ProjectOutcomes(b, theirs_.run_end());
   }
   std::set<std::string> items;
   for (const ProjectedOp& op : a) items.insert(op.item);
   for (const ProjectedOp& op : b) items.insert(op.item);
   items_ = items.size();
-  const sut::Divergence d = sut::FirstDivergence(a, b);
+  const Divergence d = FirstDivergence(a, b);
   diverging_ = d.items.size();
   if (!d.found) return;
   std::string what;

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "sim/invariant.h"
-#include "sim/sut/history_diff.h"
+#include "sim/history_diff.h"
 
 namespace faultline {
 
@@ -55,7 +55,7 @@ class NoSemanticDrift final : public Invariant {
   std::string Against() const;  // the counterpart
   std::string Reproduce() const;
 
-  sut::HistoryProjector mine_, theirs_;
+  HistoryProjector mine_, theirs_;
   nlohmann::json start_;  // the differential_start event; null until given
   size_t items_ = 0, diverging_ = 0;
   bool finished_ = false;

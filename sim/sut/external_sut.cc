@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <glob.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 
 #include "sim/invariant.h"
 #include "sim/sut/command.h"
+#include "sim/sut/telemetry_env.h"
 
 namespace faultline::sut {
 namespace {
@@ -50,12 +50,6 @@ json Normalize(const std::string& id, const json& entry,
 }
 
 }  // namespace
-
-int64_t RealtimeMicros() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-}
 
 std::string FindProgram(const std::string& name, const std::string& cwd) {
   if (name.empty()) return "";
@@ -103,10 +97,8 @@ std::string MissingObservations(unsigned missing) {
   return out;
 }
 
-ExternalSut::ExternalSut(const json& block, RunSettings settings,
-                         std::function<void(json)> emit)
-    : block_(block), spec_(ParseSut(block)), settings_(std::move(settings)),
-      emit_(std::move(emit)) {}
+ExternalSut::ExternalSut(const json& block, RunSettings settings)
+    : block_(block), spec_(ParseSut(block)), settings_(std::move(settings)) {}
 
 Values ExternalSut::BaseValues(int64_t now_us) const {
   return {{"dir", settings_.dir},
@@ -131,7 +123,7 @@ std::vector<std::pair<std::string, std::string>> ExternalSut::Env(const Values& 
   return env;
 }
 
-bool ExternalSut::RunLogged(const std::string& op, const json& command, const Values& values,
+bool ExternalSut::RunLogged(SutHost* host, const std::string& op, const json& command, const Values& values,
                             std::string* out, std::string* error) {
   Command c;
   c.argv = ExpandCommand(command, values);
@@ -154,8 +146,8 @@ bool ExternalSut::RunLogged(const std::string& op, const json& command, const Va
                                                                        : "exit";
   // Only the dump runs once the history has begun; a failed init or submit
   // ends the run before it (a harness error naming the command).
-  if (failure != "exit" && op == "dump") {
-    emit_({{"type", "sut_command_failed"}, {"op", op}, {"failure", failure},
+  if (failure != "exit" && op == "dump" && host != nullptr) {
+    host->Emit({{"type", "sut_command_failed"}, {"op", op}, {"failure", failure},
            {"how", r.Describe(c.timeout_ms)}, {"first_line", r.FirstLine()}});
   }
   *error = fmt::format("the SUT's {} command failed ({}): {} (output in {})", op,
@@ -163,7 +155,7 @@ bool ExternalSut::RunLogged(const std::string& op, const json& command, const Va
   return false;
 }
 
-bool ExternalSut::Prepare(int64_t now_us, std::string* error) {
+bool ExternalSut::Prepare(SutHost& host, std::string* error) {
   std::error_code ec;
   stdfs::create_directories(settings_.dir, ec);
   if (ec) {
@@ -175,8 +167,8 @@ bool ExternalSut::Prepare(int64_t now_us, std::string* error) {
                          spec_.cwd);
     return false;
   }
-  Values values = BaseValues(now_us);
-  if (!spec_.init.is_null() && !RunLogged("init", spec_.init, values, nullptr, error)) return false;
+  Values values = BaseValues(host.SutClock());
+  if (!spec_.init.is_null() && !RunLogged(&host, "init", spec_.init, values, nullptr, error)) return false;
   const json& submit = spec_.submit;
   bool per_item = false;
   for (const std::string& word : ExpandCommand(submit, {{"item", "\x01"}})) {
@@ -185,10 +177,10 @@ bool ExternalSut::Prepare(int64_t now_us, std::string* error) {
   if (per_item) {
     for (int i = 1; i <= settings_.items; ++i) {
       values["item"] = ItemId(i);
-      if (!RunLogged("submit", submit, values, nullptr, error)) return false;
+      if (!RunLogged(&host, "submit", submit, values, nullptr, error)) return false;
     }
     values.erase("item");
-  } else if (!RunLogged("submit", submit, values, nullptr, error)) {
+  } else if (!RunLogged(&host, "submit", submit, values, nullptr, error)) {
     return false;
   }
   if (spec_.observe == Observe::kAdapter) {
@@ -213,8 +205,8 @@ bool ExternalSut::Prepare(int64_t now_us, std::string* error) {
   return true;
 }
 
-bool ExternalSut::Processes(const std::function<uint64_t(const std::string&)>& agent_seed,
-                            std::vector<SutProcess>* out, std::string* error) const {
+bool ExternalSut::Processes(SutHost& host, std::vector<SutProcessSpec>* out,
+                            std::string* error) {
   const bool adapter = spec_.observe == Observe::kAdapter;
   std::string program;
   if (adapter) {
@@ -241,7 +233,7 @@ bool ExternalSut::Processes(const std::function<uint64_t(const std::string&)>& a
   const bool with_reaper =
       settings_.reaper && (adapter ? spec_.adapter.reap.has_value() : !spec_.reaper.is_null());
   if (with_reaper) {
-    SutProcess r{"reaper", "reaper", {}, Env(values), spec_.cwd};
+    SutProcessSpec r{"reaper", "reaper", {}, Env(values), spec_.cwd};
     if (adapter) {
       r.argv = {program, "--config", adapter_config_, "--role", "reaper", "--id", "reaper"};
     } else {
@@ -254,10 +246,10 @@ bool ExternalSut::Processes(const std::function<uint64_t(const std::string&)>& a
     const std::string id = fmt::format("a{}", i);
     Values v = values;
     v["agent"] = id;
-    v["seed"] = std::to_string(agent_seed(id));
+    v["seed"] = std::to_string(host.AgentSeed(id));
     v["work_min_ms"] = std::to_string(settings_.work_min_ms);
     v["work_max_ms"] = std::to_string(settings_.work_max_ms);
-    SutProcess a{id, "agent", {}, Env(v), spec_.cwd};
+    SutProcessSpec a{id, "agent", {}, Env(v), spec_.cwd};
     if (adapter) {
       a.argv = {program, "--config", adapter_config_, "--role", "agent", "--id", id,
                 "--seed", v["seed"]};
@@ -308,14 +300,14 @@ json ExternalSut::StateCheck() const {
   return {{"files", files.size()}, {"unparsable", std::move(unparsable)}};
 }
 
-json ExternalSut::EndState(int64_t now_us) {
+json ExternalSut::EndState(SutHost& host) {
   json end = {{"locks", CountGlobs(spec_.state.locks)}, {"temps", CountGlobs(spec_.state.temps)}};
   if (spec_.state.dump.is_null()) {
     end["completed"] = false;
     return end;
   }
   std::string out, error;
-  if (!RunLogged("dump", spec_.state.dump, BaseValues(now_us), &out, &error)) {
+  if (!RunLogged(&host, "dump", spec_.state.dump, BaseValues(host.SutClock()), &out, &error)) {
     end["completed"] = false;
     end["state_error"] = error;
     return end;
@@ -368,6 +360,20 @@ unsigned Observations(const SutSpec& spec) {
 }
 
 unsigned ExternalSut::Observations() const { return sut::Observations(spec_); }
+
+EnvList ExternalSut::CollectorEnv(const std::string& endpoint,
+                                  const ResolvedScenario::Telemetry& telemetry) const {
+  return CollectorEnvFor(endpoint, telemetry);
+}
+
+EnvList ExternalSut::ModelEnv(const std::string& endpoint) const { return ModelEnvFor(endpoint); }
+
+bool ExternalSut::RunTool(SutHost& host, const std::vector<std::string>& args,
+                          std::string* error) {
+  (void)host, (void)args;
+  *error = fmt::format("the external SUT {} has no coordinator tool", spec_.name);
+  return false;
+}
 
 json ExternalSut::Describe() const {
   return {{"name", spec_.name},

@@ -17,6 +17,7 @@
 #include "faults/registry.h"
 #include "sim/invariants/registry.h"
 #include "sim/run.h"
+#include "sim/sut/systems.h"
 #include "tests/support/poll.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -40,7 +41,7 @@ const char* kFamily = R"({
   "invariants": ["single_owner", "exactly_once_effect", "no_lost_work"]
 })";
 
-Catalog MakeCatalog() { return Catalog{faults::AllFaults(), CoreInvariants()}; }
+Catalog MakeCatalog() { return Catalog{faults::AllFaults(), CoreInvariants(), &sut::Systems()}; }
 
 Scenario Parse(const std::string& text, const Catalog& catalog) {
   Scenario s;

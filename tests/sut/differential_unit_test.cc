@@ -14,6 +14,7 @@
 #include "sim/invariants/registry.h"
 #include "sim/scenario.h"
 #include "sim/sut/differential.h"
+#include "sim/sut/systems.h"
 
 namespace faultline {
 namespace {
@@ -154,7 +155,7 @@ TEST(NoSemanticDriftTest, WithoutACounterpartNothingIsJudgedAsAPass) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_NE(out[0].message.find("\"differential\""), std::string::npos);
   // And the run loop never runs it without one: it needs the counterpart.
-  const Catalog catalog{{}, CoreInvariants()};
+  const Catalog catalog{{}, CoreInvariants(), &sut::Systems()};
   EXPECT_TRUE(catalog.FindInvariant("no_semantic_drift")->needs & observes::kCounterpart);
 }
 
@@ -174,7 +175,7 @@ json QueueSut() {
 
 // The pointer of the first mistake in a scenario with this "differential" block.
 std::string PointerOf(const json& block, bool with_sut = true, const std::string& mode = "") {
-  const Catalog catalog{{}, CoreInvariants()};
+  const Catalog catalog{{}, CoreInvariants(), &sut::Systems()};
   json doc = {{"name", "x"}, {"differential", block}};
   if (with_sut) doc["sut"] = QueueSut();
   if (!mode.empty()) doc["mode"] = mode;
@@ -218,7 +219,7 @@ TEST(DifferentialBlockTest, EveryMistakeNamesItsJsonPointer) {
 }
 
 TEST(DifferentialBlockTest, ResolvesAndRoundTripsThroughTheResolvedScenario) {
-  const Catalog catalog{{}, CoreInvariants()};
+  const Catalog catalog{{}, CoreInvariants(), &sut::Systems()};
   json doc = {{"name", "x"}, {"sut", QueueSut()}, {"differential", {{"against", QueueSut()}}}};
   Scenario s;
   ScenarioError e;

@@ -15,8 +15,9 @@
 #include "sim/scenario.h"
 #include "sim/sut/command.h"
 #include "sim/sut/external_sut.h"
-#include "sim/sut/history_diff.h"
+#include "sim/history_diff.h"
 #include "sim/sut/sut_spec.h"
+#include "sim/sut/systems.h"
 #include "sim/sut/template.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -166,6 +167,7 @@ TEST(SutSpecTest, AnchorMakesTheWorkingDirectoryAbsolute) {
 
 TEST(SutSpecTest, TheScenarioLoaderPrefixesPointersAndRejectsReferenceOnlyFaults) {
   Catalog catalog;
+  catalog.suts = &sut::Systems();
   FaultKind drift;
   drift.name = "config_drift";
   drift.needs = capability::kReferenceTool;

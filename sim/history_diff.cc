@@ -1,4 +1,4 @@
-#include "sim/sut/history_diff.h"
+#include "sim/history_diff.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
-namespace faultline::sut {
+namespace faultline {
 namespace {
 
 using nlohmann::json;
@@ -196,4 +196,4 @@ std::string DescribeDivergence(const Divergence& d, const std::string& label_a,
       d.item, d.index + 1, d.agreed, label_a, side(d.a), label_b, side(d.b));
 }
 
-}  // namespace faultline::sut
+}  // namespace faultline

@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-namespace faultline::sut {
+namespace faultline {
 
 struct ProjectedOp {
   std::string item;
@@ -81,4 +81,4 @@ Divergence FirstDivergence(const std::vector<ProjectedOp>& a, const std::vector<
 std::string DescribeDivergence(const Divergence& d, const std::string& label_a,
                                const std::string& label_b);
 
-}  // namespace faultline::sut
+}  // namespace faultline

@@ -1,0 +1,304 @@
+// The engine's parts, shared by the files that implement it (sim/engine.h is
+// its API): engine.cc (set-up, the run from start to end), engine_processes.cc
+// (the process table: spawn, exit, kill, restart, hold, resource samples),
+// lockstep_loop.cc, freerun_loop.cc, engine_endpoints.cc (collector and stub
+// model) and fault_context.cc (what a fault reaches). Not an API: nothing
+// outside those files includes it.
+#pragma once
+
+#include <time.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/monotonic_clock.h"
+#include "sim/control_connection.h"
+#include "sim/endpoints.h"
+#include "sim/engine.h"
+#include "sim/fault.h"
+#include "sim/process_set.h"
+#include "sim/rng.h"
+#include "sim/sut.h"
+
+namespace faultline::engine_detail {
+
+// The simulated clock starts at 1 s, so that no time a process reads is 0
+// (which the coordinator uses for "never").
+constexpr int64_t kSimEpochUs = 1'000'000;
+constexpr uint64_t kSnapshotEverySteps = 64;
+constexpr int64_t kFreerunSnapshotUs = 50'000;
+
+// What an external SUT's commands read as {now_ms} / {now_us} in freerun.
+inline int64_t RealtimeMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+// One process of the system under test (SutProcessSpec), as the engine runs
+// it across starts.
+struct Proc {
+  std::string id;
+  std::string role;  // "agent" | "reaper"
+  std::vector<std::string> argv;
+  pid_t pid = -1;
+  bool alive = false;
+  std::unique_ptr<ControlConnection> conn;
+  Parked parked;
+  int64_t wake_at = 0;        // lockstep, parked in a sleep: runnable from then
+  int64_t stalled_until = 0;  // lockstep: not scheduled before then
+  int nofile_limit = 0;       // RLIMIT_NOFILE at start (0: inherited)
+  std::string cwd;            // "" : the harness's (external SUTs have their own)
+  std::vector<std::pair<std::string, std::string>> env;  // set by faults in Prepare
+  // clock_skew: the process's clock runs this far ahead, drifting from its start.
+  int64_t skew_offset_us = 0;
+  int64_t skew_drift_ppm = 0;
+  int64_t started_at = 0;  // run time of the latest start
+  int64_t sleeps = 0;      // sleeps parked in since the latest start (resources.jsonl)
+
+  bool skewed() const { return skew_offset_us != 0 || skew_drift_ppm != 0; }
+  // What the process's clock reads at absolute simulated time `now`.
+  int64_t ClockAt(int64_t now, int64_t run_time) const {
+    return now + skew_offset_us + skew_drift_ppm * (run_time - started_at) / 1'000'000;
+  }
+  // How much simulated time a sleep of `us` on the process's clock takes.
+  int64_t SleepSpan(int64_t us) const {
+    return skew_drift_ppm == 0 ? us : us * 1'000'000 / (1'000'000 + skew_drift_ppm);
+  }
+  int starts = 0;
+};
+
+// A fault timer or a freerun SIGCONT, ordered by time, then by when it was set.
+struct Timer {
+  int64_t at;  // run time
+  uint64_t order;
+  std::function<void()> fire;
+  bool operator>(const Timer& o) const { return at != o.at ? at > o.at : order > o.order; }
+};
+
+struct BufferedEvent {  // freerun: sorted by time before it is written
+  int64_t t;
+  uint64_t arrival;
+  std::string proc;
+  nlohmann::json event;
+};
+
+class Engine;
+
+// The FaultContext of one fault: the engine's operations plus the fault's
+// own index and random stream. It is itself each of the capabilities it
+// hands out (the engine offers a fault all of them; the kind's declared
+// needs are checked when the scenario is loaded).
+class FaultCtx final : public FaultContext,
+                       ProcessControl,
+                       ClockControl,
+                       EndpointControl,
+                       CoordinationDirectory {
+ public:
+  FaultCtx(Engine* engine, int index, std::string kind, Rng rng)
+      : engine_(engine), index_(index), kind_(std::move(kind)), rng_(rng) {}
+  int64_t Now() const override;
+  bool Lockstep() const override;
+  Rng& rng() override { return rng_; }
+  void SetTimer(int64_t at, int tag) override;
+  void Landed(const nlohmann::json& details) override;
+  void SetupFailed(const std::string& why) override;
+  ProcessControl& processes() override { return *this; }
+  ClockControl& clocks() override { return *this; }
+  EndpointControl& endpoints() override { return *this; }
+  CoordinationDirectory& directory() override { return *this; }
+
+  std::vector<std::string> List(std::string_view role) const override;
+  bool Alive(const std::string& proc) const override;
+  bool Kill(const std::string& proc) override;
+  void Restart(const std::string& proc) override;
+  void Hold(const std::string& proc, int64_t until) override;
+  void AddArgs(const std::string& agent, const std::vector<std::string>& args) override;
+  void AddEnv(const std::string& proc, const std::string& key, const std::string& value) override;
+  bool LimitFiles(const std::string& proc, int limit) override;
+
+  void Skew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) override;
+
+  bool Switch(Endpoint endpoint, CollectorMode mode) override;
+
+  std::string Path() const override;
+  std::string ScratchDir() const override;
+  std::string WriteScratchFile(const std::string& name, const std::string& content) override;
+  nlohmann::json Settings() const override;
+  std::string Fingerprint() const override;
+  bool RunTool(const std::vector<std::string>& args, std::string* error) override;
+
+ private:
+  Engine* engine_;
+  int index_;
+  std::string kind_;
+  Rng rng_;
+};
+
+class Engine {
+ public:
+  Engine(const ResolvedScenario& s, const Catalog& catalog, const EngineOptions& o,
+         TraceWriter* trace)
+      : s_(s), catalog_(catalog), o_(o), trace_(trace), lockstep_(s.mode == Mode::kLockstep),
+        sut_(o.sut), host_(this),
+        endpoints_(&processes_, o.sink_command, o.log_dir, s.step_timeout_ms) {}
+
+  EngineResult Run();
+
+  // --- operations offered to faults (through FaultCtx) ---
+  int64_t T() const {
+    return lockstep_ ? now_ - kSimEpochUs : base::MonotonicMicros() - start_mono_;
+  }
+  bool lockstep() const { return lockstep_; }
+  void AddTimer(int64_t at, std::function<void()> fire) {
+    timers_.push(Timer{at, timer_order_++, std::move(fire)});
+  }
+  // Ids of the processes of `role` ("": all), in set-up order.
+  std::vector<std::string> ProcIds(std::string_view role) const {
+    std::vector<std::string> ids;
+    for (const Proc& p : procs_) {
+      if (role.empty() || p.role == role) ids.push_back(p.id);
+    }
+    return ids;
+  }
+  Proc* Find(const std::string& id) {
+    for (Proc& p : procs_) {
+      if (p.id == id) return &p;
+    }
+    return nullptr;
+  }
+  bool IsAlive(const std::string& id) const {
+    for (const Proc& p : procs_) {
+      if (p.id == id) return p.alive;
+    }
+    return false;
+  }
+  bool Kill(const std::string& id, const std::string& by);
+  void Restart(const std::string& id);
+  void Stall(const std::string& id, int64_t until);
+  void FaultLanded(int index, const std::string& kind, const nlohmann::json& details);
+  void FaultSetupFailed(const std::string& why) {
+    if (result_.error.empty()) result_.error = why;
+  }
+  const std::string& coord() const { return coord_; }
+  bool external_sut() const {
+    return capability::Unmet(capability::kReferenceAgents, sut_->Offers()) != 0;
+  }
+  const std::string& scratch() const { return o_.work_dir; }
+  nlohmann::json Settings() const {
+    return {{"schema_version", 1},
+            {"lease_ms", s_.lease_ms},
+            {"heartbeat_ms", s_.heartbeat_ms},
+            {"reap_interval_ms", s_.reap_interval_ms},
+            {"agent_timeout_ms", s_.agent_timeout_ms},
+            {"max_attempts", s_.max_attempts},
+            {"clock_skew_ms", s_.clock_skew_ms}};
+  }
+  std::string ClusterFingerprint() const;
+  bool RunTool(const std::vector<std::string>& args, std::string* error);
+  std::string WriteScratch(const std::string& name, const std::string& content);
+  bool LimitFiles(const std::string& id, int limit);
+  bool SetCollectorMode(CollectorMode mode);
+  bool SetModelMode(CollectorMode mode);
+  std::unique_ptr<Fault>& fault(int i) { return faults_[static_cast<size_t>(i)]; }
+  FaultCtx& ctx(int i) { return *ctxs_[static_cast<size_t>(i)]; }
+
+ private:
+  // The system under test sets its directory up and names its processes.
+  bool Setup();
+  // Telemetry (docs/telemetry.md): on when the scenario asks for it or a
+  // fault needs the collector. StartCollector starts the sink and sets the
+  // processes' environment (the Sut's CollectorEnv).
+  bool TelemetryWanted() const;
+  bool StartCollector();
+  // The stub model API (a second sink, coordinator/model_client.h): on when
+  // a fault needs it; its endpoint goes to every agent (the Sut's ModelEnv).
+  bool ModelWanted() const;
+  bool StartModel();
+  // The endpoints' end: what the collector received and the spools still hold.
+  void EndpointsEnd();
+  bool Spawn(Proc& p);
+  // Lockstep: waits until a started process parks at its hello.
+  bool AwaitHello(Proc& p);
+  void Emit(const std::string& proc, nlohmann::json event, int64_t t);
+  void Emit(const std::string& proc, nlohmann::json event) { Emit(proc, std::move(event), T()); }
+  void OnExit(Proc& p, const ExitStatus& status);
+  // Resource measurement (resources.jsonl, never the trace): what `p` uses
+  // now, and its final figures once reaped.
+  void SampleUsage(const Proc& p);
+  void SampleExit(const Proc& p, const ExitStatus& status);
+  void DrainDead(Proc& p);
+  void Snapshot();
+  void StateCheck();
+  void FireDueTimers();
+  EngineResult::End LockstepLoop();
+  EngineResult::End FreerunLoop();
+  bool Step(Proc& p);
+  std::string DeadlockReport() const;
+  void StopAll();
+  void RunEnd(EngineResult::End end);
+  void ShowProgress(bool final_line);
+  void CloseControl(Proc& p) {
+    p.conn.reset();
+    processes_.CloseControl(p.pid);
+  }
+  bool Fail(std::string error) {
+    result_.error = std::move(error);
+    return false;
+  }
+  bool Interrupted() const { return o_.interrupted && o_.interrupted->load(); }
+
+  const ResolvedScenario& s_;
+  const Catalog& catalog_;
+  const EngineOptions& o_;
+  TraceWriter* trace_;
+  const bool lockstep_;
+  std::string coord_;
+  ProcessSet processes_;
+  Sut* const sut_;  // not owned
+  // What the Sut may ask of the engine (below).
+  class Host final : public SutHost {
+   public:
+    explicit Host(Engine* engine) : e_(engine) {}
+    int64_t SutClock() const override { return e_->lockstep_ ? e_->now_ : RealtimeMicros(); }
+    void Emit(nlohmann::json event) override { e_->Emit("sim", std::move(event)); }
+    bool RunProgram(const std::vector<std::string>& argv, const std::string& log_path,
+                    ExitStatus* status, std::string* error) override;
+    uint64_t AgentSeed(const std::string& id) const override {
+      return Rng(e_->s_.seed).Split("agents/" + id).Next();
+    }
+    nlohmann::json Settings() const override { return e_->Settings(); }
+
+   private:
+    Engine* e_;
+  } host_;
+  std::vector<Proc> procs_;
+  Endpoints endpoints_;
+  std::vector<std::pair<std::string, std::string>> model_env_;  // agents only
+  // Telemetry settings every controlled process starts with (before the
+  // faults' own variables, which win).
+  std::vector<std::pair<std::string, std::string>> telemetry_env_ = {
+      {"OTEL_SDK_DISABLED", "true"}};
+  std::vector<std::unique_ptr<Fault>> faults_;
+  std::vector<std::unique_ptr<FaultCtx>> ctxs_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  uint64_t timer_order_ = 0;
+  int64_t now_ = kSimEpochUs;   // lockstep: absolute simulated microseconds
+  int64_t start_mono_ = 0;
+  int64_t last_snapshot_ = 0;
+  int64_t last_progress_mono_ = 0;
+  int completed_items_ = 0;
+  std::vector<BufferedEvent> buffered_;  // freerun
+  uint64_t arrivals_ = 0;
+  EngineResult result_;
+};
+
+}  // namespace faultline::engine_detail

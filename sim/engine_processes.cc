@@ -1,0 +1,196 @@
+// The engine's process table: starting a system's processes under control,
+// reading what a dead one wrote, recording exits, and what faults do to a
+// process (kill, restart, hold, descriptor limits); resource samples.
+#include "sim/engine_internal.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "sim/protocol/control_protocol.h"
+
+namespace faultline::engine_detail {
+
+bool Engine::Host::RunProgram(const std::vector<std::string>& argv, const std::string& log_path,
+                              ExitStatus* status, std::string* error) {
+  SpawnSpec spec;
+  spec.id = std::filesystem::path(argv.front()).filename().string();
+  spec.argv = argv;
+  spec.log_path = log_path;
+  spec.control_channel = false;
+  auto child = e_->processes_.Spawn(spec);
+  if (!child.ok()) {
+    *error = child.status().message();
+    return false;
+  }
+  *status = e_->processes_.Wait(child->pid);
+  return true;
+}
+
+bool Engine::LimitFiles(const std::string& id, int limit) {
+  Proc* p = Find(id);
+  if (p == nullptr) return false;
+  // Remembered for the process's next start too (a restart keeps the limit
+  // in force; a restore while it is down applies at its restart).
+  p->nofile_limit = limit;
+  if (p->starts == 0 || !p->alive) return true;
+  // The soft limit only (raising a hard limit needs CAP_SYS_RESOURCE).
+  rlimit rl{};
+  if (prlimit(p->pid, RLIMIT_NOFILE, nullptr, &rl) != 0) return false;
+  rl.rlim_cur = std::min(static_cast<rlim_t>(limit), rl.rlim_max);
+  return prlimit(p->pid, RLIMIT_NOFILE, &rl, nullptr) == 0;
+}
+
+bool Engine::Spawn(Proc& p) {
+  SpawnSpec spec;
+  spec.id = p.id;
+  spec.argv = p.argv;
+  spec.cwd = p.cwd;
+  spec.env = {{"FAULTLINE_MODE", lockstep_ ? "lockstep" : "freerun"}};
+  spec.env.insert(spec.env.end(), telemetry_env_.begin(), telemetry_env_.end());
+  if (p.role == "agent") spec.env.insert(spec.env.end(), model_env_.begin(), model_env_.end());
+  spec.env.insert(spec.env.end(), p.env.begin(), p.env.end());
+  if (!lockstep_ && p.skewed()) {
+    spec.env.emplace_back(protocol::kClockSkewEnv,
+                          fmt::format("{}:{}", p.skew_offset_us, p.skew_drift_ppm));
+  }
+  spec.log_path = o_.log_dir + "/" + p.id + ".log";
+  spec.control_channel = true;
+  spec.nofile_limit = p.nofile_limit;
+  auto child = processes_.Spawn(spec);
+  if (!child.ok()) return Fail("cannot start " + p.id + ": " + child.status().message());
+  p.pid = child->pid;
+  p.conn = std::make_unique<ControlConnection>(child->ctl_fd);
+  p.alive = true;
+  p.parked = Parked{};
+  p.wake_at = 0;
+  p.stalled_until = 0;
+  p.started_at = T();
+  p.sleeps = 0;
+  Emit("sim", {{"type", "spawn"}, {"agent", p.id}, {"role", p.role}, {"restart", p.starts > 0}});
+  ++p.starts;
+  return true;
+}
+
+bool Engine::AwaitHello(Proc& p) {
+  if (!lockstep_ || !p.alive) return true;
+  // Wait for the hello: until then the process runs uncontrolled (exec and
+  // start-up), touching no shared state.
+  std::string error;
+  auto r = p.conn->AwaitPark(
+      static_cast<int>(s_.step_timeout_ms),
+      [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
+  if (r == ControlConnection::Read::kParked && p.parked.kind == Parked::Kind::kHello) return true;
+  if (r == ControlConnection::Read::kClosed) {
+    OnExit(p, processes_.Wait(p.pid));
+    return true;  // it exited at once (e.g. refused); the history says so
+  }
+  return Fail(fmt::format("{} did not say hello on its control channel within {} ms ({})", p.id,
+                          s_.step_timeout_ms, error.empty() ? "timeout" : error));
+}
+
+// Freerun: what a dead process wrote before it died is still in its socket.
+// Called after the process is reaped, so it can write no more: read to EOF.
+void Engine::DrainDead(Proc& p) {
+  if (lockstep_ || !p.conn) return;
+  std::string error;
+  p.conn->Drain(
+      [&](nlohmann::json ev, int64_t mono) {
+        Emit(p.id, std::move(ev), mono ? mono - start_mono_ : T());
+      },
+      &error);
+}
+
+void Engine::SampleUsage(const Proc& p) {
+  if (o_.resources == nullptr) return;
+  const Usage usage = ReadUsage(p.pid);
+  ResourceSample sample;
+  sample.proc = p.id;
+  sample.role = p.role;
+  sample.start = p.starts;
+  sample.t = T();
+  sample.sleeps = lockstep_ ? p.sleeps : -1;
+  sample.trace_lines = lockstep_ ? static_cast<int64_t>(trace_->lines()) : -1;
+  sample.rss_kb = usage.rss_kb;
+  sample.cpu_us = usage.cpu_us;
+  o_.resources->Add(sample);
+}
+
+void Engine::SampleExit(const Proc& p, const ExitStatus& status) {
+  if (o_.resources == nullptr || status.max_rss_kb < 0) return;
+  ResourceSample sample;
+  sample.kind = ResourceSample::Kind::kExit;
+  sample.proc = p.id;
+  sample.role = p.role;
+  sample.start = p.starts;
+  sample.t = T();
+  sample.max_rss_kb = status.max_rss_kb;
+  sample.user_us = status.user_us;
+  sample.sys_us = status.sys_us;
+  sample.cpu_us = status.user_us + status.sys_us;
+  o_.resources->Add(sample);
+}
+
+void Engine::OnExit(Proc& p, const ExitStatus& status) {
+  SampleExit(p, status);
+  p.alive = false;
+  CloseControl(p);
+  nlohmann::json ev = {{"type", "exit"}, {"agent", p.id}, {"role", p.role}};
+  if (status.exited) {
+    ev["code"] = status.code;
+  } else {
+    ev["signal"] = status.signal;
+  }
+  Emit("sim", std::move(ev));
+}
+
+bool Engine::Kill(const std::string& id, const std::string& by) {
+  Proc* p = Find(id);
+  if (p == nullptr || !p->alive) return false;
+  processes_.Signal(p->pid, SIGKILL);
+  ExitStatus st = processes_.Wait(p->pid);
+  SampleExit(*p, st);
+  DrainDead(*p);
+  p->alive = false;
+  CloseControl(*p);
+  Emit("sim", {{"type", "exit"}, {"agent", p->id}, {"role", p->role}, {"signal", st.signal},
+               {"by", by}});
+  ++result_.kills;
+  StateCheck();
+  return true;
+}
+
+void Engine::Restart(const std::string& id) {
+  Proc* p = Find(id);
+  if (p == nullptr || p->alive) return;
+  if (!Spawn(*p) || !AwaitHello(*p)) result_.end = EngineResult::End::kHarnessError;
+}
+
+void Engine::Stall(const std::string& id, int64_t until) {
+  Proc* p = Find(id);
+  if (p == nullptr || !p->alive) return;
+  if (lockstep_) {
+    p->stalled_until = std::max(p->stalled_until, until + kSimEpochUs);
+    return;
+  }
+  processes_.Signal(p->pid, SIGSTOP);
+  pid_t pid = p->pid;
+  AddTimer(until, [this, pid] { processes_.Signal(pid, SIGCONT); });
+}
+
+void Engine::StopAll() {
+  for (Proc& p : procs_) {
+    if (!p.alive) continue;
+    processes_.Signal(p.pid, SIGKILL);
+    SampleExit(p, processes_.Wait(p.pid));
+    DrainDead(p);
+    p.alive = false;
+    CloseControl(p);
+    Emit("sim", {{"type", "stop"}, {"agent", p.id}, {"role", p.role}});
+  }
+}
+
+}  // namespace faultline::engine_detail

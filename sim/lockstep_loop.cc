@@ -1,0 +1,134 @@
+// Lockstep (DESIGN §3): one process runs at a time; when nothing can run the
+// simulated clock jumps to the next wake-up, stall end or fault timer.
+#include "sim/engine_internal.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <fmt/format.h>
+
+#include "sim/scheduler.h"
+
+namespace faultline::engine_detail {
+
+void Engine::FireDueTimers() {
+  while (!timers_.empty() && timers_.top().at <= T()) {
+    Timer t = timers_.top();
+    timers_.pop();
+    t.fire();
+  }
+}
+
+// One lockstep step: lets `p` go and reads until it parks again or exits.
+bool Engine::Step(Proc& p) {
+  ++result_.steps;
+  const Parked was = p.parked;
+  if (!p.conn->Go(p.ClockAt(now_, T()))) {
+    OnExit(p, processes_.Wait(p.pid));
+    return true;
+  }
+  std::string error;
+  auto r = p.conn->AwaitPark(
+      static_cast<int>(s_.step_timeout_ms),
+      [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
+  switch (r) {
+    case ControlConnection::Read::kParked:
+      if (p.parked.kind == Parked::Kind::kSleep) {
+        p.wake_at = now_ + p.SleepSpan(p.parked.sleep_us);
+        ++p.sleeps;
+        SampleUsage(p);
+      }
+      return true;
+    case ControlConnection::Read::kClosed:
+      OnExit(p, processes_.Wait(p.pid));
+      return true;
+    case ControlConnection::Read::kTimeout:
+      return Fail(fmt::format(
+          "uncontrolled block: {} was resumed from {} and did not reach its next yield point "
+          "within {} ms of wall time (it is blocked outside the control channel)",
+          p.id,
+          was.kind == Parked::Kind::kYield ? "yield point " + was.point + " (" + was.item + ")"
+          : was.kind == Parked::Kind::kSleep ? std::string("a sleep")
+                                             : std::string("its start"),
+          s_.step_timeout_ms));
+    case ControlConnection::Read::kBadMessage:
+      return Fail(fmt::format("{} broke the control protocol: {}", p.id, error));
+  }
+  return true;
+}
+
+std::string Engine::DeadlockReport() const {
+  std::string out;
+  for (const Proc& p : procs_) {
+    if (!p.alive) continue;
+    out += fmt::format("{}{} ", out.empty() ? "" : "; ", p.id);
+    switch (p.parked.kind) {
+      case Parked::Kind::kYield: out += "waits at " + p.parked.point + " " + p.parked.item; break;
+      case Parked::Kind::kSleep: out += "sleeps"; break;
+      case Parked::Kind::kHello: out += "waits to start"; break;
+      case Parked::Kind::kNone: out += "runs"; break;
+    }
+    if (p.stalled_until > now_) out += " (stalled)";
+  }
+  return out.empty() ? "no live process" : out;
+}
+
+EngineResult::End Engine::LockstepLoop() {
+  std::unique_ptr<Scheduler> scheduler =
+      s_.scheduler == "pct"
+          ? MakePctScheduler(Rng(s_.seed).Split("scheduler"), s_.pct_depth,
+                             int64_t{s_.items} * 12 + s_.agents * 4)
+          : MakeRandomScheduler(Rng(s_.seed).Split("scheduler"));
+  const int64_t wall_deadline = start_mono_ + s_.wall_ms * 1000;
+  const int64_t sim_deadline = kSimEpochUs + s_.sim_ms * 1000;
+  std::vector<size_t> runnable;
+  for (;;) {
+    if (Interrupted()) return EngineResult::End::kInterrupted;
+    if (!result_.error.empty()) return EngineResult::End::kHarnessError;
+    if (base::MonotonicMicros() > wall_deadline) return EngineResult::End::kWallLimit;
+    runnable.clear();
+    bool agents_alive = false;
+    for (size_t i = 0; i < procs_.size(); ++i) {
+      const Proc& p = procs_[i];
+      if (!p.alive) continue;
+      agents_alive = agents_alive || p.role == "agent";
+      if (p.stalled_until > now_) continue;
+      if (p.parked.kind == Parked::Kind::kSleep ? p.wake_at <= now_
+                                                : p.parked.kind != Parked::Kind::kNone) {
+        runnable.push_back(i);
+      }
+    }
+    if (!agents_alive && timers_.empty()) return EngineResult::End::kCompleted;
+    if (runnable.empty()) {
+      // Nothing can run now: jump the clock to the next thing that happens.
+      int64_t next = INT64_MAX;
+      for (const Proc& p : procs_) {
+        if (!p.alive) continue;
+        if (p.stalled_until > now_) next = std::min(next, p.stalled_until);
+        else if (p.parked.kind == Parked::Kind::kSleep) next = std::min(next, p.wake_at);
+      }
+      if (!timers_.empty()) next = std::min(next, timers_.top().at + kSimEpochUs);
+      if (next == INT64_MAX) return EngineResult::End::kDeadlock;
+      if (next > sim_deadline) {
+        now_ = sim_deadline;
+        return EngineResult::End::kSimLimit;
+      }
+      now_ = std::max(now_, next);
+      trace_->Flush();
+      FireDueTimers();
+      ShowProgress(false);
+      continue;
+    }
+    Proc& p = procs_[scheduler->Pick(runnable)];
+    if (p.parked.kind == Parked::Kind::kYield) {
+      bool taken = false;
+      for (size_t i = 0; i < faults_.size() && !taken; ++i) {
+        taken = faults_[i]->OnYield(*ctxs_[i], p.id, p.parked.point, p.parked.item);
+      }
+      if (taken) continue;
+    }
+    if (!Step(p)) return EngineResult::End::kHarnessError;
+    if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
+  }
+}
+
+}  // namespace faultline::engine_detail

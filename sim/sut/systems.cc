@@ -1,0 +1,92 @@
+#include "sim/sut/systems.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "sim/invariant.h"
+#include "sim/sut/differential.h"
+#include "sim/sut/external_sut.h"
+#include "sim/sut/reference_sut.h"
+#include "sim/sut/sut_spec.h"
+
+namespace faultline::sut {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+std::optional<SutBlockProblem> Converted(std::optional<SutProblem> problem) {
+  if (!problem) return std::nullopt;
+  return SutBlockProblem{problem->pointer, problem->message};
+}
+
+// The command adapter: as given, else $FAULTLINE_ADAPTER, else
+// faultline-adapter next to this executable.
+std::string AdapterProgram(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("FAULTLINE_ADAPTER"); env && *env) return env;
+  std::error_code ec;
+  return (stdfs::read_symlink("/proc/self/exe", ec).parent_path() / "faultline-adapter").string();
+}
+
+class AllSystems final : public SutFactory {
+ public:
+  std::optional<SutBlockProblem> CheckSut(const nlohmann::json& block, bool lockstep,
+                                          int64_t step_timeout_ms) const override {
+    return Converted(sut::CheckSut(block, lockstep, step_timeout_ms));
+  }
+  std::optional<SutBlockProblem> CheckDifferential(const nlohmann::json& block, bool has_sut,
+                                                   bool lockstep,
+                                                   int64_t step_timeout_ms) const override {
+    return Converted(sut::CheckDifferential(block, has_sut, lockstep, step_timeout_ms));
+  }
+  void AnchorCwd(nlohmann::json* block, const std::string& base_dir) const override {
+    sut::AnchorCwd(block, base_dir);
+  }
+  DifferentialPlan Differential(const nlohmann::json& block) const override {
+    const DifferentialSpec spec = ParseDifferential(block);
+    return {spec.against, spec.compare};
+  }
+  std::string Label(const nlohmann::json& block) const override {
+    return block.is_null() ? "reference (swarm)" : sut::Label(block);
+  }
+  unsigned Observations(const nlohmann::json& block) const override {
+    return block.is_null() ? observes::kReference : sut::Observations(ParseSut(block));
+  }
+  unsigned Offers(const nlohmann::json& block) const override {
+    return block.is_null() ? capability::kReferenceSut : capability::kExternalSut;
+  }
+  std::string MissingObservations(unsigned missing) const override {
+    return sut::MissingObservations(missing);
+  }
+  std::unique_ptr<Sut> Make(const ResolvedScenario& s, const SutPaths& paths) const override {
+    if (s.sut.is_null()) return std::make_unique<ReferenceSut>(s, paths);
+    RunSettings rs;
+    rs.dir = paths.dir;
+    rs.work_dir = paths.work_dir;
+    rs.log_dir = paths.log_dir;
+    rs.adapter_bin = AdapterProgram(paths.adapter_bin);
+    rs.lockstep = s.mode == Mode::kLockstep;
+    rs.seed = s.seed;
+    rs.items = s.items;
+    rs.agents = s.agents;
+    rs.reaper = s.reaper;
+    rs.lease_ms = s.lease_ms;
+    rs.heartbeat_ms = s.heartbeat_ms;
+    rs.reap_interval_ms = s.reap_interval_ms;
+    rs.agent_timeout_ms = s.agent_timeout_ms;
+    rs.max_attempts = s.max_attempts;
+    rs.work_min_ms = s.work_min_ms;
+    rs.work_max_ms = s.work_max_ms;
+    return std::make_unique<ExternalSut>(s.sut, rs);
+  }
+};
+
+}  // namespace
+
+const SutFactory& Systems() {
+  static const AllSystems systems;
+  return systems;
+}
+
+}  // namespace faultline::sut
