@@ -1,9 +1,15 @@
 // The clock seam: every read of time and every sleep in the coordinator goes
 // through a Clock, so that the simulator can replace real time (STYLE.md 1).
 //
-// Times are microseconds since the Unix epoch. Lease deadlines and heartbeat
-// times are stored in the state files in this unit and compared across
-// processes, so the real clock is CLOCK_REALTIME, not a per-process clock.
+// Times are microseconds, about since the Unix epoch. Lease deadlines and
+// heartbeat times are stored in the state files in this unit and compared
+// across processes, so every process on a host must read the same clock, and
+// it must not step: a wall-clock step (NTP, `date -s`) would expire healthy
+// leases, declare live agents dead, or stretch a dead holder's lease. The
+// real clock is therefore CLOCK_BOOTTIME (shared by all processes of a host,
+// never set, counting suspend) plus an anchor that all processes using one
+// coordination directory share per boot (FsStore::ClockAnchor), so readings
+// stay near the wall time and continue across a reboot.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +28,29 @@ class Clock {
   // waits for a socket must settle the outcome within one step and then
   // spend the time on this clock (coordinator/model_client.h).
   virtual bool Simulated() const { return false; }
+  // Real clocks: from now on read CLOCK_BOOTTIME + `anchor_us`, the anchor
+  // every process of this boot shares (FsStore::Open sets it). Simulated
+  // and fake clocks ignore it.
+  virtual void SetBootAnchor(int64_t anchor_us) { (void)anchor_us; }
 };
 
-// CLOCK_REALTIME and nanosleep. Thread-safe.
+// CLOCK_BOOTTIME + an anchor, and nanosleep. Until SetBootAnchor the anchor
+// is this process's own (CLOCK_REALTIME - CLOCK_BOOTTIME when constructed),
+// so a clock used without a coordination directory reads about the wall
+// time. Thread-compatible (SetBootAnchor before sharing it across threads).
 class RealClock final : public Clock {
  public:
+  RealClock();
   int64_t NowMicros() override;
   void SleepMicros(int64_t micros) override;
+  void SetBootAnchor(int64_t anchor_us) override { anchor_us_ = anchor_us; }
+
+  // The raw clocks, in microseconds.
+  static int64_t BootMicros();  // CLOCK_BOOTTIME
+  static int64_t WallMicros();  // CLOCK_REALTIME
+
+ private:
+  int64_t anchor_us_;
 };
 
 // A manual clock for tests: time moves only by Advance() or SleepMicros().

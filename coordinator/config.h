@@ -18,7 +18,7 @@ struct ClusterConfig {
   int64_t heartbeat_ms = 500;       // agents heartbeat (and check drift) this often
   int64_t reap_interval_ms = 1000;  // the reaper scans this often
   int64_t agent_timeout_ms = 3000;  // no heartbeat for this long => agent dead
-  int max_attempts = 5;             // grants per item before it is dead-lettered
+  int max_attempts = 5;             // failed grants (not releases) before dead-lettering
   // The largest difference between two processes' clocks the cluster
   // tolerates: a lease counts as expired, and an agent as dead, only this much
   // later on the observer's clock. 0 on one host, where every process reads

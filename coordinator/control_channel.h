@@ -3,8 +3,8 @@
 // A ControlChannel is both the Clock and the Probe of a process that runs
 // under the simulator. Lockstep: yields and sleeps block until the simulator
 // answers, and the clock reads the simulated time of the last answer.
-// Freerun: real clock and sleeps, inert yields; events only, stamped with
-// CLOCK_MONOTONIC.
+// Freerun: real clock (RealClock, anchored like any swarm process's) and
+// sleeps, inert yields; events only, stamped with CLOCK_MONOTONIC.
 //
 // Thread-compatible: one thread per process talks to the channel.
 #pragma once
@@ -29,6 +29,7 @@ class ControlChannel final : public Clock, public Probe {
   int64_t NowMicros() override;
   void SleepMicros(int64_t micros) override;
   bool Simulated() const override { return lockstep_; }
+  void SetBootAnchor(int64_t anchor_us) override { real_.SetBootAnchor(anchor_us); }
   void Yield(std::string_view point, std::string_view item) override;
   void Emit(const nlohmann::json& event) override;
   bool recording() const override { return true; }

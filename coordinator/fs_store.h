@@ -25,6 +25,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -42,8 +43,22 @@ class FsStore : public Store {
   // one, or is not empty.
   static Status Init(const std::string& dir, const ClusterConfig& config);
   // Opens an existing coordination directory. InvalidArgument (with what to
-  // do) if `dir` is missing or not a coordination directory.
+  // do) if `dir` is missing or not a coordination directory. A real clock is
+  // given the directory's anchor for this boot (ClockAnchor), so that every
+  // process using the directory reads the same clock; if the anchor cannot
+  // be had, a warning is printed and the clock keeps its own.
   static Result<std::unique_ptr<FsStore>> Open(const std::string& dir, Clock* clock, Probe* probe);
+
+  // The clock anchor of this boot for `dir`: DIR/clock/<boot_id>, created
+  // once (create-once write) by the first process of a boot with
+  // `proposed_us` (CLOCK_REALTIME - CLOCK_BOOTTIME then), read by every
+  // later one, so a wall-clock step between their starts changes nothing. A
+  // new boot (a new boot_id, CLOCK_BOOTTIME from zero) anchors afresh at the
+  // wall time, so times stored before the reboot lie in the past.
+  static Result<int64_t> ClockAnchor(const std::string& dir, const std::string& boot_id,
+                                     int64_t proposed_us);
+  // The kernel's id of this boot (/proc/sys/kernel/random/boot_id).
+  static Result<std::string> BootId();
 
   // Where each walk over the open items starts. kSpread (the default): at a
   // place derived from the agent id, so agents rarely contend. kFifo: always
@@ -62,6 +77,8 @@ class FsStore : public Store {
   Status SetHalted(bool halted) override;
   Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items,
                         std::string_view skill = {}) override;
+  Result<std::vector<std::string>> SubmitGenerated(std::string_view prefix, int64_t count,
+                                                   std::string_view skill = {}) override;
   Status Register(const AgentRecord& agent) override;
   Status Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) override;
   Status MarkAgent(const AgentRecord& agent) override;
@@ -107,6 +124,16 @@ class FsStore : public Store {
     return s.LeaseExpired(now_us - config_.clock_skew_ms * 1000);
   }
   Status WriteItem(const ItemState& state);
+  // What the ledger says of an item. Its file's existence decides whether
+  // the effect is recorded (it is created once, whole, by link); `effect` is
+  // set when the file can also be read and parsed, else `unreadable` says
+  // why. IOError only when not even its existence can be told.
+  struct LedgerEntry {
+    bool present = false;
+    std::optional<Effect> effect;
+    std::string unreadable;
+  };
+  Result<LedgerEntry> LookUpLedger(std::string_view id);
   // Under the item's lock: moves a corrupt state file to quarantine and
   // writes a record that accounts for the item.
   Status QuarantineItemLocked(std::string_view id, const Status& why);
@@ -114,6 +141,9 @@ class FsStore : public Store {
   // Under the item's lock: an expired claim goes back to pending, or is
   // dead-lettered when it used up its attempts. `who` names the actor.
   Status ExpireLocked(ItemState& state, std::string_view who, ReapReport* report);
+  // Under the item's lock: a pending item out of attempts is dead-lettered
+  // (`who` names the actor), with the reason.
+  Status DeadLetterPendingLocked(ItemState& state, std::string_view who);
   // Under the item's lock: removes its claim marker if it is not claimed.
   Status DropStaleMarker(const std::string& id);
   // Lists items/ again into open_ (minus the items known to be finished).

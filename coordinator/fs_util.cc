@@ -209,9 +209,24 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
 
 Status TakeUnsyncedError() { return std::exchange(unsynced_error, Status::Ok()); }
 
+std::string StripSuffix(const std::string& name, std::string_view suffix) {
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(),
+                                                  suffix) == 0) {
+    return name.substr(0, name.size() - suffix.size());
+  }
+  return {};
+}
+
 bool Exists(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0;
+}
+
+Result<bool> Present(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT || errno == ENOTDIR) return false;
+  return Status::FromErrno(errno, "stat " + path);
 }
 
 bool IsDirectory(const std::string& path) {

@@ -57,7 +57,14 @@ Status MakeDir(const std::string& dir);  // existing directory is fine
 // the file system's own order.
 Result<std::vector<std::string>> ListDir(const std::string& dir);
 
+// `name` without `suffix` ("w1.json", ".json" -> "w1"); "" when `name` does
+// not end in `suffix` or is nothing but it.
+std::string StripSuffix(const std::string& name, std::string_view suffix);
+
 bool Exists(const std::string& path);
+// Whether `path` exists, telling "no" (ENOENT, ENOTDIR) from "cannot tell"
+// (any other stat error: IOError), which Exists folds into false.
+Result<bool> Present(const std::string& path);
 bool IsDirectory(const std::string& path);
 std::string DirName(const std::string& path);
 

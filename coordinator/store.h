@@ -109,6 +109,15 @@ class Store {
   virtual Result<size_t> Submit(const std::vector<std::pair<std::string, std::string>>& items,
                                 std::string_view skill = {}) = 0;
 
+  // Adds `count` new pending items with generated ids PREFIX000001, ...
+  // (six digits at least), each needing `skill`. Every id is taken by a
+  // create-once write: an id that exists already — made by another submitter
+  // running at the same time, or submitted by name — is passed over and the
+  // next number tried, so concurrent submitters never lose items to each
+  // other and `count` items are always added. Returns their ids, in order.
+  virtual Result<std::vector<std::string>> SubmitGenerated(std::string_view prefix, int64_t count,
+                                                           std::string_view skill = {}) = 0;
+
   // Records a new agent. Conflict if a live process already uses this id.
   virtual Status Register(const AgentRecord& agent) = 0;
   // Refreshes the agent's heartbeat and holdings. With `held`, the grant is

@@ -66,8 +66,8 @@ Runner SetupInit(CLI::App* app) {
   app->add_option("DIR", *dir, "Directory to create (must be new or empty)")->required();
   app->add_option("--config", *config_file,
                   "JSON file with settings: lease_ms, heartbeat_ms, reap_interval_ms, "
-                  "agent_timeout_ms, max_attempts, schema_version (defaults: 3000, 500, 1000, "
-                  "3000, 5, 1)");
+                  "agent_timeout_ms, max_attempts, clock_skew_ms, schema_version (defaults: "
+                  "3000, 500, 1000, 3000, 5, 0, 1)");
   return [=] {
     ClusterConfig config;
     if (!config_file->empty()) {
@@ -104,17 +104,17 @@ Runner SetupSubmit(CLI::App* app) {
     }
     auto opened = OpenDir(*dir, "submit", "");
     if (!opened.ok()) return Fail("submit", opened.status());
-    std::vector<std::pair<std::string, std::string>> batch;
     if (*count > 0) {
-      auto snap = opened->store->Inspect();
-      if (!snap.ok()) return Fail("submit", snap.status());
-      size_t first = snap->pending + snap->claimed + snap->done + snap->dead + snap->quarantined +
-                     snap->corrupt + 1;
-      for (int64_t i = 0; i < *count; ++i) {
-        std::string id = fmt::format("{}{:06}", *prefix, first + static_cast<size_t>(i));
-        batch.emplace_back(id, "payload of " + id);
-      }
-    } else {
+      // Generated ids are allocated by the store, collision-free against
+      // other submitters running at the same time.
+      auto added = opened->store->SubmitGenerated(*prefix, *count, *skill);
+      if (!added.ok()) return Fail("submit", added.status());
+      std::printf("submitted %zu items (%s to %s)\n", added->size(), added->front().c_str(),
+                  added->back().c_str());
+      return kExitOk;
+    }
+    std::vector<std::pair<std::string, std::string>> batch;
+    {
       std::ifstream in(*file);
       if (!in) return Fail("submit", Status::InvalidArgument(*file + ": cannot open"));
       std::string line;

@@ -41,7 +41,8 @@
 //                 unreadable. Runs with telemetry only; before run_end
 //
 // Clocks: in lockstep a process's clock (now_us, lease_until_us, at_us of
-// heartbeats) reads run time + 1 s; in freerun it is CLOCK_REALTIME. In
+// heartbeats) reads run time + 1 s; in freerun it is the process's real clock
+// (swarm: CLOCK_BOOTTIME + its directory's boot anchor, docs/coordinator.md). In
 // freerun the lines are sorted by "t" (the sender's CLOCK_MONOTONIC) at the
 // end of the run, so "t" grows with "seq" there too.
 //   from the coordinator (coordinator/fs_store.cc, agent.cc):

@@ -20,7 +20,7 @@
 # Known leak of the environment: corrupt-file-3's trace quotes the length of
 # a damaged agent record, which holds the agent's pid, so its hash changes
 # with the number of digits of the pids the machine hands out (the list was
-# made with 4-digit pids; 5-digit ones give 8732c64b...). Any other
+# made with 4-digit pids; 5-digit ones give 8732c64b..., 3-digit ones 7bad4717...). Any other
 # difference is a change of behaviour.
 #
 # Not a CTest: traces legitimately change whenever behaviour does.

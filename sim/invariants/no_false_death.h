@@ -8,7 +8,7 @@
 //
 // (agent_timeout_ms from the event, else from run_start). at_us is the
 // agent's clock, now_us the reaper's: both read the same clock in lockstep
-// and CLOCK_REALTIME in freerun; under the clock_skew fault each is first
+// and the real clock in freerun; under the clock_skew fault each is first
 // taken back to the unskewed clock (checker::ProcessClocks), so a reaper
 // whose clock runs ahead, or an agent whose clock lags, does not excuse a
 // declaration that was false in real time. Evidence: the most recent such

@@ -8,6 +8,7 @@
 #include "sim/invariants/config_fail_fast.h"
 #include "sim/invariants/eventual_lock_release.h"
 #include "sim/invariants/exactly_once_effect.h"
+#include "sim/invariants/honest_outcome.h"
 #include "sim/invariants/no_false_death.h"
 #include "sim/invariants/no_lost_work.h"
 #include "sim/invariants/no_retry_storm.h"
@@ -64,6 +65,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<BoundedMemory>(),
       Entry<BoundedMonitorCost>(),
       Entry<SkillMatch>(),
+      Entry<HonestOutcome>(observes::kCoordinatorEvents | observes::kItemStates),
   };
 }
 

@@ -12,7 +12,7 @@
 //
 // A claim_ok by B is judged on B's now_us against A's lease_until_us: both
 // clock readings, and without clock skew both read the same clock (the
-// simulated one in lockstep, CLOCK_REALTIME in freerun). Under the clock_skew
+// simulated one in lockstep, the real clock in freerun). Under the clock_skew
 // fault each reading is first taken back to the unskewed clock
 // (checker::ProcessClocks), so an agent whose clock runs ahead and takes over
 // a lease its holder still trusts is caught, not excused by its own clock.

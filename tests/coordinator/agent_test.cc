@@ -30,6 +30,10 @@ class FlakyStore final : public Store {
                         std::string_view skill) override {
     return real_->Submit(i, skill);
   }
+  Result<std::vector<std::string>> SubmitGenerated(std::string_view prefix, int64_t count,
+                                                   std::string_view skill) override {
+    return real_->SubmitGenerated(prefix, count, skill);
+  }
   Status Register(const AgentRecord& a) override { return real_->Register(a); }
   Status Heartbeat(AgentRecord& a, const Grant* held, bool* lost) override {
     return real_->Heartbeat(a, held, lost);

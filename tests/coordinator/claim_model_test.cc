@@ -112,7 +112,8 @@ void CheckAgainstModel(const Model& m, Sut& sut) {
 }
 
 // An expired claim: done if its holder wrote the effect before dying, dead
-// after max_attempts grants, else pending again.
+// after max_attempts failed grants (releases give theirs back), else
+// pending again.
 void Expire(ItemModel& it) {
   it.status = it.effect                        ? ItemStatus::kDone
               : it.attempts >= kMaxAttempts ? ItemStatus::kDead
@@ -279,6 +280,7 @@ struct Release : Step<Release>, WithGrant {
     it.status = ItemStatus::kPending;
     it.owner.clear();
     it.lease_until = 0;
+    it.attempts -= 1;  // a release is not a failed attempt
     return Status::Code::kOk;
   }
   Status::Code Do(const Model& m, Sut& sut) const {

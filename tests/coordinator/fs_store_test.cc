@@ -58,6 +58,35 @@ TEST_F(FsStoreTest, SubmitIsIdempotentAndValidatesIds) {
   EXPECT_EQ(store_->Submit({{"bad/id", ""}}).status().code(), Status::Code::kInvalidArgument);
 }
 
+TEST_F(FsStoreTest, GeneratedIdsPassOverIdsTakenByOthers) {
+  ASSERT_TRUE(store_->Submit({{"w000002", "mine"}}).ok());
+  auto ids = store_->SubmitGenerated("w", 3);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_EQ(*ids, (std::vector<std::string>{"w000003", "w000004", "w000005"}));
+  EXPECT_EQ(Item("w000002").payload, "mine");
+  EXPECT_EQ(Count("items"), 4u);
+  EXPECT_EQ(store_->SubmitGenerated("bad/", 1).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(FsStoreTest, TheClockAnchorIsSharedPerBootWhateverTheWallClockDoes) {
+  const int64_t wall = 1'700'000'000'000'000;
+  auto first = FsStore::ClockAnchor(path_, "boot-1", wall);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, wall);
+  // A process started after the wall clock stepped by +10 s or -1 h reads
+  // the same clock as the first: it adopts the stored anchor.
+  EXPECT_EQ(*FsStore::ClockAnchor(path_, "boot-1", wall + 10'000'000), wall);
+  EXPECT_EQ(*FsStore::ClockAnchor(path_, "boot-1", wall - 3'600'000'000), wall);
+  // A new boot anchors afresh (its boot clock starts at zero again).
+  EXPECT_EQ(*FsStore::ClockAnchor(path_, "boot-2", wall + 86'400'000'000), wall + 86'400'000'000);
+  // A real clock reads the boot clock plus its anchor, not the wall clock.
+  RealClock clock;
+  clock.SetBootAnchor(0);
+  const int64_t boot = RealClock::BootMicros();
+  EXPECT_GE(clock.NowMicros(), boot);
+  EXPECT_LE(clock.NowMicros(), RealClock::BootMicros());
+}
+
 TEST_F(FsStoreTest, AGrantedItemIsNotGrantedAgainWhileItsLeaseHolds) {
   SubmitItems(1);
   auto g = store_->Claim("w1", "a1");

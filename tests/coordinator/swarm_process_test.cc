@@ -126,6 +126,45 @@ TEST_F(SwarmProcessTest, SixteenAgentsThousandItemsEachDoneExactlyOnce) {
   EXPECT_GT(per_agent.size(), 1u) << "the work was spread over several agents";
 }
 
+TEST_F(SwarmProcessTest, ConcurrentSubmittersLoseNoItems) {
+  // Four `submit --items 200` at once: each must add 200 items under ids of
+  // its own, however their starts overlap (ids once came from the item count,
+  // so concurrent submitters wrote the same ids and dropped each other's).
+  Init();
+  std::vector<pid_t> submitters;
+  for (int i = 0; i < 4; ++i) {
+    submitters.push_back(Spawn({SWARM_BIN, "submit", dir_, "--items", "200"},
+                               tmp_ / ("submit-" + std::to_string(i) + ".log")));
+  }
+  for (pid_t pid : submitters) {
+    Exit e = WaitFor(pid, 60s);
+    EXPECT_TRUE(e.exited && e.code == 0) << "code " << e.code << " signal " << e.signal;
+  }
+  EXPECT_EQ(ItemFiles().size(), 800u);
+  EXPECT_EQ(Status()["items"]["pending"], 800);
+}
+
+TEST_F(SwarmProcessTest, ProcessesReadTheBootClockWithTheDirectorysAnchor) {
+  // Times come from CLOCK_BOOTTIME plus the anchor this boot's first process
+  // stored, never from the wall clock, which can step. An anchor of 0 makes
+  // the difference plain: the agent's heartbeat is then in boot-clock time
+  // (the wall clock reads decades more).
+  Init();
+  auto boot_id = FsStore::BootId();
+  ASSERT_TRUE(boot_id.ok()) << boot_id.status().ToString();
+  auto anchor = FsStore::ClockAnchor(dir_, *boot_id, 0);  // before any process opens DIR
+  ASSERT_TRUE(anchor.ok()) << anchor.status().ToString();
+  ASSERT_EQ(*anchor, 0);
+  Submit(1);
+  const int64_t before = RealClock::BootMicros();
+  Exit e = WaitFor(StartAgent("a1"), 60s);
+  EXPECT_TRUE(e.exited && e.code == 0) << ReadAll(tmp_ / "agent-a1.log");
+  auto record = AgentFromJson(*fs::ReadFile(dir_ + "/agents/a1.json"), "a1");
+  ASSERT_TRUE(record.ok()) << record.status().ToString();
+  EXPECT_GE(record->heartbeat_us, before);
+  EXPECT_LE(record->heartbeat_us, RealClock::BootMicros());
+}
+
 TEST_F(SwarmProcessTest, SigkilledAgentsWithAReaperLoseNothingAndLeaveNoLocks) {
   Init(R"({"lease_ms": 300, "heartbeat_ms": 100, "reap_interval_ms": 100,
            "agent_timeout_ms": 500, "max_attempts": 1000})");

@@ -20,3 +20,7 @@ gtest_discover_tests(resource_invariants_test PROPERTIES LABELS unit)
 add_executable(skill_match_test ${CMAKE_CURRENT_LIST_DIR}/skill_match_test.cc)
 target_link_libraries(skill_match_test PRIVATE faultline_invariants GTest::gtest GTest::gtest_main)
 gtest_discover_tests(skill_match_test PROPERTIES LABELS unit)
+# honest_outcome: dead letters by failed grants, recorded effects end done.
+add_executable(honest_outcome_test ${CMAKE_CURRENT_LIST_DIR}/honest_outcome_test.cc)
+target_link_libraries(honest_outcome_test PRIVATE faultline_invariants GTest::gtest GTest::gtest_main)
+gtest_discover_tests(honest_outcome_test PROPERTIES LABELS unit)

@@ -35,7 +35,8 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "success_rate", "no_silent_span_loss",
                                              "no_retry_storm", "sut_responsive",
                                              "no_semantic_drift", "bounded_memory",
-                                             "bounded_monitor_cost", "skill_match"}));
+                                             "bounded_monitor_cost", "skill_match",
+                                             "honest_outcome"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -67,7 +68,7 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
                        "no_silent_span_loss", "no_retry_storm", "sut_responsive",
                        "no_semantic_drift", "bounded_memory", "bounded_monitor_cost",
-                       "skill_match"}));
+                       "skill_match", "honest_outcome"}));
 }
 
 }  // namespace
