@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -50,6 +51,12 @@ std::vector<pid_t> Survivors(const std::string& socket) {
       if (line == needle && !proc::Exited(std::stoi(name))) out.push_back(std::stoi(name));
     }
   }
+  return out;
+}
+
+std::string Joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
   return out;
 }
 
@@ -103,6 +110,10 @@ class InterposeTest : public ::testing::Test {
       }
       r = RunSchedule(**procs, seed, hook);
     }
+    // INTERPOSE_TEST_LOG=1 prints every schedule, to see what a program does.
+    if (getenv("INTERPOSE_TEST_LOG") != nullptr) {
+      std::cerr << "seed " << seed << ":\n" << Joined(r.log);
+    }
     EXPECT_EQ(Survivors(socket), std::vector<pid_t>{}) << "seed " << seed;
     return r;
   }
@@ -117,12 +128,6 @@ class InterposeTest : public ::testing::Test {
   TempDir tmp_;
   std::string dir_, out_;
 };
-
-std::string Joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
 
 constexpr const char* kCheckThenCreate = "[ -e lock ] || { echo $$ > lock && echo won; }";
 
@@ -144,6 +149,40 @@ TEST_F(InterposeTest, CheckThenCreateRaceDependsOnTheSeed) {
   }
   EXPECT_GT(both, 0) << "no seed of 16 interleaved the two checks";
   EXPECT_GT(one, 0) << "every seed of 16 interleaved the two checks";
+}
+
+// (a) The real defective coordinator: two claims of queue-check-then-create.sh
+// on one pending item. Every file-system call of bash, jq, flock, mv and
+// date is a step, so the window between the check and the create shows.
+TEST_F(InterposeTest, QueueCheckThenCreateClaimRaceDependsOnTheSeed) {
+  const std::string queue = std::string(SUT_DIR) + "/queue-check-then-create.sh";
+  int both = 0, one = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    std::string first;
+    for (int run = 0; run < 2; ++run) {
+      Reset();
+      ASSERT_EQ(system((queue + " init " + dir_ + " && " + queue + " submit " + dir_ +
+                        " 1 >/dev/null").c_str()),
+                0);
+      ScheduleResult r = Run({queue + " claim " + dir_ + " a1 101",
+                              queue + " claim " + dir_ + " a2 102"},
+                             seed);
+      ASSERT_TRUE(r.status.ok()) << r.status.ToString() << "\n" << Joined(r.log);
+      ASSERT_FALSE(r.deadlock) << Joined(r.log);
+      const std::string log = Joined(r.log) + Output(1) + Output(2);
+      if (run == 0) {
+        first = log;
+        const int claimed = Output(1).starts_with("claimed w000001") +
+                            Output(2).starts_with("claimed w000001");
+        ASSERT_GE(claimed, 1) << Output(1) << Output(2);
+        (claimed == 2 ? both : one)++;
+      } else {
+        EXPECT_EQ(log, first) << "seed " << seed << " ran differently the second time";
+      }
+    }
+  }
+  EXPECT_GT(both, 0) << "no seed of 8 let both claims in";
+  EXPECT_GT(one, 0) << "every seed of 8 let both claims in";
 }
 
 // (b) A seed fixes the schedule: the same (name, point) sequence every time.
