@@ -56,6 +56,9 @@ enum fl_woken fl_sleep(int64_t us);
 /* Announces without waiting for an answer. */
 void fl_announce_fork(int pid);
 void fl_announce_exec(const char* path);
+/* Says a signal was sent and waits until the scheduler has taken note (a
+ * SIGKILLed target is dead by then); the step goes on. */
+void fl_announce_signal(int pid, int sig);
 void fl_escape(const char* kind, const char* detail);
 
 /* Paths. Writes `path` (against `dirfd`, AT_FDCWD for the working directory)

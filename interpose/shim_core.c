@@ -201,6 +201,12 @@ void fl_announce_fork(int pid) {
   announce(msg, (size_t)n);
 }
 
+void fl_announce_signal(int pid, int sig) {
+  char msg[64];
+  int n = snprintf(msg, sizeof msg, "{\"" FL_IP_SIGNAL "\":%d,\"" FL_IP_SIG "\":%d}\n", pid, sig);
+  park(msg, (size_t)n);
+}
+
 void fl_announce_exec(const char* path) {
   char msg[PATH_MAX + 64];
   size_t at = put_raw(msg, 0, sizeof msg, "{\"" FL_IP_EXEC "\":");

@@ -10,6 +10,9 @@
  *   an exit; the environment the new image gets keeps LD_PRELOAD and the
  *   library's variables even when the program dropped them (env -i). A
  *   static binary is reported before it starts: it would run uncontrolled.
+ * signals: kill and killpg are announced after the fact, so that the
+ *   scheduler wakes a sleeping or blocked target (which takes the signal as
+ *   its park ends) and waits for a SIGKILLed one to die before anyone runs.
  * threads: pthread_create is reported: one process, one thread of control. */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -32,6 +35,7 @@ extern char** environ;
 
 static void *real_fork, *real__Fork, *real_posix_spawn, *real_posix_spawnp;
 static void *real_execve, *real_execvpe, *real_fexecve, *real_pthread_create;
+static void *real_kill, *real_killpg;
 
 /* ------------------------------------------------------------------------
  * New processes. */
@@ -280,4 +284,19 @@ int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)
                    void* arg) {
   if (fl_on()) fl_escape(FL_IP_ESCAPE_THREAD, "pthread_create");
   return REAL(pthread_create)(thread, attr, start, arg);
+}
+
+/* ------------------------------------------------------------------------
+ * Signals. */
+
+int kill(pid_t pid, int sig) {
+  int r = REAL(kill)(pid, sig);
+  if (r == 0 && sig != 0 && fl_on() && pid != getpid()) fl_announce_signal(pid, sig);
+  return r;
+}
+
+int killpg(pid_t pgrp, int sig) {
+  int r = REAL(killpg)(pgrp, sig);
+  if (r == 0 && sig != 0 && fl_on()) fl_announce_signal(pgrp > 0 ? -pgrp : 0, sig);
+  return r;
 }

@@ -32,6 +32,9 @@ struct InterposedProcesses::Proc {
   bool exec_pending = false;  // said "exec": the next end of file is not an exit
   bool exec_closed = false;   // ... and it came: the new image's hello is due
   uint64_t blocked_at = 0;    // events_ when it blocked
+  uint64_t child_exits = 0;   // of its children, ever
+  uint64_t child_exits_at_block = 0;
+  bool signalled = false;  // sent a signal while sleeping or blocked: runs to take it
 };
 
 namespace {
@@ -49,12 +52,18 @@ int MsLeft(Clock::time_point deadline) {
 
 const char* ToString(State state) {
   switch (state) {
-    case State::kStarting: return "starting";
-    case State::kParked: return "parked";
-    case State::kBlocked: return "blocked";
-    case State::kSleeping: return "sleeping";
-    case State::kRunning: return "running";
-    case State::kExited: return "exited";
+    case State::kStarting:
+      return "starting";
+    case State::kParked:
+      return "parked";
+    case State::kBlocked:
+      return "blocked";
+    case State::kSleeping:
+      return "sleeping";
+    case State::kRunning:
+      return "running";
+    case State::kExited:
+      return "exited";
   }
   return "?";
 }
@@ -69,8 +78,8 @@ Result<std::unique_ptr<InterposedProcesses>> InterposedProcesses::Listen(Options
   std::unique_ptr<InterposedProcesses> self(new InterposedProcesses(std::move(options)));
   if (self->options_.socket_path.empty()) {
     const char* tmp = getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                        "/faultline-interpose-XXXXXX";
+    std::string templ =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/faultline-interpose-XXXXXX";
     if (mkdtemp(templ.data()) == nullptr) return Status::FromErrno(errno, "mkdtemp " + templ);
     self->private_dir_ = templ;
     self->options_.socket_path = templ + "/ctl.sock";
@@ -165,7 +174,7 @@ std::string InterposedProcesses::WithoutPids(const std::string& text) const {
     while (j < text.size() && isdigit(static_cast<unsigned char>(text[j]))) ++j;
     const std::string digits = text.substr(i, j - i);
     auto it = digits[0] == '0' || digits.size() > 9 ? pid_names_.end()
-                                                     : pid_names_.find(std::stoi(digits));
+                                                    : pid_names_.find(std::stoi(digits));
     out += it == pid_names_.end() ? digits : "{pid:" + it->second + "}";
     i = j;
   }
@@ -177,8 +186,12 @@ std::vector<std::string> InterposedProcesses::Runnable() const {
   for (const auto& p : procs_) {
     const auto& s = p->pub;
     const bool due = s.wake_us >= 0 && s.wake_us <= now_us_;
-    if (s.state == State::kParked || (s.state == State::kSleeping && due) ||
-        (s.state == State::kBlocked && (events_ > p->blocked_at || due))) {
+    // A wait can only end when a child exits; anything else might be what
+    // another blocked call waits for (a pipe written, a lock released).
+    const bool happened = s.point == FL_IP_BLOCK_WAIT ? p->child_exits > p->child_exits_at_block
+                                                      : events_ > p->blocked_at;
+    if (s.state == State::kParked || (s.state == State::kSleeping && (due || p->signalled)) ||
+        (s.state == State::kBlocked && (happened || due || p->signalled))) {
       out.push_back(s.name);
     }
   }
@@ -228,10 +241,9 @@ std::string InterposedProcesses::Describe(const std::string& name) const {
 // Stepping.
 
 bool InterposedProcesses::Go(Proc* p) {
-  const std::string msg = "{\"" FL_IP_GO "\":true,\"" FL_IP_NOW "\":" + std::to_string(now_us_) +
-                          "}\n";
-  return send(p->conn.fd, msg.data(), msg.size(), MSG_NOSIGNAL) ==
-         static_cast<ssize_t>(msg.size());
+  const std::string msg =
+      "{\"" FL_IP_GO "\":true,\"" FL_IP_NOW "\":" + std::to_string(now_us_) + "}\n";
+  return send(p->conn.fd, msg.data(), msg.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(msg.size());
 }
 
 Result<std::string> InterposedProcesses::Adopt(pid_t pid) {
@@ -251,6 +263,7 @@ Status InterposedProcesses::Step(const std::string& name) {
   now_us_ += options_.step_us;
   p->pub.state = State::kRunning;
   p->pub.steps++;
+  p->signalled = false;
   if (!Go(p)) {
     SWARM_RETURN_IF_ERROR(ConnClosed(p));
   }
@@ -260,7 +273,10 @@ Status InterposedProcesses::Step(const std::string& name) {
   const bool same_block = before.state == State::kBlocked && p->pub.state == State::kBlocked &&
                           before.point == p->pub.point && before.item == p->pub.item;
   if (!same_block && p->pub.state != State::kExited) ++events_;  // exits count in MarkExited
-  if (p->pub.state == State::kBlocked) p->blocked_at = events_;
+  if (p->pub.state == State::kBlocked) {
+    p->blocked_at = events_;
+    p->child_exits_at_block = p->child_exits;
+  }
   return Status::Ok();
 }
 
@@ -355,8 +371,8 @@ Status InterposedProcesses::CheckChildren(Proc* p, std::string* waiting_for) {
       continue;
     }
     if (proc::Exited(kid)) {
-      return Error("process " + std::to_string(kid) + " (" + proc::Command(kid) +
-                   "), a child of " + p->pub.name +
+      return Error("process " + std::to_string(kid) + " (" + proc::Command(kid) + "), a child of " +
+                   p->pub.name +
                    ", ran without connecting (a static binary, or LD_PRELOAD dropped)");
     }
     *waiting_for = "the hello of " + proc::Describe(kid) + ", a child of " + p->pub.name;
@@ -537,12 +553,38 @@ Status InterposedProcesses::HandleMessage(Proc* p, const std::string& line) {
     }
   } else if (m.contains(FL_IP_EXEC)) {
     p->exec_pending = true;
+  } else if (m.contains(FL_IP_SIGNAL)) {
+    return Signalled(p, m[FL_IP_SIGNAL].get<pid_t>(), m.value(FL_IP_SIG, 0));
   } else if (m.contains(FL_IP_ESCAPE)) {
     return Error(p->pub.name + " (" + p->pub.argv0 + ") escapes control: " + text(FL_IP_ESCAPE) +
                  " " + text(FL_IP_DETAIL));
   } else {
     return Error(p->pub.name + " sent an unknown message: " + line);
   }
+  return Status::Ok();
+}
+
+// A signal a running process sent: its targets are parked with every signal
+// blocked, so they take it when they next run; a sleeping or blocked one is
+// made runnable for that. SIGKILL acts at once: the target is seen dead
+// before the step ends, as its parent's next wait will see it.
+Status InterposedProcesses::Signalled(Proc* sender, pid_t target, int sig) {
+  std::vector<Proc*> targets;
+  const pid_t group = target == 0 ? proc::Group(sender->pub.pid) : -target;
+  for (auto& [pid, p] : live_) {
+    if (p == sender) continue;
+    if (target > 0 ? pid == target : proc::Group(pid) == group) targets.push_back(p);
+  }
+  for (Proc* p : targets) {
+    if (sig == SIGKILL) {
+      SWARM_RETURN_IF_ERROR(AwaitExit(p));
+    } else {
+      p->signalled = true;
+    }
+  }
+  // The sender waits for this answer, so that it cannot look for the
+  // target's death before the kernel has made it a zombie.
+  if (!Go(sender)) return ConnClosed(sender);
   return Status::Ok();
 }
 
@@ -563,8 +605,8 @@ Status InterposedProcesses::AwaitExit(Proc* p) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(options_.step_timeout_ms);
   while (!proc::Exited(p->pub.pid)) {
     if (Clock::now() >= deadline) {
-      return Error(p->pub.name + " closed its connection but does not exit: " +
-                   proc::Describe(p->pub.pid));
+      return Error(p->pub.name +
+                   " closed its connection but does not exit: " + proc::Describe(p->pub.pid));
     }
     std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
@@ -578,6 +620,7 @@ void InterposedProcesses::MarkExited(Proc* p) {
   p->pub.state = State::kExited;
   p->pub.wake_us = -1;
   live_.erase(p->pub.pid);
+  if (Proc* parent = Named(p->pub.parent); parent != nullptr) parent->child_exits++;
   if (proc::Parent(p->pub.pid) == getpid()) {
     int status = 0;
     if (waitpid(p->pub.pid, &status, WNOHANG) == p->pub.pid) p->pub.wait_status = status;

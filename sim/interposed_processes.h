@@ -30,10 +30,13 @@
 //   n-th child a process announces is "<parent>.<n>"; exec keeps the name.
 //   Pids of known processes inside points' paths are replaced by
 //   "{pid:<name>}" (a temp file named after $$ stays the same across runs).
-// - Blocked processes (waiting for a child, reading an empty pipe, a lock
-//   held by another) become runnable only after something that could
-//   unblock them happened: another process ran a step that did more than
-//   block again, a process exited or was killed, or their deadline came.
+// - Blocked processes become runnable only after something that could
+//   unblock them happened, or at their deadline: a wait for a child once one
+//   of its children exited; anything else (an empty pipe, a lock held by
+//   another) once another process ran a step that did more than block
+//   again, or a process exited or was killed. A process sent a signal by
+//   another (kill, killpg) runs to take it even while sleeping or blocked;
+//   one sent SIGKILL is seen dead before the sender's step ends.
 // - Errors are harness errors and end the run (the caller destroys the
 //   object): a step that does not park within options.step_timeout_ms (the
 //   message says what the process does, from /proc), an escape (a thread, a
@@ -78,9 +81,9 @@ struct InterposedProcess {
   // to the coordination directory. kBlocked: point is what it waits for
   // (FL_IP_BLOCK_*), item a detail ("fd 0").
   std::string point, item, to;
-  int64_t wake_us = -1;   // kSleeping: when; kBlocked: deadline, -1 none
-  int wait_status = -1;   // kExited: wait status, when this object reaped it
-  uint64_t steps = 0;     // steps taken
+  int64_t wake_us = -1;  // kSleeping: when; kBlocked: deadline, -1 none
+  int wait_status = -1;  // kExited: wait status, when this object reaped it
+  uint64_t steps = 0;    // steps taken
 };
 
 const char* ToString(InterposedProcess::State state);
@@ -88,13 +91,13 @@ const char* ToString(InterposedProcess::State state);
 class InterposedProcesses {
  public:
   struct Options {
-    std::string library;           // path of libfaultline_interpose.so (required)
-    std::string coordination_dir;  // calls on paths below it yield (required)
-    std::string socket_path;       // "" = a fresh one in a private temp directory
+    std::string library;                       // path of libfaultline_interpose.so (required)
+    std::string coordination_dir;              // calls on paths below it yield (required)
+    std::string socket_path;                   // "" = a fresh one in a private temp directory
     int64_t epoch_us = 1'700'000'000'000'000;  // CLOCK_REALTIME at simulated time 0
     int64_t start_us = 0;                      // the simulated clock at the start
-    int64_t step_us = 1;         // the clock advances this much per step
-    int step_timeout_ms = 10'000;  // watchdog of one step (wall time)
+    int64_t step_us = 1;                       // the clock advances this much per step
+    int step_timeout_ms = 10'000;              // watchdog of one step (wall time)
   };
 
   // Listens on the socket. Errors: the socket cannot be made.
@@ -154,6 +157,7 @@ class InterposedProcesses {
   swarm::Status HandleMessage(Proc* p, const std::string& line);
   swarm::Status Attach(Proc* p, Conn conn, const std::string& argv0);
   swarm::Status ConnClosed(Proc* p);
+  swarm::Status Signalled(Proc* sender, pid_t target, int sig);
   swarm::Status AwaitExit(Proc* p);
   void MarkExited(Proc* p);
   swarm::Status CheckChildren(Proc* p, std::string* waiting_for);
@@ -168,10 +172,10 @@ class InterposedProcesses {
   int listen_fd_ = -1;
   std::vector<std::unique_ptr<Proc>> procs_;  // creation order
   std::map<std::string, Proc*> by_name_;
-  std::map<pid_t, Proc*> live_;            // by pid, not exited
+  std::map<pid_t, Proc*> live_;             // by pid, not exited
   std::map<pid_t, std::string> pid_names_;  // every pid seen, for WithoutPids
-  std::vector<Conn> unidentified_;         // accepted, no hello read yet
-  std::map<pid_t, Hello> early_hellos_;    // said hello before being announced
+  std::vector<Conn> unidentified_;          // accepted, no hello read yet
+  std::map<pid_t, Hello> early_hellos_;     // said hello before being announced
   int roots_ = 0;
   int64_t now_us_ = 0;
   uint64_t events_ = 0;  // things that could unblock a blocked process

@@ -39,6 +39,14 @@ pid_t Parent(pid_t pid) {
   return ppid;
 }
 
+pid_t Group(pid_t pid) {
+  std::istringstream in(StatFields(pid));
+  char state = 0;
+  pid_t ppid = 0, pgrp = 0;
+  in >> state >> ppid >> pgrp;
+  return pgrp;
+}
+
 std::string Command(pid_t pid) {
   std::string comm = ReadFile("/proc/" + std::to_string(pid) + "/comm");
   while (!comm.empty() && comm.back() == '\n') comm.pop_back();

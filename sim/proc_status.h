@@ -20,6 +20,8 @@ inline bool Exited(pid_t pid) {
 }
 // The parent pid, 0 if unknown.
 pid_t Parent(pid_t pid);
+// The process group, 0 if unknown.
+pid_t Group(pid_t pid);
 // The command name (comm), "" if gone.
 std::string Command(pid_t pid);
 // The children of the process's main thread (/proc/PID/task/PID/children).

@@ -16,6 +16,7 @@
  *   {"sleep_us":D}                                           {"go":true,"now":US}
  *   {"fork":CHILD_PID}                                       (no reply)
  *   {"exec":PATH}                                            (no reply)
+ *   {"signal":PID,"sig":S}                                   {"go":true,"now":US}
  *   {"escape":KIND,"detail":TEXT}                            (no reply)
  *
  * "now" is the simulated clock in microseconds since the start of the run;
@@ -26,7 +27,11 @@
  * then retries and may send "blocked" again. "fork" names a child the sender
  * just created (the child's hello follows on its own connection); "exec"
  * says the sender's connection is about to close because it runs a new
- * image, whose hello follows. "escape" reports something the scheduler
+ * image, whose hello follows. "signal" says the sender sent signal S to PID
+ * (0 or less: a process group): a sleeping or blocked target must run to
+ * take it, and one sent SIGKILL is dead (a zombie) before the answer, which
+ * does not end the sender's step.
+ * "escape" reports something the scheduler
  * cannot control (a thread, a static binary); the run must fail. */
 #ifndef FAULTLINE_SIM_PROTOCOL_INTERPOSE_PROTOCOL_H_
 #define FAULTLINE_SIM_PROTOCOL_INTERPOSE_PROTOCOL_H_
@@ -51,6 +56,8 @@
 #define FL_IP_SLEEP_US "sleep_us"
 #define FL_IP_FORK "fork"
 #define FL_IP_EXEC "exec"
+#define FL_IP_SIGNAL "signal"
+#define FL_IP_SIG "sig"
 #define FL_IP_ESCAPE "escape"
 #define FL_IP_DETAIL "detail"
 #define FL_IP_GO "go"

@@ -2,6 +2,7 @@
 // libfaultline_interpose.so by sim/interposed_processes.h with a seeded
 // random schedule.
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <sys/prctl.h>
 
 #include <algorithm>
@@ -11,8 +12,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "sim/proc_status.h"
 #include "sim/protocol/interpose_protocol.h"
@@ -99,9 +98,9 @@ class InterposeTest : public ::testing::Test {
       }
       socket = (*procs)->Environment()[1].second;
       for (size_t i = 0; i < scripts.size(); ++i) {
-        pid_t pid = SpawnControlled({"/bin/bash", "-c", scripts[i]}, dir_,
-                                    out_ + "/" + std::to_string(i + 1) + ".out",
-                                    (*procs)->Environment());
+        pid_t pid =
+            SpawnControlled({"/bin/bash", "-c", scripts[i]}, dir_,
+                            out_ + "/" + std::to_string(i + 1) + ".out", (*procs)->Environment());
         auto name = (*procs)->Adopt(pid);
         if (!name.ok()) {
           r.status = name.status();
@@ -161,19 +160,19 @@ TEST_F(InterposeTest, QueueCheckThenCreateClaimRaceDependsOnTheSeed) {
     std::string first;
     for (int run = 0; run < 2; ++run) {
       Reset();
-      ASSERT_EQ(system((queue + " init " + dir_ + " && " + queue + " submit " + dir_ +
-                        " 1 >/dev/null").c_str()),
-                0);
-      ScheduleResult r = Run({queue + " claim " + dir_ + " a1 101",
-                              queue + " claim " + dir_ + " a2 102"},
-                             seed);
+      ASSERT_EQ(
+          system((queue + " init " + dir_ + " && " + queue + " submit " + dir_ + " 1 >/dev/null")
+                     .c_str()),
+          0);
+      ScheduleResult r =
+          Run({queue + " claim " + dir_ + " a1 101", queue + " claim " + dir_ + " a2 102"}, seed);
       ASSERT_TRUE(r.status.ok()) << r.status.ToString() << "\n" << Joined(r.log);
       ASSERT_FALSE(r.deadlock) << Joined(r.log);
       const std::string log = Joined(r.log) + Output(1) + Output(2);
       if (run == 0) {
         first = log;
-        const int claimed = Output(1).starts_with("claimed w000001") +
-                            Output(2).starts_with("claimed w000001");
+        const int claimed =
+            Output(1).starts_with("claimed w000001") + Output(2).starts_with("claimed w000001");
         ASSERT_GE(claimed, 1) << Output(1) << Output(2);
         (claimed == 2 ? both : one)++;
       } else {
@@ -209,6 +208,7 @@ TEST_F(InterposeTest, DateReadsTheSimulatedClock) {
   for (int run = 0; run < 2; ++run) {
     ScheduleResult r = Run({script}, 3);
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    ASSERT_FALSE(r.deadlock) << Joined(r.log);
     std::istringstream in(Output(1));
     int64_t before = 0, after = 0;
     in >> before >> after;
@@ -261,15 +261,16 @@ TEST_F(InterposeTest, KillAtRenameLeavesThePreRenameState) {
     Reset();
     Write(dir_ + "/target", "old\n");
     bool killed = false;
-    ScheduleResult r = Run({"echo new > tmp && mv tmp target; echo after"}, seed,
-                           [&](const InterposedProcess& p) {
-                             if (killed || p.point != FL_IP_POINT_RENAME) return false;
-                             EXPECT_EQ(p.item, "tmp");
-                             EXPECT_EQ(p.to, "target");
-                             return killed = true;
-                           });
+    ScheduleResult r =
+        Run({"echo new > tmp && mv tmp target; echo after"}, seed, [&](const InterposedProcess& p) {
+          if (killed || p.point != FL_IP_POINT_RENAME) return false;
+          EXPECT_EQ(p.item, "tmp");
+          EXPECT_EQ(p.to, "target");
+          return killed = true;
+        });
     ASSERT_TRUE(r.status.ok()) << r.status.ToString() << "\n" << Joined(r.log);
     ASSERT_TRUE(killed) << Joined(r.log);
+    ASSERT_FALSE(r.deadlock) << Joined(r.log);
     EXPECT_EQ(Read(dir_ + "/target"), "old\n");
     EXPECT_EQ(Read(dir_ + "/tmp"), "new\n");
     EXPECT_NE(Output(1).find("Killed"), std::string::npos) << Output(1);
@@ -304,6 +305,32 @@ TEST_F(InterposeTest, NothingSurvivesTheRun) {
   EXPECT_EQ(Output(1), "started\n");
 }
 
+// A signal reaches a sleeping process: the shell's kill wakes the sleeper,
+// which dies of it instead of sleeping its 1000 simulated seconds.
+TEST_F(InterposeTest, KillWakesASleepingProcess) {
+  int woken = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    for (const char* sig : {"TERM", "KILL"}) {
+      Reset();
+      ScheduleResult r = Run({std::string("sleep 1000 & p=$!; [ -e a ]; [ -e b ]; kill -") + sig +
+                              " $p; wait $p; echo $? $(date +%s) > status"},
+                             seed);
+      ASSERT_TRUE(r.status.ok()) << r.status.ToString() << "\n" << Joined(r.log);
+      ASSERT_FALSE(r.deadlock) << Joined(r.log);
+      // Stepped while its sleep had not run out: woken by the signal.
+      woken += Joined(r.log).find("1.1 sleeping until") != std::string::npos;
+      std::istringstream in(Read(dir_ + "/status"));
+      int status = 0;
+      int64_t now_s = 0;
+      in >> status >> now_s;
+      EXPECT_EQ(status, std::string(sig) == "TERM" ? 143 : 137)
+          << Read(dir_ + "/status") << Output(1);
+      EXPECT_LT(now_s, Options().epoch_us / 1000000 + 10) << "the sleep ran to its end";
+    }
+  }
+  EXPECT_GT(woken, 0) << "no seed of 6 killed the sleeper while it slept";
+}
+
 // What escapes control fails the run loudly.
 TEST_F(InterposeTest, ThreadIsAnEscape) {
   ScheduleResult r = Run({std::string(THREAD_HELPER) + "; echo ran"}, 1);
@@ -319,4 +346,3 @@ TEST_F(InterposeTest, StaticBinaryIsAnEscape) {
 
 }  // namespace
 }  // namespace faultline
-

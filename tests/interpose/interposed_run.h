@@ -56,8 +56,7 @@ using KillHook = std::function<bool(const InterposedProcess&)>;
 // Steps the processes, each time one drawn uniformly from Runnable() with
 // `seed`, until everyone has exited (or `max_steps`).
 inline ScheduleResult RunSchedule(InterposedProcesses& procs, uint64_t seed,
-                                  const KillHook& kill_hook = nullptr,
-                                  size_t max_steps = 100000) {
+                                  const KillHook& kill_hook = nullptr, size_t max_steps = 100000) {
   ScheduleResult r;
   Rng rng = Rng(seed).Split("schedule");
   while (!procs.Done() && r.steps < max_steps) {
