@@ -133,8 +133,7 @@ static enum fl_woken park(const char* msg, size_t len) {
     for (int sig = 1; sig < NSIG; ++sig) {
       if (sigismember(&pending, sig) != 1 || sigismember(&old, sig) == 1) continue;
       struct sigaction sa;
-      if (sigaction(sig, NULL, &sa) != 0 || sa.sa_handler == SIG_IGN ||
-          sa.sa_handler == SIG_DFL) {
+      if (sigaction(sig, NULL, &sa) != 0 || sa.sa_handler == SIG_IGN || sa.sa_handler == SIG_DFL) {
         continue;
       }
       if ((sa.sa_flags & SA_RESTART) == 0) {
@@ -191,7 +190,8 @@ enum fl_woken fl_block(const char* what, const char* detail, int64_t until_us) {
 
 enum fl_woken fl_sleep(int64_t us) {
   char msg[64];
-  int n = snprintf(msg, sizeof msg, "{\"" FL_IP_SLEEP_US "\":%lld}\n", (long long)(us < 0 ? 0 : us));
+  int n =
+      snprintf(msg, sizeof msg, "{\"" FL_IP_SLEEP_US "\":%lld}\n", (long long)(us < 0 ? 0 : us));
   return park(msg, (size_t)n);
 }
 
@@ -294,9 +294,7 @@ void fl_fd_mark(int fd, int on_dir) {
   }
 }
 
-int fl_fd_marked(int fd) {
-  return fd >= 0 && fd < kFdTable && (fd_on_dir[fd / 8] >> (fd % 8)) & 1;
-}
+int fl_fd_marked(int fd) { return fd >= 0 && fd < kFdTable && (fd_on_dir[fd / 8] >> (fd % 8)) & 1; }
 
 /* Resolves "." and ".." and repeated slashes in an absolute path, in place,
  * without touching the file system (symlinks below the directory are taken

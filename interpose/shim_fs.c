@@ -27,10 +27,10 @@
 static void *real_open, *real_open64, *real_openat, *real_openat64, *real_creat, *real_creat64;
 static void *real___open_2, *real___open64_2, *real___openat_2, *real___openat64_2;
 static void *real_fopen, *real_fopen64, *real_freopen, *real_freopen64;
-static void *real_stat, *real_stat64, *real_lstat, *real_lstat64, *real_fstatat,
-    *real_fstatat64, *real_statx;
-static void *real___xstat, *real___xstat64, *real___lxstat, *real___lxstat64,
-    *real___fxstatat, *real___fxstatat64;
+static void *real_stat, *real_stat64, *real_lstat, *real_lstat64, *real_fstatat, *real_fstatat64,
+    *real_statx;
+static void *real___xstat, *real___xstat64, *real___lxstat, *real___lxstat64, *real___fxstatat,
+    *real___fxstatat64;
 static void *real_access, *real_faccessat, *real_eaccess, *real_euidaccess;
 static void *real_rename, *real_renameat, *real_renameat2;
 static void *real_link, *real_linkat, *real_symlink, *real_symlinkat;
@@ -188,10 +188,10 @@ FILE* freopen64(const char* path, const char* mode, FILE* stream) {
 /* ------------------------------------------------------------------------
  * Looking: the checks of check-then-act. */
 
-#define YIELD_THEN(point, dirfd, path, call) \
-  do {                                       \
+#define YIELD_THEN(point, dirfd, path, call)     \
+  do {                                           \
     if (fl_on()) yield_path(point, dirfd, path); \
-    return call;                             \
+    return call;                                 \
   } while (0)
 
 int stat(const char* path, struct stat* st) {

@@ -135,11 +135,23 @@ class InterposedProcesses {
   std::string Describe(const std::string& name) const;
 
  private:
-  struct Proc;
   struct Conn {
     int fd = -1;
     std::string buffer;
   };
+  struct Proc {
+    InterposedProcess pub;
+    Conn conn;
+    int children = 0;
+    bool root = false;
+    bool exec_pending = false;  // said "exec": the next end of file is not an exit
+    bool exec_closed = false;   // ... and it came: the new image's hello is due
+    uint64_t blocked_at = 0;    // events_ when it blocked
+    uint64_t child_exits = 0;   // of its children, ever
+    uint64_t child_exits_at_block = 0;
+    bool signalled = false;     // a signal came while sleeping or blocked
+  };
+
   // A connection that said hello for a pid not announced yet.
   struct Hello {
     Conn conn;
