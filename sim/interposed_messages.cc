@@ -12,7 +12,7 @@
 
 namespace faultline {
 
-using swarm::Status;
+using base::Status;
 using State = InterposedProcess::State;
 
 namespace {
@@ -41,26 +41,26 @@ Status InterposedProcesses::Pump(int timeout_ms) {
     if (fds[first_running + i].revents == 0) continue;
     Proc* p = running[i];
     bool eof = false;
-    SWARM_RETURN_IF_ERROR(ReadConn(&p->conn, &eof));
+    BASE_RETURN_IF_ERROR(ReadConn(&p->conn, &eof));
     for (size_t nl; p->conn.fd >= 0 && (nl = p->conn.buffer.find('\n')) != std::string::npos;) {
       std::string line = p->conn.buffer.substr(0, nl);
       p->conn.buffer.erase(0, nl + 1);
-      SWARM_RETURN_IF_ERROR(HandleMessage(p, line));
+      BASE_RETURN_IF_ERROR(HandleMessage(p, line));
     }
-    if (eof && p->conn.fd >= 0) SWARM_RETURN_IF_ERROR(ConnClosed(p));
+    if (eof && p->conn.fd >= 0) BASE_RETURN_IF_ERROR(ConnClosed(p));
   }
   for (size_t i = unidentified; i-- > 0;) {
     if (fds[1 + i].revents == 0) continue;
     bool eof = false;
-    SWARM_RETURN_IF_ERROR(ReadConn(&unidentified_[i], &eof));
+    BASE_RETURN_IF_ERROR(ReadConn(&unidentified_[i], &eof));
     if (unidentified_[i].buffer.find('\n') != std::string::npos) {
-      SWARM_RETURN_IF_ERROR(HandleNew(i));
+      BASE_RETURN_IF_ERROR(HandleNew(i));
     } else if (eof) {
       close(unidentified_[i].fd);  // died before its hello; its parent's step sees the exit
       unidentified_.erase(unidentified_.begin() + static_cast<ptrdiff_t>(i));
     }
   }
-  if (fds[0].revents != 0) SWARM_RETURN_IF_ERROR(Accept());
+  if (fds[0].revents != 0) BASE_RETURN_IF_ERROR(Accept());
   return Status::Ok();
 }
 
@@ -119,12 +119,12 @@ Status InterposedProcesses::HandleNew(size_t index) {
     while (!eof) {
       pollfd pfd{p->conn.fd, POLLIN, 0};
       if (poll(&pfd, 1, options_.step_timeout_ms) <= 0) return Error("exec of " + p->pub.name);
-      SWARM_RETURN_IF_ERROR(ReadConn(&p->conn, &eof));
+      BASE_RETURN_IF_ERROR(ReadConn(&p->conn, &eof));
     }
     for (size_t at; (at = p->conn.buffer.find('\n')) != std::string::npos;) {
       std::string line = p->conn.buffer.substr(0, at);
       p->conn.buffer.erase(0, at + 1);
-      SWARM_RETURN_IF_ERROR(HandleMessage(p, line));
+      BASE_RETURN_IF_ERROR(HandleMessage(p, line));
     }
     close(p->conn.fd);
     p->conn = Conn{};

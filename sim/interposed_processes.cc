@@ -20,8 +20,8 @@
 
 namespace faultline {
 
-using swarm::Result;
-using swarm::Status;
+using base::Result;
+using base::Status;
 using State = InterposedProcess::State;
 
 namespace {
@@ -236,7 +236,7 @@ bool InterposedProcesses::Go(Proc* p) {
 Result<std::string> InterposedProcesses::Adopt(pid_t pid) {
   if (Live(pid) != nullptr) return Status::InvalidArgument("pid already adopted");
   Proc* p = AddChild(nullptr, pid);
-  SWARM_RETURN_IF_ERROR(Settle(nullptr));
+  BASE_RETURN_IF_ERROR(Settle(nullptr));
   return p->pub.name;
 }
 
@@ -252,9 +252,9 @@ Status InterposedProcesses::Step(const std::string& name) {
   p->pub.steps++;
   p->signalled = false;
   if (!Go(p)) {
-    SWARM_RETURN_IF_ERROR(ConnClosed(p));
+    BASE_RETURN_IF_ERROR(ConnClosed(p));
   }
-  SWARM_RETURN_IF_ERROR(Settle(p));
+  BASE_RETURN_IF_ERROR(Settle(p));
   // A blocked process that only found itself blocked again changed nothing
   // others could be waiting for; anything else might have.
   const bool same_block = before.state == State::kBlocked && p->pub.state == State::kBlocked &&
@@ -290,7 +290,7 @@ Status InterposedProcesses::Settle(Proc* stepping) {
       return Error("no answer within " + std::to_string(options_.step_timeout_ms) +
                    " ms (an uncontrolled block?): waiting for " + waiting_for);
     }
-    SWARM_RETURN_IF_ERROR(Pump(std::min(left, 2)));
+    BASE_RETURN_IF_ERROR(Pump(std::min(left, 2)));
   }
 }
 
@@ -354,7 +354,7 @@ Status InterposedProcesses::CheckChildren(Proc* p, std::string* waiting_for) {
     if (it != early_hellos_.end()) {
       Hello hello = std::move(it->second);
       early_hellos_.erase(it);
-      SWARM_RETURN_IF_ERROR(Attach(AddChild(p, kid), std::move(hello.conn), hello.argv0));
+      BASE_RETURN_IF_ERROR(Attach(AddChild(p, kid), std::move(hello.conn), hello.argv0));
       continue;
     }
     if (proc::Exited(kid)) {
@@ -380,7 +380,7 @@ Status InterposedProcesses::Signalled(Proc* sender, pid_t target, int sig) {
   }
   for (Proc* p : targets) {
     if (sig == SIGKILL) {
-      SWARM_RETURN_IF_ERROR(AwaitExit(p));
+      BASE_RETURN_IF_ERROR(AwaitExit(p));
     } else {
       p->signalled = true;
     }

@@ -57,7 +57,7 @@
 #include <utility>
 #include <vector>
 
-#include "coordinator/status.h"
+#include "base/status.h"
 
 namespace faultline {
 
@@ -101,7 +101,7 @@ class InterposedProcesses {
   };
 
   // Listens on the socket. Errors: the socket cannot be made.
-  static swarm::Result<std::unique_ptr<InterposedProcesses>> Listen(Options options);
+  static base::Result<std::unique_ptr<InterposedProcesses>> Listen(Options options);
   ~InterposedProcesses();
   InterposedProcesses(const InterposedProcesses&) = delete;
   InterposedProcesses& operator=(const InterposedProcesses&) = delete;
@@ -112,19 +112,19 @@ class InterposedProcesses {
   // Takes `pid`, a process the caller started with Environment(), under
   // control: waits until it has connected and parked at proc.start.
   // Returns its name.
-  swarm::Result<std::string> Adopt(pid_t pid);
+  base::Result<std::string> Adopt(pid_t pid);
 
   // Names of the processes that may be stepped now, in creation order.
   std::vector<std::string> Runnable() const;
   // Lets `name` (one of Runnable()) go and waits until things settle (see
   // the contract). The clock advances by step_us first.
-  swarm::Status Step(const std::string& name);
+  base::Status Step(const std::string& name);
   // When nothing is runnable: moves the clock to the earliest wake-up of a
   // sleeping process or blocked deadline. False if there is none.
   bool AdvanceClock();
   // SIGKILLs a parked, blocked or sleeping process and waits until it has
   // exited: whatever it had not done yet stays undone.
-  swarm::Status Kill(const std::string& name);
+  base::Status Kill(const std::string& name);
 
   bool Done() const;  // every process known has exited
   int64_t now_us() const { return now_us_; }
@@ -160,19 +160,19 @@ class InterposedProcesses {
   };
 
   explicit InterposedProcesses(Options options);
-  swarm::Status Settle(Proc* stepping);
+  base::Status Settle(Proc* stepping);
   bool Settled(Proc* stepping, std::string* waiting_for);
-  swarm::Status Pump(int timeout_ms);
-  swarm::Status Accept();
-  swarm::Status ReadConn(Conn* conn, bool* eof);
-  swarm::Status HandleNew(size_t index);
-  swarm::Status HandleMessage(Proc* p, const std::string& line);
-  swarm::Status Attach(Proc* p, Conn conn, const std::string& argv0);
-  swarm::Status ConnClosed(Proc* p);
-  swarm::Status Signalled(Proc* sender, pid_t target, int sig);
-  swarm::Status AwaitExit(Proc* p);
+  base::Status Pump(int timeout_ms);
+  base::Status Accept();
+  base::Status ReadConn(Conn* conn, bool* eof);
+  base::Status HandleNew(size_t index);
+  base::Status HandleMessage(Proc* p, const std::string& line);
+  base::Status Attach(Proc* p, Conn conn, const std::string& argv0);
+  base::Status ConnClosed(Proc* p);
+  base::Status Signalled(Proc* sender, pid_t target, int sig);
+  base::Status AwaitExit(Proc* p);
   void MarkExited(Proc* p);
-  swarm::Status CheckChildren(Proc* p, std::string* waiting_for);
+  base::Status CheckChildren(Proc* p, std::string* waiting_for);
   Proc* AddChild(Proc* parent, pid_t pid);
   Proc* Live(pid_t pid);
   Proc* Named(const std::string& name);

@@ -43,7 +43,7 @@ inline pid_t SpawnControlled(const std::vector<std::string>& argv, const std::st
 }
 
 struct ScheduleResult {
-  swarm::Status status;
+  base::Status status;
   std::vector<std::string> log;  // Describe() of each process as it was stepped
   bool deadlock = false;         // nothing runnable, no timer, not everyone exited
   size_t steps = 0;
