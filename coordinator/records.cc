@@ -94,7 +94,10 @@ class Reader {
 Result<nlohmann::json> ParseObject(std::string_view text, std::string_view where) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return Status::Corrupt(fmt::format("{}: not a JSON object ({} bytes)", where, text.size()));
+    // No byte count: a damaged record's length depends on what it held (an
+    // agent record holds its pid), which would leak into lockstep traces.
+    return Status::Corrupt(
+        fmt::format("{}: {}", where, text.empty() ? "empty" : "not a JSON object"));
   }
   return j;
 }

@@ -17,11 +17,10 @@
 # when behaviour changes on purpose, regenerate it and say which runs changed
 # and why in the commit.
 #
-# Known leak of the environment: corrupt-file-3's trace quotes the length of
-# a damaged agent record, which holds the agent's pid, so its hash changes
-# with the number of digits of the pids the machine hands out (the list was
-# made with 4-digit pids; 5-digit ones give 8732c64b..., 3-digit ones 7bad4717...). Any other
-# difference is a change of behaviour.
+# The corrupt-file scenarios once quoted the length of a damaged agent record,
+# which holds the agent's pid, so their hashes depended on how many digits the
+# machine's pids had; the coordinator's corruption message no longer carries a
+# length, and the list holds the hashes made after that fix.
 #
 # Not a CTest: traces legitimately change whenever behaviour does.
 set -eu
