@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/poll.h"
 #include "tests/support/temp_dir.h"
 
 namespace faultline {
@@ -293,6 +294,17 @@ TEST(ProcessSetTest, KillAllLeavesNothing) {
   }
   auto done = set.Spawn(Shell("done", "exit 4"));
   ASSERT_TRUE(done.ok());
+  // An exit before KillAll: wait until the kernel has it (a zombie, not yet
+  // reaped), however slowly the loaded machine runs the shell.
+  ASSERT_TRUE(testing::Eventually(
+      "the \"done\" child to exit before KillAll",
+      [&] {
+        siginfo_t info{};
+        return waitid(P_PID, static_cast<id_t>(done->pid), &info,
+                      WEXITED | WNOWAIT | WNOHANG) == 0 &&
+               info.si_pid == done->pid;
+      },
+      std::chrono::seconds(10)));
   pid_t grandchild = SpawnWithGrandchild(set, "parent", dir / "parent.log");
   ASSERT_GT(grandchild, 0);
   ASSERT_FALSE(Gone(grandchild));
