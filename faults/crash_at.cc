@@ -4,6 +4,7 @@
 // between two writes that every state transition must survive.
 #include "faults/kinds.h"
 #include "sim/protocol/control_protocol.h"
+#include "sim/protocol/interpose_protocol.h"
 
 namespace faultline::faults {
 namespace {
@@ -43,6 +44,14 @@ class CrashAt final : public Fault {
 std::vector<std::string> Points() {
   std::vector<std::string> v;
   for (const char* p : protocol::point::kAll) v.emplace_back(p);
+  // The points of processes under interposition ("interleave": "syscalls",
+  // docs/interposition.md); the item is the path below the coordination dir.
+  for (const char* p : {FL_IP_POINT_OPEN, FL_IP_POINT_STAT, FL_IP_POINT_ACCESS, FL_IP_POINT_RENAME,
+                        FL_IP_POINT_LINK, FL_IP_POINT_SYMLINK, FL_IP_POINT_UNLINK, FL_IP_POINT_MKDIR,
+                        FL_IP_POINT_RMDIR, FL_IP_POINT_FLOCK, FL_IP_POINT_FCNTL_LOCK,
+                        FL_IP_POINT_WRITE, FL_IP_POINT_TRUNCATE, FL_IP_POINT_FSYNC}) {
+    v.emplace_back(p);
+  }
   return v;
 }
 

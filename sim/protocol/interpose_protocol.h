@@ -42,6 +42,10 @@
 #define FL_IP_DIR_ENV "FAULTLINE_INTERPOSE_DIR"
 /* CLOCK_REALTIME at simulated time 0, in microseconds since the epoch. */
 #define FL_IP_EPOCH_ENV "FAULTLINE_INTERPOSE_EPOCH_US"
+/* The library's own path, for a launcher that puts it into LD_PRELOAD of
+ * what it starts (the command adapter, "interleave": "syscalls"); the
+ * launcher itself is not preloaded, so the variables above are inert in it. */
+#define FL_IP_LIB_ENV "FAULTLINE_INTERPOSE_LIB"
 
 /* Message keys. */
 #define FL_IP_HELLO "hello"

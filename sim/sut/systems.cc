@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "sim/invariant.h"
+#include "sim/protocol/interpose_protocol.h"
 #include "sim/sut/differential.h"
 #include "sim/sut/external_sut.h"
 #include "sim/sut/reference_sut.h"
@@ -27,6 +28,16 @@ std::string AdapterProgram(const std::string& given) {
   if (const char* env = std::getenv("FAULTLINE_ADAPTER"); env && *env) return env;
   std::error_code ec;
   return (stdfs::read_symlink("/proc/self/exe", ec).parent_path() / "faultline-adapter").string();
+}
+
+// libfaultline_interpose.so: $FAULTLINE_INTERPOSE_LIB (FL_IP_LIB_ENV), else lib/ next to the
+// bin/ directory of this executable (the build tree's layout).
+std::string InterposeLibrary() {
+  if (const char* env = std::getenv(FL_IP_LIB_ENV); env && *env) return env;
+  std::error_code ec;
+  return (stdfs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "lib" /
+          "libfaultline_interpose.so")
+      .string();
 }
 
 class AllSystems final : public SutFactory {
@@ -66,6 +77,7 @@ class AllSystems final : public SutFactory {
     rs.work_dir = paths.work_dir;
     rs.log_dir = paths.log_dir;
     rs.adapter_bin = AdapterProgram(paths.adapter_bin);
+    rs.interpose_lib = InterposeLibrary();
     rs.lockstep = s.mode == Mode::kLockstep;
     rs.seed = s.seed;
     rs.items = s.items;
