@@ -265,8 +265,10 @@ class Engine {
   // "a0/1.2" and the like: an interposed process's id (its adapter's id and
   // its name).
   bool IsInterposedId(const std::string& id) const { return id.find('/') != std::string::npos; }
+  // crash_at inside a command: kills the command `id` belongs to, all of it.
   bool KillInterposed(const std::string& id, const std::string& by);
-  // Kills what is left of `p`'s command, every live process of it.
+  // Kills what is left of `p`'s command, every live process of it where it
+  // is parked (a sys_kill event each).
   void KillCommand(Proc& p, const std::string& by);
   int64_t NextInterposedWake() const {
     return interposed_ ? interposed_->NextWakeUs() : -1;

@@ -141,18 +141,24 @@ bool Engine::StepInterposed(size_t index) {
   return true;
 }
 
+// A crash at a point inside a command: the whole command dies there, every
+// process of it where it is parked. Killing only the parked process would
+// let its shell go on past the failed call, which no crash does.
 bool Engine::KillInterposed(const std::string& id, const std::string& by) {
   if (!interposed_) return false;
   const std::string name = id.substr(id.find('/') + 1);
   const InterposedProcess* ip = interposed_->Find(name);
-  if (ip == nullptr || ip->state == InterposedProcess::State::kExited) return false;
-  const std::string at = InterposedAt(name);
-  base::Status killed = interposed_->Kill(name);
-  if (!killed.ok()) return Fail(killed.message());
-  Emit("sim", {{"type", "sys_kill"}, {"process", id}, {"at", at}, {"by", by}});
+  auto owner = command_owner_.find(RootOf(name));
+  if (ip == nullptr || ip->state == InterposedProcess::State::kExited ||
+      owner == command_owner_.end()) {
+    return false;
+  }
+  Proc& p = procs_[owner->second];
+  if (p.command != RootOf(name)) return false;
+  KillCommand(p, by);
   ++result_.kills;
   StateCheck();
-  return true;
+  return result_.error.empty();
 }
 
 void Engine::KillCommand(Proc& p, const std::string& by) {

@@ -84,6 +84,7 @@
 #define FL_IP_POINT_WRITE "sys.write"
 #define FL_IP_POINT_TRUNCATE "sys.truncate"
 #define FL_IP_POINT_FSYNC "sys.fsync"
+#define FL_IP_POINT_CLOSE "sys.close" /* a descriptor on the directory */
 
 /* What a blocked process waits for. */
 #define FL_IP_BLOCK_WAIT "wait"   /* a child to change state (wait4, waitid) */

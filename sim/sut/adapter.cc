@@ -1,6 +1,7 @@
 #include "sim/sut/adapter.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -318,7 +319,13 @@ class Adapter {
     std::fprintf(stderr, "%s %s: %s%s%s\n", o_.id.c_str(), name,
                  r.Describe(c.timeout_ms).c_str(), r.FirstLine().empty() ? "" : ": ",
                  r.FirstLine().c_str());
-    if (Failed(r)) {
+    if (spawned && r.end == CommandResult::End::kSignaled && r.signal == SIGKILL) {
+      // Under interposition only the harness SIGKILLs a command (a crash_at
+      // inside it, docs/interposition.md): a fault, not the SUT's failure.
+      auto item = extra.find("item");
+      fl_event("command_crashed", "\"agent\":\"%s\",\"op\":\"%s\",\"item\":\"%s\"",
+               o_.id.c_str(), name, item == extra.end() ? "" : JsonText(item->second).c_str());
+    } else if (Failed(r)) {
       ++failures_;
       const char* failure = r.end == CommandResult::End::kTimedOut ? "timeout"
                             : r.end == CommandResult::End::kSignaled ? "signal"
