@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,10 +46,16 @@ struct RunFlags {
 // --dry-run: one line per run this shard would do, "FILE SEED"; the same
 // loading and seed arithmetic as a real run, so that CI recipes can be
 // checked without running anything.
-int PrintRun(const std::string& path, const RunFlags& f, const Catalog& catalog) {
+int PrintRun(const std::string& path, const RunFlags& f, const Catalog& catalog,
+             std::map<std::string, Scenario>* loaded) {
   if (reports::IsCatalogueFile(path)) return kExitPass;
-  Scenario scenario;
-  if (!Load(path, f.mode, catalog, &scenario)) return kExitUsage;
+  auto it = loaded->find(path);
+  if (it == loaded->end()) {
+    Scenario scenario;
+    if (!Load(path, f.mode, catalog, &scenario)) return kExitUsage;
+    it = loaded->emplace(path, std::move(scenario)).first;
+  }
+  const Scenario& scenario = it->second;
   const uint64_t seed =
       (f.seed >= 0 ? static_cast<uint64_t>(f.seed) : scenario.doc.value("seed", uint64_t{1})) +
       static_cast<uint64_t>(f.seed_offset);
@@ -171,23 +178,24 @@ int RunAll(const RunFlags& f) {
   int64_t mine = 0;
   for (int64_t k = 0; k < runs; ++k) mine += InShard(shard, f.first_index + k) ? 1 : 0;
   if (shard.total > 1) {
-    std::fprintf(stderr, "faultline run: shard %lld/%lld (from %s): %lld of %lld runs\n",
+    std::fprintf(stderr, "faultline run: shard %lld/%lld: %lld of %lld runs (from %s)\n",
                  static_cast<long long>(shard.index), static_cast<long long>(shard.total),
-                 shard.source.c_str(), static_cast<long long>(mine),
-                 static_cast<long long>(runs));
+                 static_cast<long long>(mine), static_cast<long long>(runs),
+                 shard.source.c_str());
   }
   // Many runs: one line for the whole suite instead of one per run.
   RunFlags each = f;
   ProgressLine progress("faultline run", mine, ShowProgress() && mine > 1 && !f.dry_run);
   each.engine_progress = ShowProgress() && mine == 1;
   each.progress = &progress;
+  std::map<std::string, Scenario> loaded;  // --dry-run: each file once
   int64_t index = f.first_index, done = 0, failing = 0;
   for (const std::string& path : f.scenarios) {
     for (int64_t k = 0; k < f.seeds && code != kExitInterrupted; ++k, ++index) {
       if (!InShard(shard, index)) continue;
       each.seed_offset = k;
       if (f.dry_run) {
-        code = Worst(code, PrintRun(path, each, catalog));
+        code = Worst(code, PrintRun(path, each, catalog, &loaded));
         continue;
       }
       progress.Update(done, failing);  // shown while the run goes on

@@ -17,9 +17,10 @@
 # Sharding: the tests honour the sharding variables faultline reads
 # (GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL,
 # a Kubernetes Indexed Job's JOB_COMPLETION_INDEX/JOB_COMPLETIONS; docs/ci.md):
-# every test knows the index k of its first run in the whole suite of this
-# call (scenarios in name order x seeds), so the suite is split as one, and a
-# test with no run in this shard reports itself skipped.
+# every test knows the index k of its first run in the project's whole suite
+# (the calls in order, in each the scenarios in name order x seeds), so that
+# the suite is split as one, and a test with no run in this shard reports
+# itself skipped.
 #
 # The scenarios are read at configure time (with `faultline list scenarios
 # --json`); adding or editing one re-runs the configuration. `faultline
@@ -74,7 +75,11 @@ function(faultline_add_scenarios dir)
 
   set(out "${CMAKE_CURRENT_BINARY_DIR}/faultline-runs")
   string(JSON count LENGTH "${listing}")
-  set(first 0)
+  # The suite is every call's runs in call order: its next index is global.
+  get_property(first GLOBAL PROPERTY FAULTLINE_NEXT_RUN_INDEX)
+  if(NOT first)
+    set(first 0)
+  endif()
   if(count GREATER 0)
     math(EXPR last "${count} - 1")
     foreach(i RANGE ${last})
@@ -101,9 +106,10 @@ function(faultline_add_scenarios dir)
                        ${sut_args} ${arg_ARGS})
       set_tests_properties("${name}" PROPERTIES
         LABELS "${labels}" TIMEOUT ${arg_TIMEOUT}
-        SKIP_REGULAR_EXPRESSION "faultline run: shard [0-9]+/[0-9]+ \\(from [^)]*\\): 0 of ")
+        SKIP_REGULAR_EXPRESSION "faultline run: shard [0-9]+/[0-9]+: 0 of ")
       math(EXPR first "${first} + ${arg_SEEDS}")
     endforeach()
   endif()
+  set_property(GLOBAL PROPERTY FAULTLINE_NEXT_RUN_INDEX ${first})
   file(MAKE_DIRECTORY "${out}/junit")
 endfunction()
