@@ -53,8 +53,9 @@ int ListScenariosJson(const std::vector<std::string>& files, const Catalog& cata
   reports::FmeaCatalog catalogue;
   std::vector<ScenarioError> catalogue_errors;
   const std::string catalogue_file = (stdfs::path(dir) / "fmea.json").string();
-  const bool has_catalogue = stdfs::exists(catalogue_file) &&
-                             reports::LoadFmeaCatalog(catalogue_file, &catalogue, &catalogue_errors);
+  const bool has_catalogue =
+      stdfs::exists(catalogue_file) &&
+      reports::LoadFmeaCatalog(catalogue_file, &catalogue, &catalogue_errors);
   nlohmann::json out = nlohmann::json::array();
   int code = kExitPass;
   for (const std::string& p : files) {

@@ -26,8 +26,9 @@ std::string ProgressText(const std::string& what, int64_t done, int64_t total, i
   if (failures >= 0) line += ", " + std::to_string(failures) + " failing";
   // The pace so far; the first item says nothing yet.
   if (done > 0 && done < total) {
-    line += ", " + Duration(elapsed_s / static_cast<double>(done) *
-                            static_cast<double>(total - done)) + " left";
+    line += ", " +
+            Duration(elapsed_s / static_cast<double>(done) * static_cast<double>(total - done)) +
+            " left";
   }
   return line;
 }

@@ -111,7 +111,8 @@ base::Runner SetupReport(CLI::App* app) {
                   "Run directories, or folders holding them (e.g. each shard's --out folder)")
       ->required();
   app->add_option("--out", f->out, "Where the report goes")->required();
-  app->add_option("--fmea", f->fmea, "The failure-mode catalogue (default: scenarios/fmea.json, else the "
+  app->add_option("--fmea", f->fmea,
+                  "The failure-mode catalogue (default: scenarios/fmea.json, else the "
                   "installed one)");
   app->add_option("--generated", f->generated,
                   "The report's \"generated\" line (default: SOURCE_DATE_EPOCH, else now, UTC)");

@@ -33,13 +33,13 @@ struct RunFlags {
   bool keep = false;
   bool check_determinism = false;
   bool require_landed = false;
-  int64_t seeds = 1;        // runs per scenario: its seed, then the next ones
-  std::string shard;        // "I/N", else from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS
-  int64_t seed_offset = 0;  // of this run, from the first seed
-  std::string junit;        // --junit FILE
-  int64_t first_index = 0;  // --first-index: this invocation's first run in the suite
-  bool dry_run = false;     // --dry-run: print the runs, run none
-  bool engine_progress = false;  // each run's own progress line (a single run on a terminal)
+  int64_t seeds = 1;                 // runs per scenario: its seed, then the next ones
+  std::string shard;                 // "I/N", else from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS
+  int64_t seed_offset = 0;           // of this run, from the first seed
+  std::string junit;                 // --junit FILE
+  int64_t first_index = 0;           // --first-index: this invocation's first run in the suite
+  bool dry_run = false;              // --dry-run: print the runs, run none
+  bool engine_progress = false;      // each run's own progress line (a single run on a terminal)
   ProgressLine* progress = nullptr;  // the suite's line, wiped before a run's summary
 };
 
@@ -156,7 +156,8 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
 // false on a bad flag or bad or disagreeing variables.
 bool ParseShard(const std::string& flag, Shard* shard) {
   std::string error;
-  if (!ResolveShard(flag, [](const char* name) { return std::getenv(name); }, shard, &error)) {
+  if (!ResolveShard(
+          flag, [](const char* name) { return std::getenv(name); }, shard, &error)) {
     std::fprintf(stderr, "faultline run: %s\n", error.c_str());
     return false;
   }
@@ -180,8 +181,7 @@ int RunAll(const RunFlags& f) {
   if (shard.total > 1) {
     std::fprintf(stderr, "faultline run: shard %lld/%lld: %lld of %lld runs (from %s)\n",
                  static_cast<long long>(shard.index), static_cast<long long>(shard.total),
-                 static_cast<long long>(mine), static_cast<long long>(runs),
-                 shard.source.c_str());
+                 static_cast<long long>(mine), static_cast<long long>(runs), shard.source.c_str());
   }
   // Many runs: one line for the whole suite instead of one per run.
   RunFlags each = f;

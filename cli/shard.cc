@@ -16,8 +16,7 @@ struct Convention {
 
 const Convention kConventions[] = {
     {"GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS", 0, false, "set both (GoogleTest's convention)"},
-    {"CI_NODE_INDEX", "CI_NODE_TOTAL", 1, true,
-     "GitLab sets both for a job with `parallel: N`"},
+    {"CI_NODE_INDEX", "CI_NODE_TOTAL", 1, true, "GitLab sets both for a job with `parallel: N`"},
     {"JOB_COMPLETION_INDEX", "JOB_COMPLETIONS", 0, true,
      "pass the Job's spec.completions as the environment variable JOB_COMPLETIONS"},
 };
@@ -64,8 +63,7 @@ bool ResolveShard(const std::string& flag, const EnvLookup& env, Shard* shard, s
       return false;
     }
     int64_t i = 0, n = 0;
-    if (!ParseInt(index, &i) || !ParseInt(total, &n) || n < 1 || i < c.first ||
-        i >= n + c.first) {
+    if (!ParseInt(index, &i) || !ParseInt(total, &n) || n < 1 || i < c.first || i >= n + c.first) {
       *error = pair + " is \"" + index + "/" + total + "\"; expected " +
                (c.first == 0 ? "0 <= index < total" : "1 <= index <= total") + ", integers";
       return false;
@@ -74,9 +72,8 @@ bool ResolveShard(const std::string& flag, const EnvLookup& env, Shard* shard, s
   }
   for (const Shard& s : found) {
     if (s.index != found.front().index || s.total != found.front().total) {
-      *error = "the sharding variables disagree: shard " + Describe(found.front()) +
-               " but shard " + Describe(s) +
-               "; unset one of them, or pass --shard I/N, which overrides them";
+      *error = "the sharding variables disagree: shard " + Describe(found.front()) + " but shard " +
+               Describe(s) + "; unset one of them, or pass --shard I/N, which overrides them";
       return false;
     }
   }

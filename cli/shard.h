@@ -36,6 +36,8 @@ using EnvLookup = std::function<const char*(const char*)>;
 bool ResolveShard(const std::string& flag, const EnvLookup& env, Shard* shard, std::string* error);
 
 // Whether run number `index` of the suite belongs to `shard`.
-inline bool InShard(const Shard& shard, int64_t index) { return index % shard.total == shard.index; }
+inline bool InShard(const Shard& shard, int64_t index) {
+  return index % shard.total == shard.index;
+}
 
 }  // namespace faultline::cli

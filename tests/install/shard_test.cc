@@ -1,12 +1,13 @@
 // The shard of a process from --shard and the CI systems' variables
 // (cli/shard.h), and the text of the progress line (cli/progress_line.h).
+#include "cli/shard.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
 #include "cli/progress_line.h"
-#include "cli/shard.h"
 
 namespace faultline::cli {
 namespace {
@@ -55,28 +56,36 @@ TEST(Shard, EachConventionWithItsBase) {
 }
 
 TEST(Shard, FlagOverridesEveryVariable) {
-  const Shard s = Resolve("1/4", Env{{{"GTEST_SHARD_INDEX", "0"}, {"GTEST_TOTAL_SHARDS", "2"},
-                                      {"CI_NODE_INDEX", "2"}, {"CI_NODE_TOTAL", "2"}}});
+  const Shard s = Resolve("1/4", Env{{{"GTEST_SHARD_INDEX", "0"},
+                                      {"GTEST_TOTAL_SHARDS", "2"},
+                                      {"CI_NODE_INDEX", "2"},
+                                      {"CI_NODE_TOTAL", "2"}}});
   EXPECT_EQ(s.index, 1);
   EXPECT_EQ(s.total, 4);
   EXPECT_EQ(s.source, "--shard");
 }
 
 TEST(Shard, ConventionsThatAgreeAreFine) {
-  const Shard s = Resolve("", Env{{{"GTEST_SHARD_INDEX", "1"}, {"GTEST_TOTAL_SHARDS", "3"},
-                                   {"CI_NODE_INDEX", "2"}, {"CI_NODE_TOTAL", "3"}}});
+  const Shard s = Resolve("", Env{{{"GTEST_SHARD_INDEX", "1"},
+                                   {"GTEST_TOTAL_SHARDS", "3"},
+                                   {"CI_NODE_INDEX", "2"},
+                                   {"CI_NODE_TOTAL", "3"}}});
   EXPECT_EQ(s.index, 1);
   EXPECT_EQ(s.source, "GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS");
 }
 
 TEST(Shard, ConventionsThatDisagreeAreAnError) {
   // GitLab's node 1 is shard 0, not GoogleTest's shard 1.
-  const std::string e = Error("", Env{{{"GTEST_SHARD_INDEX", "1"}, {"GTEST_TOTAL_SHARDS", "3"},
-                                      {"CI_NODE_INDEX", "1"}, {"CI_NODE_TOTAL", "3"}}});
+  const std::string e = Error("", Env{{{"GTEST_SHARD_INDEX", "1"},
+                                       {"GTEST_TOTAL_SHARDS", "3"},
+                                       {"CI_NODE_INDEX", "1"},
+                                       {"CI_NODE_TOTAL", "3"}}});
   EXPECT_NE(e.find("disagree"), std::string::npos) << e;
   EXPECT_NE(e.find("CI_NODE_INDEX"), std::string::npos) << e;
-  EXPECT_NE(Error("", Env{{{"JOB_COMPLETION_INDEX", "0"}, {"JOB_COMPLETIONS", "2"},
-                          {"CI_NODE_INDEX", "1"}, {"CI_NODE_TOTAL", "4"}}})
+  EXPECT_NE(Error("", Env{{{"JOB_COMPLETION_INDEX", "0"},
+                           {"JOB_COMPLETIONS", "2"},
+                           {"CI_NODE_INDEX", "1"},
+                           {"CI_NODE_TOTAL", "4"}}})
                 .find("disagree"),
             std::string::npos);
 }
@@ -119,7 +128,8 @@ TEST(Shard, EveryRunBelongsToExactlyOneShard) {
 TEST(Progress, CountFailuresAndTimeLeft) {
   EXPECT_EQ(ProgressText("faultline run", 0, 96, 0, 0), "faultline run: 0/96 done, 0 failing");
   // 12 runs took 60 s: 84 more take 420 s.
-  EXPECT_EQ(ProgressText("faultline run", 12, 96, 1, 60), "faultline run: 12/96 done, 1 failing, 7m00s left");
+  EXPECT_EQ(ProgressText("faultline run", 12, 96, 1, 60),
+            "faultline run: 12/96 done, 1 failing, 7m00s left");
   EXPECT_EQ(ProgressText("report", 5, 10, -1, 5), "report: 5/10 done, 5s left");
   EXPECT_EQ(ProgressText("report", 10, 10, -1, 5), "report: 10/10 done");
   EXPECT_EQ(Duration(59.6), "1m00s");
