@@ -29,14 +29,12 @@ std::string AdapterProgram(const std::string& given) {
   return found.empty() ? base::HelperCandidates("faultline-adapter").front() : found;
 }
 
-// libfaultline_interpose.so: $FAULTLINE_INTERPOSE_LIB (FL_IP_LIB_ENV), else lib/ next to the
-// bin/ directory of this executable (the build tree's layout).
+// libfaultline_interpose.so: $FAULTLINE_INTERPOSE_LIB (FL_IP_LIB_ENV), else
+// where the install layout puts the preload libraries (base/install_layout.h).
 std::string InterposeLibrary() {
   if (const char* env = std::getenv(FL_IP_LIB_ENV); env && *env) return env;
-  std::error_code ec;
-  return (stdfs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "lib" /
-          "libfaultline_interpose.so")
-      .string();
+  const std::string found = base::FindHelper("libfaultline_interpose.so");
+  return found.empty() ? base::HelperCandidates("libfaultline_interpose.so").front() : found;
 }
 
 class AllSystems final : public SutFactory {
