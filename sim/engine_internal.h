@@ -241,6 +241,11 @@ class Engine {
   EngineResult::End FreerunLoop();
   bool Step(Proc& p);
   std::string DeadlockReport() const;
+  // A stop point (sim/stop_controller.h; engine_stop.cc): hands the stop
+  // controller, if any, the state between two decisions. `next` is the
+  // process about to run, null once the loop has ended. Returns the wall
+  // microseconds the controller held the run.
+  int64_t StopPoint(const Proc* next);
   void StopAll();
   void RunEnd(EngineResult::End end);
   void ShowProgress(bool final_line);
