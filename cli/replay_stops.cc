@@ -42,17 +42,20 @@ json ParkedJson(const StopProcess& p) {
   return {{"kind", "none"}};
 }
 
-std::string ParkedText(const json& parked) {
+// Where a process waits: "parked at yield point claim.locked (w000017)";
+// with `from`, where it was let go from: "from yield point ...".
+std::string ParkedText(const json& parked, bool from = false) {
   if (parked.is_null()) return "not running";
   const std::string kind = parked.value("kind", "");
-  if (kind == "hello") return "parked at its hello (started, not yet let go)";
+  const std::string at = from ? "from" : "parked at";
+  if (kind == "hello") return at + " its hello (its start)";
   if (kind == "yield") {
     const std::string item = parked.value("item", "");
-    return "parked at yield point " + parked.value("point", "?") +
+    return at + " yield point " + parked.value("point", "?") +
            (item.empty() ? "" : " (" + item + ")");
   }
   if (kind == "sleep") {
-    return fmt::format("parked in a sleep of {} ms, wakes at {}",
+    return fmt::format("{} a sleep of {} ms (due at {})", from ? "from" : "parked in",
                        parked.value("sleep_us", int64_t{0}) / 1000,
                        Seconds(parked.value("wakes_at_us", int64_t{0})));
   }
@@ -217,7 +220,39 @@ json ReplayStops::Report(const StopView& view, const std::string& why) const {
   return report;
 }
 
+namespace {
+
+// One decision, for --step: who was let go, what it wrote, where it and the
+// next pick wait now.
+std::string StepText(const json& r) {
+  std::string s;
+  const json& d = r["last_decision"];
+  s += fmt::format("step {} ({}): ", r.value("steps", uint64_t{0}),
+                   Seconds(r.value("t_us", int64_t{0})));
+  if (d.is_null()) {
+    s += "nothing ran yet\n";
+  } else {
+    s += fmt::format("{} was let go {}\n", d.value("proc", ""), ParkedText(d["from"], true));
+    for (const json& line : d["wrote"]) {
+      s += fmt::format("  seq {:>5}  {:<8} {}\n", line["seq"].get<uint64_t>(),
+                       line.value("proc", ""), line.value("what", ""));
+    }
+  }
+  for (const bool next : {false, true}) {
+    for (const json& p : r["processes"]) {
+      const std::string id = p.value("id", "");
+      if (next ? r["next"] != id : d.is_null() || d.value("proc", "") != id) continue;
+      s += fmt::format("  {} {:<8} {}\n", next ? "next:" : "now: ", id,
+                       p.value("alive", false) ? ParkedText(p["parked"]) : "not running");
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
 std::string ReplayStops::Text(const json& r) const {
+  if (r.value("why", "") == "--step") return StepText(r);
   std::string s = fmt::format("\n── stop {}: {} ──\n", r["stop"].get<int>(), r.value("why", ""));
   s += fmt::format("run time {}, {} steps taken, {} trace lines written\n",
                    Seconds(r.value("t_us", int64_t{0})), r.value("steps", uint64_t{0}),
@@ -229,8 +264,8 @@ std::string ReplayStops::Text(const json& r) const {
   }
   if (!r["last_decision"].is_null()) {
     const json& d = r["last_decision"];
-    s += fmt::format("last decision: {} was let go, {}\n", d.value("proc", ""),
-                     ParkedText(d["from"]));
+    s += fmt::format("last decision: {} was let go {}\n", d.value("proc", ""),
+                     ParkedText(d["from"], true));
     for (const json& line : d["wrote"]) {
       s += fmt::format("  seq {:>5}  {:<8} {}\n", line["seq"].get<uint64_t>(),
                        line.value("proc", ""), line.value("what", ""));
