@@ -208,8 +208,12 @@ bool RenderAround(const std::string& run_dir, const AroundOptions& o, std::strin
   for (const std::string& lane : lanes) s += LaneHeader(lane);
   s += "\n";
   std::set<uint64_t> cited;
+  std::map<std::string, int64_t> stalled_until;  // a stall fault's until_us, by process
   for (const TraceEvent& e : window) {
     holdings.Observe(e);
+    if (e.type == "fault" && !e.agent.empty() && e.fields.contains("until_us")) {
+      stalled_until[e.agent] = e.fields.value("until_us", int64_t{0});
+    }
     if (e.type == "spawn") alive.insert(e.agent);
     if (e.seq == o.seq) at_seq = holdings;
     if (Skipped(e)) continue;
@@ -217,8 +221,11 @@ bool RenderAround(const std::string& run_dir, const AroundOptions& o, std::strin
     std::string strip;
     for (const std::string& l : lanes) {
       char c = ' ';
+      auto stall = stalled_until.find(l);
       if (l == lane) {
         c = Marker(e);
+      } else if (stall != stalled_until.end() && e.t < stall->second) {
+        c = 's';
       } else if (!holdings.Of(l).empty()) {
         c = '|';
       } else if (alive.count(l) > 0) {

@@ -14,6 +14,7 @@
 //   *  this process wrote the line (or the engine wrote it about this process)
 //   F  a fault landed on it          +  it was started
 //   X  it died (killed, or exited non-zero)   x  it exited 0 or was stopped
+//   s  a fault holds it stalled (a fault with until_us, till then)
 //   |  it holds at least one grant   .  it is alive and holds nothing
 // The row of SEQ is marked with '>', and lines a violation cites end with
 // "<- invariant". After the rows: what each process holds at SEQ (from the

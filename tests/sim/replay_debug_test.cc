@@ -69,6 +69,17 @@ pid_t ParentOf(pid_t pid) {
   return paren == std::string::npos ? -1 : std::atoi(stat.c_str() + paren + 4);
 }
 
+// A replay that a failed assertion leaves waiting at a stop is killed (its
+// processes die with it: they have the parent-death signal).
+struct KillOnExit {
+  pid_t pid = -1;
+  ~KillOnExit() {
+    if (pid <= 0) return;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+};
+
 class ReplayDebugTest : public ::testing::Test {
  protected:
   // One recorded failure for every test here.
@@ -127,6 +138,7 @@ TEST_F(ReplayDebugTest, StopsAtTheViolationWithEveryProcessParkedAndEndsWithTheS
                       "violation", "--stop-report", report_path},
                      log);
   ASSERT_GT(replay, 0);
+  KillOnExit guard{replay};
   json stop;
   ASSERT_TRUE(testing::Eventually(
       "the replay's stop report", [&] {
@@ -221,6 +233,7 @@ TEST_F(ReplayDebugTest, StopsAtTheViolationWithEveryProcessParkedAndEndsWithTheS
 
   // It resumes and ends exactly like the recording.
   const testing::Exit done = testing::WaitFor(replay, 120s);
+  guard.pid = -1;
   const std::string output = testing::ReadAll(log);
   ASSERT_TRUE(done.exited) << output;
   EXPECT_EQ(done.code, 1) << output;  // the violation again
