@@ -107,10 +107,14 @@ char ProcState(pid_t pid) {
   return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
 }
 
+// A trace line for a person; the engine's lines about a process say which.
 json LineJson(const json& line) {
+  std::string proc = line.value("proc", "");
+  const std::string about = line.value("agent", "");
+  if (proc == "sim" && !about.empty()) proc += " (" + about + ")";
   return {{"seq", line.value("seq", uint64_t{0})},
           {"t_us", line.value("t", int64_t{0})},
-          {"proc", line.value("proc", "")},
+          {"proc", proc},
           {"what", reports::DescribeLine(line)}};
 }
 
@@ -251,8 +255,8 @@ std::string StepText(const json& r) {
 
 }  // namespace
 
-std::string ReplayStops::Text(const json& r) const {
-  if (r.value("why", "") == "--step") return StepText(r);
+std::string ReplayStops::Text(const json& r, bool full) const {
+  if (!full && r.value("why", "") == "--step") return StepText(r);
   std::string s = fmt::format("\n── stop {}: {} ──\n", r["stop"].get<int>(), r.value("why", ""));
   s += fmt::format("run time {}, {} steps taken, {} trace lines written\n",
                    Seconds(r.value("t_us", int64_t{0})), r.value("steps", uint64_t{0}),
@@ -302,7 +306,10 @@ std::string ReplayStops::Text(const json& r) const {
   s += "coordination directory: " + r.value("coord", "") + "\n";
   s += fmt::format("resume: {} (next stop){}; {} (run to the end)\n", r.value("resume", ""),
                    isatty(STDIN_FILENO) ? " or Enter" : "", r.value("run_to_end", ""));
-  if (isatty(STDIN_FILENO)) s += "  on this terminal: Enter resumes, c Enter runs to the end, s Enter repeats this\n";
+  if (isatty(STDIN_FILENO)) {
+    s += "  on this terminal: Enter resumes, c Enter runs to the end, s Enter shows every "
+         "process again\n";
+  }
   return s;
 }
 
@@ -359,7 +366,7 @@ void ReplayStops::Wait(const StopView& view, const json& report) {
       if (n <= 0) continue;
       const std::string key(buf, static_cast<size_t>(n));
       if (key[0] == 's') {
-        std::fputs(Text(report).c_str(), stdout);
+        std::fputs(Text(report, /*full=*/true).c_str(), stdout);
         std::fflush(stdout);
       } else {
         resume = true;

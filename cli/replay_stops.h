@@ -59,7 +59,8 @@ class ReplayStops final : public StopController {
 
  private:
   nlohmann::json Report(const StopView& view, const std::string& why) const;
-  std::string Text(const nlohmann::json& report) const;
+  // `full`: every process even at a --step stop (which is brief otherwise).
+  std::string Text(const nlohmann::json& report, bool full = false) const;
   void Publish(const nlohmann::json& report) const;
   void Wait(const StopView& view, const nlohmann::json& report);
   // A process a debugger holds stopped, or "" when none.

@@ -29,13 +29,19 @@ int64_t LeaseEnd(const TraceEvent& e) {
 void Holdings::Observe(const TraceEvent& e) {
   const std::string& type = e.type;
   if (type == "claim_ok") {
-    for (auto& [agent, items] : by_agent_) {
-      if (agent == e.agent) continue;
-      auto it = items.find(e.item);
-      if (it == items.end() || it->second.superseded_seq != 0) continue;
-      it->second.superseded_seq = e.seq;
-      it->second.superseded_by = e.agent;
-      it->second.superseded_token = e.token;
+    for (auto held = by_agent_.begin(); held != by_agent_.end();) {
+      auto it = held->second.find(e.item);
+      if (held->first != e.agent && it != held->second.end()) {
+        if (it->second.orphaned) {
+          // Its holder is gone and the item has a new grant: nobody holds it.
+          held->second.erase(it);
+        } else if (it->second.superseded_seq == 0) {
+          it->second.superseded_seq = e.seq;
+          it->second.superseded_by = e.agent;
+          it->second.superseded_token = e.token;
+        }
+      }
+      held = held->second.empty() ? by_agent_.erase(held) : std::next(held);
     }
     HeldClaim& claim = by_agent_[e.agent][e.item];
     claim = HeldClaim{};
@@ -60,7 +66,9 @@ void Holdings::Observe(const TraceEvent& e) {
   } else if (type == "exit" && e.proc == "sim") {
     auto held = by_agent_.find(e.agent);
     if (held == by_agent_.end()) return;
+    std::erase_if(held->second, [](const auto& entry) { return entry.second.superseded_seq != 0; });
     for (auto& [item, claim] : held->second) claim.orphaned = true;
+    if (held->second.empty()) by_agent_.erase(held);
   }
 }
 

@@ -10,7 +10,9 @@
 // agent does not end it: the first agent may not know yet, which is exactly
 // the state a lease overrun is made of; the grant is marked superseded. A
 // holder that exits leaves its grants standing (the coordinator still has
-// them until they expire); they are marked orphaned.
+// them until they expire); they are marked orphaned. An orphaned grant that
+// is superseded (or a superseded one whose holder exits) is held by nobody
+// and dropped.
 //
 // Deterministic; thread-compatible.
 #pragma once

@@ -227,7 +227,7 @@ bool RenderAround(const std::string& run_dir, const AroundOptions& o, std::strin
       } else if (stall != stalled_until.end() && e.t < stall->second) {
         c = 's';
       } else if (!holdings.Of(l).empty()) {
-        c = '|';
+        c = alive.count(l) > 0 ? '|' : ':';
       } else if (alive.count(l) > 0) {
         c = '.';
       }

@@ -16,6 +16,7 @@
 //   X  it died (killed, or exited non-zero)   x  it exited 0 or was stopped
 //   s  a fault holds it stalled (a fault with until_us, till then)
 //   |  it holds at least one grant   .  it is alive and holds nothing
+//   :  it is dead and a grant it held still stands (until it expires or is taken)
 // The row of SEQ is marked with '>', and lines a violation cites end with
 // "<- invariant". After the rows: what each process holds at SEQ (from the
 // history, reports/holdings.h) and the violations cited in the window.
