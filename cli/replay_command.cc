@@ -111,18 +111,16 @@ int Replay(const ReplayFlags& f) {
   }
   RunReport report = RunScenario(resolved, catalog, options);
   AfterRun(report, resolved.name, nullptr);
-  if (f.stop_report == "-") {
-    // Stdout carries the stop reports as JSON lines; the summary goes aside.
-    std::fputs(report.summary.c_str(), stderr);
-  } else {
-    std::fputs(report.summary.c_str(), stdout);
-  }
+  // With --stop-report -, stdout carries the stop reports as JSON lines only.
+  std::FILE* text = f.stop_report == "-" ? stderr : stdout;
+  std::fputs(report.summary.c_str(), text);
   if (report.exit_code == kExitHarness || report.exit_code == kExitInterrupted) {
     return report.exit_code;
   }
   std::string was = verdict["trace_sha256"], now = report.verdict["trace_sha256"];
   if (resolved.mode != Mode::kLockstep) {
-    std::printf(
+    std::fprintf(
+        text,
         "replay: freerun run re-run (reproducible in distribution only; recorded "
         "verdict: %s, now: %s)\n",
         verdict.value("ok", false) ? "ok" : "failed",
@@ -130,13 +128,14 @@ int Replay(const ReplayFlags& f) {
     return report.exit_code;
   }
   if (was != now) {
-    std::printf(
+    std::fprintf(
+        text,
         "replay: trace differs from the recorded run (%s, now %s): the run is not "
         "reproducible; see docs/determinism.md\n",
         was.c_str(), now.c_str());
     return kExitHarness;
   }
-  std::printf("replay: identical trace (sha256 %s)\n", now.c_str());
+  std::fprintf(text, "replay: identical trace (sha256 %s)\n", now.c_str());
   return report.exit_code;
 }
 

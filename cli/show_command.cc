@@ -26,6 +26,13 @@ int Show(const ShowFlags& f) {
   options.turns_after = f.after;
   std::ifstream vin(f.dir + "/verdict.json");
   const nlohmann::json verdict = nlohmann::json::parse(vin, nullptr, false);
+  if (!verdict.is_object()) {
+    std::fprintf(stderr,
+                 "faultline show: %s/verdict.json is missing or unreadable; pass a directory "
+                 "written by faultline run\n",
+                 f.dir.c_str());
+    return kExitUsage;
+  }
   if (f.around.empty() || f.around == "violation") {
     const std::vector<reports::ViolationAt> violations = reports::ViolationsOf(verdict);
     if (violations.empty()) {
