@@ -1,9 +1,10 @@
 // faultline replay: a run directory again, with its resolved scenario and
 // seed; a lockstep run must write the same trace. With --stop-at, --until or
 // --step it stops between decisions (cli/replay_stops.h, docs/debugging.md).
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -43,7 +44,8 @@ std::optional<StopPlan> PlanStops(const ReplayFlags& f, const nlohmann::json& ve
   plan.step = f.step;
   plan.report_path = f.stop_report;
   plan.recorded_trace = f.dir + "/trace.jsonl";
-  const uint64_t lines = verdict.contains("stats") ? verdict["stats"].value("events", uint64_t{0}) : 0;
+  const uint64_t lines =
+      verdict.contains("stats") ? verdict["stats"].value("events", uint64_t{0}) : 0;
   if (!f.stop_at.empty()) {
     char* end = nullptr;
     const unsigned long long seq = std::strtoull(f.stop_at.c_str(), &end, 10);
@@ -58,7 +60,8 @@ std::optional<StopPlan> PlanStops(const ReplayFlags& f, const nlohmann::json& ve
     for (const reports::ViolationAt& v : reports::ViolationsOf(verdict)) {
       if (f.until != "violation" && f.until != v.invariant) continue;
       plan.stop_at = v.seq;
-      plan.why = fmt::format("--until {}: {} at seq {}: {}", f.until, v.invariant, v.seq, v.message);
+      plan.why =
+          fmt::format("--until {}: {} at seq {}: {}", f.until, v.invariant, v.seq, v.message);
       break;
     }
     if (!plan.stop_at) {
@@ -119,20 +122,18 @@ int Replay(const ReplayFlags& f) {
   }
   std::string was = verdict["trace_sha256"], now = report.verdict["trace_sha256"];
   if (resolved.mode != Mode::kLockstep) {
-    std::fprintf(
-        text,
-        "replay: freerun run re-run (reproducible in distribution only; recorded "
-        "verdict: %s, now: %s)\n",
-        verdict.value("ok", false) ? "ok" : "failed",
-        report.verdict.value("ok", false) ? "ok" : "failed");
+    std::fprintf(text,
+                 "replay: freerun run re-run (reproducible in distribution only; recorded "
+                 "verdict: %s, now: %s)\n",
+                 verdict.value("ok", false) ? "ok" : "failed",
+                 report.verdict.value("ok", false) ? "ok" : "failed");
     return report.exit_code;
   }
   if (was != now) {
-    std::fprintf(
-        text,
-        "replay: trace differs from the recorded run (%s, now %s): the run is not "
-        "reproducible; see docs/determinism.md\n",
-        was.c_str(), now.c_str());
+    std::fprintf(text,
+                 "replay: trace differs from the recorded run (%s, now %s): the run is not "
+                 "reproducible; see docs/determinism.md\n",
+                 was.c_str(), now.c_str());
     return kExitHarness;
   }
   std::fprintf(text, "replay: identical trace (sha256 %s)\n", now.c_str());

@@ -6,6 +6,7 @@
 #include "cli/replay_stops.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -13,7 +14,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fmt/format.h>
 #include <sstream>
 
 #include "cli/cli_support.h"
@@ -32,12 +32,14 @@ std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<dou
 json ParkedJson(const StopProcess& p) {
   if (!p.alive) return nullptr;
   switch (p.parked.kind) {
-    case Parked::Kind::kHello: return {{"kind", "hello"}};
+    case Parked::Kind::kHello:
+      return {{"kind", "hello"}};
     case Parked::Kind::kYield:
       return {{"kind", "yield"}, {"point", p.parked.point}, {"item", p.parked.item}};
     case Parked::Kind::kSleep:
       return {{"kind", "sleep"}, {"sleep_us", p.parked.sleep_us}, {"wakes_at_us", p.wakes_at_us}};
-    case Parked::Kind::kNone: break;
+    case Parked::Kind::kNone:
+      break;
   }
   return {{"kind", "none"}};
 }
@@ -73,9 +75,8 @@ json KernelLocks(pid_t pid, const std::string& coord) {
     if (d->d_name[0] != '.') fds.emplace_back(d->d_name);
   }
   closedir(dir);
-  std::sort(fds.begin(), fds.end(), [](const std::string& a, const std::string& b) {
-    return std::stoi(a) < std::stoi(b);
-  });
+  std::sort(fds.begin(), fds.end(),
+            [](const std::string& a, const std::string& b) { return std::stoi(a) < std::stoi(b); });
   for (const std::string& fd : fds) {
     std::ifstream in(fdinfo + "/" + fd);
     for (std::string line; std::getline(in, line);) {
@@ -92,8 +93,8 @@ json KernelLocks(pid_t pid, const std::string& coord) {
       for (char& c : lower_type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       std::string lower_mode = mode;
       for (char& c : lower_mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      locks.push_back({{"fd", std::stoi(fd)}, {"type", lower_type}, {"mode", lower_mode},
-                       {"path", path}});
+      locks.push_back(
+          {{"fd", std::stoi(fd)}, {"type", lower_type}, {"mode", lower_mode}, {"path", path}});
     }
   }
   return locks;
@@ -154,9 +155,10 @@ void ReplayStops::Between(const StopView& view) {
   } else if (plan_.stop_at && !reached_ && view.lines > *plan_.stop_at) {
     why = plan_.why;
   } else if (plan_.stop_at && !reached_ && view.ending) {
-    why = fmt::format("{}: seq {} comes after the scheduling loop (the end-of-run lines: stop, "
-                      "snapshot, state_check, run_end); this is the run as its loop ended",
-                      plan_.why, *plan_.stop_at);
+    why = fmt::format(
+        "{}: seq {} comes after the scheduling loop (the end-of-run lines: stop, "
+        "snapshot, state_check, run_end); this is the run as its loop ended",
+        plan_.why, *plan_.stop_at);
   }
   if (!why.empty()) {
     if (plan_.stop_at && !reached_) {
@@ -199,7 +201,8 @@ json ReplayStops::Report(const StopView& view, const std::string& why) const {
   report["last_decision"] = ran;
   report["recent"] = json::array();
   for (const json& line : recent_) report["recent"].push_back(LineJson(line));
-  report["next"] = view.next >= 0 ? json(view.processes[static_cast<size_t>(view.next)].id) : json();
+  report["next"] =
+      view.next >= 0 ? json(view.processes[static_cast<size_t>(view.next)].id) : json();
   json processes = json::array();
   for (const StopProcess& p : view.processes) {
     json claims = json::array();
@@ -276,9 +279,10 @@ std::string ReplayStops::Text(const json& r, bool full) const {
     }
   }
   if (!r["diverged_at"].is_null()) {
-    s += fmt::format("WARNING: this replay wrote another line than the recording at seq {}: it is "
-                     "not the recorded run (docs/determinism.md)\n",
-                     r["diverged_at"].get<uint64_t>());
+    s += fmt::format(
+        "WARNING: this replay wrote another line than the recording at seq {}: it is "
+        "not the recorded run (docs/determinism.md)\n",
+        r["diverged_at"].get<uint64_t>());
   }
   s += r.value("ending", false) ? "the scheduling loop has ended; every live process is parked:\n"
                                 : "every live process is parked:\n";
@@ -332,9 +336,10 @@ std::string ReplayStops::HeldByDebugger(const StopView& view) const {
     if (!p.alive) continue;
     const char state = ProcState(p.pid);
     if (state == 't' || state == 'T') {
-      return fmt::format("{} (pid {}) is stopped by a debugger or a signal; detach it (gdb: "
-                         "detach) or continue it, and the run resumes",
-                         p.id, p.pid);
+      return fmt::format(
+          "{} (pid {}) is stopped by a debugger or a signal; detach it (gdb: "
+          "detach) or continue it, and the run resumes",
+          p.id, p.pid);
     }
   }
   return "";

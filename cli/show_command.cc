@@ -44,8 +44,7 @@ int Show(const ShowFlags& f) {
     }
     options.seq = violations.front().seq;
     std::printf("first violation: %s at seq %llu: %s\n", violations.front().invariant.c_str(),
-                static_cast<unsigned long long>(options.seq),
-                violations.front().message.c_str());
+                static_cast<unsigned long long>(options.seq), violations.front().message.c_str());
   } else {
     char* end = nullptr;
     const unsigned long long seq = std::strtoull(f.around.c_str(), &end, 10);

@@ -103,9 +103,7 @@ std::vector<std::string> Holdings::Holders() const {
 
 std::string Describe(const HeldClaim& c) {
   std::string out = fmt::format("{} token {} (lease until {:.3f} s, granted at seq {})", c.item,
-                                c.token,
-                                static_cast<double>(c.lease_until_us) / 1e6,
-                                c.seq);
+                                c.token, static_cast<double>(c.lease_until_us) / 1e6, c.seq);
   if (c.superseded_seq != 0) {
     out += fmt::format(", superseded: {} was granted token {} at seq {}", c.superseded_by,
                        c.superseded_token, c.superseded_seq);

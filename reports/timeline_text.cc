@@ -73,7 +73,8 @@ std::string DescribeLine(const json& line) {
           key == "index" || key == "agent") {
         continue;
       }
-      out += fmt::format(" {}={}", key, value.is_string() ? value.get<std::string>() : value.dump());
+      out +=
+          fmt::format(" {}={}", key, value.is_string() ? value.get<std::string>() : value.dump());
     }
     return out;
   }
@@ -127,8 +128,9 @@ bool RenderAround(const std::string& run_dir, const AroundOptions& o, std::strin
   std::ifstream vin(run_dir + "/verdict.json");
   const json verdict = json::parse(vin, nullptr, false);
   if (!verdict.is_object()) {
-    *error = run_dir + "/verdict.json is missing or unreadable; pass a directory written by "
-                       "faultline run";
+    *error = run_dir +
+             "/verdict.json is missing or unreadable; pass a directory written by "
+             "faultline run";
     return false;
   }
   const std::string trace_path = run_dir + "/trace.jsonl";
@@ -151,19 +153,21 @@ bool RenderAround(const std::string& run_dir, const AroundOptions& o, std::strin
     }
   }
   if (o.seq >= lines) {
-    *error = fmt::format("seq {} is not in {} (its lines are seq 0 to {}); pick a seq from the "
-                         "trace or the verdict",
-                         o.seq, trace_path, lines == 0 ? 0 : lines - 1);
+    *error = fmt::format(
+        "seq {} is not in {} (its lines are seq 0 to {}); pick a seq from the "
+        "trace or the verdict",
+        o.seq, trace_path, lines == 0 ? 0 : lines - 1);
     return false;
   }
   // The window: whole turns, `turns_before` of them up to SEQ's, `turns_after` after.
   auto at = std::upper_bound(turn_start.begin(), turn_start.end(), o.seq);
-  const size_t seq_turn = at == turn_start.begin() ? 0 : static_cast<size_t>(at - turn_start.begin()) - 1;
-  const size_t first_turn =
-      seq_turn + 1 >= static_cast<size_t>(std::max(o.turns_before, 1))
-          ? seq_turn + 1 - static_cast<size_t>(std::max(o.turns_before, 1))
-          : 0;
-  const size_t end_turn = std::min(turn_start.size(), seq_turn + 1 + static_cast<size_t>(std::max(o.turns_after, 0)));
+  const size_t seq_turn =
+      at == turn_start.begin() ? 0 : static_cast<size_t>(at - turn_start.begin()) - 1;
+  const size_t first_turn = seq_turn + 1 >= static_cast<size_t>(std::max(o.turns_before, 1))
+                                ? seq_turn + 1 - static_cast<size_t>(std::max(o.turns_before, 1))
+                                : 0;
+  const size_t end_turn =
+      std::min(turn_start.size(), seq_turn + 1 + static_cast<size_t>(std::max(o.turns_after, 0)));
   const uint64_t from = turn_start.empty() ? 0 : turn_start[first_turn];
   const uint64_t to = end_turn < turn_start.size() ? turn_start[end_turn] : lines;  // exclusive
 
@@ -246,7 +250,8 @@ bool RenderAround(const std::string& run_dir, const AroundOptions& o, std::strin
   s += fmt::format("\nheld at seq {} (from the history):\n", o.seq);
   if (at_seq.Holders().empty()) s += "  nothing\n";
   for (const std::string& holder : at_seq.Holders()) {
-    for (const HeldClaim& c : at_seq.Of(holder)) s += fmt::format("  {:<8} {}\n", holder, reports::Describe(c));
+    for (const HeldClaim& c : at_seq.Of(holder))
+      s += fmt::format("  {:<8} {}\n", holder, reports::Describe(c));
   }
   bool heading = false;
   for (const json& inv : verdict.value("invariants", json::array())) {

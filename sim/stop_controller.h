@@ -35,20 +35,20 @@ struct StopProcess {
   std::string role;  // "agent" | "reaper" (or what the system under test names it)
   pid_t pid = -1;    // of its latest start
   bool alive = false;
-  Parked parked;                 // where it waits (alive only)
-  int64_t wakes_at_us = -1;      // parked in a sleep: run time it becomes runnable
+  Parked parked;                  // where it waits (alive only)
+  int64_t wakes_at_us = -1;       // parked in a sleep: run time it becomes runnable
   int64_t stalled_until_us = -1;  // held by a fault until this run time
-  int starts = 0;                // how many times it was started
+  int starts = 0;                 // how many times it was started
 };
 
 struct StopView {
-  uint64_t lines = 0;  // trace lines written so far: the next line is seq `lines`
-  uint64_t steps = 0;  // processes resumed so far
-  int64_t t_us = 0;    // run time
-  std::string coord;   // the coordination directory
+  uint64_t lines = 0;                  // trace lines written so far: the next line is seq `lines`
+  uint64_t steps = 0;                  // processes resumed so far
+  int64_t t_us = 0;                    // run time
+  std::string coord;                   // the coordination directory
   std::vector<StopProcess> processes;  // in set-up order
-  int next = -1;        // index of the process picked to run next; -1 when none
-  bool ending = false;  // the scheduling loop has ended; what lives is stopped next
+  int next = -1;                       // index of the process picked to run next; -1 when none
+  bool ending = false;                 // the scheduling loop has ended; what lives is stopped next
 };
 
 class StopController {

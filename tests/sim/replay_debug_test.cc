@@ -6,13 +6,12 @@
 // to attach and detach; a resume while a process is held by the tracer must
 // wait; and the run must then end with the recorded trace hash.
 // `faultline show --around` must print the same step as text.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -87,8 +86,8 @@ class ReplayDebugTest : public ::testing::Test {
     tmp_ = new testing::TempDir();
     setenv("SWARM_MUTANT", kMutant, 1);
     const testing::Ran ran = testing::Run(
-        {FAULTLINE_BIN, "run", std::string(MUTANT_SCENARIO_DIR) + "/" + kMutant + ".json",
-         "--seed", std::to_string(kSeed), "--swarm", SWARM_MUTANT_BIN, "--out", tmp_->path()},
+        {FAULTLINE_BIN, "run", std::string(MUTANT_SCENARIO_DIR) + "/" + kMutant + ".json", "--seed",
+         std::to_string(kSeed), "--swarm", SWARM_MUTANT_BIN, "--out", tmp_->path()},
         *tmp_ / "record.log", 120s);
     record_exit_ = ran.exit.exited ? ran.exit.code : -1;
     record_output_ = ran.output;
@@ -98,13 +97,10 @@ class ReplayDebugTest : public ::testing::Test {
     tmp_ = nullptr;
   }
   void SetUp() override {
-    ASSERT_EQ(record_exit_, 1) << "the mutant run should violate an invariant:\n"
-                               << record_output_;
+    ASSERT_EQ(record_exit_, 1) << "the mutant run should violate an invariant:\n" << record_output_;
     verdict_ = json::parse(testing::ReadAll(RunDir() + "/verdict.json"));
   }
-  static std::string RunDir() {
-    return *tmp_ / ("mutant-no-fencing-" + std::to_string(kSeed));
-  }
+  static std::string RunDir() { return *tmp_ / ("mutant-no-fencing-" + std::to_string(kSeed)); }
   // The exactly_once_effect violation and its evidence seqs.
   std::vector<uint64_t> Evidence() const {
     for (const json& inv : verdict_["invariants"]) {
@@ -141,7 +137,8 @@ TEST_F(ReplayDebugTest, StopsAtTheViolationWithEveryProcessParkedAndEndsWithTheS
   KillOnExit guard{replay};
   json stop;
   ASSERT_TRUE(testing::Eventually(
-      "the replay's stop report", [&] {
+      "the replay's stop report",
+      [&] {
         stop = json::parse(testing::ReadAll(report_path), nullptr, false);
         return stop.is_object();
       },
@@ -195,7 +192,8 @@ TEST_F(ReplayDebugTest, StopsAtTheViolationWithEveryProcessParkedAndEndsWithTheS
     if (p["id"] != trace[violating]["proc"]) continue;
     bool locked = false;
     for (const json& l : p["locks"]) {
-      locked = locked || l["path"].get<std::string>().find(trace[violating]["item"].get<std::string>()) != std::string::npos;
+      locked = locked || l["path"].get<std::string>().find(
+                             trace[violating]["item"].get<std::string>()) != std::string::npos;
     }
     EXPECT_TRUE(locked) << p.dump(2);
   }
@@ -240,9 +238,8 @@ TEST_F(ReplayDebugTest, StopsAtTheViolationWithEveryProcessParkedAndEndsWithTheS
   const std::string hash = verdict_["trace_sha256"];
   EXPECT_NE(output.find("replay: identical trace (sha256 " + hash + ")"), std::string::npos)
       << output;
-  const json again = json::parse(
-      testing::ReadAll(RunDir() + "/replay/mutant-no-fencing-" + std::to_string(kSeed) +
-                       "/verdict.json"));
+  const json again = json::parse(testing::ReadAll(RunDir() + "/replay/mutant-no-fencing-" +
+                                                  std::to_string(kSeed) + "/verdict.json"));
   EXPECT_EQ(again["trace_sha256"], hash);
 }
 
@@ -259,10 +256,9 @@ TEST_F(ReplayDebugTest, ShowAroundPrintsTheInterleavingAndWhatEachHolds) {
   ASSERT_GE(evidence.size(), 2u);
   const uint64_t violating = evidence.back();
   const std::vector<json> trace = Lines(RunDir() + "/trace.jsonl");
-  const testing::Ran ran =
-      testing::Run({FAULTLINE_BIN, "show", RunDir(), "--around", std::to_string(violating),
-                    "--steps", "4", "--after", "1"},
-                   *tmp_ / "show.log");
+  const testing::Ran ran = testing::Run({FAULTLINE_BIN, "show", RunDir(), "--around",
+                                         std::to_string(violating), "--steps", "4", "--after", "1"},
+                                        *tmp_ / "show.log");
   ASSERT_EQ(ran.exit.code, 0) << ran.output;
   const std::string& out = ran.output;
   // The row of the violating line: marked, its process and what it did, the
@@ -291,12 +287,12 @@ TEST_F(ReplayDebugTest, ShowAroundPrintsTheInterleavingAndWhatEachHolds) {
   // Without --around: the first violation.
   const testing::Ran first = testing::Run({FAULTLINE_BIN, "show", RunDir()}, *tmp_ / "show2.log");
   EXPECT_EQ(first.exit.code, 0) << first.output;
-  EXPECT_NE(first.output.find("first violation: exactly_once_effect at seq " +
-                              std::to_string(violating)),
-            std::string::npos)
+  EXPECT_NE(
+      first.output.find("first violation: exactly_once_effect at seq " + std::to_string(violating)),
+      std::string::npos)
       << first.output;
-  const testing::Ran bad = testing::Run(
-      {FAULTLINE_BIN, "show", RunDir(), "--around", "99999"}, *tmp_ / "show3.log");
+  const testing::Ran bad =
+      testing::Run({FAULTLINE_BIN, "show", RunDir(), "--around", "99999"}, *tmp_ / "show3.log");
   EXPECT_EQ(bad.exit.code, 2) << bad.output;
   EXPECT_NE(bad.output.find("seq 99999 is not in"), std::string::npos) << bad.output;
 }
