@@ -259,7 +259,8 @@ std::string StepText(const json& r) {
 }  // namespace
 
 std::string ReplayStops::Text(const json& r, bool full) const {
-  if (!full && r.value("why", "") == "--step") return StepText(r);
+  // The first stop of a replay is always shown whole.
+  if (!full && r.value("why", "") == "--step" && r.value("stop", 0) > 1) return StepText(r);
   std::string s = fmt::format("\n── stop {}: {} ──\n", r["stop"].get<int>(), r.value("why", ""));
   s += fmt::format("run time {}, {} steps taken, {} trace lines written\n",
                    Seconds(r.value("t_us", int64_t{0})), r.value("steps", uint64_t{0}),
