@@ -11,6 +11,7 @@ namespace faultline::cli {
 
 base::Runner SetupRun(CLI::App* app);
 base::Runner SetupReplay(CLI::App* app);
+base::Runner SetupShow(CLI::App* app);
 base::Runner SetupExplore(CLI::App* app);
 base::Runner SetupDiff(CLI::App* app);
 base::Runner SetupValidate(CLI::App* app);

@@ -8,7 +8,8 @@ _faultline_flags() {
   case "$1" in
     run) echo "--seed --seeds --mode --sut --out --swarm --keep --check-determinism
                --require-landed --shard --first-index --dry-run --junit --help" ;;
-    replay) echo "--swarm --help" ;;
+    replay) echo "--swarm --stop-at --until --step --stop-report --help" ;;
+    show) echo "--around --steps --after --help" ;;
     explore) echo "--runs --time-budget --shrink-budget --out --seed --swarm --shrink --help" ;;
     diff) echo "--sut --seed --out --swarm --help" ;;
     validate) echo "--fmea --help" ;;
@@ -27,24 +28,26 @@ _faultline() {
     case "$word" in -*) ;; *) command=$word; break ;; esac
   done
   if [ -z "$command" ]; then
-    COMPREPLY=($(compgen -W "run replay explore diff validate report list sink --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "run replay show explore diff validate report list sink --help --version" -- "$cur"))
     return
   fi
   case "$command:$prev" in
     run:--mode) COMPREPLY=($(compgen -W "lockstep freerun" -- "$cur")); return ;;
     report:--timelines) COMPREPLY=($(compgen -W "auto all failing none" -- "$cur")); return ;;
     sink:--mode) COMPREPLY=($(compgen -W "up 503 blackhole" -- "$cur")); return ;;
+    replay:--until) COMPREPLY=($(compgen -W "violation" -- "$cur")); return ;;
+    show:--around) COMPREPLY=($(compgen -W "violation" -- "$cur")); return ;;
     *:--out|*:--dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     *:--seed|*:--seeds|*:--shard|*:--first-index|*:--runs|*:--time-budget|*:--shrink-budget|\
-    *:--port|*:--host|*:--generated) return ;;
-    *:--sut|*:--swarm|*:--junit|*:--fmea|*:--shrink|*:--record)
+    *:--port|*:--host|*:--generated|*:--stop-at|*:--steps|*:--after) return ;;
+    *:--sut|*:--swarm|*:--junit|*:--fmea|*:--shrink|*:--record|*:--stop-report)
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$(_faultline_flags "$command")" -- "$cur"))
   elif [ "$command" = list ]; then
     COMPREPLY=($(compgen -W "faults invariants scenarios settings" -- "$cur"))
-  elif [ "$command" = replay ]; then
+  elif [ "$command" = replay ] || [ "$command" = show ]; then
     COMPREPLY=($(compgen -d -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))

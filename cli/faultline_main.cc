@@ -14,8 +14,14 @@ const base::Subcommand kCommands[] = {
      "Run scenarios and judge them (exit 0 pass, 1 violation, 2 bad input, 3 harness "
      "error, 4 vacuous with --require-landed, 130 interrupted)",
      SetupRun},
-    {"replay", "Re-run a run directory with its resolved scenario and seed; check the trace hash",
+    {"replay",
+     "Re-run a run directory with its resolved scenario and seed; check the trace hash; "
+     "--stop-at SEQ / --until violation / --step stop it with every process parked",
      SetupReplay},
+    {"show",
+     "Print a run's timeline around one step (--around SEQ): which process did what to "
+     "which item, faults, deaths, what each holds",
+     SetupShow},
     {"explore",
      "Search a scenario family for a violation and shrink it to a minimal scenario "
      "(exit 0 none found, 1 found, 2 bad input, 3 harness error)",
@@ -49,6 +55,8 @@ int main(int argc, char** argv) {
       "  faultline run scenarios/killed-worker.json          # verdict + reproduce command\n"
       "  faultline run scenarios/*.json --seed 7 --out out   # many scenarios, one seed\n"
       "  faultline replay out/killed-worker-7                # same run again, same trace\n"
+      "  faultline replay out/killed-worker-7 --until violation  # stop there, processes parked\n"
+      "  faultline show out/killed-worker-7 --around 212     # the steps around seq 212\n"
       "  faultline explore scenarios/crash-points.json       # search, shrink, minimal.json\n"
       "  faultline list faults\n\n"
       "Exit codes: 0 every invariant held, 1 a violation, 2 bad scenario or usage,\n"

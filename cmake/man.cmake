@@ -5,7 +5,7 @@
 # package help2man) the target fails saying so; nothing else needs it.
 find_program(FAULTLINE_HELP2MAN help2man)
 set(FAULTLINE_MAN_DIR ${PROJECT_BINARY_DIR}/man)
-set(FAULTLINE_SUBCOMMANDS run replay explore diff validate report list sink)
+set(FAULTLINE_SUBCOMMANDS run replay show explore diff validate report list sink)
 if(FAULTLINE_HELP2MAN)
   set(pages ${FAULTLINE_MAN_DIR}/faultline.1 ${FAULTLINE_MAN_DIR}/swarm.1)
   set(commands

@@ -16,6 +16,7 @@
 #include "sim/fault.h"
 #include "sim/resource_log.h"
 #include "sim/scenario.h"
+#include "sim/stop_controller.h"
 #include "sim/sut.h"
 #include "sim/trace_writer.h"
 
@@ -35,6 +36,9 @@ struct EngineOptions {
   // Where the controlled processes' resource samples go (resources.jsonl);
   // null: not measured.
   ResourceLog* resources = nullptr;
+  // Lockstep only: called between scheduling decisions (sim/stop_controller.h);
+  // null for ordinary runs. Not owned.
+  StopController* stop = nullptr;
 };
 
 struct FaultRecord {

@@ -246,6 +246,11 @@ class Engine {
   EngineResult::End FreerunLoop();
   bool Step(Proc& p);
   std::string DeadlockReport() const;
+  // A stop point (sim/stop_controller.h; engine_stop.cc): hands the stop
+  // controller, if any, the state between two decisions. `next` is the
+  // process about to run, null once the loop has ended. Returns the wall
+  // microseconds the controller held the run.
+  int64_t StopPoint(const Proc* next);
   void StopAll();
   // --- lockstep inside the SUT's commands (engine_interposed.cc) ---
   // Setup: listens for the interposed processes and gives the adapters the

@@ -83,7 +83,7 @@ EngineResult::End Engine::LockstepLoop() {
           ? MakePctScheduler(Rng(s_.seed).Split("scheduler"), s_.pct_depth,
                              int64_t{s_.items} * 12 + s_.agents * 4)
           : MakeRandomScheduler(Rng(s_.seed).Split("scheduler"));
-  const int64_t wall_deadline = start_mono_ + s_.wall_ms * 1000;
+  int64_t wall_deadline = start_mono_ + s_.wall_ms * 1000;  // moved on by stops
   const int64_t sim_deadline = kSimEpochUs + s_.sim_ms * 1000;
   std::vector<size_t> runnable;
   for (;;) {
@@ -133,6 +133,7 @@ EngineResult::End Engine::LockstepLoop() {
       continue;
     }
     Proc& p = procs_[picked];
+    wall_deadline += StopPoint(&p);
     if (p.parked.kind == Parked::Kind::kYield) {
       bool taken = false;
       for (size_t i = 0; i < faults_.size() && !taken; ++i) {

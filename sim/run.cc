@@ -145,6 +145,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     RunOptions co = o;
     co.out_dir = report.run_dir + "/differential";
     co.run_dir_suffix.clear();
+    co.stop = nullptr;  // a debugger stops the run it was asked about
     counterpart = RunScenario(CounterpartOf(s, suts), catalog, co);
     if (counterpart.exit_code == kExitHarness || counterpart.exit_code == kExitInterrupted) {
       report.exit_code = counterpart.exit_code;
@@ -159,6 +160,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   TraceWriter trace(report.run_dir + "/trace.jsonl", [&](const nlohmann::json& line) {
     TraceEvent e = TraceEvent::FromJson(line);
     for (Checker& c : checkers) c.impl->Observe(e);
+    if (o.stop != nullptr) o.stop->Observe(line);
   });
   if (!trace.ok()) {
     report.exit_code = kExitHarness;
@@ -174,6 +176,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   eo.log_dir = report.run_dir + "/logs";
   eo.interrupted = o.interrupted;
   eo.progress = o.progress;
+  eo.stop = s.mode == Mode::kLockstep ? o.stop : nullptr;
   eo.sink_command = o.sink_command;
   if (eo.sink_command.empty()) {
     std::error_code self_ec;

@@ -11,6 +11,7 @@
 
 #include "sim/engine.h"
 #include "sim/scenario.h"
+#include "sim/stop_controller.h"
 
 namespace faultline {
 
@@ -38,6 +39,9 @@ struct RunOptions {
   // The command adapter for external SUTs (sim/sut/adapter.h); empty:
   // faultline-adapter next to this executable.
   std::string adapter_bin;
+  // Lockstep runs: stops between scheduling decisions and sees every trace
+  // line (sim/stop_controller.h); null for ordinary runs. Not owned.
+  StopController* stop = nullptr;
 };
 
 struct RunReport {

@@ -11,7 +11,7 @@ cmake --build "$build" --target man >"$build/man-target.log" 2>&1 ||
 version=$("$build/bin/faultline" --version | awk '{print $2}')
 page=$build/man/faultline.1
 grep -q "^\.TH FAULTLINE \"1\".*faultline $version" "$page" || fail "faultline.1 has no .TH with $version"
-for command in run replay explore diff validate report list sink; do
+for command in run replay show explore diff validate report list sink; do
   grep -q "$command" "$page" || fail "faultline.1 does not list $command"
   [ -s "$build/man/faultline-$command.1" ] || fail "no faultline-$command.1"
 done
