@@ -255,6 +255,8 @@ class PowerLoss final : public Fault {
           {"kept", state.kept.size()},
           {"ops_undone", state.ops_undone.size()},
           {"ops_kept", state.ops_kept}}},
+        // How many states this crash drew from (an upper bound; docs/faults.md).
+        {"state_space", {{"dir_choices", state.dir_choices}, {"file_choices", state.file_choices}}},
         {"restart_after_ms", restart_after_ms_}};
     if (!quiet) details["stragglers"] = "processes still held the layer after 10 s";
     if (damaged) details["journal_damaged"] = true;

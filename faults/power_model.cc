@@ -139,6 +139,11 @@ struct InodeHistory {
   uint64_t first_seen = 0;
 };
 
+uint64_t SaturatingProduct(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
 }  // namespace
 
 Tree Scan(const std::string& root) {
@@ -240,6 +245,20 @@ CrashState Reconstruct(const Tree& baseline, const std::vector<Record>& records,
         }
       }
     }
+    // The distinct listings the cuts give, for the size of the state space.
+    std::set<Listing> listings;
+    Listing l = durable[dir];
+    listings.insert(l);
+    for (size_t i = 0; i < n; ++i) {
+      if (list[i]->kind == 'U') {
+        l.erase(list[i]->name);
+      } else {
+        l[list[i]->name] = {list[i]->ino, list[i]->type};
+      }
+      listings.insert(l);
+    }
+    if (live_dir != live.dirs.end()) listings.insert(live_dir->second);
+    out.dir_choices = SaturatingProduct(out.dir_choices, listings.size());
     out.ops_kept += static_cast<int>(keep);
     for (size_t i = keep; i < n; ++i) {
       out.ops_undone.push_back((list[i]->kind == 'U' ? "-" : "+") + Join(dir, list[i]->name));
@@ -316,6 +335,11 @@ CrashState Reconstruct(const Tree& baseline, const std::vector<Record>& records,
       chosen[ino] = now;
       continue;
     }
+    std::set<std::string> contents = {disk, now};
+    for (size_t k = 0; k <= now.size(); ++k) {
+      contents.insert(now.substr(0, k) + (k < disk.size() ? disk.substr(k) : ""));
+    }
+    out.file_choices = SaturatingProduct(out.file_choices, contents.size());
     Unsynced mode = unsynced;
     if (mode == Unsynced::kAny) mode = static_cast<Unsynced>(mode_draw % 3);
     std::string result_content;

@@ -19,6 +19,7 @@
 // numbers were.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -33,7 +34,7 @@ namespace faultline::faults::power {
 struct Entry {
   uint64_t ino = 0;
   char type = 'f';  // 'f' regular file, 'd' directory
-  bool operator==(const Entry&) const = default;
+  auto operator<=>(const Entry&) const = default;
 };
 using Listing = std::map<std::string, Entry>;  // by name
 
@@ -80,6 +81,12 @@ struct CrashState {
   std::vector<std::string> kept;         // unsynced data kept
   std::vector<std::string> ops_undone;   // "+dir/name" (a name added, undone), "-dir/name"
   int ops_kept = 0;                      // unsynced namespace changes that survived
+  // The size of the state space this crash drew from, bounded from above:
+  // the product over directories of their distinct listings (one per cut),
+  // times the product over files with unsynced data of their distinct
+  // contents (dropped, kept, each torn cut). Saturates at UINT64_MAX.
+  uint64_t dir_choices = 1;
+  uint64_t file_choices = 1;
 };
 
 // The state after a power loss of the tree `live`, whose durable state was
