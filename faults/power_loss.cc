@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "base/install_layout.h"
 #include "faults/kinds.h"
 #include "faults/power_model.h"
 #include "faults/preload/io_error_control.h"
@@ -51,21 +52,14 @@ using Control = faultline_power_control;
 constexpr int64_t kQuiesceWallMs = 10'000;
 constexpr size_t kMaxNamed = 20;
 
-// The preload library: FAULTLINE_IOERR_PRELOAD if set, else next to the
-// running binary's directory (build-X/lib for build-X/bin), else beside it.
+// The preload library, found as io_error finds it: FAULTLINE_IOERR_PRELOAD if
+// set, else where the running binary's helpers are (base/install_layout.h).
 std::string FindPreload(std::string* tried) {
   if (const char* env = std::getenv("FAULTLINE_IOERR_PRELOAD"); env != nullptr && *env != '\0') {
     *tried = env;
     return stdfs::exists(env) ? stdfs::absolute(env).string() : "";
   }
-  std::error_code ec;
-  const stdfs::path bin = stdfs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (const stdfs::path& candidate :
-       {bin.parent_path() / "lib" / FAULTLINE_IOERR_LIBRARY, bin / FAULTLINE_IOERR_LIBRARY}) {
-    *tried += (tried->empty() ? "" : " or ") + candidate.string();
-    if (stdfs::exists(candidate, ec)) return stdfs::canonical(candidate, ec).string();
-  }
-  return "";
+  return base::FindHelper(FAULTLINE_IOERR_LIBRARY, tried);
 }
 
 std::string Joined(const std::string& first, const char* second) {
