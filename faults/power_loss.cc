@@ -17,6 +17,7 @@
 // Landed: what it killed and what it did to the directory (files rolled
 // back, torn, kept; namespace changes undone), then a state check.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -27,7 +28,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
 #include <map>
 #include <regex>
 #include <set>
@@ -80,7 +80,7 @@ power::Unsynced ParseUnsynced(const std::string& s) {
 }
 
 power::UnsyncedOps ParseOps(const std::string& s) {
-  return s == "undo" ? power::UnsyncedOps::kUndo
+  return s == "undo"   ? power::UnsyncedOps::kUndo
          : s == "keep" ? power::UnsyncedOps::kKeep
                        : power::UnsyncedOps::kPrefix;
 }
@@ -88,8 +88,11 @@ power::UnsyncedOps ParseOps(const std::string& s) {
 class PowerLoss final : public Fault {
  public:
   explicit PowerLoss(const nlohmann::json& o)
-      : at_ms_(o["at_ms"]), point_(o["point"]), nth_(o["nth"]),
-        unsynced_(o["unsynced"]), unsynced_ops_(o["unsynced_ops"]),
+      : at_ms_(o["at_ms"]),
+        point_(o["point"]),
+        nth_(o["nth"]),
+        unsynced_(o["unsynced"]),
+        unsynced_ops_(o["unsynced_ops"]),
         restart_after_ms_(o["restart_after_ms"]) {}
 
   ~PowerLoss() override {
@@ -103,8 +106,9 @@ class PowerLoss final : public Fault {
       return;
     }
     if (!point_.empty() && !ctx.Lockstep()) {
-      ctx.SetupFailed("\"point\" needs lockstep (processes park at yield points only there); "
-                      "use \"at_ms\" in freerun");
+      ctx.SetupFailed(
+          "\"point\" needs lockstep (processes park at yield points only there); "
+          "use \"at_ms\" in freerun");
       return;
     }
     std::string tried;
@@ -172,7 +176,8 @@ class PowerLoss final : public Fault {
       return false;
     }
     if (!CopyInto(page.dir, sizeof page.dir, dir_) ||
-        !CopyInto(page.dir_resolved, sizeof page.dir_resolved, resolved.empty() ? dir_ : resolved) ||
+        !CopyInto(page.dir_resolved, sizeof page.dir_resolved,
+                  resolved.empty() ? dir_ : resolved) ||
         !CopyInto(page.journal_dir, sizeof page.journal_dir, journal_dir_)) {
       *why = "the coordination or scratch directory's path is too long for the control page";
       return false;
@@ -180,8 +185,9 @@ class PowerLoss final : public Fault {
     control_path_ = directory.WriteScratchFile(
         "power.ctl", std::string(reinterpret_cast<const char*>(&page), sizeof page));
     const int fd = open(control_path_.c_str(), O_RDWR | O_CLOEXEC);
-    void* mapped = fd < 0 ? MAP_FAILED
-                          : mmap(nullptr, sizeof(Control), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* mapped = fd < 0
+                       ? MAP_FAILED
+                       : mmap(nullptr, sizeof(Control), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     const int err = errno;
     if (mapped == MAP_FAILED) {
       if (fd >= 0) close(fd);
@@ -222,7 +228,8 @@ class PowerLoss final : public Fault {
     }
     const bool quiet = AwaitQuiet();
     bool damaged = false;
-    const std::vector<power::Record> records = power::ReadJournals(journal_dir_, &offsets_, &damaged);
+    const std::vector<power::Record> records =
+        power::ReadJournals(journal_dir_, &offsets_, &damaged);
     const power::Tree live = power::Scan(dir_);
     const power::CrashState state = power::Reconstruct(
         baseline_, records, live, ParseUnsynced(unsynced_), ParseOps(unsynced_ops_), ctx.rng());
@@ -324,21 +331,49 @@ FaultKind PowerLossKind() {
       "corruption",
       /*lockstep_only=*/false,
       {
-          {"at_ms", OptionSpec::Type::kInt, true, -1, -1, 86'400'000, {},
+          {"at_ms",
+           OptionSpec::Type::kInt,
+           true,
+           -1,
+           -1,
+           86'400'000,
+           {},
            "when the power goes; -1: at `point` instead"},
           {"point", OptionSpec::Type::kString, false, "", 0, 0, PointChoices(),
            "or when a process parks at this yield point (lockstep; \"\": at at_ms)"},
-          {"nth", OptionSpec::Type::kInt, true, 1, 1, 1'000'000, {},
+          {"nth",
+           OptionSpec::Type::kInt,
+           true,
+           1,
+           1,
+           1'000'000,
+           {},
            "which occurrence of the point, counted over all processes"},
-          {"unsynced", OptionSpec::Type::kString, false, "any", 0, 0,
+          {"unsynced",
+           OptionSpec::Type::kString,
+           false,
+           "any",
+           0,
+           0,
            {"drop", "torn", "keep", "any"},
            "file data written since the file's last fsync: dropped, torn at a drawn prefix, "
            "kept, or any of the three drawn per file"},
-          {"unsynced_ops", OptionSpec::Type::kString, false, "prefix", 0, 0,
+          {"unsynced_ops",
+           OptionSpec::Type::kString,
+           false,
+           "prefix",
+           0,
+           0,
            {"undo", "prefix", "keep"},
            "creates, links, renames and unlinks since the directory's last fsync: all undone, "
            "a drawn prefix of them kept per directory, or all kept"},
-          {"restart_after_ms", OptionSpec::Type::kInt, true, 0, -1, 86'400'000, {},
+          {"restart_after_ms",
+           OptionSpec::Type::kInt,
+           true,
+           0,
+           -1,
+           86'400'000,
+           {},
            "the power comes back and every killed process starts again after this long; -1: never"},
       },
       [](const nlohmann::json& o) { return std::make_unique<PowerLoss>(o); },

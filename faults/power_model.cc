@@ -130,12 +130,12 @@ Parse ParseRecord(const std::string& text, size_t* pos, Record* r) {
 
 // What is known of one inode from the records.
 struct InodeHistory {
-  uint64_t created = 0;    // seq of its last N or D record (0: none)
-  bool synced = false;     // an F record after `created`
+  uint64_t created = 0;  // seq of its last N or D record (0: none)
+  bool synced = false;   // an F record after `created`
   bool too_big = false;
-  std::string durable;     // the last F's content
+  std::string durable;  // the last F's content
   bool has_preimage = false;
-  std::string preimage;    // the last C's content after `created`
+  std::string preimage;  // the last C's content after `created`
   uint64_t first_seen = 0;
 };
 

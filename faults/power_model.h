@@ -53,9 +53,9 @@ struct Record {
   uint64_t ino = 0;
   char type = 'f';
   std::string dir, name;
-  std::string data;       // F, C
-  bool too_big = false;   // F, C: journaled by length only
-  Listing entries;        // S
+  std::string data;      // F, C
+  bool too_big = false;  // F, C: journaled by length only
+  Listing entries;       // S
 };
 
 // Reads `root` (regular files and directories; anything else is ignored).
@@ -73,8 +73,8 @@ enum class UnsyncedOps { kUndo, kPrefix, kKeep };
 
 // A state the storage could have left, and how it differs from the live one.
 struct CrashState {
-  std::set<std::string> dirs;                 // every directory but the root
-  std::map<std::string, std::string> files;   // path -> content
+  std::set<std::string> dirs;                // every directory but the root
+  std::map<std::string, std::string> files;  // path -> content
   // Evidence (paths as given; the caller normalises them).
   std::vector<std::string> rolled_back;  // unsynced data dropped
   std::vector<std::string> torn;         // cut inside the unsynced data

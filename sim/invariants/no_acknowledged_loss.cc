@@ -30,8 +30,7 @@ void NoAcknowledgedLoss::Observe(const TraceEvent& event) {
          event.seq);
   } else if (type == "run_end") {
     std::unordered_map<std::string, const nlohmann::json*> items;
-    if (auto list = event.fields.find("items");
-        list != event.fields.end() && list->is_array()) {
+    if (auto list = event.fields.find("items"); list != event.fields.end() && list->is_array()) {
       for (const auto& entry : *list) {
         if (entry.is_object()) items[StrField(entry, "id")] = &entry;
       }

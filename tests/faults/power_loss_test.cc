@@ -179,12 +179,13 @@ TEST(PowerJournalTest, RecordsCreatesRenamesAndWhatEachFsyncMadeDurable) {
   stdfs::create_directories(dir);
   stdfs::create_directories(journal);
   const std::string ctl = WritePage(tmp, dir, journal);
-  const std::string script =
-      "cd " + dir + " && printf draft > a.tmp && sync a.tmp && printf final > a.tmp && "
-      "mv a.tmp a && printf x > b && sync . && rm b";
-  Ran ran = testing::Run({"/usr/bin/env", "LD_PRELOAD=" IOERR_PRELOAD,
-                 std::string(FAULTLINE_POWER_CTL_ENV) + "=" + ctl, "/bin/sh", "-c", script},
-                tmp / "sh.log", std::chrono::seconds(60));
+  const std::string script = "cd " + dir +
+                             " && printf draft > a.tmp && sync a.tmp && printf final > a.tmp && "
+                             "mv a.tmp a && printf x > b && sync . && rm b";
+  Ran ran =
+      testing::Run({"/usr/bin/env", "LD_PRELOAD=" IOERR_PRELOAD,
+                    std::string(FAULTLINE_POWER_CTL_ENV) + "=" + ctl, "/bin/sh", "-c", script},
+                   tmp / "sh.log", std::chrono::seconds(60));
   ASSERT_TRUE(ran.exit.exited && ran.exit.code == 0) << ran.output;
   std::map<std::string, size_t> offsets;
   bool damaged = false;
@@ -219,10 +220,10 @@ TEST(PowerJournalTest, RecordsCreatesRenamesAndWhatEachFsyncMadeDurable) {
 
 TEST(PowerLossTest, KillsEveryProcessRewritesTheDirectoryAndRestartsThem) {
   ScopedEnv preload("FAULTLINE_IOERR_PRELOAD", IOERR_PRELOAD);
-  FakeFaultContext ctx(KindNamed("power_loss"),
-                       {{"at_ms", 300}, {"unsynced", "drop"}, {"unsynced_ops", "undo"},
-                        {"restart_after_ms", 50}},
-                       FakeRun{.agents = 2});
+  FakeFaultContext ctx(
+      KindNamed("power_loss"),
+      {{"at_ms", 300}, {"unsynced", "drop"}, {"unsynced_ops", "undo"}, {"restart_after_ms", 50}},
+      FakeRun{.agents = 2});
   const std::string dir = ctx.Path();
   stdfs::create_directories(dir + "/items");
   std::ofstream(dir + "/items/a.json") << "{\"status\":\"pending\"}";
@@ -263,8 +264,9 @@ TEST(PowerLossTest, AtAYieldPointKillsTheParkedProcessAmongAll) {
   EXPECT_TRUE(ctx.Yield("a1", "complete.ledger_written", "w2"));
   EXPECT_EQ(ctx.kills().size(), 3u);
   ASSERT_EQ(ctx.landings().size(), 1u);
-  EXPECT_EQ(ctx.landings()[0].details["trigger"],
-            json({{"point", "complete.ledger_written"}, {"nth", 2}, {"agent", "a1"}, {"item", "w2"}}));
+  EXPECT_EQ(
+      ctx.landings()[0].details["trigger"],
+      json({{"point", "complete.ledger_written"}, {"nth", 2}, {"agent", "a1"}, {"item", "w2"}}));
   ctx.SetAlive("a0", true);
   EXPECT_FALSE(ctx.Yield("a0", "complete.ledger_written", "w3")) << "the power goes once";
 }

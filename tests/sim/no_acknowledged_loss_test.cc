@@ -2,13 +2,13 @@
 // before a power loss and handed out again, or missing its effect at the
 // end, is a violation; one acknowledged after it, or recovered from the
 // ledger, is not.
+#include "sim/invariants/no_acknowledged_loss.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include "sim/invariants/no_acknowledged_loss.h"
 
 namespace faultline {
 namespace {
