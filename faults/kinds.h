@@ -19,5 +19,6 @@ FaultKind ClockSkewKind();    // clock_skew.cc
 FaultKind ClaimStormKind();   // claim_storm.cc
 FaultKind CollectorOutageKind();  // collector_outage.cc
 FaultKind ModelOutageKind();      // model_outage.cc
+FaultKind PowerLossKind();        // power_loss.cc
 
 }  // namespace faultline::faults

@@ -8,7 +8,7 @@ std::vector<FaultKind> AllFaults() {
   return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),   ReaperCrashKind(),
           ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),   CorruptFileKind(),
           ClockSkewKind(),     ClaimStormKind(),   IoErrorKind(),      CollectorOutageKind(),
-          ModelOutageKind()};
+          ModelOutageKind(), PowerLossKind()};
 }
 
 }  // namespace faultline::faults

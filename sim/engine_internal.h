@@ -141,6 +141,7 @@ class FaultCtx final : public FaultContext,
   nlohmann::json Settings() const override;
   std::string Fingerprint() const override;
   bool RunTool(const std::vector<std::string>& args, std::string* error) override;
+  void CheckState() override;
 
  private:
   Engine* engine_;
@@ -208,6 +209,8 @@ class Engine {
   std::string ClusterFingerprint() const;
   bool RunTool(const std::vector<std::string>& args, std::string* error);
   std::string WriteScratch(const std::string& name, const std::string& content);
+  // A state_check event now (after every kill, at the end, and for a fault).
+  void StateCheck();
   bool LimitFiles(const std::string& id, int limit);
   bool SetCollectorMode(CollectorMode mode);
   bool SetModelMode(CollectorMode mode);
@@ -240,7 +243,6 @@ class Engine {
   void SampleExit(const Proc& p, const ExitStatus& status);
   void DrainDead(Proc& p);
   void Snapshot();
-  void StateCheck();
   void FireDueTimers();
   EngineResult::End LockstepLoop();
   EngineResult::End FreerunLoop();

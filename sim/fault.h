@@ -151,6 +151,10 @@ class CoordinationDirectory {
   // "lease_ms=9000"}). False, with the tool's first line of output in
   // `error`, if it failed.
   virtual bool RunTool(const std::vector<std::string>& args, std::string* error) = 0;
+  // Records a state check now (a `state_check` event: every state file read
+  // as a recovering process would), as after every kill: for a fault that
+  // changed the directory behind the processes' backs.
+  virtual void CheckState() = 0;
 };
 
 // What the engine offers one fault. Run time, timers, the random stream and

@@ -78,4 +78,6 @@ bool FaultCtx::RunTool(const std::vector<std::string>& args, std::string* error)
   return engine_->RunTool(args, error);
 }
 
+void FaultCtx::CheckState() { engine_->StateCheck(); }
+
 }  // namespace faultline::engine_detail

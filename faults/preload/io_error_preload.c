@@ -12,6 +12,9 @@
  * simulator's control channel (FAULTLINE_CTL_FD) are never touched, so logs
  * and history events keep flowing. Needs nothing beyond libc and libdl.
  *
+ * The same wrappers feed the power_loss fault's durability journal
+ * (power_journal.h) when FAULTLINE_POWER_CTL is set.
+ *
  * What it cannot reach (docs/faults.md): calls libc makes internally (stdio's
  * fopen/fwrite/fflush, which call the system calls directly), static
  * binaries, raw syscall(2), io_uring, writes through mmap, and anything in
@@ -32,6 +35,7 @@
 #include <unistd.h>
 
 #include "faults/preload/io_error_control.h"
+#include "faults/preload/power_journal.h"
 
 /* ------------------------------------------------------------------------
  * State, set once by the constructor. */
@@ -213,46 +217,66 @@ static mode_t mode_arg(int flags, va_list ap) {
 
 ssize_t write(int fd, const void* buf, size_t count) {
   if (armed() && hits_fd(FAULTLINE_IOERR_WRITE, fd)) return inject(FAULTLINE_IOERR_WRITE);
+  fpj_gate();
   return REAL(write)(fd, buf, count);
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
   if (armed() && hits_fd(FAULTLINE_IOERR_WRITE, fd)) return inject(FAULTLINE_IOERR_WRITE);
+  fpj_gate();
   return REAL(writev)(fd, iov, iovcnt);
 }
 
 ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) {
   if (armed() && hits_fd(FAULTLINE_IOERR_WRITE, fd)) return inject(FAULTLINE_IOERR_WRITE);
+  fpj_gate();
   return REAL(pwrite)(fd, buf, count, offset);
 }
 
 ssize_t pwrite64(int fd, const void* buf, size_t count, off64_t offset) {
   if (armed() && hits_fd(FAULTLINE_IOERR_WRITE, fd)) return inject(FAULTLINE_IOERR_WRITE);
+  fpj_gate();
   return REAL(pwrite64)(fd, buf, count, offset);
 }
 
 int fsync(int fd) {
   if (armed() && hits_fd(FAULTLINE_IOERR_FSYNC, fd)) return inject(FAULTLINE_IOERR_FSYNC);
-  return REAL(fsync)(fd);
+  struct fpj_pending journal;
+  fpj_sync_begin(fd, &journal);
+  int rc = REAL(fsync)(fd);
+  fpj_sync_end(&journal, rc);
+  return rc;
 }
 
 int fdatasync(int fd) {
   if (armed() && hits_fd(FAULTLINE_IOERR_FSYNC, fd)) return inject(FAULTLINE_IOERR_FSYNC);
-  return REAL(fdatasync)(fd);
+  struct fpj_pending journal;
+  fpj_sync_begin(fd, &journal);
+  int rc = REAL(fdatasync)(fd);
+  fpj_sync_end(&journal, rc);
+  return rc;
 }
 
 int rename(const char* oldpath, const char* newpath) {
   if (armed() && hits_rename(AT_FDCWD, oldpath, AT_FDCWD, newpath)) {
     return inject(FAULTLINE_IOERR_RENAME);
   }
-  return REAL(rename)(oldpath, newpath);
+  struct fpj_pending journal;
+  fpj_rename_begin(AT_FDCWD, oldpath, AT_FDCWD, newpath, &journal);
+  int rc = REAL(rename)(oldpath, newpath);
+  fpj_rename_end(&journal, rc);
+  return rc;
 }
 
 int renameat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath) {
   if (armed() && hits_rename(olddirfd, oldpath, newdirfd, newpath)) {
     return inject(FAULTLINE_IOERR_RENAME);
   }
-  return REAL(renameat)(olddirfd, oldpath, newdirfd, newpath);
+  struct fpj_pending journal;
+  fpj_rename_begin(olddirfd, oldpath, newdirfd, newpath, &journal);
+  int rc = REAL(renameat)(olddirfd, oldpath, newdirfd, newpath);
+  fpj_rename_end(&journal, rc);
+  return rc;
 }
 
 int renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
@@ -260,7 +284,11 @@ int renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpa
   if (armed() && hits_rename(olddirfd, oldpath, newdirfd, newpath)) {
     return inject(FAULTLINE_IOERR_RENAME);
   }
-  return REAL(renameat2)(olddirfd, oldpath, newdirfd, newpath, flags);
+  struct fpj_pending journal;
+  fpj_rename_begin(olddirfd, oldpath, newdirfd, newpath, &journal);
+  int rc = REAL(renameat2)(olddirfd, oldpath, newdirfd, newpath, flags);
+  fpj_rename_end(&journal, rc);
+  return rc;
 }
 
 int open(const char* path, int flags, ...) {
@@ -269,7 +297,11 @@ int open(const char* path, int flags, ...) {
   mode_t mode = mode_arg(flags, ap);
   va_end(ap);
   if (armed() && hits_open(AT_FDCWD, path, flags)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(open)(path, flags, mode);
+  struct fpj_pending journal;
+  fpj_open_begin(AT_FDCWD, path, flags, &journal);
+  int fd = REAL(open)(path, flags, mode);
+  fpj_open_end(&journal, fd);
+  return fd;
 }
 
 int open64(const char* path, int flags, ...) {
@@ -278,7 +310,11 @@ int open64(const char* path, int flags, ...) {
   mode_t mode = mode_arg(flags, ap);
   va_end(ap);
   if (armed() && hits_open(AT_FDCWD, path, flags)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(open64)(path, flags, mode);
+  struct fpj_pending journal;
+  fpj_open_begin(AT_FDCWD, path, flags, &journal);
+  int fd = REAL(open64)(path, flags, mode);
+  fpj_open_end(&journal, fd);
+  return fd;
 }
 
 int openat(int dirfd, const char* path, int flags, ...) {
@@ -287,7 +323,11 @@ int openat(int dirfd, const char* path, int flags, ...) {
   mode_t mode = mode_arg(flags, ap);
   va_end(ap);
   if (armed() && hits_open(dirfd, path, flags)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(openat)(dirfd, path, flags, mode);
+  struct fpj_pending journal;
+  fpj_open_begin(dirfd, path, flags, &journal);
+  int fd = REAL(openat)(dirfd, path, flags, mode);
+  fpj_open_end(&journal, fd);
+  return fd;
 }
 
 int openat64(int dirfd, const char* path, int flags, ...) {
@@ -296,17 +336,29 @@ int openat64(int dirfd, const char* path, int flags, ...) {
   mode_t mode = mode_arg(flags, ap);
   va_end(ap);
   if (armed() && hits_open(dirfd, path, flags)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(openat64)(dirfd, path, flags, mode);
+  struct fpj_pending journal;
+  fpj_open_begin(dirfd, path, flags, &journal);
+  int fd = REAL(openat64)(dirfd, path, flags, mode);
+  fpj_open_end(&journal, fd);
+  return fd;
 }
 
 int creat(const char* path, mode_t mode) {
   if (armed() && hits_open(AT_FDCWD, path, O_CREAT)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(creat)(path, mode);
+  struct fpj_pending journal;
+  fpj_open_begin(AT_FDCWD, path, O_CREAT, &journal);
+  int fd = REAL(creat)(path, mode);
+  fpj_open_end(&journal, fd);
+  return fd;
 }
 
 int creat64(const char* path, mode_t mode) {
   if (armed() && hits_open(AT_FDCWD, path, O_CREAT)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(creat64)(path, mode);
+  struct fpj_pending journal;
+  fpj_open_begin(AT_FDCWD, path, O_CREAT, &journal);
+  int fd = REAL(creat64)(path, mode);
+  fpj_open_end(&journal, fd);
+  return fd;
 }
 
 /* The checked forms _FORTIFY_SOURCE builds call instead of open/openat. */
@@ -317,20 +369,36 @@ int __openat64_2(int dirfd, const char* path, int flags);
 
 int __open_2(const char* path, int flags) {
   if (armed() && hits_open(AT_FDCWD, path, flags)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(__open_2)(path, flags);
+  struct fpj_pending journal;
+  fpj_open_begin(AT_FDCWD, path, flags, &journal);
+  int fd = REAL(__open_2)(path, flags);
+  fpj_open_end(&journal, fd);
+  return fd;
 }
 
 int __open64_2(const char* path, int flags) {
   if (armed() && hits_open(AT_FDCWD, path, flags)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(__open64_2)(path, flags);
+  struct fpj_pending journal;
+  fpj_open_begin(AT_FDCWD, path, flags, &journal);
+  int fd = REAL(__open64_2)(path, flags);
+  fpj_open_end(&journal, fd);
+  return fd;
 }
 
 int __openat_2(int dirfd, const char* path, int flags) {
   if (armed() && hits_open(dirfd, path, flags)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(__openat_2)(dirfd, path, flags);
+  struct fpj_pending journal;
+  fpj_open_begin(dirfd, path, flags, &journal);
+  int fd = REAL(__openat_2)(dirfd, path, flags);
+  fpj_open_end(&journal, fd);
+  return fd;
 }
 
 int __openat64_2(int dirfd, const char* path, int flags) {
   if (armed() && hits_open(dirfd, path, flags)) return inject(FAULTLINE_IOERR_OPEN);
-  return REAL(__openat64_2)(dirfd, path, flags);
+  struct fpj_pending journal;
+  fpj_open_begin(dirfd, path, flags, &journal);
+  int fd = REAL(__openat64_2)(dirfd, path, flags);
+  fpj_open_end(&journal, fd);
+  return fd;
 }

@@ -34,6 +34,12 @@ void NoTornState::Observe(const TraceEvent& event) {
   if (type == "state_check") {
     OnStateCheck(event);
   } else if (type == "fault") {
+    if (StrField(event.fields, "kind") == "power_loss") {
+      // The directory as the storage left it: the state check that follows
+      // is judged as the recovery would see it.
+      exit_ = Exit{event.seq, "the power loss"};
+      return;
+    }
     if (StrField(event.fields, "kind") != "corrupt_file") return;
     const std::string& file = StrField(event.fields, "file");
     if (!file.empty()) corrupted_[Normalize(file)] = event.seq;

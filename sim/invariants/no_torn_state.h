@@ -1,8 +1,9 @@
 // no_torn_state (DESIGN §6): every state file parses at every state check and
 // after every crash.
 //
-// The engine emits `state_check` after every process kill and at the end of
-// the run, having read every state file (cluster.json, items/*.json,
+// The engine emits `state_check` after every process kill, after a
+// power_loss fault rewrote the directory (attributed to that fault), and at
+// the end of the run, having read every state file (cluster.json, items/*.json,
 // agents/*.json, ledger/*.json) and parsed it as a JSON object; its
 // "unparsable" lists the relative paths that did not parse. Each listed path
 // is a violation unless a `fault` of kind "corrupt_file" named it ("file")

@@ -9,6 +9,7 @@
 #include "sim/invariants/eventual_lock_release.h"
 #include "sim/invariants/exactly_once_effect.h"
 #include "sim/invariants/honest_outcome.h"
+#include "sim/invariants/no_acknowledged_loss.h"
 #include "sim/invariants/no_false_death.h"
 #include "sim/invariants/no_lost_work.h"
 #include "sim/invariants/no_retry_storm.h"
@@ -66,6 +67,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<BoundedMonitorCost>(),
       Entry<SkillMatch>(),
       Entry<HonestOutcome>(observes::kCoordinatorEvents | observes::kItemStates),
+      Entry<NoAcknowledgedLoss>(observes::kItemStates),
   };
 }
 

@@ -279,6 +279,11 @@ bool FakeFaultContext::RunTool(const std::vector<std::string>& args, std::string
   return tool_ ? tool_(args, error) : true;
 }
 
+void FakeFaultContext::CheckState() {
+  Require(capability::kDirectory, "CheckState()");
+  state_checks_.push_back(now_);
+}
+
 const FaultKind& KindNamed(const std::string& name) {
   static const std::vector<FaultKind> kinds = faults::AllFaults();
   for (const FaultKind& kind : kinds) {

@@ -127,6 +127,8 @@ class FakeFaultContext final : public FaultContext,
   const std::vector<LimitCall>& limits() const { return limits_; }
   const std::vector<SwitchCall>& switches() const { return switches_; }
   const std::vector<std::vector<std::string>>& tool_runs() const { return tool_runs_; }
+  // When the fault asked for a state check (CheckState).
+  const std::vector<int64_t>& state_checks() const { return state_checks_; }
   const std::vector<Landing>& landings() const { return landings_; }
   const std::vector<std::string>& setup_failures() const { return setup_failures_; }
   const Process& process(const std::string& id) const;
@@ -168,6 +170,7 @@ class FakeFaultContext final : public FaultContext,
   nlohmann::json Settings() const override { return settings_; }
   std::string Fingerprint() const override;
   bool RunTool(const std::vector<std::string>& args, std::string* error) override;
+  void CheckState() override;
 
  private:
   enum class Phase { kNew, kPrepare, kPrepared, kRunning, kFinished };
@@ -206,6 +209,7 @@ class FakeFaultContext final : public FaultContext,
   std::vector<LimitCall> limits_;
   std::vector<SwitchCall> switches_;
   std::vector<std::vector<std::string>> tool_runs_;
+  std::vector<int64_t> state_checks_;
   std::vector<Landing> landings_;
   std::vector<std::string> setup_failures_;
   std::map<Endpoint, CollectorMode> endpoint_modes_;

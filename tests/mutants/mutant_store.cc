@@ -27,6 +27,10 @@ Result<Grant> MutantStore::GrantPending(ItemState s, const std::string& agent,
   return Grant{id, agent, s.token, s.lease_until_us, s.attempts, s.payload};
 }
 
+Status MutantStore::CreateLedgerEntry(const std::string& path, std::string_view data) {
+  return fs::CreateAtomic(Sub("tmp"), path, data);
+}
+
 Status MutantStore::CompleteLocked(const Grant& grant, std::string_view result,
                                    bool check_grant) {
   probe_->Yield(point::kCompleteLocked, grant.item);
@@ -35,7 +39,7 @@ Status MutantStore::CompleteLocked(const Grant& grant, std::string_view result,
   if (check_grant) SWARM_RETURN_IF_ERROR(CheckCurrent(*state, grant, "complete"));
   const int64_t now = clock_->NowMicros();
   Effect effect{grant.item, grant.agent, grant.token, now, std::string(result)};
-  Status wrote = fs::CreateAtomic(Sub("tmp"), LedgerPath(grant.item), ToJson(effect).dump());
+  Status wrote = CreateLedgerEntry(LedgerPath(grant.item), ToJson(effect).dump());
   if (wrote.code() == Status::Code::kConflict) {
     auto text = fs::ReadFile(LedgerPath(grant.item));
     if (!text.ok()) return text.status();
@@ -55,7 +59,7 @@ Status MutantStore::CompleteLocked(const Grant& grant, std::string_view result,
   s.status = ItemStatus::kDone;
   s.owner = effect.agent;
   s.lease_until_us = 0;
-  SWARM_RETURN_IF_ERROR(WriteItem(s));
+  SWARM_RETURN_IF_ERROR(WriteDoneState(s));
   probe_->Yield(point::kCompleteStateWritten, grant.item);
   terminal_.insert(grant.item);
   SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(grant.item), /*durable=*/false));

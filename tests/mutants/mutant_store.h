@@ -55,6 +55,12 @@ class MutantStore : public FsStore {
   // (unless `check_grant` is false), the effect created once in the ledger,
   // the item marked done, with the reference's yield points and events.
   Status CompleteLocked(const Grant& grant, std::string_view result, bool check_grant);
+
+  // The two writes of CompleteLocked, as the reference makes them (temp
+  // file, fsync, link or rename, fsync of the directory); the durability
+  // mutants replace them.
+  virtual Status CreateLedgerEntry(const std::string& path, std::string_view data);
+  virtual Status WriteDoneState(const ItemState& state) { return WriteItem(state); }
 };
 
 // One entry of the zoo.

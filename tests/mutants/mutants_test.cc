@@ -57,6 +57,12 @@ const std::vector<ZooCase>& Zoo() {
       {"reaper_rescan", "reaper_rescan.json", {"bounded_monitor_cost"}, {1, 2, 3}},
       {"ignore_skills", "ignore_skills.json", {"skill_match"}, {1, 2, 3}},
       {"model_retry_hot", "model_retry_hot.json", {"no_retry_storm"}, {1, 2, 3}},
+      {"skip_file_fsync", "skip_file_fsync.json", {"no_torn_state", "no_acknowledged_loss"},
+       {1, 2, 3}},
+      {"skip_dir_fsync", "skip_dir_fsync.json", {"no_acknowledged_loss", "exactly_once_effect"},
+       {1, 2, 3}},
+      {"in_place_complete", "in_place_complete.json", {"no_torn_state", "no_acknowledged_loss"},
+       {1, 2, 3}},
   };
   return zoo;
 }

@@ -55,6 +55,9 @@ const std::vector<Expectation>& Expectations() {
       {"reaper_rescan", {"bounded_monitor_cost"}, false},
       {"ignore_skills", {"skill_match"}, false},
       {"model_retry_hot", {"no_retry_storm"}, false},
+      {"skip_file_fsync", {"no_torn_state", "no_acknowledged_loss"}, false},
+      {"skip_dir_fsync", {"no_acknowledged_loss", "exactly_once_effect"}, false},
+      {"in_place_complete", {"no_torn_state", "no_acknowledged_loss"}, false},
   };
   return all;
 }

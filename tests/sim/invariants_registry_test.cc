@@ -36,7 +36,7 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "no_retry_storm", "sut_responsive",
                                              "no_semantic_drift", "bounded_memory",
                                              "bounded_monitor_cost", "skill_match",
-                                             "honest_outcome"}));
+                                             "honest_outcome", "no_acknowledged_loss"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -68,7 +68,7 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
                        "no_silent_span_loss", "no_retry_storm", "sut_responsive",
                        "no_semantic_drift", "bounded_memory", "bounded_monitor_cost",
-                       "skill_match", "honest_outcome"}));
+                       "skill_match", "honest_outcome", "no_acknowledged_loss"}));
 }
 
 }  // namespace

@@ -80,6 +80,25 @@ const char* kRace = R"({
   "limits": {"wall_ms": 240000}
 })";
 
+// The machine loses power after a few completions (parked before a claim).
+// queue.sh never fsyncs: its board and results are replaced by `mv` of a
+// temp file, and everything since the directory was set up is lost.
+const char* kPowerLoss = R"({
+  "name": "sut-power-loss",
+  "mode": "lockstep",
+  "seed": 1,
+  "coordinator": {"lease_ms": 2000, "heartbeat_ms": 250, "reap_interval_ms": 500,
+                  "agent_timeout_ms": 1500, "max_attempts": 10},
+  "agents": {"count": 2, "work_ms": [20, 200]},
+  "work": {"items": 8},
+  "faults": [
+    {"kind": "power_loss", "point": "op.claim", "nth": [5, 8], "unsynced": "drop",
+     "restart_after_ms": 100}
+  ],
+  "invariants": ["no_acknowledged_loss", "no_torn_state", "exactly_once_effect", "no_lost_work"],
+  "limits": {"sim_ms": 1500, "wall_ms": 120000}
+})";
+
 class SutTest : public ::testing::Test {
  public:
   TempDir tmp_;
@@ -192,6 +211,30 @@ TEST_F(SutTest, CorrectBashCoordinatorPassesInFreerun) {
   EXPECT_EQ(Verdict(out + "/sut-freerun-1")["faults"][0]["landed"], true);
   Ran race = Faultline({"run", Write("race.json", kRace), "--sut", sut, "--out", out});
   EXPECT_EQ(race.exit.code, 0) << race.output;
+}
+
+// queue.sh under a power loss: the verdict names the acknowledged
+// completions it lost, and the fault's evidence the files it rolled back.
+TEST_F(SutTest, BashCoordinatorWithoutFsyncLosesAcknowledgedWorkToAPowerLoss) {
+  std::string scn = Write("pl.json", kPowerLoss);
+  std::string out = tmp_ / "out";
+  Ran r = Faultline({"run", scn, "--sut", QueueSut("queue.sh"), "--out", out});
+  ASSERT_EQ(r.exit.code, 1) << r.output;
+  json v = Verdict(out + "/sut-power-loss-1");
+  EXPECT_EQ(v["faults"][0]["landed"], true);
+  std::set<std::string> violated = Violated(v);
+  EXPECT_TRUE(violated.count("no_acknowledged_loss")) << r.output;
+  EXPECT_NE(r.output.find("completion acknowledged to"), std::string::npos) << r.output;
+  std::istringstream trace(ReadAll(out + "/sut-power-loss-1/trace.jsonl"));
+  json loss;
+  for (std::string line; std::getline(trace, line);) {
+    json e = json::parse(line);
+    if (e["type"] == "fault" && e["kind"] == "power_loss") loss = e;
+  }
+  ASSERT_TRUE(loss.is_object()) << "no power_loss fault event";
+  std::set<std::string> rolled_back(loss["rolled_back"].begin(), loss["rolled_back"].end());
+  EXPECT_TRUE(rolled_back.count("work_claims.json")) << loss.dump();
+  EXPECT_EQ(loss["killed"].size(), 3u) << loss.dump();
 }
 
 struct Defect {
