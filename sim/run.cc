@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/private_tmpfs.h"
+#include "sim/run_containment.h"
 #include "sim/sut.h"
 #include "sim/trace_writer.h"
 
@@ -186,6 +187,9 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     const FaultKind* kind = catalog.FindFault(f.kind);
     if (kind) tmpfs_mb = std::max(tmpfs_mb, kind->make(f.options)->PrivateTmpfsMb());
   }
+  // Everything the run starts from here on lives in a PID namespace of its
+  // own and dies with the run, or with this process (sim/run_containment.h).
+  RunContainment containment(work);
   EngineResult r;
   bool mounted = false;
   if (work.empty()) {
@@ -201,6 +205,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     eo.sut = sut.get();
     r = RunEngine(s, catalog, eo, &trace);
   }
+  containment.End();
   if (!work.empty()) {
     if (o.keep) {
       // The coordination directory, whatever the system (SutPaths::dir).
@@ -315,6 +320,9 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       vacuous ? " (VACUOUS: a fault never fired)" : "", s.items, s.agents, r.events,
       s.mode == Mode::kLockstep ? "sim" : "run", Seconds(r.sim_us), Seconds(r.wall_us));
   if (harness) report.summary += "  harness error: " + r.error + "\n";
+  if (!containment.warning().empty()) {
+    report.summary += "  WARNING: " + containment.warning() + "\n";
+  }
   if (r.end == EngineResult::End::kSimLimit || r.end == EngineResult::End::kWallLimit) {
     report.summary += fmt::format("  the run hit its {} limit\n", Name(r.end));
   }

@@ -204,7 +204,9 @@ CommandResult RunCommand(const Command& command) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
-  const pid_t caller = getpid();
+  // What the guard's getppid() reads while the caller lives (0 when the
+  // guard is born in a run's PID namespace, sim/run_containment.h).
+  const pid_t caller = base::ParentPidSeenByChild();
   const pid_t guard = fork();
   if (guard == 0) RunGuard(caller, argv.data(), envp.data(), command.cwd.c_str(), out[1], err[1]);
   const int fork_errno = errno;
