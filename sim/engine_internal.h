@@ -24,6 +24,7 @@
 #include "sim/endpoints.h"
 #include "sim/engine.h"
 #include "sim/fault.h"
+#include "sim/livelock_watch.h"
 #include "sim/process_set.h"
 #include "sim/rng.h"
 #include "sim/settings.h"
@@ -297,6 +298,7 @@ class Engine {
   std::vector<BufferedEvent> buffered_;  // freerun
   uint64_t arrivals_ = 0;
   EngineResult result_;
+  LivelockWatch livelock_{s_.livelock_steps};  // lockstep
 };
 
 }  // namespace faultline::engine_detail

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -41,8 +42,10 @@ extern char** environ;
 namespace faultline {
 namespace {
 
-// The supervisor's parent-death signal: blocked and taken with sigwaitinfo.
+// The supervisor's parent-death signal, and the harness's request to kill
+// every other process of the namespace: blocked, taken with sigwaitinfo.
 constexpr int kHarnessGone = SIGUSR1;
+constexpr int kQuiesce = SIGUSR2;
 // How often the supervisor tries to remove the scratch directory: a process
 // killed a moment ago may still finish one last write into it.
 constexpr int kRemoveAttempts = 20;
@@ -53,10 +56,22 @@ constexpr int64_t kEndWaitMs = 10'000;
 
 // What the supervisor needs, ready before the fork.
 struct SupervisorPlan {
-  int alive_fd = -1;          // read end: end of file when the harness is gone
-  const char* scratch = nullptr;  // nullptr: nothing to remove
-  char* const* rm_argv = nullptr;
+  int alive_fd = -1;   // read end: end of file when the harness is gone
+  int reply_fd = -1;   // write end: the scratch path, then one byte per quiesce
+  char* scratch = nullptr;  // mkdtemp template, made a path by the supervisor; nullptr: none
+  char* const* rm_argv = nullptr;  // rm_argv[3] is `scratch`
 };
+
+bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
 
 void ReapAll(int flags) {
   for (;;) {
@@ -103,15 +118,33 @@ bool Exists(const char* path) {
   _exit(0);
 }
 
-[[noreturn]] void Supervise(const SupervisorPlan& plan) {
+// Every other process of the namespace, killed and gone. Those whose parent
+// is the harness stay zombies until it reaps them; they run nothing.
+void KillOthers() {
+  if (getpid() != 1) return;
+  kill(-1, SIGKILL);
+  ReapAll(0);
+}
+
+[[noreturn]] void Supervise(SupervisorPlan& plan) {
   // Every signal is blocked (the parent blocked them around the fork); the
   // ones we wait for are taken synchronously.
   prctl(PR_SET_NAME, "faultline-init", 0, 0, 0);
   prctl(PR_SET_PDEATHSIG, kHarnessGone, 0, 0, 0);
   // Nothing of the harness's: its files, sockets and terminal stay theirs
   // (a reader of the harness's stdout must see end of file when it exits).
-  if (plan.alive_fd > 0) close_range(0, static_cast<unsigned>(plan.alive_fd) - 1, 0);
-  close_range(static_cast<unsigned>(plan.alive_fd) + 1, ~0U, 0);
+  const unsigned low = static_cast<unsigned>(std::min(plan.alive_fd, plan.reply_fd));
+  const unsigned high = static_cast<unsigned>(std::max(plan.alive_fd, plan.reply_fd));
+  if (low > 0) close_range(0, low - 1, 0);
+  if (high > low + 1) close_range(low + 1, high - 1, 0);
+  close_range(high + 1, ~0U, 0);
+  // The scratch directory is made here, so that from its first moment
+  // someone outlives the harness to remove it.
+  if (plan.scratch != nullptr && mkdtemp(plan.scratch) == nullptr) plan.scratch = nullptr;
+  if (plan.scratch != nullptr) {
+    WriteAll(plan.reply_fd, plan.scratch, strlen(plan.scratch));
+  }
+  WriteAll(plan.reply_fd, "\n", 1);
   // The harness may have died before the prctl: then no signal comes, but
   // the pipe's write end is closed.
   pollfd p{plan.alive_fd, POLLIN, 0};
@@ -120,10 +153,15 @@ bool Exists(const char* path) {
   sigemptyset(&wanted);
   sigaddset(&wanted, SIGCHLD);
   sigaddset(&wanted, kHarnessGone);
+  sigaddset(&wanted, kQuiesce);
   for (;;) {
     siginfo_t info{};
     const int sig = sigwaitinfo(&wanted, &info);
     if (sig == kHarnessGone) CleanUp(plan);
+    if (sig == kQuiesce) {
+      KillOthers();
+      WriteAll(plan.reply_fd, "q", 1);
+    }
     // Orphans of the run are re-parented to us: reap them.
     if (sig == SIGCHLD) ReapAll(WNOHANG);
   }
@@ -150,41 +188,53 @@ bool BackToOwnNamespace(std::string* error) {
 
 }  // namespace
 
-RunContainment::RunContainment(std::string scratch) : scratch_(std::move(scratch)) {
+RunContainment::RunContainment(std::string scratch_template) {
   const std::string consequence =
       "a process of the run that leaves its process group (setsid, a double fork) can outlive a "
       "SIGKILLed faultline";
+  std::string error;
   if (TurnedOff()) {
     warning_ = "no PID namespace for this run (FAULTLINE_PID_NAMESPACE=off): " + consequence;
-    return;
-  }
-  std::string error;
-  // A previous run's namespace is dead: new children cannot be born there.
-  if (!BackToOwnNamespace(&error)) {
+  } else if (!BackToOwnNamespace(&error)) {
+    // A previous run's namespace is dead: new children cannot be born there.
     warning_ = "no PID namespace for this run (" + error + "): " + consequence;
-    return;
-  }
-  if (unshare(CLONE_NEWPID) != 0) {
+  } else if (unshare(CLONE_NEWPID) != 0) {
     warning_ = fmt::format(
         "no PID namespace for this run (unshare(CLONE_NEWPID): {}; it needs CAP_SYS_ADMIN: run as "
         "root, or give the container that capability): {}",
         strerror(errno), consequence);
-    return;
+  } else {
+    StartSupervisor(scratch_template, consequence);
   }
-  int alive[2];
-  if (pipe2(alive, O_CLOEXEC) != 0) {
+  if (supervisor_ <= 0 && !scratch_template.empty()) {
+    // Uncontained: the harness makes the directory; a stale one of a
+    // SIGKILLed harness is swept at a later start (sim/run.cc).
+    if (mkdtemp(scratch_template.data()) != nullptr) scratch_ = scratch_template;
+  }
+}
+
+void RunContainment::StartSupervisor(std::string scratch_template,
+                                     const std::string& consequence) {
+  std::string error;
+  int alive[2] = {-1, -1}, reply[2] = {-1, -1};
+  if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(reply, O_CLOEXEC) != 0) {
     warning_ = fmt::format("no PID namespace for this run (pipe: {}): {}", strerror(errno),
                            consequence);
+    for (int fd : {alive[0], alive[1], reply[0], reply[1]}) {
+      if (fd >= 0) close(fd);
+    }
     BackToOwnNamespace(&error);
     return;
   }
-  std::vector<std::string> rm_args = {"/bin/rm", "-rf", "--", scratch_};
+  std::vector<std::string> rm_args = {"/bin/rm", "-rf", "--", scratch_template};
   std::vector<char*> rm_argv;
   for (std::string& a : rm_args) rm_argv.push_back(a.data());
   rm_argv.push_back(nullptr);
   SupervisorPlan plan;
   plan.alive_fd = alive[0];
-  plan.scratch = scratch_.empty() ? nullptr : scratch_.c_str();
+  plan.reply_fd = reply[1];
+  // mkdtemp fills the template in the supervisor's copy of rm's argument.
+  plan.scratch = scratch_template.empty() ? nullptr : rm_argv[3];
   plan.rm_argv = rm_argv.data();
 
   sigset_t all, old;
@@ -195,8 +245,10 @@ RunContainment::RunContainment(std::string scratch) : scratch_(std::move(scratch
   const int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(alive[0]);
+  close(reply[1]);
   if (pid < 0) {
     close(alive[1]);
+    close(reply[0]);
     warning_ = fmt::format("no PID namespace for this run (fork of its init: {}): {}",
                            strerror(fork_errno), consequence);
     BackToOwnNamespace(&error);
@@ -204,6 +256,32 @@ RunContainment::RunContainment(std::string scratch) : scratch_(std::move(scratch
   }
   supervisor_ = pid;
   alive_fd_ = alive[1];
+  reply_fd_ = reply[0];
+  std::string line;
+  if (ReadLine(&line)) scratch_ = line;
+}
+
+bool RunContainment::ReadLine(std::string* line) {
+  line->clear();
+  for (;;) {
+    char c = 0;
+    const ssize_t n = read(reply_fd_, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    if (c == '\n') return true;
+    line->push_back(c);
+  }
+}
+
+void RunContainment::Quiesce() {
+  if (supervisor_ <= 0) return;
+  if (kill(supervisor_, kQuiesce) != 0) return;
+  for (;;) {
+    char c = 0;
+    const ssize_t n = read(reply_fd_, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    return;  // 'q', or end of file if the supervisor is gone
+  }
 }
 
 RunContainment::~RunContainment() { End(); }
@@ -229,7 +307,8 @@ void RunContainment::End() {
     nanosleep(&pause, nullptr);
   }
   close(alive_fd_);
-  alive_fd_ = -1;
+  close(reply_fd_);
+  alive_fd_ = reply_fd_ = -1;
   supervisor_ = -1;
   std::string error;
   BackToOwnNamespace(&error);

@@ -5,13 +5,15 @@
 //
 // While a RunContainment is in force, every child this process creates (by
 // fork, clone or posix_spawn) is born in a PID namespace of the run's own.
-// Its init is a small supervisor forked here first: it reaps orphans, and it
-// has a parent-death signal. When the harness dies, even by SIGKILL, the
-// supervisor SIGKILLs everything in the namespace, detaches a mount on the
-// scratch directory and removes the directory, then exits; when the init of
-// a PID namespace exits, the kernel kills whatever is left in it. End() (or
-// the destructor) SIGKILLs the supervisor, which does the same minus the
-// clean-up the harness does itself.
+// Its init is a small supervisor forked here first: it creates the run's
+// scratch directory, reaps orphans, and has a parent-death signal. When the
+// harness dies, even by SIGKILL, the supervisor SIGKILLs everything in the
+// namespace, detaches a mount on the scratch directory and removes the
+// directory, then exits; when the init of a PID namespace exits, the kernel
+// kills whatever is left in it. At a run's end the harness calls Quiesce()
+// (everything but the supervisor is killed), removes the scratch directory
+// itself, then End(): the supervisor stays until the directory is gone, so
+// no moment of the run is without someone to clean up after a SIGKILL.
 //
 // The harness keeps seeing its children under their pids in its own
 // namespace (fork's return value, kill, waitpid and /proc all agree). The
@@ -42,14 +44,26 @@ namespace faultline {
 
 class RunContainment {
  public:
-  // Starts containing. `scratch` (may be empty): a directory the supervisor
-  // removes if the harness dies before End(). Never fails: without a PID
-  // namespace, contained() is false and warning() says why.
-  explicit RunContainment(std::string scratch);
+  // Starts containing. `scratch_template` (mkdtemp's, ending in XXXXXX; may
+  // be empty: no scratch directory) names the directory to create; the
+  // supervisor removes it if the harness dies before End(). Never fails:
+  // without a PID namespace, contained() is false, warning() says why, and
+  // this process creates the directory.
+  explicit RunContainment(std::string scratch_template);
   // End().
   ~RunContainment();
   RunContainment(const RunContainment&) = delete;
   RunContainment& operator=(const RunContainment&) = delete;
+
+  // The scratch directory created; empty if none was asked for or mkdtemp
+  // failed.
+  const std::string& scratch() const { return scratch_; }
+
+  // Kills every process in the namespace but the supervisor and waits until
+  // they are gone (those that are this process's children are left to it to
+  // reap), so that nothing writes into the scratch directory any more. No-op
+  // when not contained.
+  void Quiesce();
 
   // Kills every process left in the namespace and returns this process's
   // later children to its own namespace. Idempotent.
@@ -63,10 +77,15 @@ class RunContainment {
   pid_t supervisor() const { return supervisor_; }
 
  private:
+  void StartSupervisor(std::string scratch_template, const std::string& consequence);
+  // Reads one line the supervisor wrote; false at end of file.
+  bool ReadLine(std::string* line);
+
   std::string scratch_;
   std::string warning_;
   pid_t supervisor_ = -1;
   int alive_fd_ = -1;  // write end of a pipe whose end of file tells the supervisor
+  int reply_fd_ = -1;  // read end of the supervisor's replies
 };
 
 }  // namespace faultline

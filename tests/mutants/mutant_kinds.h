@@ -20,5 +20,6 @@ Mutant SpanLeak();            // span_leak.cc
 Mutant ReaperRescan();        // reaper_rescan.cc
 Mutant IgnoreSkills();        // ignore_skills.cc
 Mutant ModelRetryHot();       // model_retry_hot.cc
+Mutant SpinWait();            // spin_wait.cc
 
 }  // namespace swarm::mutants

@@ -57,6 +57,7 @@ const std::vector<ZooCase>& Zoo() {
       {"reaper_rescan", "reaper_rescan.json", {"bounded_monitor_cost"}, {1, 2, 3}},
       {"ignore_skills", "ignore_skills.json", {"skill_match"}, {1, 2, 3}},
       {"model_retry_hot", "model_retry_hot.json", {"no_retry_storm"}, {1, 2, 3}},
+      {"spin_wait", "spin_wait.json", {"progress"}, {1, 2, 3}},
   };
   return zoo;
 }

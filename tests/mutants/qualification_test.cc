@@ -55,6 +55,7 @@ const std::vector<Expectation>& Expectations() {
       {"reaper_rescan", {"bounded_monitor_cost"}, false},
       {"ignore_skills", {"skill_match"}, false},
       {"model_retry_hot", {"no_retry_storm"}, false},
+      {"spin_wait", {"progress"}, false},
   };
   return all;
 }

@@ -10,7 +10,7 @@ const std::vector<Mutant>& AllMutants() {
       CheckThenCreate(), GhostClaim(),    NoFencing(),     LockLeak(),
       InPlaceWrite(),    SilentSpanDrop(), NoConfigCheck(), ImmortalLease(),
       TriggerHappyReaper(), UnlockedRmw(), SpanLeak(), ReaperRescan(), IgnoreSkills(),
-      ModelRetryHot(),
+      ModelRetryHot(), SpinWait(),
   };
   return all;
 }
