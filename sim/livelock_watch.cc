@@ -1,7 +1,8 @@
 #include "sim/livelock_watch.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace faultline {
 
@@ -50,9 +51,9 @@ std::string LivelockWatch::Report() const {
                      [](const Point& a, const Point& b) { return a.times > b.times; });
     if (points.size() > 4) points.resize(4);
     for (size_t k = 0; k < points.size(); ++k) {
-      out += fmt::format("{} {}{} x{}", k == 0 ? ", at" : ",", points[k].point,
-                         points[k].item.empty() ? "" : " (" + points[k].item + ")",
-                         points[k].times);
+      out +=
+          fmt::format("{} {}{} x{}", k == 0 ? ", at" : ",", points[k].point,
+                      points[k].item.empty() ? "" : " (" + points[k].item + ")", points[k].times);
     }
   }
   return out;

@@ -53,7 +53,7 @@ class LivelockWatch {
 
   int64_t bound_;
   int64_t now_us_ = -1;
-  int64_t steps_ = 0;  // at now_us_
+  int64_t steps_ = 0;        // at now_us_
   std::vector<Proc> procs_;  // by process index; steps == 0: none at this instant
 };
 

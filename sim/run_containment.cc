@@ -14,6 +14,7 @@
 #include "sim/run_containment.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,8 +32,6 @@
 #include <cstring>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "base/child_process.h"
 #include "base/monotonic_clock.h"
@@ -56,9 +55,9 @@ constexpr int64_t kEndWaitMs = 10'000;
 
 // What the supervisor needs, ready before the fork.
 struct SupervisorPlan {
-  int alive_fd = -1;   // read end: end of file when the harness is gone
-  int reply_fd = -1;   // write end: the scratch path, then one byte per quiesce
-  char* scratch = nullptr;  // mkdtemp template, made a path by the supervisor; nullptr: none
+  int alive_fd = -1;               // read end: end of file when the harness is gone
+  int reply_fd = -1;               // write end: the scratch path, then one byte per quiesce
+  char* scratch = nullptr;         // mkdtemp template, made a path by the supervisor; nullptr: none
   char* const* rm_argv = nullptr;  // rm_argv[3] is `scratch`
 };
 
@@ -213,13 +212,12 @@ RunContainment::RunContainment(std::string scratch_template) {
   }
 }
 
-void RunContainment::StartSupervisor(std::string scratch_template,
-                                     const std::string& consequence) {
+void RunContainment::StartSupervisor(std::string scratch_template, const std::string& consequence) {
   std::string error;
   int alive[2] = {-1, -1}, reply[2] = {-1, -1};
   if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(reply, O_CLOEXEC) != 0) {
-    warning_ = fmt::format("no PID namespace for this run (pipe: {}): {}", strerror(errno),
-                           consequence);
+    warning_ =
+        fmt::format("no PID namespace for this run (pipe: {}): {}", strerror(errno), consequence);
     for (int fd : {alive[0], alive[1], reply[0], reply[1]}) {
       if (fd >= 0) close(fd);
     }

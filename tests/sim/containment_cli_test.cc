@@ -7,14 +7,13 @@
 // FAULTLINE_CONTAIN_KILLS sets how many times faultline is killed (default
 // 20; tests/containment_kills.sh runs 100), FAULTLINE_CONTAIN_SEED the random
 // schedule (default: from the clock; printed, so a failure can be replayed).
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -39,8 +38,8 @@ using testing::Eventually;
 using testing::TempDir;
 
 // Starts faultline with `extra` added to the environment, output to `log`.
-pid_t StartFaultline(const std::vector<std::string>& args,
-                     const std::vector<std::string>& extra, const std::string& log) {
+pid_t StartFaultline(const std::vector<std::string>& args, const std::vector<std::string>& extra,
+                     const std::string& log) {
   std::vector<std::string> argv = {FAULTLINE_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> env;
@@ -71,8 +70,9 @@ std::string WriteEscapingSut(const std::string& dir) {
   s["work"]["items"] = 6;
   s["sut"]["cwd"] = SUT_DIR;
   s["sut"]["adapter"]["register"] = {
-      "sh", "-c", std::string(containment::kEscape) + " exec ./queue.sh register \"$@\"", "sh",
-      "{dir}", "{agent}", "{pid}"};
+      "sh",   "-c",    std::string(containment::kEscape) + " exec ./queue.sh register \"$@\"",
+      "sh",   "{dir}", "{agent}",
+      "{pid}"};
   const std::string path = dir + "/escaping-sut.json";
   std::ofstream(path) << s.dump(2);
   return path;
@@ -97,12 +97,16 @@ TEST_F(ContainmentCliTest, FinishedRunLeavesNothing) {
   const std::string scenario = WriteEscapingSut(tmp_.path());
   const pid_t pid = StartFaultline({"run", scenario, "--out", tmp_ / "out"}, Env(), tmp_ / "log");
   ASSERT_GT(pid, 0);
-  EXPECT_TRUE(Eventually("the SUT's escaped sleepers run", [&] {
-    for (const std::string& p : containment::Marked(mark_)) {
-      if (p.find("sleep 600") != std::string::npos) return true;
-    }
-    return false;
-  }, 60s)) << testing::ReadAll(tmp_ / "log");
+  EXPECT_TRUE(Eventually(
+      "the SUT's escaped sleepers run",
+      [&] {
+        for (const std::string& p : containment::Marked(mark_)) {
+          if (p.find("sleep 600") != std::string::npos) return true;
+        }
+        return false;
+      },
+      60s))
+      << testing::ReadAll(tmp_ / "log");
   const testing::Exit exit = testing::WaitFor(pid, 120s);
   EXPECT_TRUE(exit.exited && exit.code == 0) << testing::ReadAll(tmp_ / "log");
   EXPECT_EQ(testing::ReadAll(tmp_ / "log").find("WARNING"), std::string::npos);
@@ -113,9 +117,9 @@ TEST_F(ContainmentCliTest, SigkilledAtRandomTimesLeavesNothing) {
   const char* kills_env = std::getenv("FAULTLINE_CONTAIN_KILLS");
   const int kills = kills_env ? std::atoi(kills_env) : 20;
   const char* seed_env = std::getenv("FAULTLINE_CONTAIN_SEED");
-  const uint64_t seed = seed_env ? std::strtoull(seed_env, nullptr, 10)
-                                 : static_cast<uint64_t>(
-                                       std::chrono::system_clock::now().time_since_epoch().count());
+  const uint64_t seed =
+      seed_env ? std::strtoull(seed_env, nullptr, 10)
+               : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   std::printf("FAULTLINE_CONTAIN_SEED=%llu, %d kills\n", static_cast<unsigned long long>(seed),
               kills);
   std::mt19937_64 rng(seed);
@@ -136,9 +140,11 @@ TEST_F(ContainmentCliTest, SigkilledAtRandomTimesLeavesNothing) {
     ASSERT_GT(pid, 0);
     // Once the run has processes of its own, a random moment within 2 s:
     // inside a run, between runs, during set-up or the final state dump.
-    ASSERT_TRUE(Eventually("faultline starts processes",
-                           [&] { return containment::Marked(mark_).size() >= 3; }, 60s))
-        << which[1] << "\n" << testing::ReadAll(log);
+    ASSERT_TRUE(Eventually(
+        "faultline starts processes", [&] { return containment::Marked(mark_).size() >= 3; }, 60s))
+        << which[1] << "\n"
+        << testing::ReadAll(log);
+    // The random schedule itself, not a wait for anything.
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 2000));
     const size_t running = containment::Marked(mark_).size();
     ASSERT_EQ(kill(pid, SIGKILL), 0);
@@ -151,6 +157,8 @@ TEST_F(ContainmentCliTest, SigkilledAtRandomTimesLeavesNothing) {
     std::filesystem::remove(log);
   }
   // The test proves something only if faultline had a run going when killed.
+  std::printf("%d of %d kills landed while the run had processes of its own\n", killed_mid_run,
+              kills);
   EXPECT_GE(killed_mid_run, kills / 2);
 }
 

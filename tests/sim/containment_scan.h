@@ -3,13 +3,12 @@
 // scratch entries, and a fixture that waits until none is left.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -48,7 +47,8 @@ inline std::vector<std::string> Marked(const std::string& mark) {
     bool hit = false;
     for (size_t at = 0; at < env.size();) {
       const size_t end = env.find('\0', at);
-      if (env.compare(at, (end == std::string::npos ? env.size() : end) - at, needle) == 0) hit = true;
+      if (env.compare(at, (end == std::string::npos ? env.size() : end) - at, needle) == 0)
+        hit = true;
       if (end == std::string::npos) break;
       at = end + 1;
     }
@@ -128,7 +128,8 @@ class ScanTest : public ::testing::Test {
       ReapOrphans();
       return Marked(mark_).empty() && MountsUnder(root).empty() && Entries(scratch).empty();
     };
-    if (testing::Eventually("nothing left", clean, deadline, 20ms)) return ::testing::AssertionSuccess();
+    if (testing::Eventually("nothing left", clean, deadline, 20ms))
+      return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure()
            << "left behind after " << deadline.count() << " ms:\nprocesses:" << Join(Marked(mark_))
            << "\nmounts:" << Join(MountsUnder(root)) << "\nscratch:" << Join(Entries(scratch));

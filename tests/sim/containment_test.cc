@@ -8,14 +8,13 @@
 // FAULTLINE_CONTAIN_SEED its random schedule (default: from the clock; the
 // seed is printed).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -59,8 +58,8 @@ TEST_F(RunContainmentTest, EndKillsWhatLeftTheProcessGroup) {
     spec.env = {{kMarkKey, mark_}};
     spec.control_channel = false;
     ASSERT_TRUE(set.Spawn(spec).ok());
-    ASSERT_TRUE(Eventually("the escaped sleepers run", [&] { return Marked(mark_).size() >= 3; },
-                           10s));
+    ASSERT_TRUE(Eventually(
+        "the escaped sleepers run", [&] { return Marked(mark_).size() >= 3; }, 10s));
     set.KillAll();
     // The process set's group kill does not reach what left the group.
     EXPECT_GE(Marked(mark_).size(), 2u) << "nothing escaped: the test proves nothing";
@@ -123,8 +122,8 @@ TEST_F(RunContainmentTest, SigkilledHarnessLeavesNothing) {
   close(ready[0]);
   ASSERT_FALSE(scratch.empty()) << "the harness did not start its child";
   ASSERT_TRUE(std::filesystem::exists(scratch + "/ballast"));
-  ASSERT_TRUE(Eventually("the escaped sleepers run", [&] { return Marked(mark_).size() >= 3; },
-                         10s));
+  ASSERT_TRUE(Eventually(
+      "the escaped sleepers run", [&] { return Marked(mark_).size() >= 3; }, 10s));
   ASSERT_EQ(kill(harness, SIGKILL), 0);
   ASSERT_EQ(waitpid(harness, nullptr, 0), harness);
   EXPECT_TRUE(NothingLeft(tmp.path(), tmp.path()));
