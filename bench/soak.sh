@@ -8,6 +8,7 @@
 #
 #   -d  how long to run (default 3600)
 #   -i  sampling interval (default 10)
+#   -a  only print the table and verdict of an earlier soak's samples.csv
 #   -o  where the run directories and samples go (default: a fresh temp dir;
 #       finished run directories are deleted as it goes, the samples stay in
 #       DIR/samples.csv: elapsed_s,runs,rss_kb,fds,threads; fds is the
@@ -23,22 +24,72 @@
 #     taken mid-run also shows that run's own fds, so the floor is compared).
 # Exit 0 FLAT, 1 GROWING, 2 bad usage or a faultline that did not start.
 #
-# faultline run keeps one small JUnit record per run in memory until it ends
-# (for --junit); at a few hundred bytes per run it is below the threshold.
 set -euo pipefail
 
 duration=3600
 interval=10
 out=""
-while getopts "d:i:o:" opt; do
+analyse=""
+while getopts "d:i:o:a:" opt; do
   case $opt in
     d) duration=$OPTARG ;;
     i) interval=$OPTARG ;;
     o) out=$OPTARG ;;
+    a) analyse=$OPTARG ;;
     *) echo "usage: $0 [-d SECONDS] [-i SAMPLE_SECONDS] [-o DIR] FAULTLINE [SCENARIO]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
+verdict() {
+  awk -F, '
+  BEGIN { n = 0 }
+  NR == 1 { next }
+  { t[n] = $1; r[n] = $2; rss[n] = $3; fd[n] = $4; n++ }
+  END {
+    if (n < 4) { print "too few samples for a verdict"; exit 2 }
+    printf "%10s %8s %10s %6s\n", "elapsed_s", "runs", "rss_kb", "fds"
+    step = n > 20 ? int(n / 20) : 1
+    for (i = 0; i < n; i += step) printf "%10d %8d %10d %6d\n", t[i], r[i], rss[i], fd[i]
+    printf "%10d %8d %10d %6d\n", t[n-1], r[n-1], rss[n-1], fd[n-1]
+    # The measured span: after the first fifth of the time.
+    warm = t[n-1] / 5; m = 0
+    for (i = 0; i < n; i++) if (t[i] >= warm) { mt[m] = t[i]; mr[m] = rss[i]; mf[m] = fd[i]; m++ }
+    if (m < 3) { print "too few samples after the warm-up for a verdict"; exit 2 }
+    sx = sy = sxx = sxy = 0
+    for (i = 0; i < m; i++) { sx += mt[i]; sy += mr[i]; sxx += mt[i]*mt[i]; sxy += mt[i]*mr[i] }
+    den = m * sxx - sx * sx
+    slope = den != 0 ? (m * sxy - sx * sy) / den : 0    # KiB per second
+    span = mt[m-1] - mt[0]
+    growth = slope * span
+    # Median RSS of the measured span.
+    for (i = 0; i < m; i++) s[i] = mr[i]
+    for (i = 1; i < m; i++) { v = s[i]; j = i - 1; while (j >= 0 && s[j] > v) { s[j+1] = s[j]; j-- } s[j+1] = v }
+    median = s[int(m / 2)]
+    limit = median * 0.05; if (limit < 2048) limit = 2048
+    minf = maxf = mf[0]; for (i = 0; i < m; i++) { if (mf[i] < minf) minf = mf[i]; if (mf[i] > maxf) maxf = mf[i] }
+    # A leak raises the floor: the fewest descriptors seen in the last quarter
+    # of the span against the fewest in its first quarter.
+    q = int(m / 4); if (q < 1) q = 1
+    early = mf[0]; for (i = 0; i < q; i++) if (mf[i] < early) early = mf[i]
+    late = mf[m-1]; for (i = m - q; i < m; i++) if (mf[i] < late) late = mf[i]
+    mem_flat = growth < limit
+    fd_flat = late <= early
+    printf "runs: %d in %d s\n", r[n-1], t[n-1]
+    printf "memory: median RSS %d KiB; trend %+.1f KiB over the last %d s (%+.3f KiB/min; limit %d KiB): %s\n",
+           median, growth, span, slope * 60, limit, mem_flat ? "FLAT" : "GROWING"
+    printf "descriptors: %d..%d; fewest %d in the first quarter of the measured span, %d in the last: %s\n",
+           minf, maxf, early, late, fd_flat ? "FLAT" : "GROWING"
+    verdict = mem_flat && fd_flat
+    printf "verdict: %s\n", verdict ? "FLAT" : "GROWING"
+    exit verdict ? 0 : 1
+  }' "$1"
+}
+
+if [ -n "$analyse" ]; then
+  [ -r "$analyse" ] || { echo "$0: cannot read $analyse" >&2; exit 2; }
+  verdict "$analyse"
+  exit $?
+fi
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
   echo "usage: $0 [-d SECONDS] [-i SAMPLE_SECONDS] [-o DIR] FAULTLINE [SCENARIO]" >&2
   exit 2
@@ -82,10 +133,12 @@ while :; do
     if [ "$n" -gt 0 ] && { [ -z "$fds" ] || [ "$n" -lt "$fds" ]; }; then fds=$n; fi
     sleep 0.1
   done
-  # Finished runs (a verdict written) are counted and deleted: the disk stays flat too.
+  # Finished runs are counted and deleted, so the disk stays flat too: those
+  # with a verdict, but never the newest (faultline may still be writing it).
+  newest=$(ls -td "$out"/runs/*/ 2>/dev/null | head -1 || true)
   for d in "$out"/runs/*/; do
-    [ -f "$d/verdict.json" ] || continue
-    rm -rf "$d"
+    [ -f "$d/verdict.json" ] && [ "$d" != "$newest" ] || continue
+    rm -rf "$d" 2>/dev/null || continue
     runs=$((runs + 1))
   done
   [ -n "$rss" ] && [ -n "$fds" ] && echo "$elapsed,$runs,$rss,$fds,$threads" >> "$samples"
@@ -95,44 +148,5 @@ kill -TERM "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 trap - EXIT
 
-awk -F, -v duration="$duration" '
-  NR == 1 { next }
-  { t[n] = $1; r[n] = $2; rss[n] = $3; fd[n] = $4; n++ }
-  END {
-    if (n < 4) { print "too few samples for a verdict"; exit 2 }
-    printf "%10s %8s %10s %6s\n", "elapsed_s", "runs", "rss_kb", "fds"
-    step = n > 20 ? int(n / 20) : 1
-    for (i = 0; i < n; i += step) printf "%10d %8d %10d %6d\n", t[i], r[i], rss[i], fd[i]
-    printf "%10d %8d %10d %6d\n", t[n-1], r[n-1], rss[n-1], fd[n-1]
-    # The measured span: after the first fifth of the time.
-    warm = t[n-1] / 5; m = 0
-    for (i = 0; i < n; i++) if (t[i] >= warm) { mt[m] = t[i]; mr[m] = rss[i]; mf[m] = fd[i]; m++ }
-    if (m < 3) { print "too few samples after the warm-up for a verdict"; exit 2 }
-    sx = sy = sxx = sxy = 0
-    for (i = 0; i < m; i++) { sx += mt[i]; sy += mr[i]; sxx += mt[i]*mt[i]; sxy += mt[i]*mr[i] }
-    den = m * sxx - sx * sx
-    slope = den != 0 ? (m * sxy - sx * sy) / den : 0    # KiB per second
-    span = mt[m-1] - mt[0]
-    growth = slope * span
-    # Median RSS of the measured span.
-    for (i = 0; i < m; i++) s[i] = mr[i]
-    for (i = 1; i < m; i++) { v = s[i]; j = i - 1; while (j >= 0 && s[j] > v) { s[j+1] = s[j]; j-- } s[j+1] = v }
-    median = s[int(m / 2)]
-    limit = median * 0.05; if (limit < 2048) limit = 2048
-    minf = maxf = mf[0]; for (i = 0; i < m; i++) { if (mf[i] < minf) minf = mf[i]; if (mf[i] > maxf) maxf = mf[i] }
-    # A leak raises the floor: the fewest descriptors seen in the last quarter
-    # of the span against the fewest in its first quarter.
-    q = int(m / 4); if (q < 1) q = 1
-    early = mf[0]; for (i = 0; i < q; i++) if (mf[i] < early) early = mf[i]
-    late = mf[m-1]; for (i = m - q; i < m; i++) if (mf[i] < late) late = mf[i]
-    mem_flat = growth < limit
-    fd_flat = late <= early
-    printf "runs: %d in %d s\n", r[n-1], t[n-1]
-    printf "memory: median RSS %d KiB; trend %+.1f KiB over the last %d s (%+.3f KiB/min; limit %d KiB): %s\n",
-           median, growth, span, slope * 60, limit, mem_flat ? "FLAT" : "GROWING"
-    printf "descriptors: %d..%d; fewest %d in the first quarter of the measured span, %d in the last: %s\n",
-           minf, maxf, early, late, fd_flat ? "FLAT" : "GROWING"
-    verdict = mem_flat && fd_flat
-    printf "verdict: %s\n", verdict ? "FLAT" : "GROWING"
-    exit verdict ? 0 : 1
-  }' "$samples"
+verdict "$samples"
+
