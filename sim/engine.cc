@@ -79,6 +79,8 @@ void Engine::RunEnd(EngineResult::End end) {
   state["type"] = "run_end";
   state["end"] = Name(end);
   state["deadlock"] = end == EngineResult::End::kDeadlock ? DeadlockReport() : "";
+  // Only in a livelocked run's history, so that every other trace stays as it was.
+  if (end == EngineResult::End::kLivelock) state["livelock"] = livelock_.Report();
   Emit("sim", std::move(state));
 }
 
@@ -175,6 +177,7 @@ std::string_view Name(EngineResult::End end) {
     case EngineResult::End::kSimLimit: return "sim_limit";
     case EngineResult::End::kWallLimit: return "wall_limit";
     case EngineResult::End::kDeadlock: return "deadlock";
+    case EngineResult::End::kLivelock: return "livelock";
     case EngineResult::End::kHarnessError: return "harness_error";
     case EngineResult::End::kInterrupted: return "interrupted";
   }

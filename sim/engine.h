@@ -49,7 +49,9 @@ struct FaultRecord {
 };
 
 struct EngineResult {
-  enum class End { kCompleted, kSimLimit, kWallLimit, kDeadlock, kHarnessError, kInterrupted };
+  enum class End {
+    kCompleted, kSimLimit, kWallLimit, kDeadlock, kLivelock, kHarnessError, kInterrupted
+  };
   End end = End::kCompleted;
   std::string error;        // kHarnessError: what failed
   std::string trace_sha256;

@@ -26,6 +26,7 @@
 #include "sim/engine.h"
 #include "sim/fault.h"
 #include "sim/interposed_processes.h"
+#include "sim/livelock_watch.h"
 #include "sim/process_set.h"
 #include "sim/rng.h"
 #include "sim/settings.h"
@@ -341,6 +342,7 @@ class Engine {
   std::unique_ptr<InterposedProcesses> interposed_;  // "interleave": "syscalls" only
   std::map<std::string, size_t> command_owner_;      // interposed root -> index in procs_
   std::vector<std::string> interposed_names_;        // creation order: index - procs_.size()
+  LivelockWatch livelock_{s_.livelock_steps};  // lockstep
 };
 
 }  // namespace faultline::engine_detail

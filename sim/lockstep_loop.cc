@@ -142,6 +142,11 @@ EngineResult::End Engine::LockstepLoop() {
       if (taken) continue;
     }
     if (!Step(p)) return EngineResult::End::kHarnessError;
+    const bool yielded = p.parked.kind == Parked::Kind::kYield;
+    if (livelock_.OnStep(T(), static_cast<size_t>(&p - procs_.data()), p.id,
+                         yielded ? p.parked.point : std::string(), p.parked.item)) {
+      return EngineResult::End::kLivelock;
+    }
     if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
   }
 }

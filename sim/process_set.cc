@@ -145,7 +145,9 @@ void Place(ChildPlan& plan, int src, int dst) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) Fail(plan, Step::kDeathSignal);
   // The harness may have died between the clone and the prctl above; then no
   // signal will ever come, so go now. (Comparing with the recorded pid, not
-  // with 1: an orphan is re-parented to the nearest subreaper.)
+  // with 1: an orphan is re-parented to the nearest subreaper. Inside a run's
+  // PID namespace the parent reads as 0 either way, and the namespace dies
+  // with the harness: sim/run_containment.h.)
   if (getppid() != plan.parent) _exit(kSetupFailedExit);
 
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -339,7 +341,7 @@ base::Result<Child> ProcessSet::Spawn(const SpawnSpec& spec) {
                    return !e.second.reaped && getpgid(e.first) == pgid_;
                  });
   ChildPlan plan;
-  plan.parent = getpid();
+  plan.parent = base::ParentPidSeenByChild();
   plan.pgid = joining ? pgid_ : 0;
   plan.log_fd = log_fd;
   plan.ctl_fd = ctl[1];

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/private_tmpfs.h"
+#include "sim/run_containment.h"
 #include "sim/sut.h"
 #include "sim/trace_writer.h"
 
@@ -20,8 +21,9 @@ namespace stdfs = std::filesystem;
 
 constexpr std::string_view kWorkPrefix = "faultline-run-";
 
-// A harness that was SIGKILLed could not remove its scratch directory; the
-// next run does. The directory names carry the owner's pid.
+// A harness that was SIGKILLed without a PID namespace for its run (see
+// sim/run_containment.h) could not remove its scratch directory; the next
+// run does. The directory names carry the owner's pid.
 void RemoveStaleWorkDirs(const std::string& base) {
   std::error_code ec;
   for (auto it = stdfs::directory_iterator(base, ec); !ec && it != stdfs::directory_iterator();
@@ -35,14 +37,14 @@ void RemoveStaleWorkDirs(const std::string& base) {
   }
 }
 
-// Scratch space for the coordination directory: tmpfs when there is one, so
-// that fsync-heavy coordinators do not make the simulation disk-bound.
-std::string MakeWorkDir() {
+// Where the scratch directory for the coordination directory goes (a
+// mkdtemp template): tmpfs when there is one, so that fsync-heavy
+// coordinators do not make the simulation disk-bound.
+std::string WorkDirTemplate() {
   const char* env = std::getenv("FAULTLINE_WORKDIR");
   std::string base = env && *env ? env : (stdfs::is_directory("/dev/shm") ? "/dev/shm" : "/tmp");
   RemoveStaleWorkDirs(base);
-  std::string templ = fmt::format("{}/{}{}-XXXXXX", base, kWorkPrefix, getpid());
-  return mkdtemp(templ.data()) ? templ : "";
+  return fmt::format("{}/{}{}-XXXXXX", base, kWorkPrefix, getpid());
 }
 
 struct Checker {
@@ -169,7 +171,11 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   }
 
   ResourceLog resources(report.run_dir + "/resources.jsonl");
-  std::string work = MakeWorkDir();
+  // Everything the run starts from here on lives in a PID namespace of its
+  // own and dies with the run, or with this process; so does the scratch
+  // directory (sim/run_containment.h).
+  RunContainment containment(WorkDirTemplate());
+  const std::string work = containment.scratch();
   EngineOptions eo;
   eo.resources = &resources;
   eo.work_dir = work;
@@ -204,6 +210,9 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     eo.sut = sut.get();
     r = RunEngine(s, catalog, eo, &trace);
   }
+  // Nothing of the run runs any more, but its supervisor is there to remove
+  // the scratch directory should this process die before it has.
+  containment.Quiesce();
   if (!work.empty()) {
     if (o.keep) {
       // The coordination directory, whatever the system (SutPaths::dir).
@@ -213,6 +222,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     if (mounted) UnmountPrivate(work);
     stdfs::remove_all(work, ec);
   }
+  containment.End();
 
   // Measurements, after the whole trace (docs/determinism.md).
   resources.Close();
@@ -326,8 +336,17 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       vacuous ? " (VACUOUS: a fault never fired)" : "", s.items, s.agents, r.events,
       s.mode == Mode::kLockstep ? "sim" : "run", Seconds(r.sim_us), Seconds(r.wall_us));
   if (harness) report.summary += "  harness error: " + r.error + "\n";
+  if (!containment.warning().empty()) {
+    report.summary += "  WARNING: " + containment.warning() + "\n";
+  }
   if (r.end == EngineResult::End::kSimLimit || r.end == EngineResult::End::kWallLimit) {
     report.summary += fmt::format("  the run hit its {} limit\n", Name(r.end));
+  }
+  if (r.end == EngineResult::End::kLivelock) {
+    report.summary += fmt::format(
+        "  the run was stopped as a livelock: {} steps without simulated time advancing "
+        "(limits.livelock_steps)\n",
+        s.livelock_steps);
   }
   if (!s.differential.is_null()) {
     const nlohmann::json& d = report.verdict["differential"];

@@ -99,6 +99,7 @@ struct ResolvedScenario : ScenarioSettings {
   int64_t sim_ms = 600'000;   // lockstep: simulated-time limit
   int64_t wall_ms = 60'000;   // wall-clock limit of the whole run
   int64_t step_timeout_ms = 10'000;  // lockstep watchdog per step
+  int64_t livelock_steps = 100'000;  // lockstep: steps at one instant that make a livelock
   // null: the reference coordinator. Else a validated "sut" block with its
   // cwd made absolute (sim/sut/sut_spec.h): the external system under test.
   nlohmann::json sut;

@@ -93,6 +93,7 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   r.sim_ms = draw("limits", "sim_ms");
   r.wall_ms = draw("limits", "wall_ms");
   r.step_timeout_ms = draw("limits", "step_timeout_ms");
+  r.livelock_steps = draw("limits", "livelock_steps");
   return r;
 }
 
@@ -124,7 +125,11 @@ json ResolvedScenario::ToJson() const {
       {"reaper", reaper},
       {"scheduler", {{"kind", scheduler}, {"depth", pct_depth}}},
       {"faults", std::move(fault_list)},
-      {"limits", {{"sim_ms", sim_ms}, {"wall_ms", wall_ms}, {"step_timeout_ms", step_timeout_ms}}},
+      {"limits",
+       {{"sim_ms", sim_ms},
+        {"wall_ms", wall_ms},
+        {"step_timeout_ms", step_timeout_ms},
+        {"livelock_steps", livelock_steps}}},
       {"slo", SloJson()},
       {"telemetry",
        {{"enabled", telemetry.enabled},

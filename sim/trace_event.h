@@ -28,10 +28,11 @@
 //     fault       kind, index (position in the scenario's faults), and what landed
 //                 (e.g. agent, point, item, at_us, until_us — run time, like "t")
 //     snapshot    locks, temps, claims (live claim markers), live_procs
-//     run_end     end ("completed", "sim_limit", "wall_limit", "deadlock", ...),
-//                 completed (bool: every item done/dead/quarantined), locks, temps,
+//     run_end     end ("completed", "sim_limit", "wall_limit", "deadlock", "livelock",
+//                 ...), completed (bool: every item done/dead/quarantined), locks, temps,
 //                 ledger, items: [{"id", "status", "reason", "effect": bool}],
-//                 deadlock: "" or who waits on what
+//                 deadlock: "" or who waits on what; livelock (only when end is
+//                 "livelock"): who took the steps at one instant, at which points
 //     spool_left  agent, count, spans (sorted ids): what the agent's telemetry spool
 //                 still holds at the end (runs with telemetry; agents with nothing left
 //                 get none); before run_end

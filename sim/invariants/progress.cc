@@ -18,6 +18,12 @@ void Progress::Observe(const TraceEvent& event) {
   skills_.Observe(event);
   if (event.type != "run_end") return;
   ended_ = true;
+  // A livelock is a violation whatever was done: the run was stopped.
+  if (const std::string& livelock = StrField(event.fields, "livelock"); !livelock.empty()) {
+    violations_.push_back(
+        {kName, "lockstep livelock: " + livelock, {event.seq}});
+    return;
+  }
   auto completed = event.fields.find("completed");
   if (completed != event.fields.end() && completed->is_boolean() && completed->get<bool>()) {
     return;

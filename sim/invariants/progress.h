@@ -9,6 +9,11 @@
 // run never finished. The engine decides "completed" against its own bound
 // (sim_ms / wall_ms after the last fault heals); this checker reads it.
 //
+// A lockstep livelock (run_end.livelock non-empty: processes kept taking
+// steps while simulated time stood still, limits.livelock_steps of them) is
+// one violation, whatever was completed, quoting who stepped at which points
+// as "lockstep livelock: no simulated time passed in N steps at T: ...".
+//
 // Items left open whose skill no agent of the fleet has (unservable,
 // checker::SkillCoverage) do not count as left: nobody could have done
 // them; skill_match names them. A run whose only open items are unservable
@@ -30,7 +35,7 @@ class Progress final : public Invariant {
   static constexpr const char* kName = "progress";
   static constexpr const char* kSummary =
       "all work is done by the end of the run; a lockstep deadlock is reported with who waits "
-      "on what";
+      "on what, a lockstep livelock with who spins at which points";
 
   void Observe(const TraceEvent& event) override;
   void Finish(std::vector<Violation>* out) override;

@@ -208,7 +208,9 @@ CommandResult RunCommand(const Command& command) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
-  const pid_t caller = getpid();
+  // What the guard's getppid() reads while the caller lives (0 when the
+  // guard is born in a run's PID namespace, sim/run_containment.h).
+  const pid_t caller = base::ParentPidSeenByChild();
   // The command's pid, for on_start: the guard forks it and writes it here.
   int pid_pipe[2] = {-1, -1};
   if (command.on_start && pipe2(pid_pipe, O_CLOEXEC) != 0) pid_pipe[0] = pid_pipe[1] = -1;

@@ -23,5 +23,6 @@ Mutant ModelRetryHot();       // model_retry_hot.cc
 Mutant SkipFileFsync();       // skip_file_fsync.cc
 Mutant SkipDirFsync();        // skip_dir_fsync.cc
 Mutant InPlaceComplete();     // in_place_complete.cc
+Mutant SpinWait();            // spin_wait.cc
 
 }  // namespace swarm::mutants

@@ -63,6 +63,7 @@ const std::vector<ZooCase>& Zoo() {
        {1, 2, 3}},
       {"in_place_complete", "in_place_complete.json", {"no_torn_state", "no_acknowledged_loss"},
        {1, 2, 3}},
+      {"spin_wait", "spin_wait.json", {"progress"}, {1, 2, 3}},
   };
   return zoo;
 }

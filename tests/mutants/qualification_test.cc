@@ -58,6 +58,7 @@ const std::vector<Expectation>& Expectations() {
       {"skip_file_fsync", {"no_torn_state", "no_acknowledged_loss"}, false},
       {"skip_dir_fsync", {"no_acknowledged_loss", "exactly_once_effect"}, false},
       {"in_place_complete", {"no_torn_state", "no_acknowledged_loss"}, false},
+      {"spin_wait", {"progress"}, false},
   };
   return all;
 }

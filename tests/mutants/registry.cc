@@ -11,6 +11,7 @@ const std::vector<Mutant>& AllMutants() {
       InPlaceWrite(),    SilentSpanDrop(), NoConfigCheck(), ImmortalLease(),
       TriggerHappyReaper(), UnlockedRmw(), SpanLeak(), ReaperRescan(), IgnoreSkills(),
       ModelRetryHot(), SkipFileFsync(), SkipDirFsync(), InPlaceComplete(),
+      SpinWait(),
   };
   return all;
 }

@@ -304,6 +304,19 @@ TEST(ProgressTest, LockstepDeadlockIsQuotedVerbatim) {
                               deadlock);
 }
 
+TEST(ProgressTest, LockstepLivelockIsAViolationEvenWithAllWorkDone) {
+  const char* livelock =
+      "no simulated time passed in 100000 steps at 0.400 s: a1 took 99990 steps, at lock.busy "
+      "(claim) x99990";
+  nlohmann::json end = RunEnd(1, 400, {Item("w1", "done")});
+  end["end"] = "livelock";
+  end["livelock"] = livelock;
+  auto v = Check<Progress>({RunStart("lockstep"), end});
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_EQ(v[0].evidence, (Evidence{1}));
+  EXPECT_EQ(v[0].message, std::string("lockstep livelock: ") + livelock);
+}
+
 TEST(ProgressTest, HistoryWithoutRunEndIsAViolation) {
   auto v = Check<Progress>({RunStart("lockstep"), Claim(5, "w1", "a1", 1, 1000, 4000)});
   ASSERT_EQ(v.size(), 1u) << Messages(v);
