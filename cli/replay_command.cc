@@ -1,37 +1,38 @@
 // faultline replay: a run directory again, with its resolved scenario and
 // seed; a lockstep run must write the same trace.
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "reports/run_record.h"
 
 namespace faultline::cli {
 namespace {
 
 int Replay(const std::string& dir, const std::string& swarm) {
-  std::ifstream vin(dir + "/verdict.json");
-  nlohmann::json verdict = nlohmann::json::parse(vin, nullptr, false);
-  if (!verdict.is_object() || !verdict.contains("trace_sha256")) {
-    std::fprintf(stderr,
-                 "faultline replay: %s/verdict.json is missing or unreadable; pass a "
-                 "directory written by faultline run\n",
-                 dir.c_str());
+  reports::RunDir run;
+  std::string error;
+  if (!reports::LoadRunDir(dir, &run, &error) || !run.verdict.contains("trace_sha256")) {
+    std::fprintf(stderr, "faultline replay: %s; pass a directory written by faultline run\n",
+                 error.empty() ? (dir + "/verdict.json has no trace_sha256").c_str()
+                               : error.c_str());
     return kExitUsage;
   }
+  const nlohmann::json& verdict = run.verdict;
   Catalog catalog = MakeCatalog();
   Scenario scenario;
   if (!Load(dir + "/scenario.resolved.json", "", catalog, &scenario)) return kExitUsage;
-  ResolvedScenario resolved = Resolve(scenario, catalog, verdict.value("seed", uint64_t{1}));
+  ResolvedScenario resolved = Resolve(scenario, catalog, verdict["seed"].get<uint64_t>());
   RunReport report = RunScenario(resolved, catalog, MakeRunOptions(dir + "/replay", swarm));
   AfterRun(report, resolved.name, nullptr);
   std::fputs(report.summary.c_str(), stdout);
   if (report.exit_code == kExitHarness || report.exit_code == kExitInterrupted) {
     return report.exit_code;
   }
-  std::string was = verdict["trace_sha256"], now = report.verdict["trace_sha256"];
+  const std::string was = verdict["trace_sha256"].get<std::string>();
+  const std::string now = report.verdict.value("trace_sha256", "");
   if (resolved.mode != Mode::kLockstep) {
     std::printf(
         "replay: freerun run re-run (reproducible in distribution only; recorded "

@@ -23,8 +23,8 @@ bool Engine::Step(Proc& p) {
   ++result_.steps;
   const Parked was = p.parked;
   if (!p.conn->Go(p.ClockAt(now_, T()))) {
-    OnExit(p, processes_.Wait(p.pid));
-    return true;
+    OnClosed(p);
+    return result_.error.empty();
   }
   std::string error;
   auto r = p.conn->AwaitPark(
@@ -39,8 +39,8 @@ bool Engine::Step(Proc& p) {
       }
       return true;
     case ControlConnection::Read::kClosed:
-      OnExit(p, processes_.Wait(p.pid));
-      return true;
+      OnClosed(p);
+      return result_.error.empty();
     case ControlConnection::Read::kTimeout:
       return Fail(fmt::format(
           "uncontrolled block: {} was resumed from {} and did not reach its next yield point "
