@@ -52,6 +52,7 @@ class HostileSutTest : public ::testing::TestWithParam<Case> {
 
   Ran Run(const std::string& mode, const std::string& run_mode) {
     json sut = {{"name", "hostile"},
+                {"timeout_ms", 1000},
                 {"observe", "protocol"},
                 {"submit", "true {items}"},
                 {"agent", {"/bin/bash", std::string(SUT_DIR) + "/hostile_agent.sh", mode,
