@@ -46,7 +46,7 @@ void Search(const stdfs::path& dir, int depth, std::vector<std::string>* out) {
 json ReadJson(const stdfs::path& file, std::string* why = nullptr) {
   base::Result<std::string> text = base::ReadRegularFile(file.string(), kMaxRecordBytes);
   if (!text.ok()) {
-    if (why) *why = text.status().message();
+    if (why) *why = file.string() + ": " + text.status().message();
     return json();
   }
   if (diag::NestingDepth(*text) > diag::kMaxDocumentDepth) {
