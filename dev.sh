@@ -19,10 +19,12 @@ PACKAGES=(
 )
 # Only `test` needs these: the FMEA report's HTML is opened in headless Chromium.
 TEST_PACKAGES=(chromium)
+# Only `fuzz` needs these: clang and its libFuzzer/sanitizer runtimes.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 usage() {
   cat <<USAGE
-usage: ./dev.sh main [--seeds N] | test | build | package | deps
+usage: ./dev.sh main [--seeds N] | test | build | package | deps | fuzz [SECONDS]
 
   main    install missing packages, build, run the main job: the qualification suite —
           every bundled scenario (scenarios/*.json) against the reference coordinator
@@ -34,6 +36,10 @@ usage: ./dev.sh main [--seeds N] | test | build | package | deps
   package install missing packages and build the Debian package with CPack (prefix /usr,
           no tests or benchmarks, man pages included): PACKAGE_DIR/faultline_<version>_<arch>.deb
   deps    install missing packages only
+  fuzz    build the libFuzzer targets with clang (build-fuzz/, FAULTLINE_FUZZ=ON) and
+          run each for SECONDS (default 60), corpora seeded from scenarios/, tests/
+          and recorded traces; a crash or hang stops with its input under
+          build-fuzz/findings/<target>/: fix it and keep the input in tests/fuzz/<target>/
 
 Environment: BUILD_DIR (default: build), PACKAGE_DIR (default: build-package),
 SANITIZE=ON for an ASan/UBSan build,
@@ -63,6 +69,28 @@ build() {
   cmake --build "$BUILD_DIR" -j "$(nproc)"
 }
 
+# The libFuzzer campaign (docs/fuzzing.md): every target of fuzz/entries.h
+# for $1 seconds, one after the other; prints executions per second.
+fuzz() {
+  local seconds=${1:-60} dir=${FUZZ_BUILD_DIR:-build-fuzz} status=0
+  CC=clang CXX=clang++ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFAULTLINE_FUZZ=ON -DFAULTLINE_BUILD_TESTS=OFF -DFAULTLINE_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$dir" -j "$(nproc)" --target fuzz_all
+  for target in scenario sut_block fmea control run_directory otlp model_request; do
+    local corpus="$dir/corpus/$target" findings="$dir/findings/$target"
+    mkdir -p "$corpus" "$findings"
+    tests/fuzz/seed_corpus.sh "$target" "$corpus"
+    echo "dev.sh fuzz: $target for ${seconds}s"
+    "$dir/bin/fuzz_$target" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -max_len=65536 -artifact_prefix="$findings/" -print_final_stats=1 \
+      >"$dir/fuzz-$target.log" 2>&1 || status=1
+    grep -E "stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|crash-|timeout-" \
+      "$dir/fuzz-$target.log" | sed "s/^/  $target: /" || true
+  done
+  [ "$status" = 0 ] || echo "dev.sh fuzz: findings under $dir/findings/ (logs $dir/fuzz-*.log)" >&2
+  return "$status"
+}
+
 # The .deb: its own build directory, configured for /usr (GNUInstallDirs then
 # picks Debian's multiarch lib directory), without tests or benchmarks.
 package() {
@@ -77,6 +105,11 @@ package() {
 
 case "${1:-}" in
   deps) install_deps ;;
+  fuzz) install_deps "${FUZZ_PACKAGES[@]}"
+        if [ $# -gt 1 ] && ! [[ "$2" =~ ^[1-9][0-9]*$ ]]; then
+          echo "dev.sh fuzz: SECONDS must be a positive integer, got '$2'" >&2; exit 2
+        fi
+        fuzz "${2:-60}" ;;
   build) install_deps; build ;;
   package) install_deps; package ;;
   main) seeds=${SEEDS:-3}

@@ -10,9 +10,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/bounded_read.h"
 #include "faults/registry.h"
 #include "reports/timeline_svg.h"
 #include "sim/invariants/registry.h"
+#include "sim/json_diagnostics.h"
 #include "sim/sut/external_sut.h"
 #include "sim/sut/systems.h"
 
@@ -33,6 +35,26 @@ void InstallSignalHandlers() {
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
+
+CLI::Validator SeedText() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 19 &&
+                            text.find_first_not_of("0123456789") == std::string::npos;
+        if (digits && (text.size() < 19 || text <= "9223372036854775807")) return "";
+        return "a seed is a decimal integer from 0 to 9223372036854775807; found \"" + text + "\"";
+      },
+      "SEED");
+}
+
+CLI::Validator NonEmpty(const std::string& flag, const std::string& what) {
+  return CLI::Validator(
+      [flag, what](std::string& text) -> std::string {
+        if (!text.empty()) return "";
+        return flag + " \"\": expected " + what + " (is the variable that should hold it unset?)";
+      },
+      "");
 }
 
 Catalog MakeCatalog() { return Catalog{faults::AllFaults(), CoreInvariants(), &sut::Systems()}; }
@@ -98,14 +120,17 @@ bool ApplySut(const std::string& flag, const Catalog& catalog, Scenario* scenari
       doc.erase("differential");
     }
   } else {
-    std::ifstream in(flag);
-    if (!in) {
-      std::fprintf(stderr, "faultline: %s: cannot open the SUT file: %s\n", flag.c_str(),
-                   std::strerror(errno));
+    base::Result<std::string> text = base::ReadRegularFile(flag, kMaxScenarioBytes);
+    if (!text.ok()) {
+      std::fprintf(stderr, "faultline: --sut %s: cannot read the SUT file: %s\n", flag.c_str(),
+                   text.status().message().c_str());
       return false;
     }
-    nlohmann::json block = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false,
-                                                 /*ignore_comments=*/true);
+    nlohmann::json block;
+    if (diag::Check problem = diag::ParseDocument(*text, &block)) {
+      std::fprintf(stderr, "faultline: %s: %s\n", flag.c_str(), problem->message.c_str());
+      return false;
+    }
     if (block.is_object() && block.size() == 1 && block.contains("sut")) block = block["sut"];
     if (!block.is_object()) {
       std::fprintf(stderr,

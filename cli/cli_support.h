@@ -5,6 +5,7 @@
 // cli/<name>_command.cc and only wires these into the simulator.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -20,6 +21,13 @@ namespace faultline::cli {
 extern std::atomic<bool> g_interrupted;
 // Also ignores SIGPIPE: a reader that hangs up must not kill faultline.
 void InstallSignalHandlers();
+
+// --seed: a decimal integer from 0 to 2^63-1, refused (exit 2) otherwise,
+// never clamped.
+CLI::Validator SeedText();
+// A flag whose value must not be empty: `--sut ""` (an unset variable in a
+// CI script) is refused, not taken for "no flag".
+CLI::Validator NonEmpty(const std::string& flag, const std::string& what);
 
 // The fault and invariant registries, as every command sees them.
 Catalog MakeCatalog();

@@ -80,9 +80,10 @@ base::Runner SetupDiff(CLI::App* app) {
                   "The two systems to compare, in order A then B: a SUT file (a \"sut\" block) "
                   "or \"swarm\" for the reference coordinator")
       ->required()
-      ->expected(2);
+      ->expected(2)
+      ->check(NonEmpty("--sut", "a SUT file or \"swarm\""));
   app->add_option("--seed", f->seed, "Seed of both runs (default: the scenario's \"seed\")")
-      ->check(CLI::NonNegativeNumber);
+      ->check(SeedText());
   app->add_option("--out", f->out, "Where the two run directories go (default: faultline-diff)");
   app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
   return [f] { return Diff(*f); };

@@ -106,7 +106,7 @@ base::Runner SetupExplore(CLI::App* app) {
   app->add_option("--seed", f->seed,
                   "Master seed: the same one draws the same scenarios (default: the "
                   "scenario's \"seed\")")
-      ->check(CLI::NonNegativeNumber);
+      ->check(SeedText());
   app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
   app->add_option("--shrink", f->shrink,
                   "Do not search: shrink this failing scenario (a member of the family, e.g. "

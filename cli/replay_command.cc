@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/replay_stops.h"
 #include "reports/timeline_text.h"
+#include "reports/run_record.h"
 
 namespace faultline::cli {
 namespace {
@@ -90,19 +90,19 @@ int Replay(const ReplayFlags& f) {
     std::fprintf(stderr, "faultline replay: give --stop-at or --until, not both\n");
     return kExitUsage;
   }
-  std::ifstream vin(dir + "/verdict.json");
-  nlohmann::json verdict = nlohmann::json::parse(vin, nullptr, false);
-  if (!verdict.is_object() || !verdict.contains("trace_sha256")) {
-    std::fprintf(stderr,
-                 "faultline replay: %s/verdict.json is missing or unreadable; pass a "
-                 "directory written by faultline run\n",
-                 dir.c_str());
+  reports::RunDir run;
+  std::string error;
+  if (!reports::LoadRunDir(dir, &run, &error) || !run.verdict.contains("trace_sha256")) {
+    std::fprintf(stderr, "faultline replay: %s; pass a directory written by faultline run\n",
+                 error.empty() ? (dir + "/verdict.json has no trace_sha256").c_str()
+                               : error.c_str());
     return kExitUsage;
   }
+  const nlohmann::json& verdict = run.verdict;
   Catalog catalog = MakeCatalog();
   Scenario scenario;
   if (!Load(dir + "/scenario.resolved.json", "", catalog, &scenario)) return kExitUsage;
-  ResolvedScenario resolved = Resolve(scenario, catalog, verdict.value("seed", uint64_t{1}));
+  ResolvedScenario resolved = Resolve(scenario, catalog, verdict["seed"].get<uint64_t>());
   RunOptions options = MakeRunOptions(dir + "/replay", f.swarm);
   std::unique_ptr<ReplayStops> stops;
   if (Stopping(f)) {
@@ -120,7 +120,8 @@ int Replay(const ReplayFlags& f) {
   if (report.exit_code == kExitHarness || report.exit_code == kExitInterrupted) {
     return report.exit_code;
   }
-  std::string was = verdict["trace_sha256"], now = report.verdict["trace_sha256"];
+  const std::string was = verdict["trace_sha256"].get<std::string>();
+  const std::string now = report.verdict.value("trace_sha256", "");
   if (resolved.mode != Mode::kLockstep) {
     std::fprintf(text,
                  "replay: freerun run re-run (reproducible in distribution only; recorded "

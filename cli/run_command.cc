@@ -229,12 +229,13 @@ base::Runner SetupRun(CLI::App* app) {
   auto f = std::make_shared<RunFlags>();
   app->add_option("SCENARIO", f->scenarios, "Scenario files (JSON)")->required();
   app->add_option("--seed", f->seed, "Seed of the run (default: the scenario's \"seed\")")
-      ->check(CLI::NonNegativeNumber);
+      ->check(SeedText());
   app->add_option("--mode", f->mode, "Override the scenario's mode")
       ->check(CLI::IsMember({"lockstep", "freerun"}));
   app->add_option("--sut", f->sut,
                   "Run against the external SUT described in this file (a \"sut\" block, see "
-                  "docs/external-sut.md), or \"swarm\" for the reference coordinator");
+                  "docs/external-sut.md), or \"swarm\" for the reference coordinator")
+      ->check(NonEmpty("--sut", "a SUT file or \"swarm\""));
   app->add_option("--out", f->out, "Where run directories go (default: faultline-out)");
   app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
   app->add_flag("--keep", f->keep, "Keep the coordination directory in the run directory");

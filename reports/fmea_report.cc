@@ -12,6 +12,7 @@
 #include <set>
 #include <tuple>
 
+#include "base/bounded_read.h"
 #include "reports/fmea_scales.h"
 #include "reports/timeline_svg.h"
 #include "reports/trace_analysis.h"
@@ -116,15 +117,19 @@ std::vector<RunSummary> LoadRuns(const std::vector<std::string>& paths,
 std::string AnalyzeRun(RunSummary* r, const ReportOptions& options,
                        std::vector<std::string>* warnings) {
   const json& v = r->dir.verdict;
-  std::ifstream trace(r->dir.path + "/trace.jsonl");
+  const std::string trace_path = r->dir.path + "/trace.jsonl";
+  // A FIFO or a device in place of the trace is never opened for reading.
+  const base::Status regular = base::CheckRegularFile(trace_path);
+  std::ifstream trace;
+  if (regular.ok()) trace.open(trace_path);
   uint64_t bad_lines = 0;
   TraceFacts facts;
   const bool readable = trace.is_open();
   if (readable) {
     facts = AnalyzeTrace(trace, EvidenceOf(v), &bad_lines);
   } else {
-    warnings->push_back(r->dir.path + "/trace.jsonl: missing; the run counts, without latency, "
-                        "recovery or timeline");
+    warnings->push_back(trace_path + ": " + (regular.ok() ? "unreadable" : regular.message()) +
+                        "; the run counts, without latency, recovery or timeline");
   }
   if (bad_lines > 0) {
     warnings->push_back(fmt::format("{}/trace.jsonl: {} lines are not JSON objects and were "

@@ -32,7 +32,16 @@ struct RunDir {
 std::vector<std::string> FindRunDirs(const std::vector<std::string>& roots,
                                      std::vector<std::string>* problems);
 
-// False (with `error`) when verdict.json is missing or not a verdict.
+// True when `verdict` has the shape faultline run writes, as far as the
+// reports and replay read it: an object with "scenario" (string) and "seed"
+// (unsigned integer), and every other field they read, when present, of its
+// type (strings, booleans, "stats" an object of integers, "invariants" and
+// "faults" arrays of objects, evidence lists of sequence numbers). Else false
+// with `error` naming the first field that is not (a JSON pointer).
+bool CheckVerdict(const nlohmann::json& verdict, std::string* error);
+
+// False (with `error`) when verdict.json is missing, no regular file, or not
+// a verdict (CheckVerdict).
 bool LoadRunDir(const std::string& path, RunDir* out, std::string* error);
 
 }  // namespace faultline::reports

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "sim/json_diagnostics.h"
+
 namespace faultline::reports {
 namespace {
 
@@ -251,6 +253,10 @@ TraceFacts AnalyzeTrace(std::istream& lines, const EvidenceIndex& evidence, uint
   uint64_t bad = 0;
   while (std::getline(lines, line)) {
     if (line.empty()) continue;
+    if (diag::NestingDepth(line) > diag::kMaxDocumentDepth) {
+      ++bad;
+      continue;
+    }
     json j = json::parse(line, nullptr, false);
     if (!j.is_object()) {
       ++bad;

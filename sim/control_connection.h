@@ -2,14 +2,22 @@
 // (sim/protocol/control_protocol.h): reads its messages, knows where it is
 // parked, and lets it go.
 //
+// The protocol is strict (docs/protocol.md, "What faultline refuses"): every
+// line is checked by ParseControlLine before anything of it reaches the
+// trace, and a process that breaks a rule gets kBadMessage with a message
+// that says what it sent. Limits: a line is at most kMaxLineBytes, a JSON
+// value nests at most kMaxDepth deep.
+//
 // Thread-compatible. Does not own the socket fd: the ProcessSet that spawned
 // the process does (ProcessSet::CloseControl).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace faultline {
 
@@ -24,6 +32,32 @@ struct Parked {
   int64_t pid = 0;  // kCommand: the command's pid
 };
 
+// One line a controlled process sent, checked.
+struct ControlMessage {
+  enum class Kind { kHello, kYield, kSleep, kCommand, kEvent };
+  Kind kind = Kind::kEvent;
+  Parked parked;         // kHello, kYield, kSleep, kCommand
+  nlohmann::json event;  // kEvent: the event object (its "type" is an agent event type)
+  int64_t mono_us = 0;   // kEvent: the sender's mono_us, 0 if none
+};
+
+inline constexpr size_t kMaxLineBytes = size_t{1} << 20;
+inline constexpr int kMaxDepth = 32;
+// The longest sleep a process may ask for: one simulated year.
+inline constexpr int64_t kMaxSleepUs = int64_t{365} * 24 * 3600 * 1000 * 1000;
+
+// Parses and checks one line (without its '\n'). False with `error` saying
+// what is wrong (quoting a bounded, escaped excerpt of the line) when it is
+// not exactly one of the messages of the protocol: valid UTF-8, a JSON object
+// nested at most kMaxDepth deep, one message key with a value of its type, an
+// event whose "type" is one of protocol::kAgentEventTypes and that sets none
+// of the harness's own fields (seq, t, proc), no NUL in any string.
+bool ParseControlLine(std::string_view line, ControlMessage* out, std::string* error);
+
+// `text` cut to `max` bytes with control bytes and invalid UTF-8 escaped: safe
+// to put into an error message or a JSON string.
+std::string Excerpt(std::string_view text, size_t max = 200);
+
 class ControlConnection {
  public:
   explicit ControlConnection(int fd) : fd_(fd) {}
@@ -36,10 +70,17 @@ class ControlConnection {
   enum class Read { kParked, kClosed, kTimeout, kBadMessage };
   // Lockstep: reads until the process parks (hello, yield, sleep or spawned), handing
   // every event to `on_event` in order. kTimeout after `timeout_ms` of wall
-  // time without parking; kClosed at end of file (the process is gone).
+  // time without parking; kClosed at end of file (the process is gone, or
+  // closed its channel: the caller tells which). kBadMessage for a line
+  // ParseControlLine refuses, a second hello, a line longer than
+  // kMaxLineBytes, or anything sent after the parking message before the
+  // answer (a process waits for "go").
   Read AwaitPark(int timeout_ms, const EventFn& on_event, Parked* parked, std::string* error);
-  // Freerun: reads what is available now without blocking; hellos are
-  // skipped. kClosed at end of file, else kParked (meaning: drained).
+  // Freerun: reads what is available now without blocking (at most
+  // kMaxLineBytes per call, so that a flood cannot hold the caller); the
+  // first hello is skipped. kClosed at end of file, kBadMessage as above
+  // (yields and sleeps are not sent in freerun), else kParked (meaning:
+  // drained for now).
   Read Drain(const EventFn& on_event, std::string* error);
   // Answers the parked process.
   bool Go(int64_t now_us);
@@ -49,10 +90,15 @@ class ControlConnection {
  private:
   // Hands buffered event messages to `on_event` until a message that is not
   // an event: returns true with it in `message` (or with `error` set for a
-  // line that is not a JSON object); false when no complete line is left.
-  bool NextMessage(const EventFn& on_event, nlohmann::json* message, std::string* error);
+  // line that breaks the protocol); false when no complete line is left.
+  bool NextMessage(const EventFn& on_event, ControlMessage* message, std::string* error);
+  // Appends what one read returned; false (with `error`) when the line being
+  // assembled grows beyond kMaxLineBytes.
+  bool Append(const char* data, size_t n, std::string* error);
   int fd_;
   std::string buffer_;
+  size_t scanned_ = 0;  // bytes of buffer_ known to hold no '\n'
+  bool hello_seen_ = false;
 };
 
 }  // namespace faultline

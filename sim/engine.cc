@@ -10,6 +10,14 @@
 namespace faultline::engine_detail {
 
 void Engine::Emit(const std::string& proc, nlohmann::json event, int64_t t) {
+  if (proc != "sim" && ++process_events_ > kMaxProcessEvents) {
+    if (process_events_ == kMaxProcessEvents + 1) {
+      Fail(fmt::format("{} sent event number {} of this run; a run takes at most {} events from "
+                       "its processes (is it flooding the control channel?)",
+                       proc, process_events_, kMaxProcessEvents));
+    }
+    return;
+  }
   if (event.value("type", "") == "complete_ok") ++completed_items_;
   if (lockstep_) {
     trace_->Append(t, proc, std::move(event));

@@ -39,6 +39,9 @@ namespace faultline::engine_detail {
 constexpr int64_t kSimEpochUs = 1'000'000;
 constexpr uint64_t kSnapshotEverySteps = 64;
 constexpr int64_t kFreerunSnapshotUs = 50'000;
+// The most events the processes of one run may send (every bundled scenario
+// stays far below: its largest run writes tens of thousands).
+constexpr uint64_t kMaxProcessEvents = 2'000'000;
 
 // What an external SUT's commands read as {now_ms} / {now_us} in freerun.
 inline int64_t RealtimeMicros() {
@@ -238,6 +241,10 @@ class Engine {
   void Emit(const std::string& proc, nlohmann::json event, int64_t t);
   void Emit(const std::string& proc, nlohmann::json event) { Emit(proc, std::move(event), T()); }
   void OnExit(Proc& p, const ExitStatus& status);
+  // `p`'s control channel reached end of file: it exited (OnExit), or it
+  // closed the channel, or its write side, and runs on uncontrolled: a
+  // harness error naming it, after step_timeout_ms, and it is killed.
+  void OnClosed(Proc& p);
   // Resource measurement (resources.jsonl, never the trace): what `p` uses
   // now, and its final figures once reaped.
   void SampleUsage(const Proc& p);
@@ -336,6 +343,9 @@ class Engine {
   int64_t last_snapshot_ = 0;
   int64_t last_progress_mono_ = 0;
   int completed_items_ = 0;
+  // Events the processes sent; beyond kMaxProcessEvents the run ends as a
+  // harness error (a flood would fill the disk and the checkers' memory).
+  uint64_t process_events_ = 0;
   std::vector<BufferedEvent> buffered_;  // freerun
   uint64_t arrivals_ = 0;
   EngineResult result_;

@@ -5,10 +5,12 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "sim/protocol/control_protocol.h"
 
@@ -26,8 +28,28 @@ bool Engine::Host::RunProgram(const std::vector<std::string>& argv, const std::s
     *error = child.status().message();
     return false;
   }
-  *status = e_->processes_.Wait(child->pid);
-  return true;
+  // A program the harness runs itself is bounded like a step: one that
+  // never exits (or a SIGTERM/SIGINT meanwhile) ends the wait, and it is
+  // killed.
+  const int64_t deadline = base::MonotonicMicros() + e_->s_.step_timeout_ms * 1000;
+  for (;;) {
+    if (std::optional<ExitStatus> done = e_->processes_.Poll(child->pid)) {
+      *status = *done;
+      return true;
+    }
+    const bool interrupted = e_->Interrupted();
+    if (interrupted || base::MonotonicMicros() > deadline) {
+      e_->processes_.Signal(child->pid, SIGKILL);
+      e_->processes_.Wait(child->pid);
+      *error = interrupted ? fmt::format("{} was interrupted (SIGINT/SIGTERM)", spec.id)
+                           : fmt::format("{} did not exit within {} ms (limits.step_timeout_ms); "
+                                         "it was killed",
+                                         fmt::join(argv, " "), e_->s_.step_timeout_ms);
+      return false;
+    }
+    const timespec pause{0, 2'000'000};
+    nanosleep(&pause, nullptr);
+  }
 }
 
 bool Engine::LimitFiles(const std::string& id, int limit) {
@@ -86,8 +108,8 @@ bool Engine::AwaitHello(Proc& p) {
       [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
   if (r == ControlConnection::Read::kParked && p.parked.kind == Parked::Kind::kHello) return true;
   if (r == ControlConnection::Read::kClosed) {
-    OnExit(p, processes_.Wait(p.pid));
-    return true;  // it exited at once (e.g. refused); the history says so
+    OnClosed(p);
+    return result_.error.empty();  // it exited at once (e.g. refused); the history says so
   }
   return Fail(fmt::format("{} did not say hello on its control channel within {} ms ({})", p.id,
                           s_.step_timeout_ms, error.empty() ? "timeout" : error));
@@ -146,6 +168,25 @@ void Engine::OnExit(Proc& p, const ExitStatus& status) {
     ev["signal"] = status.signal;
   }
   Emit("sim", std::move(ev));
+}
+
+void Engine::OnClosed(Proc& p) {
+  // End of file comes a moment before the exit status can be reaped.
+  const int64_t deadline = base::MonotonicMicros() + s_.step_timeout_ms * 1000;
+  for (;;) {
+    if (std::optional<ExitStatus> status = processes_.Poll(p.pid)) {
+      OnExit(p, *status);
+      return;
+    }
+    if (base::MonotonicMicros() > deadline) break;
+    const timespec pause{0, 1'000'000};
+    nanosleep(&pause, nullptr);
+  }
+  Fail(fmt::format("{} (pid {}) closed its control channel but did not exit within {} ms: it "
+                   "would run uncontrolled; it was killed",
+                   p.id, p.pid, s_.step_timeout_ms));
+  processes_.Signal(p.pid, SIGKILL);
+  OnExit(p, processes_.Wait(p.pid));
 }
 
 bool Engine::Kill(const std::string& id, const std::string& by) {

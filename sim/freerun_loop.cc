@@ -45,7 +45,7 @@ EngineResult::End Engine::FreerunLoop() {
             Emit(p.id, std::move(ev), mono ? mono - start_mono_ : T());
           },
           &error);
-      if (r == ControlConnection::Read::kClosed) OnExit(p, processes_.Wait(p.pid));
+      if (r == ControlConnection::Read::kClosed) OnClosed(p);
       if (r == ControlConnection::Read::kBadMessage) {
         Fail(fmt::format("{} broke the control protocol: {}", p.id, error));
       }

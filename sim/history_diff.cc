@@ -125,7 +125,7 @@ std::vector<ProjectedOp> ProjectOutcomes(const std::vector<ProjectedOp>& history
   }
   std::vector<ProjectedOp> out;
   for (const auto& [id, o] : items) {
-    auto at = [&](const char* op, std::string outcome) {
+    auto at = [&out, &id = id, &o = o](const char* op, std::string outcome) {
       out.push_back({id, op, std::move(outcome), o.last.agent, o.last.seq, o.last.t});
     };
     at("end", o.status);

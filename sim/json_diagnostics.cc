@@ -209,7 +209,36 @@ int64_t Saturated(const json& j) {
   return j.get<int64_t>();
 }
 
+int NestingDepth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 Check ParseDocument(const std::string& text, json* doc) {
+  if (const int depth = NestingDepth(text); depth > kMaxDocumentDepth) {
+    return Fail("", fmt::format("JSON nested {} levels deep; at most {} are accepted", depth,
+                                kMaxDocumentDepth));
+  }
   DuplicateKeyFinder duplicates;
   try {
     *doc = json::parse(
@@ -220,6 +249,10 @@ Check ParseDocument(const std::string& text, json* doc) {
         /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const json::parse_error& e) {
     return Fail("", InvalidJson(e));
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double ("1e400"): nlohmann reports it as out of range.
+    return Fail("", fmt::format("invalid JSON: a number too large for any setting ({})",
+                                e.what()));
   }
   return duplicates.found();
 }

@@ -56,7 +56,15 @@ std::optional<std::string> FirstUnknownKey(const nlohmann::json& object,
 // so fail every bound). REQUIRES: `j` is an integer.
 int64_t Saturated(const nlohmann::json& j);
 
-// Parses `text` (comments allowed) into `*doc`. A syntax error ("invalid
+// The deepest nesting of arrays and objects in `text` (brackets inside
+// strings do not count; comments are not skipped, so a bracket in a comment
+// may count). Linear, no recursion: bounds a document before it is parsed,
+// since a parsed value is destroyed and printed recursively.
+int NestingDepth(std::string_view text);
+inline constexpr int kMaxDocumentDepth = 64;
+
+// Parses `text` (comments allowed) into `*doc`. Nesting deeper than
+// kMaxDocumentDepth, a syntax error ("invalid
 // JSON at line 3, column 5 (byte 42): ...") or a key written twice in one
 // object (JSON would keep only the last) is a Problem.
 Check ParseDocument(const std::string& text, nlohmann::json* doc);

@@ -24,8 +24,8 @@ bool Engine::Step(Proc& p) {
   const Parked was = p.parked;
   if (was.kind == Parked::Kind::kCommand) p.command.clear();  // its command has ended
   if (!p.conn->Go(p.ClockAt(now_, T()))) {
-    OnExit(p, processes_.Wait(p.pid));
-    return true;
+    OnClosed(p);
+    return result_.error.empty();
   }
   std::string error;
   auto r = p.conn->AwaitPark(
@@ -41,8 +41,8 @@ bool Engine::Step(Proc& p) {
       if (p.parked.kind == Parked::Kind::kCommand) return AdoptCommand(p);
       return true;
     case ControlConnection::Read::kClosed:
-      OnExit(p, processes_.Wait(p.pid));
-      return true;
+      OnClosed(p);
+      return result_.error.empty();
     case ControlConnection::Read::kTimeout:
       return Fail(fmt::format(
           "uncontrolled block: {} was resumed from {} and did not reach its next yield point "

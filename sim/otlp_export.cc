@@ -4,6 +4,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "sim/json_diagnostics.h"
+
 namespace faultline {
 namespace {
 
@@ -15,30 +17,47 @@ bool IsHex(const std::string& s, size_t len) {
          });
 }
 
+// `j[key]` when `j` is an object holding a string there, else "".
+std::string StringAt(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// `j[key]` when `j` is an object holding an array there, else null.
+const json* ArrayAt(const json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? &*it : nullptr;
+}
+
 }  // namespace
 
 bool ParseOtlpExport(const std::string& body, std::vector<ReceivedSpan>* out, size_t* rejected) {
+  // Nesting is bounded before parsing (a parsed value is destroyed
+  // recursively); any value of another type than OTLP says is skipped.
+  if (diag::NestingDepth(body) > diag::kMaxDocumentDepth) return false;
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return false;
-  auto rs = j.find("resourceSpans");
-  if (rs == j.end() || !rs->is_array()) return false;
+  const json* rs = ArrayAt(j, "resourceSpans");
+  if (rs == nullptr) return false;
   for (const json& resource : *rs) {
     std::string instance;
-    if (resource.contains("resource") && resource["resource"].contains("attributes")) {
-      for (const json& kv : resource["resource"]["attributes"]) {
-        if (kv.value("key", "") == "service.instance.id" && kv.contains("value")) {
-          instance = kv["value"].value("stringValue", "");
-        }
+    const json* attributes =
+        resource.is_object() && resource.contains("resource") ? ArrayAt(resource["resource"], "attributes")
+                                                               : nullptr;
+    for (size_t i = 0; attributes != nullptr && i < attributes->size(); ++i) {
+      const json& kv = (*attributes)[i];
+      if (StringAt(kv, "key") == "service.instance.id" && kv.contains("value")) {
+        instance = StringAt(kv["value"], "stringValue");
       }
     }
     for (const char* scopes_key : {"scopeSpans", "instrumentationLibrarySpans"}) {
-      auto scopes = resource.find(scopes_key);
-      if (scopes == resource.end() || !scopes->is_array()) continue;
-      for (const json& scope : *scopes) {
-        auto spans = scope.find("spans");
-        if (spans == scope.end() || !spans->is_array()) continue;
-        for (const json& s : *spans) {
-          ReceivedSpan r{s.value("spanId", ""), s.value("traceId", ""), s.value("name", ""),
+      const json* scopes = ArrayAt(resource, scopes_key);
+      for (size_t k = 0; scopes != nullptr && k < scopes->size(); ++k) {
+        const json* spans = ArrayAt((*scopes)[k], "spans");
+        for (size_t n = 0; spans != nullptr && n < spans->size(); ++n) {
+          const json& s = (*spans)[n];
+          ReceivedSpan r{StringAt(s, "spanId"), StringAt(s, "traceId"), StringAt(s, "name"),
                          instance};
           if (!IsHex(r.span_id, 16) || !IsHex(r.trace_id, 32)) {
             ++*rejected;

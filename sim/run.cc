@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -20,6 +21,9 @@ namespace {
 namespace stdfs = std::filesystem;
 
 constexpr std::string_view kWorkPrefix = "faultline-run-";
+// Judged in every run, listed or not (sim/invariants/no_unplanned_crash.h;
+// the core cannot include the plug-in, so it names it).
+constexpr const char* kAlwaysChecked = "no_unplanned_crash";
 
 // A harness that was SIGKILLed without a PID namespace for its run (see
 // sim/run_containment.h) could not remove its scratch directory; the next
@@ -131,7 +135,13 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
                             (s.differential.is_null() ? 0u : observes::kCounterpart);
   nlohmann::json not_applicable = nlohmann::json::array();
   std::string not_applicable_names;
-  for (const std::string& name : s.invariants) {
+  // A crash no fault caused is a finding whatever the scenario lists.
+  std::vector<std::string> judged = s.invariants;
+  if (std::find(judged.begin(), judged.end(), kAlwaysChecked) == judged.end() &&
+      catalog.FindInvariant(kAlwaysChecked) != nullptr) {
+    judged.emplace_back(kAlwaysChecked);
+  }
+  for (const std::string& name : judged) {
     const InvariantKind* kind = catalog.FindInvariant(name);
     if (kind == nullptr) continue;
     if (const unsigned missing = kind->needs & ~observed; missing != 0) {
@@ -304,7 +314,8 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
     report.verdict["differential"] = CounterpartVerdict(s, suts, counterpart);
   }
   std::ofstream verdict_out(report.run_dir + "/verdict.json");
-  verdict_out << report.verdict.dump(2) << "\n";
+  verdict_out << report.verdict.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   verdict_out.close();
   if (!trace.complete() || !verdict_out) {
     // A verdict nobody can read back is no verdict: never exit 0 on it.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/bounded_read.h"
 #include "sim/json_diagnostics.h"
 #include "sim/scenario_keys.h"
 #include "sim/sut.h"
@@ -36,20 +37,16 @@ std::string ScenarioError::ToString() const {
 
 bool LoadScenario(const std::string& path, const Catalog& catalog, Scenario* out,
                   ScenarioError* error) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    *error = {path, "", "is a directory, expected a scenario file"};
+  // A directory, a FIFO or /dev/zero is refused at once, never waited on.
+  base::Result<std::string> text = base::ReadRegularFile(path, kMaxScenarioBytes);
+  if (!text.ok()) {
+    const bool kind = text.status().code() == base::Status::Code::kInvalidArgument;
+    *error = {path, "",
+              kind ? text.status().message() + ", expected a scenario file (a regular file)"
+                   : "cannot open the scenario file: " + text.status().message()};
     return false;
   }
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = {path, "", fmt::format("cannot open the scenario file: {}", std::strerror(errno))};
-    return false;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!ParseScenario(text.str(), path, catalog, out, error)) return false;
+  if (!ParseScenario(*text, path, catalog, out, error)) return false;
   // The SUT's working directory is relative to the scenario file.
   if (out->doc.contains("sut")) {
     catalog.suts->AnchorCwd(&out->doc["sut"], std::filesystem::path(path).parent_path().string());

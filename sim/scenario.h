@@ -5,6 +5,7 @@
 // silently defaulted.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -44,6 +45,9 @@ struct Scenario {
   std::string name;
   nlohmann::json doc;  // validated; ranges still as [lo, hi]
 };
+
+// The largest scenario (or "sut" block) file read; no real one comes close.
+inline constexpr size_t kMaxScenarioBytes = size_t{16} << 20;
 
 // Reads and validates a scenario file. On error, `error` says what and where.
 bool LoadScenario(const std::string& path, const Catalog& catalog, Scenario* out,

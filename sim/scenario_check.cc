@@ -201,7 +201,7 @@ Check CheckInvariantOptions(const json& entry, const std::string& pointer,
   }
   for (const auto& [key, value] : entry.items()) {
     const bool option = std::any_of(kind.options.begin(), kind.options.end(),
-                                    [&](const OptionSpec& spec) { return spec.name == key; });
+                                    [&k = key](const OptionSpec& spec) { return spec.name == k; });
     const SettingSpec* slo = FindSetting("/slo/" + key);
     if (key != "name" && !option && slo != nullptr) {
       return Fail(Child(pointer, key),

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "base/fd_io.h"
+#include "sim/json_diagnostics.h"
 #include "sim/otlp_export.h"
 
 namespace faultline {
@@ -167,10 +168,8 @@ void SinkServer::Impl::HandleModel(const httplib::Request& req, httplib::Respons
                     "application/json");
     return;
   }
-  json asked = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  const std::string item = asked.is_object() ? asked.value("item", "") : "";
   res.status = 200;
-  res.set_content(json{{"item", item}, {"output", "done: " + item}}.dump(), "application/json");
+  res.set_content(StubModelAnswer(req.body), "application/json");
 }
 
 bool SinkServer::Impl::Record(const std::vector<ReceivedSpan>& spans, std::string* error) {
@@ -280,6 +279,16 @@ CollectorMode SinkServer::mode() const {
 SinkServer::Counts SinkServer::counts() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->counts;
+}
+
+std::string StubModelAnswer(const std::string& request_body) {
+  std::string item;
+  if (diag::NestingDepth(request_body) <= diag::kMaxDocumentDepth) {
+    json asked = json::parse(request_body, nullptr, /*allow_exceptions=*/false);
+    auto it = asked.is_object() ? asked.find("item") : asked.end();
+    if (it != asked.end() && it->is_string()) item = it->get<std::string>();
+  }
+  return json{{"item", item}, {"output", "done: " + item}}.dump();
 }
 
 base::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path) {

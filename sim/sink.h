@@ -90,6 +90,11 @@ class SinkServer {
 
 // The distinct span ids of a record file, sorted. NotFound when the file
 // does not exist (the sink never recorded anything).
+// The stub model's answer to a request body: {"item": ITEM, "output":
+// "done: ITEM"}, ITEM being the request's "item" when it is a string, else "".
+// Any bytes are a request it answers.
+std::string StubModelAnswer(const std::string& request_body);
+
 base::Result<std::vector<std::string>> ReadSinkRecord(const std::string& path);
 
 }  // namespace faultline

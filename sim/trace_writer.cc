@@ -37,7 +37,10 @@ void TraceWriter::Append(int64_t t, const std::string& proc, nlohmann::json even
   for (auto& [k, v] : event.items()) {
     if (k != "seq" && k != "t" && k != "proc") line[k] = std::move(v);
   }
-  std::string text = line.dump() + "\n";
+  // Strings a system under test made (file names, command output) may be no
+  // UTF-8: they are written with U+FFFD in place of the bad bytes rather
+  // than ending the run (valid text is written unchanged).
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   hasher_->Update(text);
   if (file_ && std::fwrite(text.data(), 1, text.size(), file_) != text.size()) failed_ = true;
   if (observer_) observer_(line);

@@ -16,6 +16,7 @@
 #include "sim/invariants/no_semantic_drift.h"
 #include "sim/invariants/no_silent_span_loss.h"
 #include "sim/invariants/no_torn_state.h"
+#include "sim/invariants/no_unplanned_crash.h"
 #include "sim/invariants/progress.h"
 #include "sim/invariants/single_owner.h"
 #include "sim/invariants/skill_match.h"
@@ -68,6 +69,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<SkillMatch>(),
       Entry<HonestOutcome>(observes::kCoordinatorEvents | observes::kItemStates),
       Entry<NoAcknowledgedLoss>(observes::kItemStates),
+      Entry<NoUnplannedCrash>(),
   };
 }
 

@@ -51,6 +51,20 @@ inline constexpr const char* kNow = "now";
 inline constexpr const char* kMonoUs = "mono_us";
 inline constexpr const char* kSpawned = "spawned";
 
+// The history events a controlled process may send (docs/protocol.md): a
+// closed set. Every other type is the harness's own (run_start, spawn, exit,
+// fault, run_end, ...) or unknown, and the harness refuses the line; so are
+// events that set a field the harness writes itself (kHarnessFields).
+inline constexpr const char* kAgentEventTypes[] = {
+    "register", "refused", "heartbeat", "agent_dead", "agent_back", "claim_ok", "renew_ok",
+    "effect", "effect_present", "complete_ok", "renew_rejected", "complete_rejected",
+    "release_rejected", "release", "takeover", "lease_expired", "dead_letter",
+    "complete_recovered", "quarantine", "drift_seen", "halt_seen", "reap", "reaper_start",
+    "storage_error", "storage_unsynced", "holding_lost", "claim_contended", "claim_race_lost",
+    "lock_timeout", "model_call", "model_backoff", "span_created", "span_exported",
+    "span_spooled", "span_dropped", "sut_command_failed"};
+inline constexpr const char* kHarnessFields[] = {"seq", "t", "proc"};
+
 // Yield points of the reference coordinator, one per step that touches
 // shared state. Faults such as crash_at name them.
 namespace point {

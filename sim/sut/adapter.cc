@@ -52,8 +52,9 @@ struct Grant {
 std::optional<std::string> Extract(const std::string& pattern, const CommandResult& r) {
   const std::regex re(pattern, std::regex::ECMAScript | std::regex::multiline);
   for (const std::string* text : {&r.out, &r.err}) {
+    const std::string head = text->substr(0, kMaxMatchedOutputBytes);
     std::smatch m;
-    if (std::regex_search(*text, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
+    if (std::regex_search(head, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
   }
   return std::nullopt;
 }

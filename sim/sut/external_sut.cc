@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/bounded_read.h"
 #include "sim/invariant.h"
+#include "sim/json_diagnostics.h"
 #include "sim/sut/command.h"
 #include "sim/sut/telemetry_env.h"
 
@@ -17,6 +19,9 @@ namespace {
 
 namespace stdfs = std::filesystem;
 using nlohmann::json;
+
+// A state file larger than this is not read (it counts as unparsable).
+constexpr size_t kMaxStateFileBytes = size_t{64} << 20;
 
 std::string ItemId(int n) { return fmt::format("w{:06}", n); }
 
@@ -47,6 +52,39 @@ json Normalize(const std::string& id, const json& entry,
   out["status"] = mapped != status_map.end() ? mapped->second : (status.empty() ? "?" : status);
   out["reason"] = reason;
   return out;
+}
+
+// "" when every entry of a dump's "items" has the types docs/external-sut.md
+// gives (a status string, or an object whose "id", "status" and "reason" are
+// strings and "effects" an integer, each when present); else what is not, as
+// "items/3/id: found null, expected a string".
+std::string DumpProblem(const json& items) {
+  auto entry_problem = [](const std::string& at, const json& entry) -> std::string {
+    if (entry.is_string()) return "";
+    if (!entry.is_object()) {
+      return fmt::format("{}: found {}, expected a status string or an object", at, entry.type_name());
+    }
+    for (const char* key : {"id", "status", "reason"}) {
+      auto it = entry.find(key);
+      if (it != entry.end() && !it->is_string()) {
+        return fmt::format("{}/{}: found {}, expected a string", at, key, it->type_name());
+      }
+    }
+    auto effects = entry.find("effects");
+    if (effects != entry.end() && !effects->is_number_integer()) {
+      return fmt::format("{}/effects: found {}, expected an integer", at, effects->type_name());
+    }
+    return "";
+  };
+  size_t i = 0;
+  for (auto it = items.begin(); it != items.end(); ++it, ++i) {
+    const std::string at = items.is_object() ? "items/" + it.key() : fmt::format("items/{}", i);
+    if (std::string p = entry_problem(at, *it); !p.empty()) return p;
+    if (items.is_array() && !(it->is_object() && it->contains("id"))) {
+      return fmt::format("{}: an item without \"id\" (a list of items needs an id in each)", at);
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -163,8 +201,8 @@ bool ExternalSut::Prepare(SutHost& host, std::string* error) {
     return false;
   }
   if (!spec_.cwd.empty() && !stdfs::is_directory(spec_.cwd, ec)) {
-    *error = fmt::format("the SUT's working directory {} does not exist (\"sut\": \"cwd\")",
-                         spec_.cwd);
+    *error = fmt::format("the SUT's working directory {} {} (\"sut\": \"cwd\"): name a directory",
+                         spec_.cwd, stdfs::exists(spec_.cwd, ec) ? "is not a directory" : "does not exist");
     return false;
   }
   if (spec_.interleave == Interleave::kSyscalls) {
@@ -303,13 +341,22 @@ json ExternalSut::StateCheck() const {
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
   json unparsable = json::array();
+  size_t checked = 0;
   for (const std::string& path : files) {
-    std::ifstream in(path);
-    json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) unparsable.push_back(path.substr(settings_.dir.size() + 1));
+    std::error_code ec;
+    // Patterns may match folders too: those are no state files. A FIFO, a
+    // device or a huge file is never read (it could block or never end): it
+    // counts as a state file that does not parse.
+    if (stdfs::is_directory(path, ec)) continue;
+    ++checked;
+    base::Result<std::string> text = base::ReadRegularFile(path, kMaxStateFileBytes);
+    const bool parses = text.ok() && diag::NestingDepth(*text) <= diag::kMaxDocumentDepth &&
+                        !json::parse(*text, nullptr, /*allow_exceptions=*/false).is_discarded();
+    if (!parses) unparsable.push_back(path.substr(settings_.dir.size() + 1));
   }
-  return {{"files", files.size()}, {"unparsable", std::move(unparsable)}};
+  return {{"files", checked}, {"unparsable", std::move(unparsable)}};
 }
+
 
 json ExternalSut::EndState(SutHost& host) {
   json end = {{"locks", CountGlobs(spec_.state.locks)}, {"temps", CountGlobs(spec_.state.temps)}};
@@ -330,6 +377,13 @@ json ExternalSut::EndState(SutHost& host) {
     end["state_error"] = fmt::format(
         "the SUT's dump command did not print {{\"items\": ...}} as JSON (output in {}/sut-dump.log)",
         settings_.log_dir);
+    return end;
+  }
+  if (std::string problem = DumpProblem(*items); !problem.empty()) {
+    end["completed"] = false;
+    end["state_error"] = fmt::format("the SUT's dump command printed an item list faultline cannot "
+                                     "read: {} (output in {}/sut-dump.log)",
+                                     problem, settings_.log_dir);
     return end;
   }
   bool counts_effects = true;

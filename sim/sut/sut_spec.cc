@@ -71,12 +71,72 @@ Check CheckTimeout(const json& v, const std::string& pointer) {
   return std::nullopt;
 }
 
+// At `i` (just past a ')' or an atom): an unbounded quantifier, '*', '+' or
+// "{n,}".
+bool UnboundedQuantifierAt(const std::string& re, size_t i) {
+  if (i >= re.size()) return false;
+  if (re[i] == '*' || re[i] == '+') return true;
+  if (re[i] != '{') return false;
+  const size_t close = re.find('}', i);
+  return close != std::string::npos && re[close - 1] == ',';
+}
+
+// True when a group holding an unbounded quantifier is itself repeated
+// without bound, as in "(a+)+" or "(x*y)*": std::regex backtracks on such a
+// pattern in time exponential in the output's length (catastrophic
+// backtracking), so it is refused rather than run.
+bool NestedQuantifier(const std::string& re) {
+  std::vector<bool> group_repeats;  // per open group: holds an unbounded quantifier
+  for (size_t i = 0; i < re.size(); ++i) {
+    const char c = re[i];
+    if (c == '\\') {
+      ++i;
+      if (!group_repeats.empty() && UnboundedQuantifierAt(re, i + 1)) group_repeats.back() = true;
+      continue;
+    }
+    if (c == '[') {  // a class: skip to its end
+      for (++i; i < re.size() && re[i] != ']'; ++i) {
+        if (re[i] == '\\') ++i;
+      }
+      if (!group_repeats.empty() && UnboundedQuantifierAt(re, i + 1)) group_repeats.back() = true;
+      continue;
+    }
+    if (c == '(') {
+      group_repeats.push_back(false);
+      continue;
+    }
+    if (c == ')' && !group_repeats.empty()) {
+      const bool inner = group_repeats.back();
+      group_repeats.pop_back();
+      const bool outer = UnboundedQuantifierAt(re, i + 1);
+      if (inner && outer) return true;
+      if (!group_repeats.empty() && (inner || outer)) group_repeats.back() = true;
+      continue;
+    }
+    if (!group_repeats.empty() && UnboundedQuantifierAt(re, i + 1)) group_repeats.back() = true;
+  }
+  return false;
+}
+
 // A regex; `groups`: it must capture at least one group.
 Check CheckRegex(const json& v, const std::string& pointer, bool groups) {
   if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
     return Fail(pointer, fmt::format("found {}, expected a regular expression (ECMAScript "
                                      "syntax, as a non-empty string)",
                                      Show(v)));
+  }
+  const std::string& text = v.get_ref<const std::string&>();
+  if (text.size() > kMaxRegexBytes) {
+    return Fail(pointer, fmt::format("a regular expression of {} characters; at most {} are "
+                                     "accepted",
+                                     text.size(), kMaxRegexBytes));
+  }
+  if (NestedQuantifier(text)) {
+    return Fail(pointer,
+                fmt::format("{} repeats a group that itself repeats (like \"(a+)+\"): matching "
+                            "it can take exponential time (catastrophic backtracking); write "
+                            "it without the nested repetition, e.g. \"(a+)\" or \"a+\"",
+                            Show(v)));
   }
   try {
     std::regex re(v.get<std::string>());
@@ -211,6 +271,18 @@ Check CheckGlobs(const json& v, const std::string& pointer) {
                               "directory (no leading '/')",
                               Show(g)));
     }
+    // A ".." component would look outside the coordination directory.
+    const std::string& glob = g.get_ref<const std::string&>();
+    for (size_t at = 0; at <= glob.size();) {
+      const size_t slash = std::min(glob.find('/', at), glob.size());
+      if (glob.compare(at, slash - at, "..") == 0 && slash - at == 2) {
+        return Fail(fmt::format("{}/{}", pointer, i),
+                    fmt::format("found {}: a \"..\" component leaves the coordination directory; "
+                                "patterns match files inside it only",
+                                Show(g)));
+      }
+      at = slash + 1;
+    }
   }
   return std::nullopt;
 }
@@ -244,7 +316,7 @@ Check CheckState(const json& state) {
     for (const auto& [key, value] : map.items()) {
       const bool known =
           value.is_string() && std::any_of(std::begin(kItemStatuses), std::end(kItemStatuses),
-                                           [&](const char* s) { return value == s; });
+                                           [&v = value](const char* s) { return v == s; });
       if (!known) {
         return Fail(pointer + "/status_map/" + key,
                     fmt::format("found {}, expected one of {}", Show(value),

@@ -21,6 +21,7 @@
 // functions; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -79,6 +80,14 @@ struct SutSpec {
 // Statuses of the final state the invariants understand.
 inline constexpr const char* kItemStatuses[] = {"pending", "claimed", "done", "dead",
                                                 "quarantined"};
+
+// Regular expressions of the "sut" block (ok_match, item, token, ...) are at
+// most this long, and CheckSut refuses nested unbounded repetition ("(a+)+"),
+// which std::regex would backtrack on for exponential time. The adapter
+// matches them against the first kMaxMatchedOutputBytes of a command's
+// output only (std::regex recurses per character).
+inline constexpr size_t kMaxRegexBytes = 512;
+inline constexpr size_t kMaxMatchedOutputBytes = 16 * 1024;
 
 struct SutProblem {
   std::string pointer;  // relative to the block

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace faultline::sut {
 namespace {
@@ -78,7 +79,42 @@ std::vector<std::string> ExpandCommand(const nlohmann::json& command, const Valu
   return argv;
 }
 
+// A brace that is no placeholder but reads like a misspelt one: "{DIR}",
+// "{ dir }", or "{dir" without its "}", where lower-cased and trimmed the
+// word is a known name. Shell braces ("{1..5}", "{a,b}", "${dir}", "{ cmd; }")
+// do not read like that.
+std::string MisspeltPlaceholder(const std::string& text, const std::vector<std::string>& known) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '{' || (i > 0 && text[i - 1] == '$')) continue;
+    if (i + 1 < text.size() && text[i + 1] == '{') {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < text.size() && text[j] == ' ') ++j;
+    const size_t word_start = j;
+    while (j < text.size() && (NameChar(static_cast<char>(std::tolower(text[j]))))) ++j;
+    std::string word = text.substr(word_start, j - word_start);
+    const size_t word_end = j;
+    while (j < text.size() && text[j] == ' ') ++j;
+    const bool closed = j < text.size() && text[j] == '}';
+    const bool exact = closed && word_start == i + 1 && word_end == j &&
+                       std::all_of(word.begin(), word.end(), NameChar);
+    if (word.empty() || exact) continue;
+    if (!closed && j < text.size() && (text[j] == ',' || text[j] == '.')) continue;  // "{a,b}"
+    std::transform(word.begin(), word.end(), word.begin(),
+                   [](char c) { return static_cast<char>(std::tolower(c)); });
+    if (std::find(known.begin(), known.end(), word) == known.end()) continue;
+    const std::string written = text.substr(i, std::min(j + (closed ? 1 : 0), text.size()) - i);
+    return fmt::format("\"{}\" is no placeholder: write {{{}}} (lower case, no spaces, closed "
+                       "by }}); a literal brace is written {{{{ or }}}}",
+                       written, word);
+  }
+  return "";
+}
+
 std::string CheckPlaceholders(const std::string& text, const std::vector<std::string>& known) {
+  if (std::string problem = MisspeltPlaceholder(text, known); !problem.empty()) return problem;
   for (const std::string& name : Placeholders(text)) {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       return fmt::format("unknown placeholder {{{}}} here; known: {}", name,

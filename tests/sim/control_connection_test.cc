@@ -43,10 +43,12 @@ TEST_F(ControlConnectionTest, EventsInOrderThenTheParkingMessage) {
   EXPECT_EQ(p.kind, Parked::Kind::kYield);
   EXPECT_EQ(p.point, "complete.locked");
   EXPECT_EQ(p.item, "w3");
-  Send(R"({"sleep_us":2500})" "\n" R"({"hello":{"pid":1}})" "\n");
+  // One parking message per answer (two at once are a flood, refused below).
+  Send(R"({"sleep_us":2500})" "\n");
   ASSERT_EQ(c.AwaitPark(1000, Collect(), &p, &error), ControlConnection::Read::kParked);
   EXPECT_EQ(p.kind, Parked::Kind::kSleep);
   EXPECT_EQ(p.sleep_us, 2500);
+  Send(R"({"hello":{"pid":1}})" "\n");
   ASSERT_EQ(c.AwaitPark(1000, Collect(), &p, &error), ControlConnection::Read::kParked);
   EXPECT_EQ(p.kind, Parked::Kind::kHello);
 }
@@ -79,16 +81,124 @@ TEST_F(ControlConnectionTest, TimeoutClosedAndBadMessages) {
 TEST_F(ControlConnectionTest, DrainTakesWhatIsThereAndSeesTheEnd) {
   ControlConnection c(sv_[0]);
   std::string error;
-  Send(R"({"hello":{"pid":1}})" "\n" R"({"event":{"type":"a"},"mono_us":77})" "\n");
+  Send(R"({"hello":{"pid":1}})" "\n" R"({"event":{"type":"register"},"mono_us":77})" "\n");
   EXPECT_EQ(c.Drain(Collect(), &error), ControlConnection::Read::kParked);
-  EXPECT_EQ(events_, std::vector<std::string>{"a"});
+  EXPECT_EQ(events_, std::vector<std::string>{"register"});
   EXPECT_EQ(monos_, std::vector<int64_t>{77});
   // Written just before the sender vanished: still delivered.
-  Send(R"({"event":{"type":"b"},"mono_us":78})" "\n");
+  Send(R"({"event":{"type":"heartbeat"},"mono_us":78})" "\n");
   close(sv_[1]);
   sv_[1] = -1;
   EXPECT_EQ(c.Drain(Collect(), &error), ControlConnection::Read::kClosed);
-  EXPECT_EQ(events_, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(events_, (std::vector<std::string>{"register", "heartbeat"}));
+}
+
+// Every line a process may not send, and what the harness says about it.
+TEST(ParseControlLineTest, RefusesWhatTheProtocolDoesNotAllow) {
+  struct Bad {
+    std::string line;
+    std::string says;
+  };
+  const std::string deep = std::string(40, '[') + std::string(40, ']');
+  const std::vector<Bad> cases = {
+      {"garbage", "not a JSON object"},
+      {"[1]", "not a JSON object"},
+      {"{\"event\":{\"type\":\"register\",\"agent\":\"\xff\"}}", "not UTF-8"},
+      {R"({"event":{"type":5}})", "without a string \"type\""},
+      {R"({"event":{"item":"w1"}})", "without a string \"type\""},
+      {R"({"event":7})", "not a JSON object"},
+      {R"({"event":{"type":"i_was_here"}})", "type \"i_was_here\", which a process may not send"},
+      {R"({"event":{"type":"run_end","completed":true}})", "which a process may not send"},
+      {R"({"event":{"type":"exit","agent":"a1"}})", "which a process may not send"},
+      {R"({"event":{"type":"fault","kind":"kill_agent"}})", "which a process may not send"},
+      {R"({"event":{"type":"claim_ok","seq":3}})", "sets \"seq\", which the harness writes"},
+      {R"({"event":{"type":"claim_ok","token":"7"}})", "whose \"token\" is not an integer"},
+      {R"({"event":{"type":"release","item":null}})", "whose \"item\" is not a string"},
+      {R"({"event":{"type":"span_dropped","spans":[1]}})", "not an array of strings"},
+      {R"({"event":{"type":"claim_ok","t":3}})", "sets \"t\""},
+      {R"({"event":{"type":"claim_ok","proc":"sim"}})", "sets \"proc\""},
+      {R"({"event":{"type":"claim_ok"},"mono_us":"x"})", "\"mono_us\" that is not an integer"},
+      {R"({"event":{"type":"claim_ok"},"extra":1})", "other keys"},
+      {R"({"yield":"claim.locked","item":"w1\u0000w2"})", "NUL"},
+      {R"({"event":{"type":"claim_ok","item":"a\u0000"}})", "NUL"},
+      {R"({"yield":5})", "a yield whose point"},
+      {R"({"yield":""})", "a yield whose point"},
+      {R"({"yield":"p","item":3})", "a yield whose point"},
+      {R"({"sleep_us":-1})", "a sleep_us that is not an integer"},
+      {R"({"sleep_us":1.5})", "a sleep_us that is not an integer"},
+      {R"({"hello":1})", "a hello that is not an object"},
+      {R"({"hello":{"pid":"x"}})", "a hello whose pid"},
+      {R"({"dance":1})", "unknown message"},
+      {R"({"yield":"p","sleep_us":1})", "unknown message"},
+      {"{\"event\":{\"type\":\"register\",\"x\":" + deep + "}}", "nested deeper than 32"},
+      {std::string(kMaxLineBytes + 1, ' '), "a line longer than"},
+  };
+  for (const Bad& b : cases) {
+    ControlMessage m;
+    std::string error;
+    EXPECT_FALSE(ParseControlLine(b.line, &m, &error)) << b.line.substr(0, 80);
+    EXPECT_NE(error.find(b.says), std::string::npos) << b.line.substr(0, 80) << " -> " << error;
+    EXPECT_LT(error.size(), 600u) << "the excerpt is bounded";
+  }
+  ControlMessage m;
+  std::string error;
+  ASSERT_TRUE(ParseControlLine(R"({"event":{"type":"claim_ok","item":"w1"},"mono_us":5})", &m,
+                               &error))
+      << error;
+  EXPECT_EQ(m.kind, ControlMessage::Kind::kEvent);
+  EXPECT_EQ(m.mono_us, 5);
+  ASSERT_TRUE(ParseControlLine(R"({"yield":"claim.locked","item":"w1"})", &m, &error)) << error;
+  EXPECT_EQ(m.parked.item, "w1");
+}
+
+TEST_F(ControlConnectionTest, ASecondHelloAFloodAndAnEndlessLineAreRefused) {
+  {
+    ControlConnection c(sv_[0]);
+    Parked p;
+    std::string error;
+    Send(R"({"hello":{"pid":1}})" "\n");
+    ASSERT_EQ(c.AwaitPark(1000, Collect(), &p, &error), ControlConnection::Read::kParked);
+    Send(R"({"hello":{"pid":1}})" "\n");
+    EXPECT_EQ(c.AwaitPark(1000, Collect(), &p, &error), ControlConnection::Read::kBadMessage);
+    EXPECT_EQ(error, "a second hello");
+  }
+  {
+    // Yields written without waiting for the answer.
+    ControlConnection c(sv_[0]);
+    Parked p;
+    std::string error;
+    Send(R"({"yield":"a","item":""})" "\n" R"({"yield":"b","item":""})" "\n");
+    EXPECT_EQ(c.AwaitPark(1000, Collect(), &p, &error), ControlConnection::Read::kBadMessage);
+    EXPECT_NE(error.find("before faultline answered"), std::string::npos) << error;
+  }
+  {
+    // More than kMaxLineBytes without a newline: refused as soon as it is
+    // read, not buffered without end.
+    int pair[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    ControlConnection c(pair[0]);
+    const std::string chunk(1 << 16, 'a');
+    Parked p;
+    std::string error;
+    ControlConnection::Read r = ControlConnection::Read::kTimeout;
+    for (size_t sent = 0; sent <= kMaxLineBytes + chunk.size() && r == ControlConnection::Read::kTimeout;
+         sent += chunk.size()) {
+      ASSERT_EQ(write(pair[1], chunk.data(), chunk.size()), static_cast<ssize_t>(chunk.size()));
+      r = c.AwaitPark(10, Collect(), &p, &error);
+    }
+    EXPECT_EQ(r, ControlConnection::Read::kBadMessage);
+    EXPECT_NE(error.find("a line longer than"), std::string::npos);
+    close(pair[0]);
+    close(pair[1]);
+  }
+}
+
+TEST_F(ControlConnectionTest, FreerunRefusesYields) {
+  ControlConnection c(sv_[0]);
+  std::string error;
+  Send(R"({"yield":"claim.locked","item":""})" "\n");
+  EXPECT_EQ(c.Drain(Collect(), &error), ControlConnection::Read::kBadMessage);
+  EXPECT_NE(error.find("a yield in freerun"), std::string::npos) << error;
 }
 
 }  // namespace

@@ -36,7 +36,8 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "no_retry_storm", "sut_responsive",
                                              "no_semantic_drift", "bounded_memory",
                                              "bounded_monitor_cost", "skill_match",
-                                             "honest_outcome", "no_acknowledged_loss"}));
+                                             "honest_outcome", "no_acknowledged_loss",
+                                             "no_unplanned_crash"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -68,7 +69,32 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
                        "no_silent_span_loss", "no_retry_storm", "sut_responsive",
                        "no_semantic_drift", "bounded_memory", "bounded_monitor_cost",
-                       "skill_match", "honest_outcome", "no_acknowledged_loss"}));
+                       "skill_match", "honest_outcome", "no_acknowledged_loss", "no_unplanned_crash"}));
+}
+
+TEST(RegistryTest, NoUnplannedCrashFlagsASignalNoFaultSent) {
+  const InvariantKind* kind = nullptr;
+  const std::vector<InvariantKind> all = CoreInvariants();
+  for (const InvariantKind& k : all) {
+    if (k.name == "no_unplanned_crash") kind = &k;
+  }
+  ASSERT_NE(kind, nullptr);
+  std::unique_ptr<Invariant> checker = kind->make(DefaultOptions(kind->options));
+  auto exit_event = [](uint64_t seq, json extra) {
+    json e = {{"seq", seq}, {"t", 5000}, {"proc", "sim"}, {"type", "exit"}, {"agent", "a1"},
+              {"role", "agent"}};
+    e.update(extra);
+    return TraceEvent::FromJson(e);
+  };
+  checker->Observe(exit_event(1, {{"signal", 9}, {"by", "kill_agent"}}));  // a fault's kill
+  checker->Observe(exit_event(2, {{"code", 0}}));                          // an exit
+  checker->Observe(exit_event(3, {{"signal", 11}}));                       // its own crash
+  std::vector<Violation> out;
+  checker->Finish(&out);
+  ASSERT_EQ(out.size(), 1u) << Messages(out);
+  EXPECT_EQ(out[0].evidence, std::vector<uint64_t>{3});
+  EXPECT_NE(out[0].message.find("a1 died of signal 11 (SIGSEGV)"), std::string::npos)
+      << out[0].message;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "sim/scenario.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <set>
@@ -316,7 +317,13 @@ TEST(ScenarioTest, LoadsFilesAndExplainsUnreadableOnes) {
   EXPECT_EQ(error.ToString(),
             dir / "missing.json" + ": cannot open the scenario file: No such file or directory");
   ASSERT_FALSE(LoadScenario(dir.path(), TestCatalog(), &scenario, &error));
-  EXPECT_EQ(error.message, "is a directory, expected a scenario file");
+  EXPECT_EQ(error.message, "is a directory, expected a scenario file (a regular file)");
+  // Neither a FIFO nor an endless device is waited on or read without end.
+  ASSERT_EQ(mkfifo((dir / "fifo.json").c_str(), 0600), 0);
+  ASSERT_FALSE(LoadScenario(dir / "fifo.json", TestCatalog(), &scenario, &error));
+  EXPECT_EQ(error.message, "is a FIFO, expected a scenario file (a regular file)");
+  ASSERT_FALSE(LoadScenario("/dev/zero", TestCatalog(), &scenario, &error));
+  EXPECT_EQ(error.message, "is a device, expected a scenario file (a regular file)");
 
   std::ofstream(dir / "bad.json") << "{\"name\": \"x\", \"agents\": {\"count\": 0}}";
   ASSERT_FALSE(LoadScenario(dir / "bad.json", TestCatalog(), &scenario, &error));

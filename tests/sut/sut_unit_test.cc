@@ -48,6 +48,17 @@ TEST(TemplateTest, ShellCommandLinesQuoteEveryValue) {
   EXPECT_EQ(ExpandCommand(json::array({"echo", "{item}"}), v)[1], "it's; rm -rf /");
 }
 
+TEST(TemplateTest, ShellBracesAndLiteralBracesAreNoMisspeltPlaceholders) {
+  const std::vector<std::string> known = {"dir", "items"};
+  for (const char* ok : {"{1..3}", "{a,b}", "${DIR}", "{{dir}}", "{ echo; }", "{dir,x}",
+                         "a {b} c", "(a+)"}) {
+    EXPECT_EQ(CheckPlaceholders(ok, {"dir", "items", "b"}), "") << ok;
+  }
+  EXPECT_NE(CheckPlaceholders("{Dir}", known), "");
+  EXPECT_NE(CheckPlaceholders("x {dir", known), "");
+  EXPECT_NE(CheckPlaceholders("{ items}", known), "");
+}
+
 TEST(TemplateTest, CheckCommandNamesTheBadWord) {
   std::string where;
   EXPECT_EQ(CheckCommand(json::array({"./q", "{dir}"}), {"dir"}, &where), "");
@@ -131,6 +142,25 @@ TEST(SutSpecTest, EveryMistakeNamesItsPointer) {
        "/state/status_map/ok", "done"},
       {"dump with item", [](json& b) { b["state"] = {{"dump", {"./q", "{item}"}}}; },
        "/state/dump/1", "{item}"},
+      // Misspelt placeholders are errors, not literal text.
+      {"upper-case placeholder", [](json& b) { b["submit"] = {"./q", "{DIR}", "{items}"}; },
+       "/submit/1", "\"{DIR}\" is no placeholder: write {dir}"},
+      {"spaced placeholder", [](json& b) { b["submit"] = "./q { dir } {items}"; }, "/submit",
+       "\"{ dir }\" is no placeholder: write {dir}"},
+      {"unclosed placeholder", [](json& b) { b["submit"] = {"./q", "{dir", "{items}"}; },
+       "/submit/1", "\"{dir\" is no placeholder"},
+      {"unclosed at a slash", [](json& b) { b["submit"] = "./q {dir/x {items}"; }, "/submit",
+       "\"{dir\" is no placeholder"},
+      {"escaping glob", [](json& b) { b["state"] = {{"locks", {"../../../*"}}}; },
+       "/state/locks/0", "leaves the coordination directory"},
+      {"escaping glob inside", [](json& b) { b["state"] = {{"json", {"items/../../x"}}}; },
+       "/state/json/0", "leaves the coordination directory"},
+      {"catastrophic regex", [](json& b) { b["adapter"]["claim"]["item"] = "(a+)+$"; },
+       "/adapter/claim/item", "catastrophic backtracking"},
+      {"catastrophic regex, star", [](json& b) { b["adapter"]["claim"]["ok_match"] = "((x*)y*)*"; },
+       "/adapter/claim/ok_match", "catastrophic backtracking"},
+      {"huge regex", [](json& b) { b["adapter"]["claim"]["item"] = "(" + std::string(600, 'a') + ")"; },
+       "/adapter/claim/item", "at most 512"},
   };
   for (const BadBlock& c : cases) {
     json block = AdapterBlock();

@@ -1,0 +1,138 @@
+// End to end: a hostile system under test (tests/sut/hostile_agent.sh) that
+// speaks the control protocol and then breaks it — garbage, a half message,
+// an event of a type it may not send, harness events, invalid UTF-8, deep
+// nesting, a line without end, a flood, a closed channel, a crash. Each run
+// must end with a clear error naming the process (exit 3), within the step
+// timeout, with nothing left running; the crash as a violation (exit 1).
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace faultline {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::Ran;
+using testing::ReadAll;
+using testing::TempDir;
+
+// True while a live (not zombie) process's command line holds `marker`.
+bool Running(const std::string& marker) {
+  DIR* proc = opendir("/proc");
+  bool found = false;
+  while (dirent* e = readdir(proc)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const std::string base = std::string("/proc/") + e->d_name;
+    if (ReadAll(base + "/stat").find(") Z ") != std::string::npos) continue;
+    std::string cmdline = ReadAll(base + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(marker) != std::string::npos) found = true;
+  }
+  closedir(proc);
+  return found;
+}
+
+struct Case {
+  const char* mode;
+  const char* run_mode;  // "lockstep" | "freerun"
+  const char* says;      // part of the error
+};
+
+class HostileSutTest : public ::testing::TestWithParam<Case> {
+ protected:
+  TempDir tmp_;
+
+  Ran Run(const std::string& mode, const std::string& run_mode) {
+    json sut = {{"name", "hostile"},
+                {"timeout_ms", 1000},
+                {"observe", "protocol"},
+                {"submit", "true {items}"},
+                {"agent", {"/bin/bash", std::string(SUT_DIR) + "/hostile_agent.sh", mode,
+                           "{agent}"}}};
+    json scenario = {{"name", "hostile-" + mode},
+                     {"mode", run_mode},
+                     {"seed", 1},
+                     {"agents", {{"count", 1}, {"work_ms", 10}}},
+                     {"work", {{"items", 2}}},
+                     {"reaper", false},
+                     {"limits", {{"step_timeout_ms", 3000}, {"wall_ms", 60000}}}};
+    std::ofstream(tmp_ / "sut.json") << sut.dump();
+    std::ofstream(tmp_ / "scenario.json") << scenario.dump();
+    return testing::Run({FAULTLINE_BIN, "run", tmp_ / "scenario.json", "--sut", tmp_ / "sut.json",
+                         "--out", tmp_ / "out"},
+                        tmp_ / "cmd.log", 120s);
+  }
+};
+
+TEST_P(HostileSutTest, EndsAsAHarnessErrorNamingTheProcess) {
+  const Case& c = GetParam();
+  const auto start = std::chrono::steady_clock::now();
+  Ran r = Run(c.mode, c.run_mode);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.exit.code, 3) << r.output;
+  EXPECT_NE(r.output.find("a0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(c.says), std::string::npos) << r.output;
+  // Within the step timeout (3 s) plus start-up and end of the run, far
+  // below the agent's own 60 s sleeps.
+  EXPECT_LT(took, 50s) << r.output;
+  EXPECT_FALSE(Running(std::string("hostile_agent.sh ") + c.mode + " ")) << "left running";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Protocol, HostileSutTest,
+    ::testing::Values(
+        Case{"garbage", "lockstep", "not a JSON object"},
+        Case{"half", "lockstep", "closed its control channel but did not exit"},
+        Case{"number_type", "lockstep", "without a string \"type\""},
+        Case{"no_type", "lockstep", "without a string \"type\""},
+        Case{"unknown_type", "lockstep", "type \"i_was_here\", which a process may not send"},
+        Case{"run_end", "lockstep", "type \"run_end\", which a process may not send"},
+        Case{"exit_other", "lockstep", "type \"exit\", which a process may not send"},
+        Case{"seq_override", "lockstep", "sets \"seq\", which the harness writes"},
+        Case{"second_hello", "lockstep", "a second hello"},
+        Case{"nul_item", "lockstep", "NUL"},
+        Case{"bad_utf8", "lockstep", "not UTF-8"},
+        Case{"deep", "lockstep", "nested deeper than 32"},
+        Case{"oversized", "lockstep", "a line longer than 1048576 bytes"},
+        Case{"flood", "lockstep", "before faultline answered"},
+        Case{"close_and_run", "lockstep", "closed its control channel but did not exit"},
+        Case{"garbage", "freerun", "not a JSON object"},
+        Case{"number_type", "freerun", "without a string \"type\""},
+        Case{"run_end", "freerun", "which a process may not send"},
+        Case{"oversized", "freerun", "a line longer than 1048576 bytes"},
+        Case{"flood", "freerun", "a yield in freerun"},
+        Case{"close_and_run", "freerun", "closed its control channel but did not exit"}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      return std::string(info.param.mode) + "_" + info.param.run_mode;
+    });
+
+// A process that crashes with no fault injected is a finding: a violation of
+// no_unplanned_crash naming it, not a pass.
+TEST_F(HostileSutTest, AnUnplannedCrashIsAViolation) {
+  for (const char* run_mode : {"lockstep", "freerun"}) {
+    SCOPED_TRACE(run_mode);
+    Ran r = Run("segv", run_mode);
+    EXPECT_EQ(r.exit.code, 1) << r.output;
+    json verdict = json::parse(ReadAll(tmp_ / "out/hostile-segv-1/verdict.json"), nullptr, false);
+    bool found = false;
+    for (const json& inv : verdict.value("invariants", json::array())) {
+      if (inv.value("name", "") != "no_unplanned_crash") continue;
+      for (const json& v : inv.value("violations", json::array())) {
+        found = found || v.value("message", "").find("a0 died of signal 11 (SIGSEGV)") !=
+                             std::string::npos;
+      }
+    }
+    EXPECT_TRUE(found) << verdict.dump(2);
+  }
+}
+
+}  // namespace
+}  // namespace faultline
