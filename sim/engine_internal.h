@@ -227,6 +227,11 @@ class Engine {
   // Lockstep: waits until a started process parks at its hello.
   bool AwaitHello(Proc& p);
   void Emit(const std::string& proc, nlohmann::json event, int64_t t);
+  void CountProbe(const std::string& name, bool hit) {
+    ProbeCount& c = result_.probes[name];
+    ++c.reached;
+    c.hits += hit;
+  }
   void Emit(const std::string& proc, nlohmann::json event) { Emit(proc, std::move(event), T()); }
   void OnExit(Proc& p, const ExitStatus& status);
   // Resource measurement (resources.jsonl, never the trace): what `p` uses
@@ -240,6 +245,7 @@ class Engine {
   EngineResult::End LockstepLoop();
   EngineResult::End FreerunLoop();
   bool Step(Proc& p);
+  bool Collides(const Proc& p) const;
   std::string DeadlockReport() const;
   void StopAll();
   void RunEnd(EngineResult::End end);
