@@ -518,7 +518,8 @@ CaseOutcome InProcessRunner::Run(const ResolvedScenario& scenario, const std::st
   outcome.summary = report.summary;
   if (!report.verdict.is_object()) return outcome;
   outcome.steps = report.verdict.value(json::json_pointer("/stats/steps"), int64_t{0});
-  for (const auto& [name, count] : report.verdict.value("probes", json::object()).items()) {
+  const json probes = report.verdict.value("probes", json::object());
+  for (const auto& [name, count] : probes.items()) {
     outcome.probes[name] = count.value("hits", int64_t{0});
   }
   for (const json& inv : report.verdict.value("invariants", json::array())) {
