@@ -52,8 +52,12 @@ bool RunEvidence::Concerns(const FailureMode& m) const {
 json CoverageMatrix(const FailureMode& m, const std::vector<RunEvidence>& runs) {
   std::vector<const RunEvidence*> product, planted;
   for (const RunEvidence& r : runs) {
-    if (!r.usable || !r.Concerns(m)) continue;
-    (r.Mutant() ? planted : product).push_back(&r);
+    if (!r.usable) continue;
+    if (r.Plants(m)) {
+      planted.push_back(&r);
+    } else if (!r.Mutant() && r.Concerns(m)) {
+      product.push_back(&r);
+    }
   }
   json cells = json::array();
   for (const std::string& fault : m.faults) {
@@ -116,7 +120,7 @@ json MeasuredDetection(const FailureMode& m, const std::vector<RunEvidence>& run
   std::map<std::string, std::pair<int, int>> by_mutant;  // name -> runs, detected
   int n = 0, k = 0;
   for (const RunEvidence& r : runs) {
-    if (!r.usable || !r.Mutant() || !r.Concerns(m)) continue;
+    if (!r.usable || !r.Plants(m)) continue;
     const bool detected = ModeDetected(m, *r.verdict);
     ++n;
     k += detected;

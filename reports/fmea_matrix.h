@@ -4,13 +4,13 @@
 // mode with the product runs in which the fault landed and the invariant was
 // checked, and in how many of them it reported a violation; one row
 // "planted defect" per invariant with the same counts over the runs of
-// mutants (tests/mutants/) that name the mode; and one row per probe the
+// mutants (tests/mutants/) that plant the mode; and one row per probe the
 // mode's runs expect or its faults make ("fault.KIND.landed"), with the runs
 // that reached it and, of those, the runs in which a mode invariant fired.
 //
 // Measured detection, per failure mode: the runs of a planted defect (a
 // verdict with "mutant", written by `faultline run` with swarm-mutant) whose
-// scenario names the mode. Each is a run in which the failure is known to be
+// scenario names the mode first (RunEvidence::Plants). Each is a run in which the failure is known to be
 // present; it is detected when one of the mode's invariants reports a
 // violation. The report gives the share detected, its exact Clopper-Pearson
 // one-sided 95 % lower bound, the probability that an explore budget of
@@ -37,6 +37,12 @@ struct RunEvidence {
   bool usable = true;                        // neither a harness error nor interrupted
   bool Mutant() const { return verdict->contains("mutant"); }
   bool Concerns(const FailureMode& m) const;
+  // A planted defect's run is evidence for the first mode its scenario
+  // names: the mode the defect plants (the others name its triggers, e.g.
+  // the crash that exposes a torn write).
+  bool Plants(const FailureMode& m) const {
+    return Mutant() && !fmea->empty() && fmea->front() == m.id;
+  }
 };
 
 // The explore budget the detection probability is given for: explore's
