@@ -41,7 +41,7 @@ struct ExploreFlags {
   int64_t seed = -1;
   std::string swarm;
   std::string shrink;  // --shrink FILE
-  std::string guide = "coverage";
+  std::string guide = "off";
 };
 
 int RunExplore(const ExploreFlags& f) {
@@ -111,8 +111,8 @@ base::Runner SetupExplore(CLI::App* app) {
       ->check(CLI::NonNegativeNumber);
   app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
   app->add_option("--guide", f->guide,
-                  "coverage (default): half the runs mutate a kept scenario whose run reached "
-                  "probes no earlier run reached; off: every run is a fresh draw")
+                  "coverage: half the runs mutate a kept scenario whose run reached probes no "
+                  "earlier run reached; off (default): every run is a fresh draw")
       ->check(CLI::IsMember({"coverage", "off"}));
   app->add_option("--shrink", f->shrink,
                   "Do not search: shrink this failing scenario (a member of the family, e.g. "

@@ -102,9 +102,10 @@ struct ExploreOptions {
   // other seeds: a smaller scenario keeps the bug but not the schedule.
   int seed_retries = 4;
   // Coverage guidance (sim/explore_guide.h): half the runs mutate a kept case
-  // whose run reached probes no earlier run reached. False: every run is a
-  // fresh draw (coverage is still measured and reported).
-  bool guided = true;
+  // whose run reached probes no earlier run reached. False (the default, see
+  // docs/explore.md for the measurement): every run is a fresh draw;
+  // coverage is measured and reported either way.
+  bool guided = false;
   std::string out_dir = "faultline-explore";
   // Shrink this failing scenario (a member of the family) instead of
   // searching for one: a failure found elsewhere, made small.
