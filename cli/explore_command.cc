@@ -41,6 +41,7 @@ struct ExploreFlags {
   int64_t seed = -1;
   std::string swarm;
   std::string shrink;  // --shrink FILE
+  std::string guide = "off";
 };
 
 int RunExplore(const ExploreFlags& f) {
@@ -68,6 +69,7 @@ int RunExplore(const ExploreFlags& f) {
   o.time_budget_s = f.time_budget;
   o.shrink_budget_s = f.shrink_budget;
   o.out_dir = f.out;
+  o.guided = f.guide == "coverage";
   if (!f.shrink.empty()) o.start = &start;
   o.interrupted = &g_interrupted;
   o.reproduce_prefix = CoordinatorEnvPrefix();
@@ -108,6 +110,10 @@ base::Runner SetupExplore(CLI::App* app) {
                   "scenario's \"seed\")")
       ->check(SeedText());
   app->add_option("--swarm", f->swarm, "The coordinator binary (default: next to faultline)");
+  app->add_option("--guide", f->guide,
+                  "coverage: half the runs mutate a kept scenario whose run reached probes no "
+                  "earlier run reached; off (default): every run is a fresh draw")
+      ->check(CLI::IsMember({"coverage", "off"}));
   app->add_option("--shrink", f->shrink,
                   "Do not search: shrink this failing scenario (a member of the family, e.g. "
                   "a run's scenario.resolved.json)");

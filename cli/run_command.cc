@@ -16,6 +16,7 @@
 #include "cli/shard.h"
 #include "reports/fmea_catalog.h"
 #include "reports/junit.h"
+#include "reports/probe_coverage.h"
 #include "sim/determinism.h"
 
 namespace faultline::cli {
@@ -77,15 +78,34 @@ std::string UnlandedFaults(const nlohmann::json& verdict) {
   return names;
 }
 
-// --require-landed: a run that passed although a declared fault never landed
-// exits 4 (kExitVacuous), and its JUnit case becomes a failure saying so.
+// The scenario's expected probes the run missed ("takeover.after_expiry",
+// "queue.deep (sometimes)"); empty when every one was met.
+std::string UnmetProbes(const nlohmann::json& verdict) {
+  std::string names;
+  for (const nlohmann::json& u : verdict.value("expect_unmet", nlohmann::json::array())) {
+    names += (names.empty() ? "" : ", ") + u.value("probe", std::string("?")) +
+             (u.value("kind", "") == "sometimes" ? " (sometimes)" : "");
+  }
+  return names;
+}
+
+// --require-landed: a run that passed although a declared fault never landed,
+// or an expected probe was never reached, exits 4 (kExitVacuous), and its JUnit case becomes a failure saying so.
 int RequireLanded(const RunReport& report, int code, std::vector<reports::JunitCase>* junit) {
   if (code != kExitPass || !report.verdict.is_object()) return code;
   const std::string unlanded = UnlandedFaults(report.verdict);
-  if (unlanded.empty()) return code;
-  const std::string why = "never landed: " + unlanded +
-                          "; the run proves less than the scenario claims (change its fault "
-                          "schedule, e.g. an earlier at_ms, or the seed)";
+  const std::string unmet = UnmetProbes(report.verdict);
+  if (unlanded.empty() && unmet.empty()) return code;
+  std::string why;
+  if (!unlanded.empty()) {
+    why = "never landed: " + unlanded +
+          "; the run proves less than the scenario claims (change its fault schedule, e.g. an "
+          "earlier at_ms, or the seed)";
+  }
+  if (!unmet.empty()) {
+    why += (why.empty() ? "" : "; ") + std::string("expected probes never reached: ") + unmet +
+           "; the run never took the paths its \"expect\" names (see docs/protocol.md)";
+  }
   std::printf("  --require-landed: FAILED (exit 4): %s\n", why.c_str());
   if (!junit->empty() && junit->back().outcome == reports::Outcome::kPass) {
     junit->back().outcome = reports::Outcome::kViolation;
@@ -95,7 +115,7 @@ int RequireLanded(const RunReport& report, int code, std::vector<reports::JunitC
 }
 
 int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
-           std::vector<reports::JunitCase>* junit) {
+           std::vector<reports::JunitCase>* junit, reports::ProbeCoverage* coverage) {
   if (reports::IsCatalogueFile(path)) {
     std::fprintf(stderr,
                  "faultline run: skipping %s (the failure-mode catalogue, not a "
@@ -130,6 +150,7 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
   }
   RunReport report = RunScenario(resolved, catalog, options);
   AfterRun(report, resolved.name, junit);
+  if (report.verdict.is_object()) coverage->Add(report.verdict, resolved.ToJson());
   if (f.progress != nullptr) f.progress->Clear();
   std::fputs(report.summary.c_str(), stdout);
   std::fflush(stdout);
@@ -189,6 +210,7 @@ int RunAll(const RunFlags& f) {
   each.engine_progress = ShowProgress() && mine == 1;
   each.progress = &progress;
   std::map<std::string, Scenario> loaded;  // --dry-run: each file once
+  reports::ProbeCoverage coverage;
   int64_t index = f.first_index, done = 0, failing = 0;
   for (const std::string& path : f.scenarios) {
     for (int64_t k = 0; k < f.seeds && code != kExitInterrupted; ++k, ++index) {
@@ -199,7 +221,7 @@ int RunAll(const RunFlags& f) {
         continue;
       }
       progress.Update(done, failing);  // shown while the run goes on
-      const int one = RunOne(path, each, catalog, &junit);
+      const int one = RunOne(path, each, catalog, &junit, &coverage);
       failing += one == kExitPass ? 0 : 1;
       code = Worst(code, one);
       ++done;
@@ -211,6 +233,8 @@ int RunAll(const RunFlags& f) {
   }
   progress.Clear();
   if (f.dry_run) return code;
+  // The suite's probe coverage: which probes no run of it reached.
+  if (coverage.runs() > 1) std::printf("%s\n", coverage.Text().c_str());
   if (!f.junit.empty()) {
     std::ofstream out(f.junit, std::ios::trunc);
     out << reports::RenderJunit(junit);

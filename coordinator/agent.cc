@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "coordinator/exit_codes.h"
+#include "sim/protocol/control_protocol.h"
 
 namespace swarm {
 namespace {
@@ -65,6 +66,7 @@ void Agent::LogStorage(const Status& s) {
   if (key != last_storage_error_) {
     Log(s.ToString() + "; retrying");
     last_storage_error_ = key;
+    probe_->Reached(faultline::protocol::probe::kStorageError);
     probe_->Emit({{"type", "storage_error"},
                   {"agent", options_.id},
                   {"code", s.CodeName()},
@@ -111,6 +113,7 @@ int Agent::Run() {
         "Start the agent with the cluster's settings (omit --config) or re-initialise the "
         "directory",
         record_.fingerprint, Fingerprint(*cluster), DescribeDifference(config_, *cluster));
+    probe_->Reached(faultline::protocol::probe::kRegisterRefused);
     probe_->Emit({{"type", "refused"}, {"agent", options_.id},
                   {"fingerprint", record_.fingerprint},
                   {"cluster_fingerprint", Fingerprint(*cluster)}});
@@ -145,6 +148,7 @@ int Agent::Run() {
     }
     if (store_->Halted()) {
       if (!halt_noted) {
+        probe_->Reached(faultline::protocol::probe::kHaltSeen);
         probe_->Emit({{"type", "halt_seen"}, {"agent", options_.id}});
         if (options_.verbose) Log("HALT present: not claiming");
         halt_noted = true;
@@ -196,6 +200,7 @@ Agent::Beat Agent::Heartbeat(const Grant* held) {
                                       DescribeDifference(config_, *cluster))
                         : "cluster configuration unreadable (" + cluster.status().ToString() +
                               "); stopped claiming";
+    probe_->Reached(faultline::protocol::probe::kHeartbeatDrift);
     probe_->Emit({{"type", "drift_seen"}, {"agent", options_.id}, {"reason", drift_reason_}});
     if (telemetry_) telemetry_->Record("heartbeat", span_start, {}, "configuration drift");
     return Beat::kDrift;
@@ -307,6 +312,7 @@ bool Agent::CallModel(Grant& grant) {
   const int64_t delay = model_->BackoffUs(model_failures_, SplitMix64(rng_));
   Log(fmt::format("model call for {} failed ({}); released it, backing off {} ms", grant.item,
                   outcome.error, delay / 1000));
+  probe_->Reached(faultline::protocol::probe::kModelBackoff);
   probe_->Emit({{"type", "model_backoff"}, {"agent", options_.id},
                 {"failures", model_failures_}, {"delay_us", delay}});
   Rest(delay);

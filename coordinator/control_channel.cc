@@ -60,6 +60,10 @@ void ControlChannel::Emit(const nlohmann::json& event) {
   Send({{proto::kEvent, event}, {proto::kMonoUs, base::MonotonicMicros()}});
 }
 
+void ControlChannel::Reached(std::string_view name, bool hit) {
+  Emit({{"type", proto::kProbeEvent}, {"name", name}, {"hit", hit}});
+}
+
 void ControlChannel::Send(const nlohmann::json& message) {
   std::string line = message.dump();
   line.push_back('\n');

@@ -32,6 +32,7 @@ class ControlChannel final : public Clock, public Probe {
   void SetBootAnchor(int64_t anchor_us) override { real_.SetBootAnchor(anchor_us); }
   void Yield(std::string_view point, std::string_view item) override;
   void Emit(const nlohmann::json& event) override;
+  void Reached(std::string_view name, bool hit) override;
   bool recording() const override { return true; }
   // Freerun: the clock reads the real clock + offset_us, drifting by
   // drift_ppm from now on (kClockSkewEnv; the clock_skew fault).

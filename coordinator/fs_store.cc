@@ -16,6 +16,7 @@ namespace swarm {
 namespace {
 
 namespace point = faultline::protocol::point;
+namespace probe = faultline::protocol::probe;
 
 constexpr const char* kFormat = "swarm-coordination-dir";
 constexpr const char* kSubdirs[] = {"items", "claims", "locks", "ledger",
@@ -293,6 +294,7 @@ Status FsStore::Register(const AgentRecord& agent) {
   nlohmann::json event = {{"type", "register"}, {"agent", agent.id},
                           {"fingerprint", agent.fingerprint}};
   if (!agent.skills.empty()) event["skills"] = agent.skills;
+  probe_->Reached(probe::kRegisterOk);
   Event(std::move(event));
   return Status::Ok();
 }
@@ -324,10 +326,12 @@ Status FsStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
   if (text.ok()) {
     auto old = AgentFromJson(*text, Rel(AgentPath(agent.id)));
     if (old.ok() && old->status == AgentStatus::kDead) {
+      probe_->Reached(probe::kAgentBack);
       Event({{"type", "agent_back"}, {"agent", agent.id}, {"declared_dead", old->reason}});
     }
   }
   SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), AgentPath(agent.id), ToJson(agent).dump()));
+  probe_->Reached(probe::kHeartbeatOk);
   Event({{"type", "heartbeat"}, {"agent", agent.id}, {"at_us", agent.heartbeat_us},
          {"holding", agent.holding}});
   probe_->Yield(point::kHeartbeatWritten, "");

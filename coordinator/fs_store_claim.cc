@@ -13,6 +13,7 @@ namespace swarm {
 namespace {
 
 namespace point = faultline::protocol::point;
+namespace probe = faultline::protocol::probe;
 
 using fs::StripSuffix;
 
@@ -180,6 +181,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
     if (grant.status().IsStorageError()) {
       storage = grant.status();
     } else if (grant.status().IsBusy()) {
+    probe_->Reached(probe::kClaimBusy);
       // Another agent holds the item's lock right now: a race lost.
       Event({{"type", "claim_race_lost"}, {"agent", agent}, {"item", id}});
     }
@@ -218,6 +220,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   }
   ItemState s = std::move(*state);
   if (!IsTerminal(s.status) && !CanDo(s, agent)) {
+    probe_->Reached(probe::kClaimSkillConflict);
     return Status::Conflict(
         fmt::format("{} needs skill \"{}\", which agent {} does not have", id, s.skill, agent));
   }
@@ -227,6 +230,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
     // Takeover of an expired lease, unless the dead holder finished the
     // work (its effect is in the ledger) or the item used up its attempts.
     if (s.attempts >= config_.max_attempts || fs::Exists(LedgerPath(id))) {
+      probe_->Reached(probe::kTakeoverRecovered);
       SWARM_RETURN_IF_ERROR(ExpireLocked(s, agent, nullptr));
       terminal_.insert(id);
       return Status::Conflict(fmt::format("{} is {}: {}", id, Name(s.status), s.reason));
@@ -257,6 +261,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   s.attempts += 1;
   SWARM_RETURN_IF_ERROR(WriteItem(s));
   probe_->Yield(point::kClaimStateWritten, id);
+  probe_->Reached(takeover.is_null() ? probe::kClaimGranted : probe::kTakeoverAfterExpiry);
   if (!takeover.is_null()) Event(std::move(takeover));
   nlohmann::json granted = {{"type", "claim_ok"}, {"item", id}, {"agent", agent},
                             {"token", s.token}, {"lease_until_us", s.lease_until_us},

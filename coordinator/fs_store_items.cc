@@ -11,6 +11,7 @@ namespace swarm {
 namespace {
 
 namespace point = faultline::protocol::point;
+namespace probe = faultline::protocol::probe;
 
 }  // namespace
 
@@ -86,6 +87,7 @@ Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
   }
   SWARM_RETURN_IF_ERROR(WriteItem(s));
   SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(id), /*durable=*/false));
+  probe_->Reached(probe::kQuarantineItem);
   Event({{"type", "quarantine"}, {"item", id}, {"file", "quarantine/" + name},
          {"status", Name(s.status)}, {"reason", why.message()}});
   return Status::Ok();
@@ -100,6 +102,7 @@ Status FsStore::QuarantineAgent(std::string_view id, const Status& why) {
   }
   std::string name = fmt::format("agents.{}.json.{}", id, clock_->NowMicros());
   SWARM_RETURN_IF_ERROR(fs::Rename(AgentPath(id), Sub("quarantine/" + name)));
+  probe_->Reached(probe::kQuarantineAgent);
   Event({{"type", "quarantine"}, {"agent", id}, {"file", "quarantine/" + name},
          {"reason", why.message()}});
   return Status::Ok();
@@ -148,20 +151,24 @@ Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* rep
   switch (outcome) {
     case kDone:
       if (effect) {
+        probe_->Reached(probe::kExpireDone);
         Event({{"type", "complete_recovered"}, {"item", s.id}, {"by", who}, {"owner", previous},
                {"token", token}, {"effect_token", effect->token}});
       } else {
+        probe_->Reached(probe::kExpireDone);
         Event({{"type", "complete_recovered"}, {"item", s.id}, {"by", who}, {"owner", previous},
                {"token", token}, {"unreadable", ledger->unreadable}});
       }
       if (report) report->recovered.push_back(s.id);
       break;
     case kDead:
+      probe_->Reached(probe::kExpireDead);
       Event({{"type", "dead_letter"}, {"item", s.id}, {"by", who}, {"owner", previous},
              {"token", token}, {"reason", s.reason}});
       if (report) report->dead_lettered.push_back(s.id);
       break;
     case kPending:
+      probe_->Reached(probe::kExpirePending);
       Event({{"type", "lease_expired"}, {"item", s.id}, {"by", who}, {"owner", previous},
              {"token", token}});
       if (report) report->returned.push_back(s.id);
@@ -177,6 +184,7 @@ Status FsStore::DeadLetterPendingLocked(ItemState& s, std::string_view who) {
   s.reason = fmt::format("pending after {} failed attempts, and max_attempts is {}", s.attempts,
                          config_.max_attempts);
   SWARM_RETURN_IF_ERROR(WriteItem(s));
+  probe_->Reached(probe::kClaimDeadLetter);
   Event({{"type", "dead_letter"}, {"item", s.id}, {"by", who}, {"owner", ""},
          {"token", s.token}, {"reason", s.reason}});
   return Status::Ok();
@@ -186,6 +194,7 @@ Status FsStore::CheckCurrent(const ItemState& s, const Grant& grant, std::string
   if (s.status == ItemStatus::kClaimed && s.token == grant.token && s.owner == grant.agent) {
     return Status::Ok();
   }
+  probe_->Reached(op == "renew" ? probe::kRenewStale : op == "complete" ? probe::kCompleteStale : "release.stale");
   Event({{"type", std::string(op) + "_rejected"}, {"item", grant.item}, {"agent", grant.agent},
          {"token", grant.token}, {"current_token", s.token}, {"status", Name(s.status)}});
   return Status::StaleToken(fmt::format(
@@ -200,6 +209,7 @@ Status FsStore::CheckGrant(const Grant& grant) {
   if (s.status == ItemStatus::kClaimed && s.token == grant.token && s.owner == grant.agent) {
     return Status::Ok();
   }
+  probe_->Reached(probe::kHeartbeatHoldingLost);
   Event({{"type", "holding_lost"}, {"agent", grant.agent}, {"item", grant.item},
          {"token", grant.token}, {"current_token", s.token}, {"status", Name(s.status)}});
   return Status::StaleToken(fmt::format("{} is no longer held with token {}: it is {} with token {}",
@@ -216,6 +226,7 @@ Status FsStore::Renew(Grant& grant) {
   state->lease_until_us = clock_->NowMicros() + config_.lease_ms * 1000;
   SWARM_RETURN_IF_ERROR(WriteItem(*state));
   grant.lease_until_us = state->lease_until_us;
+  probe_->Reached(probe::kRenewOk);
   Event({{"type", "renew_ok"}, {"item", grant.item}, {"agent", grant.agent},
          {"token", grant.token}, {"lease_until_us", grant.lease_until_us},
          {"now_us", clock_->NowMicros()}});
@@ -247,6 +258,7 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
     } else {
       present["unreadable"] = ledger->unreadable;
     }
+    probe_->Reached(probe::kCompleteEffectPresent);
     Event(std::move(present));
   } else if (!wrote.ok()) {
     return wrote;
@@ -265,6 +277,7 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
   // The marker is only a hint; losing this unlink to a crash is repaired by
   // the reaper.
   SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(grant.item), /*durable=*/false));
+  probe_->Reached(probe::kCompleteOk);
   Event({{"type", "complete_ok"}, {"item", grant.item}, {"agent", grant.agent},
          {"token", grant.token}, {"now_us", now}});
   return Status::Ok();
@@ -288,6 +301,7 @@ Status FsStore::Release(const Grant& grant, std::string_view reason) {
   if (s.attempts > 0) s.attempts -= 1;
   SWARM_RETURN_IF_ERROR(WriteItem(s));
   SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(grant.item), /*durable=*/false));
+  probe_->Reached(probe::kReleaseOk);
   Event({{"type", "release"}, {"item", grant.item}, {"agent", grant.agent},
          {"token", grant.token}, {"reason", reason}});
   return Status::Ok();

@@ -13,6 +13,7 @@ namespace swarm {
 namespace {
 
 namespace point = faultline::protocol::point;
+namespace probe = faultline::protocol::probe;
 
 using fs::StripSuffix;
 
@@ -161,6 +162,7 @@ Result<ReapReport> FsStore::Reap(const ReapOptions& options) {
                                 (clock_->NowMicros() - fresh->heartbeat_us) / 1000,
                                 config_.agent_timeout_ms);
     SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), AgentPath(id), ToJson(*fresh).dump()));
+    probe_->Reached(probe::kDeclareDead);
     Event({{"type", "agent_dead"}, {"agent", id}, {"last_heartbeat_us", fresh->heartbeat_us},
            {"now_us", clock_->NowMicros()}, {"agent_timeout_ms", config_.agent_timeout_ms},
            {"reason", fresh->reason}});

@@ -20,6 +20,14 @@ class Probe {
   virtual void Yield(std::string_view point, std::string_view item) = 0;
   // Records a history event; `event` is a JSON object with at least "type".
   virtual void Emit(const nlohmann::json& event) = 0;
+  // A probe (sim/protocol/control_protocol.h, namespace probe): the process
+  // reached the named transition (`hit` true), or evaluated a "sometimes"
+  // condition there. Counted by the simulator for the verdict, never traced;
+  // a no-op outside it.
+  virtual void Reached(std::string_view name, bool hit = true) {
+    (void)name;
+    (void)hit;
+  }
   // False when events go nowhere, so callers may skip building them.
   virtual bool recording() const = 0;
 };

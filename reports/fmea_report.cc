@@ -13,7 +13,9 @@
 #include <tuple>
 
 #include "base/bounded_read.h"
+#include "reports/fmea_matrix.h"
 #include "reports/fmea_scales.h"
+#include "reports/probe_coverage.h"
 #include "reports/timeline_svg.h"
 #include "reports/trace_analysis.h"
 
@@ -203,7 +205,8 @@ bool Embed(const RunSummary& r, size_t total, Timelines mode, std::set<std::stri
 }
 
 // Everything the report says about one failure mode.
-json ModeEvidence(const FailureMode& m, const std::vector<RunSummary>& runs) {
+json ModeEvidence(const FailureMode& m, const std::vector<RunSummary>& runs,
+                  const json& measured) {
   int total = 0, counted = 0, failed = 0, vacuous = 0, harness = 0, interrupted = 0;
   std::map<std::pair<std::string, std::string>, std::pair<std::vector<uint64_t>, int>> by_scenario;
   std::map<std::string, std::array<int, 3>> fault_stats;  // kind -> landings, runs landed, runs
@@ -215,6 +218,9 @@ json ModeEvidence(const FailureMode& m, const std::vector<RunSummary>& runs) {
 
   for (const RunSummary& r : runs) {
     if (!Contains(r.dir.fmea, m.id) && !Contains(m.scenarios, r.scenario)) continue;
+    // A planted defect's run is detection evidence (fmea_matrix.h), not
+    // evidence about the product.
+    if (r.dir.verdict.contains("mutant")) continue;
     ++total;
     if (r.outcome == Outcome::kHarnessError) ++harness;
     if (r.outcome == Outcome::kInterrupted) ++interrupted;
@@ -305,6 +311,7 @@ json ModeEvidence(const FailureMode& m, const std::vector<RunSummary>& runs) {
     Score s = SeverityScore(m.s, m.severity_label);
     Score d = DetectionScore({static_cast<int>(m.invariants.size()),
                               all_checked && some_checked, some_checked, detected});
+    if (!measured.is_null()) d = {measured["D"].get<int>(), measured["basis"].get<std::string>()};
     occurrence["observed"] = static_cast<double>(failed) / counted;
     occurrence["upper95"] = ub.value;
     occurrence["method"] = ub.method;
@@ -313,6 +320,7 @@ json ModeEvidence(const FailureMode& m, const std::vector<RunSummary>& runs) {
                                                   "{:.4g} ({}, {} of {} runs failed)", ub.value,
                                                   ub.method, failed, counted)},
                 {"D", d.value}, {"D_basis", d.basis},
+                {"D_from", measured.is_null() ? "judged" : "measured"},
                 {"RPN", s.value * o * d.value}, {"from", "evidence"},
                 {"derivation", fmt::format("S x O' x D' = {} x {} x {} = {}", s.value, o, d.value,
                                            s.value * o * d.value)}};
@@ -322,7 +330,10 @@ json ModeEvidence(const FailureMode& m, const std::vector<RunSummary>& runs) {
     occurrence["method"] = nullptr;
     residual = {{"S", nullptr}, {"S_basis", "no evidence"},
                 {"O", nullptr}, {"O_basis", "no run counted: no evidence"},
-                {"D", nullptr}, {"D_basis", "no run counted: no evidence"},
+                {"D", measured.is_null() ? json() : measured["D"]},
+                {"D_basis", measured.is_null() ? json("no run counted: no evidence")
+                                               : measured["basis"]},
+                {"D_from", measured.is_null() ? json() : json("measured")},
                 {"RPN", Nullable(m.rpn)}, {"from", "declared"},
                 {"derivation", m.rpn ? "no evidence: the published RPN stands"
                                      : "no evidence and nothing published: no RPN"}};
@@ -409,8 +420,25 @@ Report BuildReport(const FmeaCatalog& catalog, const std::vector<std::string>& r
                                           "their evidence is not reported under any mode", id,
                                           catalog.file));
   }
+  std::vector<RunEvidence> evidence;
+  ProbeCoverage coverage;
+  for (const RunSummary& r : runs) {
+    evidence.push_back({r.scenario, &r.dir.fmea, &r.dir.verdict, &r.dir.resolved,
+                        r.outcome != Outcome::kHarnessError && r.outcome != Outcome::kInterrupted});
+    if (!r.dir.verdict.contains("mutant")) coverage.Add(r.dir.verdict, r.dir.resolved);
+  }
   json modes = json::array();
-  for (const FailureMode& m : catalog.modes) modes.push_back(ModeEvidence(m, runs));
+  for (const FailureMode& m : catalog.modes) {
+    const json measured = MeasuredDetection(m, evidence);
+    json mode = ModeEvidence(m, runs, measured);
+    mode["matrix"] = CoverageMatrix(m, evidence);
+    mode["detection"] = measured.is_null()
+                            ? json{{"from", "judged"}, {"D", mode["residual"]["D"]},
+                                   {"basis", mode["residual"]["D_basis"]}}
+                            : measured;
+    if (!measured.is_null()) mode["detection"]["from"] = "measured";
+    modes.push_back(std::move(mode));
+  }
   std::vector<std::string> inputs;
   for (const std::string& in : options.inputs) inputs.push_back(RelativeTo(in, options.out_dir));
   report.model = {
@@ -419,6 +447,7 @@ Report BuildReport(const FmeaCatalog& catalog, const std::vector<std::string>& r
       {"catalogue", RelativeTo(catalog.file, options.out_dir)},
       {"inputs", inputs},
       {"totals", Totals(runs, modes)},
+      {"probes", coverage.ToJson()},
       {"modes", modes},
       {"runs", run_records},
       {"warnings", report.warnings},

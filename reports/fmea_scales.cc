@@ -74,6 +74,32 @@ Score DetectionScore(const DetectionInputs& in) {
   return {3, "every run checked all its invariants over the whole history; none fired"};
 }
 
+double DetectionLowerBound(int64_t successes, int64_t runs) {
+  if (runs <= 0 || successes <= 0) return 0;
+  if (successes >= runs) return std::pow(0.05, 1.0 / static_cast<double>(runs));
+  // The p at which P(X >= successes) = 0.05; P(X >= k) grows with p.
+  double lo = 0, hi = 1;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = (lo + hi) / 2;
+    if (1 - BinomialCdf(successes - 1, runs, mid) < 0.05) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+int MeasuredDetectionScore(double lower_bound) {
+  static constexpr std::pair<double, int> kScale[] = {
+      {0.99, 1}, {0.95, 2}, {0.90, 3}, {0.80, 4}, {0.65, 5},
+      {0.50, 6}, {0.35, 7}, {0.20, 8}};
+  for (const auto& [at_least, score] : kScale) {
+    if (lower_bound >= at_least) return score;
+  }
+  return lower_bound > 0 ? 9 : 10;
+}
+
 Score SeverityScore(std::optional<int> published, const std::string& label) {
   if (published) return {*published, "published S"};
   static const std::map<std::string, int> kLabels = {

@@ -42,6 +42,17 @@ struct Score {
 };
 Score DetectionScore(const DetectionInputs& in);
 
+// The exact Clopper-Pearson one-sided 95 % lower bound on a success
+// probability: `successes` of `runs` (> 0). 0 successes give 0; n of n give
+// 0.05^(1/n).
+double DetectionLowerBound(int64_t successes, int64_t runs);
+
+// D' measured: the AIAG detection scale (1 almost certain .. 10 absolute
+// uncertainty) read as a probability that one run detects a present failure,
+// applied to the lower bound: >= 0.99 -> 1, 0.95 -> 2, 0.90 -> 3, 0.80 -> 4,
+// 0.65 -> 5, 0.50 -> 6, 0.35 -> 7, 0.20 -> 8, above 0 -> 9, 0 -> 10.
+int MeasuredDetectionScore(double lower_bound);
+
 // S for the residual RPN: the published S, else the published severity label
 // mapped (Critical 9, High 7, Medium-High 6, Medium 5, Low-Medium 4, Low 3,
 // SEV-1 10, SEV-2 8, SEV-3 6), else 10 (assumed worst).

@@ -80,7 +80,7 @@ void ModeTable(const json& modes, std::string* out) {
         "<td class=\"n\">{12}</td></tr>\n",
         E(m["id"]), Anchor("mode-", m["id"].get<std::string>()), E(m["title"]),
         E(text::Declared(m["declared"])), Status(m["status"]), E(m["runs"]["counted"]),
-        E(m["runs"]["failed"]), E(text::Percent(m["occurrence"]["upper95"])), E(r["O"]), E(r["D"]),
+        E(m["runs"]["failed"]), E(text::Percent(m["occurrence"]["upper95"])), E(r["O"]), E(text::DetectionCell(r)),
         E(text::Residual(r)), E(text::P50P99(m["detection_latency_us"])),
         E(text::P50P99(m["recovery_us"])));
   }
@@ -98,6 +98,30 @@ void Table(const std::vector<std::string>& head, const std::vector<std::vector<s
     *out += "</tr>\n";
   }
   *out += "</tbody></table>\n";
+}
+
+// The coverage matrix (fmea_matrix.h): fault x invariant cells, then probes.
+void MatrixTables(const json& x, std::string* out) {
+  if (x["cells"].empty() && x["probes"].empty()) return;
+  *out += "<h4>Coverage matrix</h4>\n";
+  std::vector<std::vector<std::string>> cells, probes;
+  for (const json& c : x["cells"]) {
+    cells.push_back({E(c["fault"]), E(c["invariant"]), E(c["runs"]), E(c["detected"])});
+  }
+  Table({"fault", "invariant", "runs (landed, checked)", "detected"}, cells, out);
+  for (const json& p : x["probes"]) {
+    probes.push_back({E(p["probe"]), E(p["reached"]) + " of " + E(p["runs"]), E(p["detected"]),
+                      E(p["planted_reached"])});
+  }
+  Table({"probe", "reached in runs", "detected in those", "planted-defect runs reaching it"},
+        probes, out);
+}
+
+void ProbeSection(const json& p, std::string* out) {
+  *out += fmt::format("<h2>Probes</h2>\n<p>{} probes known to this suite, {} reached in {} runs "
+                      "(planted-defect runs not counted). Never reached: {}.</p>\n",
+                      E(p["known"]), p["reached"].size(), E(p["runs"]),
+                      p["unreached"].empty() ? std::string("none") : E(text::Join(p["unreached"])));
 }
 
 void ModeSection(const json& m, const std::map<std::string, std::string>& svgs, std::string* out) {
@@ -126,6 +150,7 @@ void ModeSection(const json& m, const std::map<std::string, std::string>& svgs, 
   *out += fmt::format("<li>Residual RPN <b>{}</b> ({})<br>S: {}<br>O': {}<br>D': {}</li>",
                       E(r["RPN"]), E(r["derivation"]), E(r["S_basis"]), E(r["O_basis"]),
                       E(r["D_basis"]));
+  *out += "<li>Detection: " + E(text::Detection(m["detection"])) + "</li>";
   *out += fmt::format("<li>Detection latency: {} ({} failing runs measured)</li>",
                       E(text::P50P99(m["detection_latency_us"])),
                       E(m["detection_latency_us"]["samples"]));
@@ -152,6 +177,7 @@ void ModeSection(const json& m, const std::map<std::string, std::string>& svgs, 
     }
     Table({"invariant", "detects this mode", "runs", "passed", "failed"}, rows, out);
   }
+  MatrixTables(m["matrix"], out);
   if (!m["failing_runs"].empty()) {
     *out += "<p>Failing runs:</p><ul>";
     for (const json& f : m["failing_runs"]) {
@@ -228,6 +254,7 @@ std::string RenderHtml(const Report& report) {
   out += "</style></head><body>\n";
   Header(m, &out);
   ModeTable(m["modes"], &out);
+  ProbeSection(m["probes"], &out);
   out += "<h2>Evidence per failure mode</h2>\n";
   for (const json& mode : m["modes"]) ModeSection(mode, report.svgs, &out);
   RunTable(m["runs"], report.svgs, &out);

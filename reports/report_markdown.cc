@@ -42,11 +42,39 @@ void ModeTable(const json& modes, std::string* out) {
                         m["id"].get<std::string>(), m["id"].get<std::string>(),
                         MdCell(m["title"].get<std::string>()), text::Declared(m["declared"]),
                         Value(m["status"]), Value(m["runs"]["counted"]), Value(m["runs"]["failed"]),
-                        text::Percent(m["occurrence"]["upper95"]), Value(r["O"]), Value(r["D"]),
+                        text::Percent(m["occurrence"]["upper95"]), Value(r["O"]),
+                        text::DetectionCell(r),
                         text::Residual(r), text::P50P99(m["detection_latency_us"]),
                         text::P50P99(m["recovery_us"]));
   }
   *out += "\n";
+}
+
+// The coverage matrix (fmea_matrix.h): fault x invariant cells, then probes.
+void MatrixTable(const json& x, std::string* out) {
+  if (x["cells"].empty() && x["probes"].empty()) return;
+  *out += "Coverage matrix (runs in which the fault landed and the invariant was checked; "
+          "detected: of those, runs in which it fired):\n\n"
+          "| fault | invariant | runs | detected |\n|---|---|---|---|\n";
+  for (const json& c : x["cells"]) {
+    *out += fmt::format("| {} | {} | {} | {} |\n", Value(c["fault"]), Value(c["invariant"]),
+                        Value(c["runs"]), Value(c["detected"]));
+  }
+  *out += "\n| probe | reached in runs | detected in those | planted-defect runs reaching it "
+          "|\n|---|---|---|---|\n";
+  for (const json& p : x["probes"]) {
+    *out += fmt::format("| {} | {} of {} | {} | {} |\n", Value(p["probe"]), Value(p["reached"]),
+                        Value(p["runs"]), Value(p["detected"]), Value(p["planted_reached"]));
+  }
+  *out += "\n";
+}
+
+// Which probes the product runs reached, and which none did.
+void ProbeSection(const json& p, std::string* out) {
+  *out += fmt::format("## Probes\n\n{} probes known to this suite, {} reached in {} runs "
+                      "(planted-defect runs not counted).\n\n",
+                      Value(p["known"]), Value(p["reached"].size()), Value(p["runs"]));
+  *out += "Never reached: " + (p["unreached"].empty() ? std::string("none") : text::Join(p["unreached"])) + "\n\n";
 }
 
 void ModeSection(const json& m, std::string* out) {
@@ -73,6 +101,7 @@ void ModeSection(const json& m, std::string* out) {
   *out += fmt::format("- Residual RPN: **{}** ({})\n  - S: {}\n  - O': {}\n  - D': {}\n",
                       Value(r["RPN"]), Value(r["derivation"]), Value(r["S_basis"]),
                       Value(r["O_basis"]), Value(r["D_basis"]));
+  *out += fmt::format("- Detection: {}\n", text::Detection(m["detection"]));
   *out += fmt::format("- Detection latency (first fault landing to first evidence): {} ({} "
                       "failing runs measured)\n",
                       text::P50P99(m["detection_latency_us"]),
@@ -102,6 +131,7 @@ void ModeSection(const json& m, std::string* out) {
     }
     *out += "\n";
   }
+  MatrixTable(m["matrix"], out);
   if (!m["failing_runs"].empty()) {
     *out += "Failing runs:\n\n";
     for (const json& f : m["failing_runs"]) {
@@ -155,6 +185,7 @@ std::string RenderMarkdown(const Report& report) {
   std::string out;
   Header(m, &out);
   ModeTable(m["modes"], &out);
+  ProbeSection(m["probes"], &out);
   for (const json& mode : m["modes"]) ModeSection(mode, &out);
   RunTable(m["runs"], &out);
   Paths(m["runs"], m["warnings"], &out);

@@ -37,6 +37,20 @@ inline std::string Residual(const nlohmann::json& r) {
   return out;
 }
 
+// D' with where it comes from: "7 (measured)", "3 (judged)", "–".
+inline std::string DetectionCell(const nlohmann::json& residual) {
+  const nlohmann::json from = residual.value("D_from", nlohmann::json());
+  return Value(residual["D"]) + (from.is_string() ? " (" + from.get<std::string>() + ")" : "");
+}
+
+// The detection block of a mode, one line.
+inline std::string Detection(const nlohmann::json& d) {
+  if (d.value("from", "") != "measured") {
+    return "judged (no run of a planted defect names this mode): D' " + Value(d["D"]);
+  }
+  return Value(d["basis"]);
+}
+
 inline std::string Percent(const nlohmann::json& p) {
   if (!p.is_number()) return "–";
   return fmt::format("{:.3g} %", p.get<double>() * 100);

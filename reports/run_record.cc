@@ -208,6 +208,7 @@ bool LoadRunDir(const std::string& given, RunDir* out, std::string* error) {
   out->verdict = std::move(verdict);
   out->fmea.clear();
   json resolved = ReadJson(dir / "scenario.resolved.json");
+  out->resolved = resolved.is_object() ? resolved : json::object();
   if (resolved.is_object() && resolved.contains("fmea") && resolved["fmea"].is_array()) {
     for (const json& id : resolved["fmea"]) {
       if (id.is_string()) out->fmea.push_back(id.get<std::string>());

@@ -22,6 +22,7 @@ struct RunDir {
   std::string id;    // its folder name, "<scenario>-<seed>"
   nlohmann::json verdict;
   std::vector<std::string> fmea;  // failure-mode ids of its resolved scenario
+  nlohmann::json resolved;        // scenario.resolved.json ({} when unreadable)
   std::string minimal;  // minimal.json in the run directory or beside it (explore's --out), or ""
 };
 

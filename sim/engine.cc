@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "sim/engine_internal.h"
+#include "sim/protocol/control_protocol.h"
 
 namespace faultline::engine_detail {
 
@@ -17,6 +18,12 @@ void Engine::Emit(const std::string& proc, nlohmann::json event, int64_t t) {
                        proc, process_events_, kMaxProcessEvents));
     }
     return;
+  }
+  // A probe is counted for the verdict, never traced (control_protocol.h).
+  if (const auto type = event.find("type");
+      type != event.end() && *type == protocol::kProbeEvent && event.contains("name") &&
+      event["name"].is_string()) {
+    return CountProbe(event["name"].get<std::string>(), event.value("hit", true));
   }
   if (event.value("type", "") == "complete_ok") ++completed_items_;
   if (lockstep_) {
@@ -56,6 +63,8 @@ bool Engine::Setup() {
 void Engine::FaultLanded(int index, const std::string& kind, const nlohmann::json& details) {
   FaultRecord& r = result_.faults[static_cast<size_t>(index)];
   if (r.landed++ == 0) r.first = details;
+  CountProbe(protocol::probe::kFaultLandedPrefix + kind + protocol::probe::kFaultLandedSuffix,
+             true);
   nlohmann::json ev = details;
   ev["type"] = "fault";
   ev["kind"] = kind;

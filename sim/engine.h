@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,14 @@ struct FaultRecord {
   nlohmann::json first;      // where and when it first landed
 };
 
+// How often a probe (sim/protocol/control_protocol.h) was met in a run:
+// `reached` counts every report, `hits` those whose condition held (a
+// FL_REACHED always holds; a FL_SOMETIMES holds when its condition did).
+struct ProbeCount {
+  int64_t reached = 0;
+  int64_t hits = 0;
+};
+
 struct EngineResult {
   enum class End {
     kCompleted, kSimLimit, kWallLimit, kDeadlock, kLivelock, kHarnessError, kInterrupted
@@ -63,6 +72,10 @@ struct EngineResult {
   int64_t loop_wall_us = 0;  // wall time in the scheduling loop
   int kills = 0;
   std::vector<FaultRecord> faults;
+  // Probes met, by name: the processes' own and the engine's ("fault.KIND.
+  // landed", "sim.collision"). Counted, never traced: in lockstep the counts
+  // are as deterministic as the trace; in freerun they vary from run to run.
+  std::map<std::string, ProbeCount> probes;
 };
 
 // Runs one resolved scenario; every history line goes to `trace`.

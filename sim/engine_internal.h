@@ -239,6 +239,11 @@ class Engine {
   // Lockstep: waits until a started process parks at its hello.
   bool AwaitHello(Proc& p);
   void Emit(const std::string& proc, nlohmann::json event, int64_t t);
+  void CountProbe(const std::string& name, bool hit) {
+    ProbeCount& c = result_.probes[name];
+    ++c.reached;
+    c.hits += hit;
+  }
   void Emit(const std::string& proc, nlohmann::json event) { Emit(proc, std::move(event), T()); }
   void OnExit(Proc& p, const ExitStatus& status);
   // `p`'s control channel reached end of file: it exited (OnExit), or it
@@ -255,6 +260,7 @@ class Engine {
   EngineResult::End LockstepLoop();
   EngineResult::End FreerunLoop();
   bool Step(Proc& p);
+  bool Collides(const Proc& p) const;
   std::string DeadlockReport() const;
   // A stop point (sim/stop_controller.h; engine_stop.cc): hands the stop
   // controller, if any, the state between two decisions. `next` is the

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <optional>
 
+#include "sim/explore_guide.h"
 #include "sim/explore_space.h"
 #include "sim/rng.h"
 #include "sim/run.h"
@@ -146,11 +147,19 @@ class Explorer {
       if (elapsed >= o_.time_budget_s) break;
       Progress(fmt::format("explore: {} runs, 0 violations, {} left", i,
                            Seconds(o_.time_budget_s - elapsed)));
-      rc::Shrinkable<Values> tree = DrawValues(space_.knobs(), o_.master_seed, i);
-      const ExploreCase c{DrawSeed(o_.master_seed, i), tree.value()};
+      ExploreCase c;
+      rc::Shrinkable<Values> tree = rc::shrinkable::just(Values{});
+      if (o_.guided && guide_.Mutated(i, &c)) {
+        tree = TreeOf(space_.knobs(), c.values);
+      } else {
+        tree = DrawValues(space_.knobs(), o_.master_seed, i);
+        c = ExploreCase{DrawSeed(o_.master_seed, i), tree.value()};
+      }
       const ResolvedScenario scenario = space_.Materialize(c);
       const CaseOutcome outcome = runner_.Run(scenario, o_.out_dir, "");
       result_.runs = i + 1;
+      guide_.Observe(c, outcome.probes);
+      NoteCoverage();
       if (outcome.exit_code == kExitInterrupted) return Stop(kExitInterrupted, start);
       if (outcome.exit_code == kExitHarness ||
           (outcome.exit_code == kExitViolation && outcome.violated.empty())) {
@@ -168,8 +177,8 @@ class Explorer {
     Progress("");
     result_.seconds = Now() - start;
     result_.exit_code = kExitPass;
-    Say(fmt::format("explore: no violation in {} runs ({})\n", result_.runs,
-                    Seconds(result_.seconds)));
+    Say(fmt::format("explore: no violation in {} runs ({}); {} probes reached\n", result_.runs,
+                    Seconds(result_.seconds), guide_.probes().size()));
     WriteSummary();
     return false;
   }
@@ -426,6 +435,11 @@ class Explorer {
         result_.original_path));
   }
 
+  void NoteCoverage() {
+    result_.probes_reached.assign(guide_.probes().begin(), guide_.probes().end());
+    result_.coverage = guide_.Series(result_.runs);
+  }
+
   ExploreResult Finish() {
     WriteSummary();
     return result_;
@@ -435,6 +449,7 @@ class Explorer {
     json j = result_.ToJson();
     j["family"] = family_.file;
     j["master_seed"] = o_.master_seed;
+    j["guided"] = o_.guided;
     j["budgets"] = {{"runs", o_.max_runs},
                     {"time_s", o_.time_budget_s},
                     {"shrink_s", o_.shrink_budget_s},
@@ -447,6 +462,7 @@ class Explorer {
   const Catalog& catalog_;
   const ExploreOptions& o_;
   CaseRunner& runner_;
+  CoverageGuide guide_{space_.knobs(), o_.master_seed};  // after space_ and o_
   ExploreResult result_;
   std::optional<Failing> failing_;
   std::vector<Failing> accepted_;  // the original, then every adopted candidate
@@ -464,7 +480,8 @@ json ScenarioSize::ToJson() const {
 
 json ExploreResult::ToJson() const {
   json j = {{"exit_code", exit_code}, {"runs", runs},         {"seconds", seconds},
-            {"found", found},         {"error", error}};
+            {"found", found},         {"error", error},
+            {"probes_reached", probes_reached}, {"coverage", coverage}};
   if (!found) return j;
   j["violation"] = {{"invariant", invariant}, {"message", violation}};
   j["original"] = {{"path", original_path}, {"run_dir", original_run_dir},
@@ -501,6 +518,10 @@ CaseOutcome InProcessRunner::Run(const ResolvedScenario& scenario, const std::st
   outcome.summary = report.summary;
   if (!report.verdict.is_object()) return outcome;
   outcome.steps = report.verdict.value(json::json_pointer("/stats/steps"), int64_t{0});
+  const json probes = report.verdict.value("probes", json::object());
+  for (const auto& [name, count] : probes.items()) {
+    outcome.probes[name] = count.value("hits", int64_t{0});
+  }
   for (const json& inv : report.verdict.value("invariants", json::array())) {
     if (inv.value("ok", true)) continue;
     const std::string name = inv.value("name", "");

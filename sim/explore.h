@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -79,6 +80,8 @@ struct CaseOutcome {
   std::string run_dir;               // "" when the runner wrote none
   std::string summary;               // the run's human summary
   int64_t steps = 0;                 // lockstep steps of the run (trace size)
+  // Probes the run met: name -> times its condition held (verdict "probes").
+  std::map<std::string, int64_t> probes;
 };
 
 // Runs one resolved scenario into OUT_DIR/<name>-<seed><suffix>. The real one
@@ -98,6 +101,11 @@ struct ExploreOptions {
   // A shrink candidate that passes with its own seed is tried with this many
   // other seeds: a smaller scenario keeps the bug but not the schedule.
   int seed_retries = 4;
+  // Coverage guidance (sim/explore_guide.h): half the runs mutate a kept case
+  // whose run reached probes no earlier run reached. False (the default, see
+  // docs/explore.md for the measurement): every run is a fresh draw;
+  // coverage is measured and reported either way.
+  bool guided = false;
   std::string out_dir = "faultline-explore";
   // Shrink this failing scenario (a member of the family) instead of
   // searching for one: a failure found elsewhere, made small.
@@ -145,6 +153,10 @@ struct ExploreResult {
   std::string original_path, minimal_path, original_run_dir, minimal_run_dir;
   std::string reproduce;  // the command that reproduces minimal.json
   std::string error;      // harness error: what went wrong
+  // Probe coverage of the search: the probes reached, and over time
+  // ([{"run", "probes", "features", "corpus"}], CoverageGuide::Series).
+  std::vector<std::string> probes_reached;
+  nlohmann::json coverage = nlohmann::json::array();
   nlohmann::json ToJson() const;  // written to OUT/explore.json
 };
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <fmt/format.h>
 
+#include "sim/protocol/control_protocol.h"
 #include "sim/scheduler.h"
 
 namespace faultline::engine_detail {
@@ -16,6 +17,28 @@ void Engine::FireDueTimers() {
     timers_.pop();
     t.fire();
   }
+}
+
+// A process parked at a yield point on an item another live process is
+// parked at too: two steps on the same item are both pending (a collision).
+// A lock file's name counts as its item ("w7.lock" is "w7"): a process
+// retrying a busy lock collides with the holder parked inside it.
+bool Engine::Collides(const Proc& p) const {
+  auto item_of = [](const std::string& item) {
+    constexpr std::string_view kLock = ".lock";
+    return item.size() > kLock.size() && item.ends_with(kLock)
+               ? std::string_view(item).substr(0, item.size() - kLock.size())
+               : std::string_view(item);
+  };
+  if (p.parked.kind != Parked::Kind::kYield || p.parked.item.empty()) return false;
+  const std::string_view mine = item_of(p.parked.item);
+  for (const Proc& q : procs_) {
+    if (&q != &p && q.alive && q.parked.kind == Parked::Kind::kYield &&
+        item_of(q.parked.item) == mine) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // One lockstep step: lets `p` go and reads until it parks again or exits.
@@ -33,6 +56,7 @@ bool Engine::Step(Proc& p) {
       [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
   switch (r) {
     case ControlConnection::Read::kParked:
+      if (Collides(p)) CountProbe(protocol::probe::kCollision, true);
       if (p.parked.kind == Parked::Kind::kSleep) {
         p.wake_at = now_ + p.SleepSpan(p.parked.sleep_us);
         ++p.sleeps;

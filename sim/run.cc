@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <vector>
 
 #include "sim/private_tmpfs.h"
@@ -102,6 +103,35 @@ nlohmann::json CounterpartVerdict(const ResolvedScenario& s, const SutFactory& s
           {"vacuous", v.value("vacuous", false)},
           {"trace_sha256", v.value("trace_sha256", "")},
           {"wall_ms", v.contains("stats") ? v["stats"].value("wall_ms", 0) : 0}};
+}
+
+// The expected probes of `s` the run missed: {"probe", "kind"} with kind
+// "reached" (never reported) or "sometimes" (its condition never held).
+nlohmann::json UnmetExpectations(const ResolvedScenario& s,
+                                 const std::map<std::string, ProbeCount>& probes) {
+  nlohmann::json unmet = nlohmann::json::array();
+  auto count = [&](const std::string& name) {
+    const auto it = probes.find(name);
+    return it == probes.end() ? ProbeCount{} : it->second;
+  };
+  for (const std::string& name : s.expect_reached) {
+    if (count(name).reached == 0) unmet.push_back({{"probe", name}, {"kind", "reached"}});
+  }
+  for (const std::string& name : s.expect_sometimes) {
+    if (count(name).hits == 0) unmet.push_back({{"probe", name}, {"kind", "sometimes"}});
+  }
+  return unmet;
+}
+
+std::string VacuityText(bool fault_vacuous, const nlohmann::json& unmet) {
+  std::string text = fault_vacuous ? " (VACUOUS: a fault never fired)" : "";
+  if (unmet.empty()) return text;
+  std::string names;
+  for (const nlohmann::json& u : unmet) {
+    names += (names.empty() ? "" : ", ") + u["probe"].get<std::string>() +
+             (u["kind"] == "sometimes" ? " (sometimes)" : "");
+  }
+  return text + " (VACUOUS: expected probes never reached: " + names + ")";
 }
 
 }  // namespace
@@ -268,12 +298,22 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   nlohmann::json faults = nlohmann::json::array();
   bool vacuous = false;
   std::string fault_text;
+  bool fault_vacuous = false;
   for (const FaultRecord& f : r.faults) {
-    vacuous = vacuous || f.landed == 0;
+    fault_vacuous = fault_vacuous || f.landed == 0;
+    vacuous = fault_vacuous;
     faults.push_back({{"kind", f.kind}, {"index", f.index}, {"landed", f.landed > 0},
                       {"times", f.landed}, {"first", f.first}});
     fault_text += fmt::format("{}{} x{}", fault_text.empty() ? "" : ", ", f.kind, f.landed);
   }
+
+  // Probes met, and the scenario's expectations of them (docs/protocol.md).
+  nlohmann::json probes = nlohmann::json::object();
+  for (const auto& [name, count] : r.probes) {
+    probes[name] = {{"reached", count.reached}, {"hits", count.hits}};
+  }
+  const nlohmann::json unmet = UnmetExpectations(s, r.probes);
+  vacuous = vacuous || !unmet.empty();
 
   const bool harness = r.end == EngineResult::End::kHarnessError;
   const bool interrupted = r.end == EngineResult::End::kInterrupted;
@@ -298,6 +338,8 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       {"not_applicable", not_applicable},
       {"faults", faults},
       {"vacuous", vacuous},
+      {"probes", probes},
+      {"expect_unmet", unmet},
       {"stats",
        {{"events", r.events},
         {"steps", r.steps},
@@ -312,6 +354,13 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   };
   if (!s.differential.is_null()) {
     report.verdict["differential"] = CounterpartVerdict(s, suts, counterpart);
+  }
+  // A run of a planted defect (tests/mutants/) is detection evidence, not
+  // evidence about the product: the report keeps the two apart.
+  if (const char* mutant = std::getenv("SWARM_MUTANT");
+      mutant != nullptr && *mutant != '\0' && s.sut.is_null() &&
+      stdfs::path(o.swarm_bin).filename() == "swarm-mutant") {
+    report.verdict["mutant"] = mutant;
   }
   std::ofstream verdict_out(report.run_dir + "/verdict.json");
   verdict_out << report.verdict.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
@@ -344,7 +393,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
           ? ""
           : " (not applicable: " + not_applicable_names + ")",
       fault_text.empty() ? "none" : fault_text,
-      vacuous ? " (VACUOUS: a fault never fired)" : "", s.items, s.agents, r.events,
+      VacuityText(fault_vacuous, unmet), s.items, s.agents, r.events,
       s.mode == Mode::kLockstep ? "sim" : "run", Seconds(r.sim_us), Seconds(r.wall_us));
   if (harness) report.summary += "  harness error: " + r.error + "\n";
   if (!containment.warning().empty()) {

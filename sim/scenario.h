@@ -85,6 +85,9 @@ struct ResolvedScenario : ScenarioSettings {
   int pct_depth = 3;
   std::vector<FaultInstance> faults;
   std::vector<std::string> invariants;  // by name, each at most once
+  // "expect": probes a run must reach (any hit) and "sometimes" conditions
+  // that must hold at least once; a run that misses one is vacuous.
+  std::vector<std::string> expect_reached, expect_sometimes;
   // The options of each invariant the scenario wrote as an object ({"name":
   // ..., options}), every option concrete. An invariant written as a name
   // alone has none here: its checker gets its declared defaults.

@@ -83,6 +83,29 @@ Check CheckStringList(const json& doc, const std::string& key, std::string_view 
   return std::nullopt;
 }
 
+// "expect": {"reached": [probe names], "sometimes": [probe names]}
+// (docs/scenario-format.md): probes a run must reach to be meaningful.
+Check CheckExpect(const json& doc) {
+  const auto it = doc.find("expect");
+  if (it == doc.end()) return std::nullopt;
+  const std::string pointer = Child("", "expect");
+  if (!it->is_object()) {
+    return Fail(pointer, fmt::format("found {}, expected an object with \"reached\" and/or "
+                                     "\"sometimes\" (lists of probe names)", ShowTyped(*it)));
+  }
+  static const std::vector<std::string> kKeys = {"reached", "sometimes"};
+  if (const std::optional<std::string> key = diag::FirstUnknownKey(*it, kKeys)) {
+    return Fail(Child(pointer, *key), diag::Unknown("key", *key, kKeys, "keys"));
+  }
+  for (const std::string& key : kKeys) {
+    if (Check problem = CheckStringList(*it, key, "probe name")) {
+      problem->pointer = pointer + problem->pointer;
+      return problem;
+    }
+  }
+  return std::nullopt;
+}
+
 Check CheckSeed(const json& doc) {
   const auto it = doc.find("seed");
   if (it == doc.end() || it->is_number_unsigned()) return std::nullopt;
@@ -369,6 +392,7 @@ Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (Check problem = CheckName(doc)) return problem;
   if (Check problem = CheckStringList(doc, "fmea", "failure-mode id")) return problem;
   if (Check problem = CheckSeed(doc)) return problem;
+  if (Check problem = CheckExpect(doc)) return problem;
   for (const Section& section : Sections()) {
     if (Check problem = CheckSection(doc, section)) return problem;
   }

@@ -93,7 +93,7 @@ const std::vector<std::string>& TopLevelKeys() {
   static const auto* const keys = new std::vector<std::string>{
       "name", "fmea",      "mode",      "seed",        "coordinator", "agents",
       "work", "reaper",    "scheduler", "faults",      "invariants",  "limits",
-      "slo",  "telemetry", "sut",       "differential"};
+      "slo",  "telemetry", "sut",       "differential", "expect"};
   return *keys;
 }
 

@@ -37,6 +37,10 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   ResolvedScenario r;
   r.name = scenario.name;
   r.fmea = doc.value("fmea", std::vector<std::string>{});
+  if (const auto expect = doc.find("expect"); expect != doc.end()) {
+    r.expect_reached = expect->value("reached", std::vector<std::string>{});
+    r.expect_sometimes = expect->value("sometimes", std::vector<std::string>{});
+  }
   r.mode = value("", "mode") == "freerun" ? Mode::kFreerun : Mode::kLockstep;
   r.seed = seed;
   for (const SettingSpec& spec : SettingTable()) {
@@ -157,6 +161,8 @@ json ResolvedScenario::ToJson() const {
     j["invariants"] = std::move(list);
   }
   if (!sut.is_null()) j["sut"] = sut;
+  if (!expect_reached.empty()) j["expect"]["reached"] = expect_reached;
+  if (!expect_sometimes.empty()) j["expect"]["sometimes"] = expect_sometimes;
   if (!differential.is_null()) j["differential"] = differential;
   // Weighted lists, as written: the seed draws each agent's and item's skills.
   if (!agent_skills.is_null()) j["agents"]["skills"] = agent_skills;

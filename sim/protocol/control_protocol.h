@@ -10,6 +10,7 @@
 //   {"yield": POINT, "item": ITEM}                   {"go": true, "now": US}
 //   {"sleep_us": D}                                  {"go": true, "now": US}
 //   {"event": {...}}                                 (no reply)
+//   {"event": {"type": "probe", "name": N, "hit": B}} (no reply; see below)
 //   {"spawned": PID}                                 {"go": true, "now": US}
 //
 // "spawned" (the command adapter with "interleave": "syscalls",
@@ -27,6 +28,12 @@
 // and "event" messages; every event carries "mono_us", the sender's
 // CLOCK_MONOTONIC in microseconds. A complete write() is in the socket buffer
 // and reaches the sim even if the sender is SIGKILLed right after it.
+//
+// Probes (docs/protocol.md): an event of type kProbeEvent says the sender
+// reached the named point of its code ("hit": true), or evaluated a
+// "sometimes" condition there ("hit": the condition). The simulator counts
+// probes for the verdict and never writes them to the trace, so a program
+// may add probes without changing any trace or its hash.
 #pragma once
 
 namespace faultline::protocol {
@@ -39,6 +46,11 @@ inline constexpr const char* kModeEnv = "FAULTLINE_MODE";  // "lockstep" (defaul
 // simulator applies the same skew to the "now" it sends.
 inline constexpr const char* kClockSkewEnv = "FAULTLINE_CLOCK_SKEW";
 inline constexpr const char* kFreerun = "freerun";
+
+inline constexpr const char* kProbeEvent = "probe";
+// A command run by the command adapter reports a probe with a line
+// "faultline-probe: NAME" on its stderr (docs/external-sut.md).
+inline constexpr const char* kProbeLinePrefix = "faultline-probe: ";
 
 // Message keys.
 inline constexpr const char* kHello = "hello";
@@ -62,7 +74,7 @@ inline constexpr const char* kAgentEventTypes[] = {
     "complete_recovered", "quarantine", "drift_seen", "halt_seen", "reap", "reaper_start",
     "storage_error", "storage_unsynced", "holding_lost", "claim_contended", "claim_race_lost",
     "lock_timeout", "model_call", "model_backoff", "span_created", "span_exported",
-    "span_spooled", "span_dropped", "sut_command_failed"};
+    "span_spooled", "span_dropped", "sut_command_failed", "command_crashed", "probe"};
 inline constexpr const char* kHarnessFields[] = {"seq", "t", "proc"};
 
 // Yield points of the reference coordinator, one per step that touches
@@ -101,5 +113,71 @@ inline constexpr const char* kAll[] = {
     kOpClaim,        kOpProgress,            kOpComplete,            kOpRelease,
     kOpReap};
 }  // namespace point
+
+// Probes of the reference coordinator, one per transition docs/coordinator.md
+// names (and the outcomes worth reaching); scenarios name them in "expect".
+namespace probe {
+inline constexpr const char* kClaimGranted = "claim.granted";
+inline constexpr const char* kClaimBusy = "claim.busy";
+inline constexpr const char* kClaimSkillConflict = "claim.skill_conflict";
+inline constexpr const char* kTakeoverAfterExpiry = "takeover.after_expiry";
+inline constexpr const char* kClaimDeadLetter = "claim.dead_letter";
+inline constexpr const char* kTakeoverRecovered = "takeover.recovered";
+inline constexpr const char* kRenewOk = "renew.ok";
+inline constexpr const char* kRenewStale = "renew.stale";
+inline constexpr const char* kCompleteOk = "complete.ok";
+inline constexpr const char* kCompleteStale = "complete.stale_token";
+inline constexpr const char* kCompleteEffectPresent = "complete.effect_present";
+inline constexpr const char* kReleaseOk = "release.ok";
+inline constexpr const char* kExpirePending = "expire.pending";
+inline constexpr const char* kExpireDead = "expire.dead";
+inline constexpr const char* kExpireDone = "expire.done";
+inline constexpr const char* kQuarantineItem = "quarantine.item";
+inline constexpr const char* kQuarantineAgent = "quarantine.agent";
+inline constexpr const char* kRegisterOk = "register.ok";
+inline constexpr const char* kRegisterRefused = "register.refused";
+inline constexpr const char* kHeartbeatOk = "heartbeat.ok";
+inline constexpr const char* kHeartbeatDrift = "heartbeat.drift";
+inline constexpr const char* kHeartbeatHoldingLost = "heartbeat.holding_lost";
+inline constexpr const char* kDeclareDead = "reap.declare_dead";
+inline constexpr const char* kAgentBack = "reap.agent_back";
+inline constexpr const char* kStorageError = "storage.error";
+inline constexpr const char* kHaltSeen = "halt.seen";
+inline constexpr const char* kModelBackoff = "model.backoff";
+
+// Every probe of the reference coordinator: what a suite of reference runs
+// is measured against ("which probes did no scenario reach").
+inline constexpr const char* kAll[] = {
+    kClaimGranted,          kClaimBusy,          kClaimSkillConflict,
+    kTakeoverAfterExpiry, kClaimDeadLetter,  kTakeoverRecovered,  kRenewOk,
+    kRenewStale,        kCompleteOk,            kCompleteStale,      kCompleteEffectPresent,
+    kReleaseOk,         kExpirePending,         kExpireDead,         kExpireDone,
+    kQuarantineItem,    kQuarantineAgent,       kRegisterOk,         kRegisterRefused,
+    kHeartbeatOk,       kHeartbeatDrift,        kHeartbeatHoldingLost, kDeclareDead,
+    kAgentBack,         kStorageError,          kHaltSeen,           kModelBackoff};
+
+// Probes of the command adapter (sim/sut/adapter.cc): what each operation of
+// an adapter-run system came to, whatever the system is.
+inline constexpr const char* kOpClaimGranted = "op.claim.granted";
+inline constexpr const char* kOpClaimContended = "op.claim.contended";
+inline constexpr const char* kOpClaimEmpty = "op.claim.empty";
+inline constexpr const char* kOpRenewOk = "op.renew.ok";
+inline constexpr const char* kOpRenewRejected = "op.renew.rejected";
+inline constexpr const char* kOpCompleteOk = "op.complete.ok";
+inline constexpr const char* kOpCompleteRejected = "op.complete.rejected";
+inline constexpr const char* kOpReleaseOk = "op.release.ok";
+inline constexpr const char* kOpReapOk = "op.reap.ok";
+inline constexpr const char* kOpCommandFailed = "op.command_failed";
+inline constexpr const char* kAdapterAll[] = {
+    kOpClaimGranted, kOpClaimContended,   kOpClaimEmpty, kOpRenewOk, kOpRenewRejected,
+    kOpCompleteOk,   kOpCompleteRejected, kOpReleaseOk,  kOpReapOk,  kOpCommandFailed};
+
+// The simulator's own probes: "fault.KIND.landed" each time a fault lands,
+// and kCollision when a process parks at a yield point on an item another
+// live process is parked at too (a storm or race really collided; lockstep).
+inline constexpr const char* kFaultLandedPrefix = "fault.";
+inline constexpr const char* kFaultLandedSuffix = ".landed";
+inline constexpr const char* kCollision = "sim.collision";
+}  // namespace probe
 
 }  // namespace faultline::protocol

@@ -283,6 +283,34 @@ static inline void fl_sleep_us(int64_t us) {
   while (nanosleep(&ts, &rest) != 0 && errno == EINTR) ts = rest;
 }
 
+/* Probes (docs/protocol.md): named points a run can reach, counted by the
+ * harness for the verdict and never written to the trace, so adding one
+ * changes no trace. A scenario requires probes in its "expect" block; a
+ * required probe that no run reached makes the run vacuous.
+ *
+ *   FL_REACHED("takeover.after_expiry");      // this point was reached
+ *   FL_SOMETIMES(queue_len > 8, "queue.deep"); // this condition held at least once
+ *
+ * Outside faultline they cost one branch (the condition is still evaluated). */
+static inline void fl_probe(const char *name, int hit) {
+  fl__channel *ch = fl__get();
+  fl__buffer b;
+  if (ch->fd < 0) return;
+  b.len = 0;
+  b.overflow = 0;
+  fl__put(&b, "{\"event\":{\"type\":\"probe\",\"name\":");
+  fl__put_string(&b, name);
+  fl__put(&b, hit ? ",\"hit\":true}" : ",\"hit\":false}");
+  if (!ch->lockstep) {
+    fl__put(&b, ",\"mono_us\":");
+    fl__put_int(&b, FL__CAST(long long, fl__clock_us(CLOCK_MONOTONIC)));
+  }
+  fl__put(&b, "}");
+  fl__send(&b);
+}
+#define FL_REACHED(name) fl_probe((name), 1)
+#define FL_SOMETIMES(cond, name) fl_probe((name), (cond) ? 1 : 0)
+
 /* Records a history event of `type` (see sim/trace_event.h for the types the
  * invariants read). `fields` is a printf format of further JSON members,
  * e.g. "\"item\":\"%s\",\"token\":%lld", or NULL / "" for none. */

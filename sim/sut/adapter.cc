@@ -23,6 +23,7 @@ namespace faultline::sut {
 namespace {
 
 namespace point = protocol::point;
+namespace probe = protocol::probe;
 using nlohmann::json;
 
 uint64_t SplitMix64(uint64_t& state) {
@@ -172,6 +173,7 @@ class Adapter {
         if (failures_ >= kMaxFailures) return kExitGaveUp;
         continue;
       }
+      if (Succeeded(*spec_.adapter.reap, r)) fl_probe(probe::kOpReapOk, 1);
       if (Succeeded(*spec_.adapter.reap, r)) fl_event("reap", "\"agent\":\"%s\"", o_.id.c_str());
     }
   }
@@ -182,11 +184,15 @@ class Adapter {
     const Operation& op = *spec_.adapter.claim;
     CommandResult r = RunOp("claim", op, {});
     if (Failed(r)) return Outcome::kFailed;
-    if (ExitIn(op.empty_exit, r) || Matches(op.empty_match, r)) return Outcome::kEmpty;
+    if (ExitIn(op.empty_exit, r) || Matches(op.empty_match, r)) {
+      fl_probe(probe::kOpClaimEmpty, 1);
+      return Outcome::kEmpty;
+    }
     std::optional<std::string> item;
     if (Succeeded(op, r)) item = Extract(op.item, r);
     if (!item || item->empty()) {
       if (Matches(op.conflict_match, r)) {
+        fl_probe(probe::kOpClaimContended, 1);
         fl_event("claim_contended", "\"agent\":\"%s\",\"tried\":1", o_.id.c_str());
       }
       return Outcome::kNothing;
@@ -202,6 +208,7 @@ class Adapter {
       grant->token = std::stoll(*sut_token);
     }
     grant->sut_token = sut_token.value_or(std::to_string(grant->token));
+    fl_probe(probe::kOpClaimGranted, 1);
     fl_claim_ok(o_.id.c_str(), grant->item.c_str(), grant->token, grant->lease_until_us);
     return Outcome::kGranted;
   }
@@ -229,6 +236,7 @@ class Adapter {
         return false;
       }
       if (!Succeeded(*spec_.adapter.progress, r)) {
+        fl_probe(probe::kOpRenewRejected, 1);
         fl_event("renew_rejected",
                  "\"agent\":\"%s\",\"item\":\"%s\",\"token\":%lld,\"reason\":\"%s\"",
                  o_.id.c_str(), JsonText(g.item).c_str(), static_cast<long long>(g.token),
@@ -239,6 +247,7 @@ class Adapter {
       // when it returned (a slow command on a busy machine returns late).
       g.lease_until_us = op_clock_us_ + lease_us_;
       renew_at = op_clock_us_ + lease_us_ / 2;
+      fl_probe(probe::kOpRenewOk, 1);
       fl_renew_ok(o_.id.c_str(), g.item.c_str(), g.token, g.lease_until_us);
     }
   }
@@ -248,6 +257,7 @@ class Adapter {
     CommandResult r = RunOp("complete", *spec_.adapter.complete, GrantValues(g));
     if (Failed(r)) return;
     if (!Succeeded(*spec_.adapter.complete, r)) {
+      fl_probe(probe::kOpCompleteRejected, 1);
       fl_event("complete_rejected",
                "\"agent\":\"%s\",\"item\":\"%s\",\"token\":%lld,\"reason\":\"%s\"",
                o_.id.c_str(), JsonText(g.item).c_str(), static_cast<long long>(g.token),
@@ -257,6 +267,7 @@ class Adapter {
     // The SUT accepted the completion: the item's effect counts as written
     // under this grant (exactly_once_effect counts these).
     fl_effect(o_.id.c_str(), g.item.c_str(), g.token);
+    fl_probe(probe::kOpCompleteOk, 1);
     fl_complete_ok(o_.id.c_str(), g.item.c_str(), g.token);
   }
 
@@ -265,6 +276,7 @@ class Adapter {
     fl_yield(point::kOpRelease, g.item.c_str());
     CommandResult r = RunOp("release", *spec_.adapter.release, GrantValues(g));
     if (!Failed(r) && Succeeded(*spec_.adapter.release, r)) {
+      fl_probe(probe::kOpReleaseOk, 1);
       fl_release(o_.id.c_str(), g.item.c_str(), g.token, reason);
     }
   }
@@ -317,6 +329,7 @@ class Adapter {
     // guard, its only child, has been reaped).
     while (waitpid(-1, nullptr, WNOHANG) > 0) {
     }
+    ReportProbes(r.err);
     std::fprintf(stderr, "%s %s: %s%s%s\n", o_.id.c_str(), name,
                  r.Describe(c.timeout_ms).c_str(), r.FirstLine().empty() ? "" : ": ",
                  r.FirstLine().c_str());
@@ -332,6 +345,7 @@ class Adapter {
                             : r.end == CommandResult::End::kSignaled ? "signal"
                                                                       : "not_run";
       auto item = extra.find("item");
+      fl_probe(probe::kOpCommandFailed, 1);
       fl_event("sut_command_failed",
                "\"agent\":\"%s\",\"op\":\"%s\",\"item\":\"%s\",\"failure\":\"%s\",\"how\":\"%s\","
                "\"first_line\":\"%s\"",
@@ -342,6 +356,32 @@ class Adapter {
       failures_ = 0;
     }
     return r;
+  }
+
+  // Every "faultline-probe: NAME" line of a command's stderr is a probe
+  // reached; "faultline-probe: NAME false" a "sometimes" condition that did
+  // not hold (docs/external-sut.md).
+  static void ReportProbes(const std::string& err) {
+    const std::string prefix = protocol::kProbeLinePrefix;
+    size_t start = 0;
+    while (start < err.size()) {
+      size_t nl = err.find('\n', start);
+      if (nl == std::string::npos) nl = err.size();
+      std::string line = err.substr(start, nl - start);
+      start = nl + 1;
+      if (line.rfind(prefix, 0) != 0) continue;
+      line.erase(0, prefix.size());
+      while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+      bool hit = true;
+      for (const char* word : {" false", " true"}) {
+        const std::string w = word;
+        if (line.size() > w.size() && line.compare(line.size() - w.size(), w.size(), w) == 0) {
+          hit = w == " true";
+          line.erase(line.size() - w.size());
+        }
+      }
+      if (!line.empty() && line.find(' ') == std::string::npos) fl_probe(line.c_str(), hit);
+    }
   }
 
   // `text` escaped for use inside a JSON string.

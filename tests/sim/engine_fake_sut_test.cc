@@ -191,6 +191,26 @@ TEST(EngineFakeSutTest, RunsASystemThroughTheSeamAloneAndTouchesNothingElse) {
   }
 }
 
+TEST(EngineFakeSutTest, ProbesAreCountedForTheVerdictAndNeverTraced) {
+  const RunRecord run = RunOnce(3);
+  ASSERT_EQ(run.result.end, EngineResult::End::kCompleted) << run.result.error;
+  // FL_REACHED after each of the 5 completions; FL_SOMETIMES with a
+  // condition that never holds is reported but never hit.
+  ASSERT_TRUE(run.result.probes.count("queue.completed"));
+  EXPECT_EQ(run.result.probes.at("queue.completed").reached, 5);
+  EXPECT_EQ(run.result.probes.at("queue.completed").hits, 5);
+  ASSERT_TRUE(run.result.probes.count("queue.overfull"));
+  EXPECT_GT(run.result.probes.at("queue.overfull").reached, 0);
+  EXPECT_EQ(run.result.probes.at("queue.overfull").hits, 0);
+  EXPECT_TRUE(OfType(run.trace, "probe").empty());
+  // The same seed counts the same probes (lockstep).
+  const RunRecord again = RunOnce(3);
+  ASSERT_EQ(again.result.probes.size(), run.result.probes.size());
+  for (const auto& [name, count] : run.result.probes) {
+    EXPECT_EQ(again.result.probes.at(name).reached, count.reached) << name;
+  }
+}
+
 TEST(EngineFakeSutTest, TheSameSeedGivesTheSameTrace) {
   const RunRecord a = RunOnce(11);
   const RunRecord b = RunOnce(11);

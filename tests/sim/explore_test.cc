@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -81,10 +83,13 @@ class FakeRunner final : public CaseRunner {
     o.exit_code = o.violated.empty() ? kExitPass : kExitViolation;
     if (!o.violated.empty()) o.first_violation = o.violated[0] + ": planted";
     o.steps = s.agents * 10 + s.items;
+    if (probes_of) o.probes = probes_of(s);
     return o;
   }
 
   std::vector<ResolvedScenario> ran;
+  // The probes a run reports (name -> hits); none when unset.
+  std::function<std::map<std::string, int64_t>(const ResolvedScenario&)> probes_of;
   int64_t* now_us = nullptr;  // a fake clock each run advances
   int64_t run_cost_us = 0;
   bool harness_error = false;
@@ -286,6 +291,63 @@ TEST_F(ExploreTest, NoViolationWithinTheRunsExitsZeroAndLeavesNoRunDirectories) 
   EXPECT_EQ(testing::CountEntries(o.out_dir), 1u);  // explore.json only
   EXPECT_FALSE(stdfs::exists(o.out_dir + "/minimal.json"));
   EXPECT_FALSE(stdfs::exists(o.out_dir + "/original.json"));
+}
+
+// Coverage guidance: runs that reach a new probe are kept, and about half of
+// the later runs are mutations of kept cases (the same knobs but one, or a
+// new seed); the search stays deterministic and reports its coverage.
+TEST_F(ExploreTest, CoverageGuidanceKeepsNewCoverageAndDrawsAroundIt) {
+  auto search = [&](bool guided, std::vector<ResolvedScenario>* ran) {
+    FakeRunner runner([](const ResolvedScenario&) { return std::vector<std::string>{}; });
+    runner.probes_of = [](const ResolvedScenario& s) {
+      return std::map<std::string, int64_t>{{"agents." + std::to_string(s.agents), 1},
+                                            {"items", s.items}};
+    };
+    ExploreOptions o = Options();
+    o.max_runs = 40;
+    o.guided = guided;
+    const ExploreResult r = Explore(family_, catalog_, o, runner);
+    *ran = runner.ran;
+    return r;
+  };
+  std::vector<ResolvedScenario> guided, again, unguided;
+  const ExploreResult g = search(true, &guided);
+  search(true, &again);
+  const ExploreResult u = search(false, &unguided);
+  ASSERT_EQ(guided.size(), 40u);
+  for (size_t i = 0; i < guided.size(); ++i) {
+    EXPECT_EQ(guided[i].ToJson(), again[i].ToJson()) << "run " << i;
+  }
+  // Fresh draws agree until the first mutated run, then the searches differ.
+  EXPECT_EQ(guided[0].ToJson(), unguided[0].ToJson());
+  bool differs = false;
+  for (size_t i = 0; i < guided.size(); ++i) differs |= guided[i].ToJson() != unguided[i].ToJson();
+  EXPECT_TRUE(differs);
+  // A mutated run repeats an earlier run's agents and items more often than
+  // fresh draws do (it keeps all knobs but at most one).
+  auto repeats = [](const std::vector<ResolvedScenario>& runs) {
+    int n = 0;
+    for (size_t i = 1; i < runs.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (runs[j].agents == runs[i].agents && runs[j].items == runs[i].items &&
+            runs[j].faults.size() == runs[i].faults.size()) {
+          ++n;
+          break;
+        }
+      }
+    }
+    return n;
+  };
+  EXPECT_GT(repeats(guided), repeats(unguided));
+  // Coverage is measured either way and reported over time.
+  EXPECT_FALSE(g.probes_reached.empty());
+  EXPECT_FALSE(u.probes_reached.empty());
+  ASSERT_FALSE(g.coverage.empty());
+  EXPECT_EQ(g.coverage.back()["run"], 40);
+  const nlohmann::json written = nlohmann::json::parse(
+      testing::ReadAll(Options().out_dir + "/explore.json"));
+  EXPECT_EQ(written["guided"], false);  // the last search was unguided
+  EXPECT_FALSE(written["coverage"].empty());
 }
 
 TEST_F(ExploreTest, TheTimeBudgetEndsTheSearch) {

@@ -323,6 +323,23 @@ TEST_F(FaultlineCliTest, RequireLandedFailsARunWhoseFaultNeverLanded) {
   EXPECT_NE(junit.find("<failure"), std::string::npos) << junit;
   EXPECT_NE(junit.find("require_landed: never landed: kill_agent #0"), std::string::npos) << junit;
 
+  // A probe the scenario expects and no run reaches makes the run vacuous
+  // too; the probes it did reach are in the verdict, never in the trace.
+  std::string unmet = Write("unmet.json", R"({"name": "unmet", "seed": 1,
+      "agents": {"count": 2, "work_ms": [1, 5]}, "work": {"items": 5},
+      "expect": {"reached": ["claim.granted", "no.such.probe"]}})");
+  Ran expect = Faultline({"run", unmet, "--out", tmp_ / "expect", "--require-landed"});
+  EXPECT_EQ(expect.exit.code, 4) << expect.output;
+  EXPECT_NE(expect.output.find("expected probes never reached: no.such.probe;"),
+            std::string::npos)
+      << expect.output;
+  const nlohmann::json v = Verdict(tmp_ / "expect/unmet-1");
+  EXPECT_EQ(v["vacuous"], true);
+  EXPECT_EQ(v["expect_unmet"], nlohmann::json::parse(R"([{"probe": "no.such.probe", "kind": "reached"}])"));
+  EXPECT_EQ(v["probes"]["claim.granted"]["reached"], 5) << v["probes"];
+  EXPECT_EQ(v["probes"]["complete.ok"]["hits"], 5) << v["probes"];
+  EXPECT_EQ(ReadAll(tmp_ / "expect/unmet-1/trace.jsonl").find("\"probe\""), std::string::npos);
+
   // A violation elsewhere outranks a vacuous run; a landed fault passes.
   Ran landed = Faultline({"run", Write("small.json", kSmall), "--out", tmp_ / "landed",
                           "--require-landed"});

@@ -114,6 +114,7 @@ static void work_and_complete(const char *dir, const char *agent, const char *id
   path_of(done, sizeof done, dir, "done", id);
   if (rename(claimed, done) != 0) die("cannot mark done", claimed);
   fl_complete_ok(agent, id, 1);
+  FL_REACHED("queue.completed");
 }
 
 static int cmd_agent(const char *dir, const char *agent, long work_min, long work_max,
@@ -126,6 +127,7 @@ static int cmd_agent(const char *dir, const char *agent, long work_min, long wor
     size_t n = list(dir, "pending", ids, MAX_ITEMS), i;
     int claimed = 0;
     if (n == 0) return 0; /* nothing left to claim */
+    FL_SOMETIMES(n > MAX_ITEMS, "queue.overfull"); /* a condition that never holds here */
     for (i = 0; i < n && !claimed; ++i) {
       char from[4096], to[4096];
       fl_yield("claim.locked", ids[i]);
