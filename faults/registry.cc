@@ -7,7 +7,7 @@ namespace faultline::faults {
 std::vector<FaultKind> AllFaults() {
   return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),   ReaperCrashKind(),
           ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),   CorruptFileKind(),
-          ClockSkewKind(),     ClaimStormKind(),   IoErrorKind(),      CollectorOutageKind(),
+          ClockSkewKind(),     ClockStepKind(),    ClaimStormKind(),   IoErrorKind(),      CollectorOutageKind(),
           ModelOutageKind()};
 }
 

@@ -39,8 +39,9 @@ class ControlConnection {
   // Freerun: reads what is available now without blocking; hellos are
   // skipped. kClosed at end of file, else kParked (meaning: drained).
   Read Drain(const EventFn& on_event, std::string* error);
-  // Answers the parked process.
-  bool Go(int64_t now_us);
+  // Answers the parked process: its wall clock reads `now_us`, its boot clock
+  // `boot_us` (sent only when it differs, control_protocol.h).
+  bool Go(int64_t now_us, int64_t boot_us);
 
   int fd() const { return fd_; }
 

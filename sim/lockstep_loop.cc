@@ -22,7 +22,8 @@ void Engine::FireDueTimers() {
 bool Engine::Step(Proc& p) {
   ++result_.steps;
   const Parked was = p.parked;
-  if (!p.conn->Go(p.ClockAt(now_, T()))) {
+  const int64_t boot = p.ClockAt(now_, T());
+  if (!p.conn->Go(boot + p.wall_step_us, boot)) {
     OnExit(p, processes_.Wait(p.pid));
     return true;
   }
