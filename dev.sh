@@ -2,6 +2,7 @@
 # The two Quick start commands of the README live here:
 #   ./dev.sh main   install what is missing, build, run the main job
 #   ./dev.sh test   install what is missing, build, run every test
+#   ./dev.sh package  build the .deb (CPack) with man pages
 # Everything comes from Debian 12 packages; nothing is downloaded at build time.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,13 +14,15 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libboost1.81-dev libboost-filesystem1.81-dev libssl-dev libcpp-httplib-dev
+  help2man      # man pages from --help (the man target, ./dev.sh package)
+  python3-yaml  # the CI recipes' test (tests/install/ci_recipes_test.py)
 )
 # Only `test` needs these: the FMEA report's HTML is opened in headless Chromium.
 TEST_PACKAGES=(chromium)
 
 usage() {
   cat <<USAGE
-usage: ./dev.sh main [--seeds N] | test | build | deps
+usage: ./dev.sh main [--seeds N] | test | build | package | deps
 
   main    install missing packages, build, run the main job: the qualification suite —
           every bundled scenario (scenarios/*.json) against the reference coordinator
@@ -28,9 +31,12 @@ usage: ./dev.sh main [--seeds N] | test | build | deps
           out/report/fmea-report.{html,md,json}, out/report/junit.xml; runs in out/runs
   test    install missing packages, build, run every test (ctest)
   build   install missing packages and build only
+  package install missing packages and build the Debian package with CPack (prefix /usr,
+          no tests or benchmarks, man pages included): PACKAGE_DIR/faultline_<version>_<arch>.deb
   deps    install missing packages only
 
-Environment: BUILD_DIR (default: build), SANITIZE=ON for an ASan/UBSan build,
+Environment: BUILD_DIR (default: build), PACKAGE_DIR (default: build-package),
+SANITIZE=ON for an ASan/UBSan build,
 SEEDS (main: seeds per scenario when --seeds is not given).
 USAGE
 }
@@ -57,9 +63,22 @@ build() {
   cmake --build "$BUILD_DIR" -j "$(nproc)"
 }
 
+# The .deb: its own build directory, configured for /usr (GNUInstallDirs then
+# picks Debian's multiarch lib directory), without tests or benchmarks.
+package() {
+  local dir=${PACKAGE_DIR:-build-package}
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+    -DFAULTLINE_BUILD_TESTS=OFF -DFAULTLINE_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+  cmake --build "$dir" --target man
+  (cd "$dir" && cpack -G DEB)
+  echo "dev.sh: $(ls "$dir"/faultline_*.deb)"
+}
+
 case "${1:-}" in
   deps) install_deps ;;
   build) install_deps; build ;;
+  package) install_deps; package ;;
   main) seeds=${SEEDS:-3}
         if [ "${2:-}" = "--seeds" ] && [[ "${3:-}" =~ ^[1-9][0-9]*$ ]]; then seeds=$3
         elif [ $# -gt 1 ]; then

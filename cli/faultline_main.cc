@@ -3,6 +3,7 @@
 // the simulator. No logic lives here.
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "base/install_layout.h"
 #include "base/subcommand_table.h"
 
 namespace faultline::cli {
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 every invariant held, 1 a violation, 2 bad scenario or usage,\n"
       "3 harness or environment error, 4 a declared fault never landed (run\n"
       "--require-landed only), 130 interrupted."};
+  app.set_version_flag("--version", base::VersionString("faultline"));
   return base::RunSubcommands(app, cli::kCommands, argc, argv, "faultline", kExitUsage,
                                cli::InstallSignalHandlers);
 }

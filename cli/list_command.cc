@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "base/install_layout.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "reports/fmea_catalog.h"
 #include "sim/option_check.h"
 #include "sim/settings.h"
 
@@ -20,8 +22,63 @@ namespace stdfs = std::filesystem;
 // What a topic may need from the command line.
 struct ListFlags {
   std::string what;
-  std::string dir = "scenarios";  // --dir, for scenarios
+  std::string dir;    // --dir, for scenarios; "" is scenarios/ or the installed ones
+  bool json = false;  // --json, for scenarios
 };
+
+// The failure modes a scenario gives evidence for: its own "fmea" list and
+// the modes of its folder's catalogue (fmea.json) that name it; sorted.
+std::vector<std::string> ModesOf(const Scenario& s, const reports::FmeaCatalog* catalogue) {
+  std::vector<std::string> modes;
+  for (const auto& id : s.doc.value("fmea", nlohmann::json::array())) {
+    if (id.is_string()) modes.push_back(id.get<std::string>());
+  }
+  if (catalogue != nullptr) {
+    for (const reports::FailureMode& m : catalogue->modes) {
+      if (std::find(m.scenarios.begin(), m.scenarios.end(), s.name) != m.scenarios.end()) {
+        modes.push_back(m.id);
+      }
+    }
+  }
+  std::sort(modes.begin(), modes.end());
+  modes.erase(std::unique(modes.begin(), modes.end()), modes.end());
+  return modes;
+}
+
+// --json: for programs (faultline_add_scenarios in the CMake package) one
+// array, a scenario an object: file, name, mode, faults, fmea; or file and
+// error when it does not load.
+int ListScenariosJson(const std::vector<std::string>& files, const Catalog& catalog,
+                      const std::string& dir) {
+  reports::FmeaCatalog catalogue;
+  std::vector<ScenarioError> catalogue_errors;
+  const std::string catalogue_file = (stdfs::path(dir) / "fmea.json").string();
+  const bool has_catalogue =
+      stdfs::exists(catalogue_file) &&
+      reports::LoadFmeaCatalog(catalogue_file, &catalogue, &catalogue_errors);
+  nlohmann::json out = nlohmann::json::array();
+  int code = kExitPass;
+  for (const std::string& p : files) {
+    Scenario s;
+    ScenarioError error;
+    if (!LoadScenario(p, catalog, &s, &error)) {
+      out.push_back({{"file", p}, {"error", error.ToString()}});
+      code = kExitUsage;
+      continue;
+    }
+    nlohmann::json faults = nlohmann::json::array();
+    for (const auto& fault : s.doc.value("faults", nlohmann::json::array())) {
+      faults.push_back(fault.value("kind", "?"));
+    }
+    out.push_back({{"file", p},
+                   {"name", s.name},
+                   {"mode", s.doc.value("mode", "lockstep")},
+                   {"faults", faults},
+                   {"fmea", ModesOf(s, has_catalogue ? &catalogue : nullptr)}});
+  }
+  std::printf("%s\n", out.dump(1).c_str());
+  return code;
+}
 
 int ListFaults(const Catalog& catalog, const ListFlags&) {
   for (const FaultKind& k : catalog.faults) {
@@ -47,7 +104,14 @@ int ListSettings(const Catalog&, const ListFlags&) {
   return kExitPass;
 }
 
-int ListScenarios(const Catalog& catalog, const ListFlags& f) {
+int ListScenarios(const Catalog& catalog, const ListFlags& flags) {
+  ListFlags f = flags;
+  if (f.dir.empty()) {
+    // From an installed prefix outside a checkout: the installed scenarios.
+    const std::string installed = base::InstalledDataDir();
+    f.dir = stdfs::is_directory("scenarios") || installed.empty() ? "scenarios"
+                                                                  : installed + "/scenarios";
+  }
   std::vector<std::string> files;
   std::error_code ec;
   for (auto it = stdfs::directory_iterator(f.dir, ec); !ec && it != stdfs::directory_iterator();
@@ -62,6 +126,7 @@ int ListScenarios(const Catalog& catalog, const ListFlags& f) {
     return kExitUsage;
   }
   std::sort(files.begin(), files.end());
+  if (f.json) return ListScenariosJson(files, catalog, f.dir);
   int code = kExitPass;
   for (const std::string& p : files) {
     Scenario s;
@@ -104,7 +169,11 @@ base::Runner SetupList(CLI::App* app) {
     help += std::string(help.empty() ? "" : " | ") + t.name;
   }
   app->add_option("WHAT", f->what, help)->required()->check(CLI::IsMember(names));
-  app->add_option("--dir", f->dir, "Where to look for scenarios (default: scenarios)");
+  app->add_option("--dir", f->dir,
+                  "Where to look for scenarios (default: scenarios, else the installed ones)");
+  app->add_flag("--json", f->json,
+                "scenarios: one JSON array for programs (file, name, mode, faults, and fmea: "
+                "the failure modes from the scenario and its folder's fmea.json)");
   return [f] {
     Catalog catalog = MakeCatalog();
     for (const ListTopic& t : kTopics) {

@@ -3,12 +3,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/install_layout.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "cli/progress_line.h"
 #include "reports/fmea_catalog.h"
 #include "reports/fmea_report.h"
 #include "reports/run_record.h"
@@ -19,7 +22,7 @@ namespace {
 struct ReportFlags {
   std::vector<std::string> inputs;
   std::string out;
-  std::string fmea = "scenarios/fmea.json";
+  std::string fmea;  // "" is scenarios/fmea.json, else the installed catalogue
   std::string generated;
   std::string timelines = "auto";
 };
@@ -39,7 +42,15 @@ std::string GeneratedAt(const std::string& flag) {
   return text;
 }
 
-int RunReportCommand(const ReportFlags& f) {
+int RunReportCommand(const ReportFlags& flags) {
+  ReportFlags f = flags;
+  if (f.fmea.empty()) {
+    // From an installed prefix outside a checkout: the installed catalogue.
+    const std::string installed = base::InstalledDataDir();
+    f.fmea = std::filesystem::exists("scenarios/fmea.json") || installed.empty()
+                 ? "scenarios/fmea.json"
+                 : installed + "/scenarios/fmea.json";
+  }
   Catalog registries = MakeCatalog();
   reports::FmeaCatalog catalogue;
   std::vector<ScenarioError> errors;
@@ -68,14 +79,13 @@ int RunReportCommand(const ReportFlags& f) {
                       : f.timelines == "failing" ? reports::Timelines::kFailing
                       : f.timelines == "none"    ? reports::Timelines::kNone
                                                  : reports::Timelines::kAuto;
-  const bool progress = ShowProgress();
-  if (progress) {
-    options.progress = [](size_t done, size_t total) {
-      std::fprintf(stderr, "\rfaultline report: read %zu of %zu runs\033[K", done, total);
-    };
-  }
+  ProgressLine progress("faultline report: reading runs", static_cast<int64_t>(dirs.size()),
+                        ShowProgress());
+  options.progress = [&progress](size_t done, size_t) {
+    progress.Update(static_cast<int64_t>(done));
+  };
   reports::Report report = reports::BuildReport(catalogue, dirs, options);
-  if (progress) std::fputs("\n", stderr);
+  progress.Clear();
   std::string error;
   if (!reports::WriteReport(report, f.out, &error)) {
     std::fprintf(stderr, "faultline report: %s\n", error.c_str());
@@ -101,7 +111,9 @@ base::Runner SetupReport(CLI::App* app) {
                   "Run directories, or folders holding them (e.g. each shard's --out folder)")
       ->required();
   app->add_option("--out", f->out, "Where the report goes")->required();
-  app->add_option("--fmea", f->fmea, "The failure-mode catalogue (default: scenarios/fmea.json)");
+  app->add_option("--fmea", f->fmea,
+                  "The failure-mode catalogue (default: scenarios/fmea.json, else the "
+                  "installed one)");
   app->add_option("--generated", f->generated,
                   "The report's \"generated\" line (default: SOURCE_DATE_EPOCH, else now, UTC)");
   app->add_option("--timelines", f->timelines,

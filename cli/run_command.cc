@@ -5,12 +5,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "cli/progress_line.h"
+#include "cli/shard.h"
 #include "reports/fmea_catalog.h"
 #include "reports/junit.h"
 #include "sim/determinism.h"
@@ -30,11 +33,35 @@ struct RunFlags {
   bool keep = false;
   bool check_determinism = false;
   bool require_landed = false;
-  int64_t seeds = 1;        // runs per scenario: its seed, then the next ones
-  std::string shard;        // "I/N", else from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS
-  int64_t seed_offset = 0;  // of this run, from the first seed
-  std::string junit;        // --junit FILE
+  int64_t seeds = 1;                 // runs per scenario: its seed, then the next ones
+  std::string shard;                 // "I/N", else from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS
+  int64_t seed_offset = 0;           // of this run, from the first seed
+  std::string junit;                 // --junit FILE
+  int64_t first_index = 0;           // --first-index: this invocation's first run in the suite
+  bool dry_run = false;              // --dry-run: print the runs, run none
+  bool engine_progress = false;      // each run's own progress line (a single run on a terminal)
+  ProgressLine* progress = nullptr;  // the suite's line, wiped before a run's summary
 };
+
+// --dry-run: one line per run this shard would do, "FILE SEED"; the same
+// loading and seed arithmetic as a real run, so that CI recipes can be
+// checked without running anything.
+int PrintRun(const std::string& path, const RunFlags& f, const Catalog& catalog,
+             std::map<std::string, Scenario>* loaded) {
+  if (reports::IsCatalogueFile(path)) return kExitPass;
+  auto it = loaded->find(path);
+  if (it == loaded->end()) {
+    Scenario scenario;
+    if (!Load(path, f.mode, catalog, &scenario)) return kExitUsage;
+    it = loaded->emplace(path, std::move(scenario)).first;
+  }
+  const Scenario& scenario = it->second;
+  const uint64_t seed =
+      (f.seed >= 0 ? static_cast<uint64_t>(f.seed) : scenario.doc.value("seed", uint64_t{1})) +
+      static_cast<uint64_t>(f.seed_offset);
+  std::printf("%s %llu\n", path.c_str(), static_cast<unsigned long long>(seed));
+  return kExitPass;
+}
 
 // The declared faults that never landed in a run ("kill_agent #0"); empty
 // when every one landed. Only the run's own: a differential counterpart
@@ -93,6 +120,7 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
       static_cast<uint64_t>(f.seed_offset);
   ResolvedScenario resolved = Resolve(scenario, catalog, seed);
   RunOptions options = MakeRunOptions(f.out, f.swarm, f.keep);
+  options.progress = f.engine_progress;
   if (resolved.sut.is_null() && !stdfs::exists(options.swarm_bin)) {
     std::fprintf(stderr, "faultline: the coordinator binary %s does not exist; pass --swarm PATH\n",
                  options.swarm_bin.c_str());
@@ -102,6 +130,7 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
   }
   RunReport report = RunScenario(resolved, catalog, options);
   AfterRun(report, resolved.name, junit);
+  if (f.progress != nullptr) f.progress->Clear();
   std::fputs(report.summary.c_str(), stdout);
   std::fflush(stdout);
   if (report.exit_code == kExitInterrupted || report.exit_code == kExitHarness) {
@@ -123,38 +152,19 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
   return code;
 }
 
-// Which of the runs (scenario × seed, in order) this process does: those whose
-// index modulo `total` is `index`. A CI matrix or a Kubernetes indexed job
-// splits a suite with --shard I/N or GoogleTest's sharding variables.
-struct Shard {
-  int64_t index = 0;
-  int64_t total = 1;
-};
-
-// Parses --shard, or else GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS; prints the
-// error and returns false on a bad value.
+// The shard of this process (cli/shard.h); prints the error and returns
+// false on a bad flag or bad or disagreeing variables.
 bool ParseShard(const std::string& flag, Shard* shard) {
-  std::string text = flag, where = "--shard";
-  const char* index = std::getenv("GTEST_SHARD_INDEX");
-  const char* total = std::getenv("GTEST_TOTAL_SHARDS");
-  if (text.empty() && index != nullptr && total != nullptr) {
-    text = std::string(index) + "/" + total;
-    where = "GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS";
-    // GoogleTest's protocol: say that sharding is understood.
-    if (const char* status = std::getenv("GTEST_SHARD_STATUS_FILE")) std::ofstream{status};
-  }
-  if (text.empty()) return true;
-  long long i = -1, n = -1;
-  char slash = 0, extra = 0;
-  if (std::sscanf(text.c_str(), "%lld%c%lld%c", &i, &slash, &n, &extra) != 3 || slash != '/' ||
-      n < 1 || i < 0 || i >= n) {
-    std::fprintf(stderr,
-                 "faultline run: %s is \"%s\"; expected I/N with 0 <= I < N (e.g. --shard 0/4)\n",
-                 where.c_str(), text.c_str());
+  std::string error;
+  if (!ResolveShard(
+          flag, [](const char* name) { return std::getenv(name); }, shard, &error)) {
+    std::fprintf(stderr, "faultline run: %s\n", error.c_str());
     return false;
   }
-  shard->index = i;
-  shard->total = n;
+  // GoogleTest's protocol: say that sharding is understood.
+  if (const char* status = std::getenv("GTEST_SHARD_STATUS_FILE"); status && *status) {
+    std::ofstream{status};
+  }
   return true;
 }
 
@@ -164,23 +174,40 @@ int RunAll(const RunFlags& f) {
   std::vector<reports::JunitCase> junit;
   Shard shard;
   if (!ParseShard(f.shard, &shard)) return kExitUsage;
+  // Run k of this invocation is run first_index + k of the suite (see --first-index).
   const int64_t runs = static_cast<int64_t>(f.scenarios.size()) * f.seeds;
+  int64_t mine = 0;
+  for (int64_t k = 0; k < runs; ++k) mine += InShard(shard, f.first_index + k) ? 1 : 0;
   if (shard.total > 1) {
-    std::fprintf(stderr, "faultline run: shard %lld/%lld: %lld of %lld runs\n",
+    std::fprintf(stderr, "faultline run: shard %lld/%lld: %lld of %lld runs (from %s)\n",
                  static_cast<long long>(shard.index), static_cast<long long>(shard.total),
-                 static_cast<long long>((runs - shard.index + shard.total - 1) / shard.total),
-                 static_cast<long long>(runs));
+                 static_cast<long long>(mine), static_cast<long long>(runs), shard.source.c_str());
   }
-  int64_t index = 0;
+  // Many runs: one line for the whole suite instead of one per run.
+  RunFlags each = f;
+  ProgressLine progress("faultline run", mine, ShowProgress() && mine > 1 && !f.dry_run);
+  each.engine_progress = ShowProgress() && mine == 1;
+  each.progress = &progress;
+  std::map<std::string, Scenario> loaded;  // --dry-run: each file once
+  int64_t index = f.first_index, done = 0, failing = 0;
   for (const std::string& path : f.scenarios) {
     for (int64_t k = 0; k < f.seeds && code != kExitInterrupted; ++k, ++index) {
-      if (index % shard.total != shard.index) continue;
-      RunFlags one = f;
-      one.seed_offset = k;
-      code = Worst(code, RunOne(path, one, catalog, &junit));
+      if (!InShard(shard, index)) continue;
+      each.seed_offset = k;
+      if (f.dry_run) {
+        code = Worst(code, PrintRun(path, each, catalog, &loaded));
+        continue;
+      }
+      progress.Update(done, failing);  // shown while the run goes on
+      const int one = RunOne(path, each, catalog, &junit);
+      failing += one == kExitPass ? 0 : 1;
+      code = Worst(code, one);
+      ++done;
     }
     if (code == kExitInterrupted) break;
   }
+  progress.Clear();
+  if (f.dry_run) return code;
   if (!f.junit.empty()) {
     std::ofstream out(f.junit, std::ios::trunc);
     out << reports::RenderJunit(junit);
@@ -220,8 +247,16 @@ base::Runner SetupRun(CLI::App* app) {
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
   app->add_option("--shard", f->shard,
                   "I/N: do only every N-th run (scenario x seed), starting at the I-th; default "
-                  "from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS. faultline report merges the shards' "
-                  "--out folders");
+                  "from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL "
+                  "(1-based) or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX/JOB_COMPLETIONS "
+                  "(docs/ci.md). faultline report merges the shards' --out folders");
+  app->add_option("--first-index", f->first_index,
+                  "Index of this invocation's first run in a suite split over several "
+                  "invocations, so that they shard as one (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  app->add_flag("--dry-run", f->dry_run,
+                "Print the runs this shard would do (scenario file and seed, one a line) and "
+                "run none");
   app->add_option("--junit", f->junit,
                   "Also write JUnit XML here: one testcase per run, failures with the violations "
                   "and the reproduce command, errors for harness errors");

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "base/install_layout.h"
 #include "base/subcommand_table.h"
 #include "coordinator/agent.h"
 #include "coordinator/agent_command.h"
@@ -283,5 +284,6 @@ int main(int argc, char** argv) {
       "  swarm reaper DIR &  swarm agent DIR --work-ms 10:50 --exit-when-idle\n"
       "  swarm status DIR\n\n"
       "Exit codes: 0 ok, 1 operation failed, 2 bad usage or directory, 78 config mismatch."};
+  app.set_version_flag("--version", base::VersionString("swarm"));
   return base::RunSubcommands(app, kCommands, argc, argv, "swarm", kExitUsage);
 }

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/install_layout.h"
 #include "faults/kinds.h"
 #include "faults/preload/io_error_control.h"
 
@@ -33,21 +34,15 @@ using Control = faultline_ioerr_control;
 
 constexpr const char* kCallNames[FAULTLINE_IOERR_KINDS] = {"write", "fsync", "rename", "open"};
 
-// The preload library: FAULTLINE_IOERR_PRELOAD if set, else next to the
-// running binary's directory (build-X/lib for build-X/bin), else beside it.
+// The preload library: FAULTLINE_IOERR_PRELOAD if set, else where the
+// running binary's helpers are (base/install_layout.h: build-X/lib for
+// build-X/bin, PREFIX/lib/faultline when installed).
 std::string FindPreload(std::string* tried) {
   if (const char* env = std::getenv("FAULTLINE_IOERR_PRELOAD"); env != nullptr && *env != '\0') {
     *tried = env;
     return stdfs::exists(env) ? stdfs::absolute(env).string() : "";
   }
-  std::error_code ec;
-  const stdfs::path bin = stdfs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (const stdfs::path& candidate :
-       {bin.parent_path() / "lib" / FAULTLINE_IOERR_LIBRARY, bin / FAULTLINE_IOERR_LIBRARY}) {
-    *tried += (tried->empty() ? "" : " or ") + candidate.string();
-    if (stdfs::exists(candidate, ec)) return stdfs::canonical(candidate, ec).string();
-  }
-  return "";
+  return base::FindHelper(FAULTLINE_IOERR_LIBRARY, tried);
 }
 
 // "first<sep>second", or the one that is set.

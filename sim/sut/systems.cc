@@ -2,8 +2,7 @@
 
 #include <stdlib.h>
 
-#include <filesystem>
-
+#include "base/install_layout.h"
 #include "sim/invariant.h"
 #include "sim/sut/differential.h"
 #include "sim/sut/external_sut.h"
@@ -13,20 +12,20 @@
 namespace faultline::sut {
 namespace {
 
-namespace stdfs = std::filesystem;
-
 std::optional<SutBlockProblem> Converted(std::optional<SutProblem> problem) {
   if (!problem) return std::nullopt;
   return SutBlockProblem{problem->pointer, problem->message};
 }
 
 // The command adapter: as given, else $FAULTLINE_ADAPTER, else
-// faultline-adapter next to this executable.
+// faultline-adapter where this executable's helpers are
+// (base/install_layout.h); when there is none, the path beside it, for the
+// error message.
 std::string AdapterProgram(const std::string& given) {
   if (!given.empty()) return given;
   if (const char* env = std::getenv("FAULTLINE_ADAPTER"); env && *env) return env;
-  std::error_code ec;
-  return (stdfs::read_symlink("/proc/self/exe", ec).parent_path() / "faultline-adapter").string();
+  const std::string found = base::FindHelper("faultline-adapter");
+  return found.empty() ? base::HelperCandidates("faultline-adapter").front() : found;
 }
 
 class AllSystems final : public SutFactory {
