@@ -18,8 +18,9 @@ class ClockStep final : public Fault {
       : at_ms_(o["at_ms"]), step_ms_(o["step_ms"]), targets_(o["targets"]), count_(o["count"]) {}
 
   void Prepare(FaultContext& ctx) override {
-    std::vector<std::string> pool =
-        ctx.processes().List(targets_ == "agents" ? "agent" : targets_ == "reaper" ? "reaper" : "");
+    std::vector<std::string> pool = ctx.processes().List(targets_ == "agents"   ? "agent"
+                                                         : targets_ == "reaper" ? "reaper"
+                                                                                : "");
     if (count_ < 0) {
       victims_ = pool;
     } else {
@@ -64,13 +65,37 @@ FaultKind ClockStepKind() {
       "lease safety under a wall-clock step (NTP, date -s)",
       /*lockstep_only=*/false,
       {
-          {"at_ms", OptionSpec::Type::kInt, true, nullptr, 0, 86'400'000, {},
+          {"at_ms",
+           OptionSpec::Type::kInt,
+           true,
+           nullptr,
+           0,
+           86'400'000,
+           {},
            "run time of the step (ms)"},
-          {"step_ms", OptionSpec::Type::kInt, true, nullptr, -86'400'000, 86'400'000, {},
+          {"step_ms",
+           OptionSpec::Type::kInt,
+           true,
+           nullptr,
+           -86'400'000,
+           86'400'000,
+           {},
            "how far the wall clock jumps (ms; negative: back)"},
-          {"targets", OptionSpec::Type::kString, false, "all", 0, 0, {"all", "agents", "reaper"},
+          {"targets",
+           OptionSpec::Type::kString,
+           false,
+           "all",
+           0,
+           0,
+           {"all", "agents", "reaper"},
            "whose wall clock steps: every process, the agents, or the reaper"},
-          {"count", OptionSpec::Type::kInt, true, -1, -1, 1024, {},
+          {"count",
+           OptionSpec::Type::kInt,
+           true,
+           -1,
+           -1,
+           1024,
+           {},
            "how many of the targets (chosen from the seed); -1: all of them"},
       },
       [](const nlohmann::json& o) { return std::make_unique<ClockStep>(o); },

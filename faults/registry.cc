@@ -5,10 +5,10 @@
 namespace faultline::faults {
 
 std::vector<FaultKind> AllFaults() {
-  return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),   ReaperCrashKind(),
-          ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),   CorruptFileKind(),
-          ClockSkewKind(),     ClockStepKind(),    ClaimStormKind(),   IoErrorKind(),      CollectorOutageKind(),
-          ModelOutageKind()};
+  return {KillAgentKind(),   CrashAtKind(),      StallAgentKind(),      ReaperCrashKind(),
+          ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),        CorruptFileKind(),
+          ClockSkewKind(),   ClockStepKind(),    ClaimStormKind(),      IoErrorKind(),
+          CollectorOutageKind(), ModelOutageKind()};
 }
 
 }  // namespace faultline::faults

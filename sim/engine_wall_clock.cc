@@ -5,6 +5,7 @@
 // with libfaultline_wallclock.so preloaded, which adds what the engine writes
 // into the process's step page.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -12,8 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
 
+#include "base/install_layout.h"
 #include "sim/engine_internal.h"
 #include "sim/protocol/wall_clock_step.h"
 
@@ -21,23 +22,15 @@ namespace faultline::engine_detail {
 
 namespace {
 
-namespace stdfs = std::filesystem;
-
-// FAULTLINE_WALLCLOCK_PRELOAD if set, else build-X/lib next to build-X/bin,
-// else beside the running binary; "" with `tried` listing where it looked.
+// FAULTLINE_WALLCLOCK_PRELOAD if set, else where helpers are found (the build
+// tree's lib/, or the installed lib/faultline/); "" with `tried` listing
+// where it looked.
 std::string FindWallClockLibrary(std::string* tried) {
   if (const char* env = std::getenv("FAULTLINE_WALLCLOCK_PRELOAD"); env && *env) {
     *tried = env;
-    return stdfs::exists(env) ? stdfs::absolute(env).string() : "";
+    return std::filesystem::exists(env) ? std::filesystem::absolute(env).string() : "";
   }
-  std::error_code ec;
-  const stdfs::path bin = stdfs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (const stdfs::path& candidate : {bin.parent_path() / "lib" / FAULTLINE_WALL_CLOCK_LIBRARY,
-                                       bin / FAULTLINE_WALL_CLOCK_LIBRARY}) {
-    *tried += (tried->empty() ? "" : " or ") + candidate.string();
-    if (stdfs::exists(candidate, ec)) return stdfs::canonical(candidate, ec).string();
-  }
-  return "";
+  return base::FindHelper(FAULTLINE_WALL_CLOCK_LIBRARY, tried);
 }
 
 }  // namespace
@@ -52,8 +45,8 @@ std::shared_ptr<StepPage> StepPage::Create(const std::string& path, std::string*
   const int err = errno;
   if (fd >= 0) close(fd);
   if (mapped == MAP_FAILED) {
-    *error = fmt::format("cannot create the wall clock's step page {}: {}", path,
-                         std::strerror(err));
+    *error =
+        fmt::format("cannot create the wall clock's step page {}: {}", path, std::strerror(err));
     return nullptr;
   }
   return std::shared_ptr<StepPage>(new StepPage(path, static_cast<int64_t*>(mapped)));
@@ -104,7 +97,8 @@ void Engine::AddWallClockEnv(const Proc& p,
   // AddressSanitizer insists on coming first among the loaded libraries; the
   // wall clock library (built without sanitizers) may go before it.
   std::string asan = "verify_asan_link_order=0";
-  if (const char* own = std::getenv("ASAN_OPTIONS"); own && *own) asan = std::string(own) + ":" + asan;
+  if (const char* own = std::getenv("ASAN_OPTIONS"); own && *own)
+    asan = std::string(own) + ":" + asan;
   for (const auto& [key, value] : *env) {
     if (key == "ASAN_OPTIONS") asan = value + ":verify_asan_link_order=0";
   }

@@ -117,7 +117,7 @@ class FakeFaultContext final : public FaultContext,
     int nofile_limit = 0;  // 0: not limited
     int64_t skew_offset_us = 0;
     int64_t skew_drift_ppm = 0;
-    bool steppable = false;  // made steppable in Prepare
+    bool steppable = false;    // made steppable in Prepare
     int64_t wall_step_us = 0;  // the sum of its wall clock's steps
   };
   struct StepCall {

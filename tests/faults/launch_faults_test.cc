@@ -138,9 +138,10 @@ TEST(ClockStepTest, EveryProcessIsSteppableAndStepsOnceAtItsTime) {
 }
 
 TEST(ClockStepTest, BackwardStepOfSomeAgentsOnlyTheirWallClocks) {
-  FakeFaultContext ctx(KindNamed("clock_step"),
-                       {{"at_ms", 200}, {"step_ms", -3'600'000}, {"targets", "agents"}, {"count", 2}},
-                       {.agents = 4});
+  FakeFaultContext ctx(
+      KindNamed("clock_step"),
+      {{"at_ms", 200}, {"step_ms", -3'600'000}, {"targets", "agents"}, {"count", 2}},
+      {.agents = 4});
   const std::vector<std::string> victims = Picks(ctx.stream(), ctx.List("agent"), 2);
   ctx.Prepare();
   ctx.Start();
