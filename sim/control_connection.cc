@@ -49,6 +49,9 @@ ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const Event
       } else if (m.contains(proto::kSleepUs) && m[proto::kSleepUs].is_number_integer()) {
         parked->kind = Parked::Kind::kSleep;
         parked->sleep_us = m[proto::kSleepUs].get<int64_t>();
+      } else if (m.contains(proto::kSpawned) && m[proto::kSpawned].is_number_integer()) {
+        parked->kind = Parked::Kind::kCommand;
+        parked->pid = m[proto::kSpawned].get<int64_t>();
       } else {
         *error = "unknown message: " + m.dump().substr(0, 200);
         return Read::kBadMessage;

@@ -15,11 +15,13 @@ namespace faultline {
 
 // Where a lockstep process waits for the simulator.
 struct Parked {
-  enum class Kind { kNone, kHello, kYield, kSleep };
+  // kCommand: said "spawned"; waits until the command's processes ended.
+  enum class Kind { kNone, kHello, kYield, kSleep, kCommand };
   Kind kind = Kind::kNone;
   std::string point;  // kYield: the yield point
   std::string item;   // kYield: the item it concerns ("" if none)
   int64_t sleep_us = 0;
+  int64_t pid = 0;  // kCommand: the command's pid
 };
 
 class ControlConnection {
@@ -32,7 +34,7 @@ class ControlConnection {
   using EventFn = std::function<void(nlohmann::json event, int64_t mono_us)>;
 
   enum class Read { kParked, kClosed, kTimeout, kBadMessage };
-  // Lockstep: reads until the process parks (hello, yield or sleep), handing
+  // Lockstep: reads until the process parks (hello, yield, sleep or spawned), handing
   // every event to `on_event` in order. kTimeout after `timeout_ms` of wall
   // time without parking; kClosed at end of file (the process is gone).
   Read AwaitPark(int timeout_ms, const EventFn& on_event, Parked* parked, std::string* error);

@@ -42,7 +42,7 @@ bool Engine::Setup() {
     p.cwd = std::move(sp.cwd);
     procs_.push_back(std::move(p));
   }
-  return true;
+  return StartInterposition();
 }
 
 void Engine::FaultLanded(int index, const std::string& kind, const nlohmann::json& details) {
@@ -112,6 +112,7 @@ EngineResult Engine::Run() {
                     {"slo", s_.SloJson()},
                     {"agents", s_.agents},
                     {"items", s_.items}});
+  if (interposed_) run_start["interleave"] = "syscalls";
   Emit("sim", std::move(run_start));
   if (set_up) {
     // Before any process runs, so that every claim can be judged against

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "sim/endpoints.h"
 #include "sim/engine.h"
 #include "sim/fault.h"
+#include "sim/interposed_processes.h"
 #include "sim/process_set.h"
 #include "sim/rng.h"
 #include "sim/settings.h"
@@ -100,6 +102,9 @@ struct Proc {
     return skew_drift_ppm == 0 ? us : us * 1'000'000 / (1'000'000 + skew_drift_ppm);
   }
   int starts = 0;
+  // "interleave": "syscalls": the interposed root of the command it runs
+  // (parked kCommand), "" when none (engine_interposed.cc).
+  std::string command;
 };
 
 // A fault timer or a freerun SIGCONT, ordered by time, then by when it was set.
@@ -277,6 +282,35 @@ class Engine {
   bool Step(Proc& p);
   std::string DeadlockReport() const;
   void StopAll();
+  // --- lockstep inside the SUT's commands (engine_interposed.cc) ---
+  // Setup: listens for the interposed processes and gives the adapters the
+  // library and the socket. True without doing anything when the SUT runs
+  // its commands whole.
+  bool StartInterposition();
+  // `p` parked saying "spawned": takes the command under control.
+  bool AdoptCommand(Proc& p);
+  // Whether `p`, parked kCommand, still has a live process in its command.
+  bool CommandRunning(const Proc& p) const;
+  // Appends the runnable interposed processes to `runnable`, as indices
+  // procs_.size() + their creation order.
+  void AddInterposedRunnable(std::vector<size_t>* runnable);
+  // Offers the faults the interposed process `index` parks at, then steps
+  // it. False on a harness error.
+  bool StepInterposed(size_t index);
+  // "a0/1.2" and the like: an interposed process's id (its adapter's id and
+  // its name).
+  bool IsInterposedId(const std::string& id) const { return id.find('/') != std::string::npos; }
+  // crash_at inside a command: kills the command `id` belongs to, all of it.
+  bool KillInterposed(const std::string& id, const std::string& by);
+  // Kills what is left of `p`'s command, every live process of it where it
+  // is parked (a sys_kill event each).
+  void KillCommand(Proc& p, const std::string& by);
+  int64_t NextInterposedWake() const {
+    return interposed_ ? interposed_->NextWakeUs() : -1;
+  }
+  std::string InterposedReport() const;
+  std::string InterposedId(const std::string& name) const;
+  std::string InterposedAt(const std::string& name) const;
   void RunEnd(EngineResult::End end);
   void ShowProgress(bool final_line);
   void CloseControl(Proc& p) {
@@ -333,6 +367,9 @@ class Engine {
   uint64_t arrivals_ = 0;
   std::string wall_clock_library_;  // freerun, once a process is steppable
   EngineResult result_;
+  std::unique_ptr<InterposedProcesses> interposed_;  // "interleave": "syscalls" only
+  std::map<std::string, size_t> command_owner_;      // interposed root -> index in procs_
+  std::vector<std::string> interposed_names_;        // creation order: index - procs_.size()
 };
 
 }  // namespace faultline::engine_detail

@@ -69,6 +69,7 @@ bool Engine::Spawn(Proc& p) {
   p.parked = Parked{};
   p.wake_at = 0;
   p.stalled_until = 0;
+  p.command.clear();
   p.started_at = T();
   p.sleeps = 0;
   Emit("sim", {{"type", "spawn"}, {"agent", p.id}, {"role", p.role}, {"restart", p.starts > 0}});
@@ -149,8 +150,12 @@ void Engine::OnExit(Proc& p, const ExitStatus& status) {
 }
 
 bool Engine::Kill(const std::string& id, const std::string& by) {
+  if (IsInterposedId(id)) return KillInterposed(id, by);
   Proc* p = Find(id);
   if (p == nullptr || !p->alive) return false;
+  // Its command's processes first, each where it is parked: the adapter's
+  // death would have them killed at an unknown moment.
+  if (p->parked.kind == Parked::Kind::kCommand) KillCommand(*p, by);
   processes_.Signal(p->pid, SIGKILL);
   ExitStatus st = processes_.Wait(p->pid);
   SampleExit(*p, st);
@@ -190,6 +195,9 @@ void Engine::Stall(const std::string& id, int64_t until) {
 }
 
 void Engine::StopAll() {
+  // Every interposed process first (the destructor kills and reaps them),
+  // before their adapters' deaths could.
+  interposed_.reset();
   for (Proc& p : procs_) {
     if (!p.alive) continue;
     processes_.Signal(p.pid, SIGKILL);

@@ -185,7 +185,7 @@ std::vector<std::string> InterposedProcesses::Runnable() const {
   return out;
 }
 
-bool InterposedProcesses::AdvanceClock() {
+int64_t InterposedProcesses::NextWakeUs() const {
   int64_t earliest = -1;
   for (const auto& p : procs_) {
     const auto& s = p->pub;
@@ -194,6 +194,11 @@ bool InterposedProcesses::AdvanceClock() {
       earliest = s.wake_us;
     }
   }
+  return earliest;
+}
+
+bool InterposedProcesses::AdvanceClock() {
+  const int64_t earliest = NextWakeUs();
   if (earliest < 0) return false;
   now_us_ = std::max(now_us_, earliest);
   return true;

@@ -50,6 +50,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -122,6 +123,12 @@ class InterposedProcesses {
   // When nothing is runnable: moves the clock to the earliest wake-up of a
   // sleeping process or blocked deadline. False if there is none.
   bool AdvanceClock();
+  // The earliest wake-up of a sleeping process or blocked deadline; -1 if
+  // there is none.
+  int64_t NextWakeUs() const;
+  // For a caller whose clock is the one clock (the engine): sets the
+  // simulated time; it never goes back.
+  void SetClock(int64_t now_us) { now_us_ = std::max(now_us_, now_us); }
   // SIGKILLs a parked, blocked or sleeping process and waits until it has
   // exited: whatever it had not done yet stays undone.
   base::Status Kill(const std::string& name);

@@ -22,6 +22,7 @@ void Engine::FireDueTimers() {
 bool Engine::Step(Proc& p) {
   ++result_.steps;
   const Parked was = p.parked;
+  if (was.kind == Parked::Kind::kCommand) p.command.clear();  // its command has ended
   const int64_t boot = p.ClockAt(now_, T());
   if (!p.conn->Go(boot + p.wall_step_us, boot)) {
     OnExit(p, processes_.Wait(p.pid));
@@ -38,6 +39,7 @@ bool Engine::Step(Proc& p) {
         ++p.sleeps;
         SampleUsage(p);
       }
+      if (p.parked.kind == Parked::Kind::kCommand) return AdoptCommand(p);
       return true;
     case ControlConnection::Read::kClosed:
       OnExit(p, processes_.Wait(p.pid));
@@ -48,8 +50,9 @@ bool Engine::Step(Proc& p) {
           "within {} ms of wall time (it is blocked outside the control channel)",
           p.id,
           was.kind == Parked::Kind::kYield ? "yield point " + was.point + " (" + was.item + ")"
-          : was.kind == Parked::Kind::kSleep ? std::string("a sleep")
-                                             : std::string("its start"),
+          : was.kind == Parked::Kind::kSleep   ? std::string("a sleep")
+          : was.kind == Parked::Kind::kCommand ? std::string("the end of its command")
+                                               : std::string("its start"),
           s_.step_timeout_ms));
     case ControlConnection::Read::kBadMessage:
       return Fail(fmt::format("{} broke the control protocol: {}", p.id, error));
@@ -67,9 +70,11 @@ std::string Engine::DeadlockReport() const {
       case Parked::Kind::kSleep: out += "sleeps"; break;
       case Parked::Kind::kHello: out += "waits to start"; break;
       case Parked::Kind::kNone: out += "runs"; break;
+      case Parked::Kind::kCommand: out += "waits for its command " + p.command; break;
     }
     if (p.stalled_until > now_) out += " (stalled)";
   }
+  out += InterposedReport();
   return out.empty() ? "no live process" : out;
 }
 
@@ -93,11 +98,13 @@ EngineResult::End Engine::LockstepLoop() {
       if (!p.alive) continue;
       agents_alive = agents_alive || p.role == "agent";
       if (p.stalled_until > now_) continue;
-      if (p.parked.kind == Parked::Kind::kSleep ? p.wake_at <= now_
-                                                : p.parked.kind != Parked::Kind::kNone) {
+      if (p.parked.kind == Parked::Kind::kSleep     ? p.wake_at <= now_
+          : p.parked.kind == Parked::Kind::kCommand ? !CommandRunning(p)
+                                                    : p.parked.kind != Parked::Kind::kNone) {
         runnable.push_back(i);
       }
     }
+    AddInterposedRunnable(&runnable);
     if (!agents_alive && timers_.empty()) return EngineResult::End::kCompleted;
     if (runnable.empty()) {
       // Nothing can run now: jump the clock to the next thing that happens.
@@ -108,6 +115,7 @@ EngineResult::End Engine::LockstepLoop() {
         else if (p.parked.kind == Parked::Kind::kSleep) next = std::min(next, p.wake_at);
       }
       if (!timers_.empty()) next = std::min(next, timers_.top().at + kSimEpochUs);
+      if (const int64_t wake = NextInterposedWake(); wake >= 0) next = std::min(next, wake);
       if (next == INT64_MAX) return EngineResult::End::kDeadlock;
       if (next > sim_deadline) {
         now_ = sim_deadline;
@@ -119,7 +127,13 @@ EngineResult::End Engine::LockstepLoop() {
       ShowProgress(false);
       continue;
     }
-    Proc& p = procs_[scheduler->Pick(runnable)];
+    const size_t picked = scheduler->Pick(runnable);
+    if (picked >= procs_.size()) {
+      if (!StepInterposed(picked)) return EngineResult::End::kHarnessError;
+      if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
+      continue;
+    }
+    Proc& p = procs_[picked];
     if (p.parked.kind == Parked::Kind::kYield) {
       bool taken = false;
       for (size_t i = 0; i < faults_.size() && !taken; ++i) {

@@ -264,6 +264,9 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
       {"mode", s.mode == Mode::kLockstep ? "lockstep" : "freerun"},
       // null: the reference coordinator; else the external SUT's label.
       {"sut", s.sut.is_null() ? nlohmann::json() : nlohmann::json(suts.Label(s.sut))},
+      {"interleave", s.sut.is_object() && s.sut.value("observe", "") == "adapter"
+                         ? nlohmann::json(s.sut.value("interleave", std::string("commands")))
+                         : nlohmann::json()},
       {"ok", report.exit_code == kExitPass},
       {"end", Name(r.end)},
       {"error", r.error},
@@ -302,10 +305,15 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
                         : harness   ? "HARNESS ERROR"
                         : violated  ? "VIOLATION"
                                     : "ok";
+  // Which interleaving an adapter-observed SUT ran with (docs/external-sut.md).
+  std::string mode = s.mode == Mode::kLockstep ? "lockstep" : "freerun";
+  if (s.mode == Mode::kLockstep && s.sut.is_object() && s.sut.value("observe", "") == "adapter") {
+    mode += ", interleave " + s.sut.value("interleave", std::string("commands"));
+  }
   report.summary = fmt::format(
       "{} (seed {}, {}): {} — {} invariants checked{}; faults: {}{}; {} items, {} agents, {} "
       "events, {} {}, {} wall\n",
-      s.name, s.seed, s.mode == Mode::kLockstep ? "lockstep" : "freerun", outcome,
+      s.name, s.seed, mode, outcome,
       checkers.size(),
       // The reference never runs the SUT-only checkers; only a SUT's list says something.
       not_applicable_names.empty() || s.sut.is_null()

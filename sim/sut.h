@@ -88,6 +88,11 @@ class Sut {
   // emit events (e.g. a hung command). False with `*error` (the run ends as a
   // harness error saying it) if a step failed.
   virtual bool Prepare(SutHost& host, std::string* error) = 0;
+  // Lockstep inside the system's commands (docs/interposition.md): the path
+  // of libfaultline_interpose.so when the engine is to schedule every process
+  // the system's commands start, at each file-system call on Dir(); "" when
+  // commands run whole within one step (the default, and the reference).
+  virtual std::string InterposeLibrary() const { return ""; }
   // The processes of the run, in start order. False with `*error` if one
   // cannot be started (a program not found).
   virtual bool Processes(SutHost& host, std::vector<SutProcessSpec>* out, std::string* error) = 0;

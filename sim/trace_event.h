@@ -90,6 +90,18 @@
 //     span_dropped   agent, by, count, reason ("spool_full", "spool_write_failed",
 //                    "rejected", "unreadable"), detail, spans (the ids; empty for
 //                    "unreadable")
+//   lockstep inside an external SUT's commands ("interleave": "syscalls",
+//   docs/interposition.md; "proc" of an interposed process is its adapter's id
+//   and its name, "a0/3.1"):
+//     sys_spawn      process, program: the adapter ("proc") started a command under
+//                    interposition
+//     sys_step       at: where the interposed process "proc" was parked when it was
+//                    let go ("sys.rename .tmp -> work_claims.json", "blocked wait",
+//                    "proc.exec jq", ...; pids in paths written {pid:NAME})
+//     sys_kill       process, at, by (the fault): killed where it was parked ("proc":
+//                    "sim"), one per process of the crashed command
+//     command_crashed  agent, op, item: the adapter's command was killed by the harness
+//                    (crash_at inside it), so it has no outcome; not the SUT's failure
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,12 @@
 //   {"yield": POINT, "item": ITEM}                   {"go": true, "now": US}
 //   {"sleep_us": D}                                  {"go": true, "now": US}
 //   {"event": {...}}                                 (no reply)
+//   {"spawned": PID}                                 {"go": true, "now": US}
+//
+// "spawned" (the command adapter with "interleave": "syscalls",
+// docs/interposition.md): the sender started PID under the interposition
+// library and parks until the simulator has run that command's processes to
+// their end; the answer comes once they have all exited.
 //
 // Every message that expects a reply blocks the process until the sim answers
 // it; "now" is the simulated clock in microseconds, which the process then uses
@@ -51,6 +57,7 @@ inline constexpr const char* kGo = "go";
 inline constexpr const char* kNow = "now";
 inline constexpr const char* kBoot = "boot";
 inline constexpr const char* kMonoUs = "mono_us";
+inline constexpr const char* kSpawned = "spawned";
 
 // Yield points of the reference coordinator, one per step that touches
 // shared state. Faults such as crash_at name them.

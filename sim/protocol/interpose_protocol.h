@@ -42,6 +42,10 @@
 #define FL_IP_DIR_ENV "FAULTLINE_INTERPOSE_DIR"
 /* CLOCK_REALTIME at simulated time 0, in microseconds since the epoch. */
 #define FL_IP_EPOCH_ENV "FAULTLINE_INTERPOSE_EPOCH_US"
+/* The library's own path, for a launcher that puts it into LD_PRELOAD of
+ * what it starts (the command adapter, "interleave": "syscalls"); the
+ * launcher itself is not preloaded, so the variables above are inert in it. */
+#define FL_IP_LIB_ENV "FAULTLINE_INTERPOSE_LIB"
 
 /* Message keys. */
 #define FL_IP_HELLO "hello"
@@ -80,6 +84,7 @@
 #define FL_IP_POINT_WRITE "sys.write"
 #define FL_IP_POINT_TRUNCATE "sys.truncate"
 #define FL_IP_POINT_FSYNC "sys.fsync"
+#define FL_IP_POINT_CLOSE "sys.close" /* a descriptor on the directory */
 
 /* What a blocked process waits for. */
 #define FL_IP_BLOCK_WAIT "wait"   /* a child to change state (wait4, waitid) */

@@ -1,16 +1,19 @@
 #include "sim/sut/adapter.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <regex>
 
 #include "sim/protocol/control_protocol.h"
 #include "sim/protocol/faultline_agent.h"
+#include "sim/protocol/interpose_protocol.h"
 #include "sim/settings.h"
 #include "sim/sut/command.h"
 #include "sim/sut/sut_spec.h"
@@ -74,6 +77,21 @@ bool Succeeded(const Operation& op, const CommandResult& r) {
   return ExitIn(op.ok_exit, r) && (op.ok_match.empty() || Matches(op.ok_match, r));
 }
 
+// Tells the engine, in the middle of a step, the pid of the command just
+// started under interposition ({"spawned": PID}, control_protocol.h).
+void SendSpawned(pid_t pid) {
+  fl__buffer b;
+  b.len = 0;
+  b.overflow = 0;
+  b.text[0] = '\0';
+  fl__put(&b, "{\"");
+  fl__put(&b, protocol::kSpawned);
+  fl__put(&b, "\":");
+  fl__put_int(&b, static_cast<long long>(pid));
+  fl__put(&b, "}");
+  fl__send(&b);
+}
+
 class Adapter {
  public:
   explicit Adapter(const AdapterOptions& o)
@@ -97,6 +115,12 @@ class Adapter {
       base_[key] = std::to_string(c.value(key, spec.default_value));
     }
     reap_interval_us_ = c.value("reap_interval_ms", defaults.reap_interval_ms) * 1000;
+    // "interleave": "syscalls" in lockstep: the engine gave the library's
+    // path and socket (engine_interposed.cc); each command runs under it.
+    if (const char* lib = std::getenv(FL_IP_LIB_ENV);
+        spec_.interleave == Interleave::kSyscalls && lib != nullptr && *lib != '\0') {
+      interpose_lib_ = lib;
+    }
   }
 
   int Run() {
@@ -269,7 +293,25 @@ class Adapter {
     c.env.emplace_back("FAULTLINE_NOW_MS", values["now_ms"]);
     c.cwd = spec_.cwd;
     c.timeout_ms = Timeout(op);
+    bool spawned = false;
+    if (!interpose_lib_.empty() && fl_lockstep()) {
+      // Every process of the command is the engine's to schedule: the
+      // adapter tells it the command's pid and, once the command has ended,
+      // waits to be scheduled again. The command's steps interleave with
+      // other agents' commands, so its wall time says nothing about it: the
+      // engine's step watchdog catches a command that blocks uncontrolled.
+      const char* preload = std::getenv("LD_PRELOAD");
+      c.env.emplace_back("LD_PRELOAD", preload != nullptr && *preload != '\0'
+                                           ? interpose_lib_ + ":" + preload
+                                           : interpose_lib_);
+      c.timeout_ms = kInterposedTimeoutMs;
+      c.on_start = [&spawned](pid_t pid) {
+        spawned = true;
+        SendSpawned(pid);
+      };
+    }
     CommandResult r = RunCommand(c);
+    if (spawned) fl__await_go();
     // Reap what the command left behind (the adapter is a subreaper; the
     // guard, its only child, has been reaped).
     while (waitpid(-1, nullptr, WNOHANG) > 0) {
@@ -277,7 +319,13 @@ class Adapter {
     std::fprintf(stderr, "%s %s: %s%s%s\n", o_.id.c_str(), name,
                  r.Describe(c.timeout_ms).c_str(), r.FirstLine().empty() ? "" : ": ",
                  r.FirstLine().c_str());
-    if (Failed(r)) {
+    if (spawned && r.end == CommandResult::End::kSignaled && r.signal == SIGKILL) {
+      // Under interposition only the harness SIGKILLs a command (a crash_at
+      // inside it, docs/interposition.md): a fault, not the SUT's failure.
+      auto item = extra.find("item");
+      fl_event("command_crashed", "\"agent\":\"%s\",\"op\":\"%s\",\"item\":\"%s\"",
+               o_.id.c_str(), name, item == extra.end() ? "" : JsonText(item->second).c_str());
+    } else if (Failed(r)) {
       ++failures_;
       const char* failure = r.end == CommandResult::End::kTimedOut ? "timeout"
                             : r.end == CommandResult::End::kSignaled ? "signal"
@@ -308,6 +356,7 @@ class Adapter {
   int64_t lease_us_ = 0, reap_interval_us_ = 0;
   int64_t work_min_ms_ = 0, work_max_ms_ = 0;
   int failures_ = 0;
+  std::string interpose_lib_;  // "": commands run whole within one step
   // The clock the latest command was given ({now_us}, FAULTLINE_NOW_MS). A
   // lease the SUT grants or extends runs from it: in freerun the command may
   // take long on a busy machine, and a lease counted from its return would

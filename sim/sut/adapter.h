@@ -24,7 +24,11 @@
 //
 // Lockstep: the adapter yields before every operation, so the harness orders
 // operations of different agents and can kill an agent between them; each
-// command runs whole within one step. Freerun: commands of different agents
+// command runs whole within one step. With "interleave": "syscalls" the
+// command runs under libfaultline_interpose.so instead: the adapter sends
+// {"spawned": PID} in the middle of its step, the engine schedules the
+// command's processes at their file-system calls, and the adapter waits for
+// a go once the command has ended. Freerun: commands of different agents
 // overlap in real time.
 #pragma once
 
@@ -35,6 +39,8 @@
 namespace faultline::sut {
 
 inline constexpr int kMaxFailures = 3;
+// The wall-time bound of an interposed command: a backstop only.
+inline constexpr int64_t kInterposedTimeoutMs = 3'600'000;
 inline constexpr int kExitGaveUp = 4;
 
 struct AdapterOptions {

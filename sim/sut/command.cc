@@ -90,7 +90,7 @@ using base::WriteAll;
 // The guard: leads the group, dies with the caller taking the group along,
 // starts the command and ends the way it ended. Signals arrive blocked.
 [[noreturn]] void RunGuard(pid_t caller, char* const* argv, char* const* envp, const char* cwd,
-                           int out_fd, int err_fd) {
+                           int out_fd, int err_fd, int pid_fd) {
   setpgid(0, 0);
   struct sigaction gone {};
   gone.sa_handler = OnParentGone;
@@ -111,6 +111,10 @@ using base::WriteAll;
   }
   close(out_fd);
   close(err_fd);
+  if (pid_fd >= 0) {
+    WriteAll(pid_fd, std::string_view(reinterpret_cast<const char*>(&command), sizeof command));
+    close(pid_fd);
+  }
   int status = 0;
   while (waitpid(command, &status, 0) < 0 && errno == EINTR) {
   }
@@ -205,12 +209,31 @@ CommandResult RunCommand(const Command& command) {
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
   const pid_t caller = getpid();
+  // The command's pid, for on_start: the guard forks it and writes it here.
+  int pid_pipe[2] = {-1, -1};
+  if (command.on_start && pipe2(pid_pipe, O_CLOEXEC) != 0) pid_pipe[0] = pid_pipe[1] = -1;
   const pid_t guard = fork();
-  if (guard == 0) RunGuard(caller, argv.data(), envp.data(), command.cwd.c_str(), out[1], err[1]);
+  if (guard == 0) {
+    if (pid_pipe[0] >= 0) close(pid_pipe[0]);
+    RunGuard(caller, argv.data(), envp.data(), command.cwd.c_str(), out[1], err[1], pid_pipe[1]);
+  }
   const int fork_errno = errno;
   sigprocmask(SIG_SETMASK, &old, nullptr);
   close(out[1]);
   close(err[1]);
+  if (pid_pipe[1] >= 0) close(pid_pipe[1]);
+  if (pid_pipe[0] >= 0) {
+    pid_t pid = -1;
+    if (guard > 0) {
+      // The guard writes it right after its fork, or dies without (EOF).
+      ssize_t n;
+      while ((n = read(pid_pipe[0], &pid, sizeof pid)) < 0 && errno == EINTR) {
+      }
+      if (n != static_cast<ssize_t>(sizeof pid)) pid = -1;
+    }
+    close(pid_pipe[0]);
+    if (pid > 0) command.on_start(pid);
+  }
   if (guard < 0) {
     close(out[0]);
     close(err[0]);

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,9 @@ struct Command {
   std::string cwd;            // "" : the caller's
   int64_t timeout_ms = 5000;  // > 0
   size_t max_output = 1 << 20;  // bytes kept per stream
+  // Called with the command's pid once it has been forked (before its output
+  // is read), e.g. to hand it to a scheduler that controls it.
+  std::function<void(pid_t)> on_start;
 };
 
 struct CommandResult {

@@ -167,6 +167,21 @@ bool ExternalSut::Prepare(SutHost& host, std::string* error) {
                          spec_.cwd);
     return false;
   }
+  if (spec_.interleave == Interleave::kSyscalls) {
+    if (!settings_.lockstep) {
+      *error = "\"interleave\": \"syscalls\" schedules the SUT's processes one step at a time, "
+               "which only a lockstep run does; use \"commands\" in freerun (\"sut\": "
+               "\"interleave\")";
+      return false;
+    }
+    if (settings_.interpose_lib.empty() || access(settings_.interpose_lib.c_str(), R_OK) != 0) {
+      *error = fmt::format("\"interleave\": \"syscalls\" needs the interposition library {}; "
+                           "build faultline_interpose (it belongs in lib/ next to bin/faultline) "
+                           "or set FAULTLINE_INTERPOSE_LIB to its path",
+                           settings_.interpose_lib.empty() ? "(none)" : settings_.interpose_lib);
+      return false;
+    }
+  }
   Values values = BaseValues(host.SutClock());
   if (!spec_.init.is_null() && !RunLogged(&host, "init", spec_.init, values, nullptr, error)) return false;
   const json& submit = spec_.submit;
@@ -372,8 +387,16 @@ bool ExternalSut::RunTool(SutHost& host, const std::vector<std::string>& args,
 }
 
 json ExternalSut::Describe() const {
-  return {{"name", spec_.name},
-          {"observe", spec_.observe == Observe::kProtocol ? "protocol" : "adapter"}};
+  json d = {{"name", spec_.name},
+            {"observe", spec_.observe == Observe::kProtocol ? "protocol" : "adapter"}};
+  if (spec_.observe == Observe::kAdapter) {
+    d["interleave"] = spec_.interleave == Interleave::kSyscalls ? "syscalls" : "commands";
+  }
+  return d;
+}
+
+std::string ExternalSut::InterposeLibrary() const {
+  return spec_.interleave == Interleave::kSyscalls ? settings_.interpose_lib : "";
 }
 
 }  // namespace faultline::sut

@@ -28,6 +28,7 @@ struct RunSettings {
   std::string work_dir;  // the run's scratch directory
   std::string log_dir;   // where command output is logged
   std::string adapter_bin;  // the command adapter's program (observe "adapter")
+  std::string interpose_lib;  // libfaultline_interpose.so ("interleave": "syscalls")
   bool lockstep = true;
   uint64_t seed = 0;
   int items = 0;
@@ -44,8 +45,10 @@ class ExternalSut final : public Sut {
   // `block` is a validated "sut" block with an anchored cwd.
   ExternalSut(const nlohmann::json& block, RunSettings settings);
 
-  // {"name", "observe"}.
+  // {"name", "observe"}, and "interleave" for observe "adapter".
   nlohmann::json Describe() const override;
+  // settings.interpose_lib with "interleave": "syscalls", else "".
+  std::string InterposeLibrary() const override;
   const std::string& Dir() const override { return settings_.dir; }
   // What this SUT lets the invariants observe (sim/invariant.h, observes::).
   unsigned Observations() const override;

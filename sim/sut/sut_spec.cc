@@ -329,7 +329,7 @@ std::optional<SutProblem> CheckSut(const json& block, bool lockstep, int64_t ste
                                 "docs/external-sut.md)",
                                 Show(block)));
   }
-  if (Check p = UnknownKey(block, {"name", "observe", "cwd", "env", "timeout_ms", "init", "submit",
+  if (Check p = UnknownKey(block, {"name", "observe", "interleave", "cwd", "env", "timeout_ms", "init", "submit",
                                    "agent", "reaper", "state", "adapter"},
                            "")) {
     return p;
@@ -344,6 +344,19 @@ std::optional<SutProblem> CheckSut(const json& block, bool lockstep, int64_t ste
                 fmt::format("found {}, expected \"protocol\" or \"adapter\"", Show(observe)));
   }
   const bool adapter = observe == "adapter";
+  if (block.contains("interleave")) {
+    const json& interleave = block["interleave"];
+    if (interleave != "commands" && interleave != "syscalls") {
+      return Fail("/interleave", fmt::format("found {}, expected \"commands\" (each command runs "
+                                             "whole within one lockstep step) or \"syscalls\" "
+                                             "(every file-system call of a command is a step)",
+                                             Show(interleave)));
+    }
+    if (interleave == "syscalls" && !adapter) {
+      return Fail("/interleave", "\"syscalls\" interleaves the commands of the command adapter; "
+                                 "it needs \"observe\": \"adapter\"");
+    }
+  }
   if (block.contains("name") &&
       (!block["name"].is_string() || block["name"].get_ref<const std::string&>().empty())) {
     return Fail("/name", fmt::format("found {}, expected a non-empty string", Show(block["name"])));
@@ -418,6 +431,8 @@ SutSpec ParseSut(const json& block) {
   SutSpec s;
   s.name = Label(block);
   s.observe = block["observe"] == "protocol" ? Observe::kProtocol : Observe::kAdapter;
+  s.interleave = block.value("interleave", "commands") == "syscalls" ? Interleave::kSyscalls
+                                                                      : Interleave::kCommands;
   s.cwd = block.value("cwd", "");
   if (block.contains("env")) {
     for (const auto& [key, value] : block["env"].items()) s.env.emplace_back(key, value);

@@ -4,6 +4,7 @@
 //
 //   "sut": {
 //     "observe": "adapter" | "protocol",
+//     "interleave": "commands" | "syscalls",      // observe "adapter", lockstep
 //     "cwd": "..", "env": {"QUEUE_NOW_MS": "{now_ms}"}, "timeout_ms": 5000,
 //     "init": CMD, "submit": CMD,
 //     "agent": CMD, "reaper": CMD,               // observe "protocol"
@@ -31,6 +32,12 @@
 namespace faultline::sut {
 
 enum class Observe { kProtocol, kAdapter };
+
+// How finely lockstep interleaves the adapter's commands: each command whole
+// within one step ("commands", the default), or every process a command
+// starts scheduled at each of its file-system calls on the coordination
+// directory ("syscalls": libfaultline_interpose.so, docs/interposition.md).
+enum class Interleave { kCommands, kSyscalls };
 
 // One operation of the command adapter.
 struct Operation {
@@ -60,6 +67,7 @@ struct StateSpec {
 struct SutSpec {
   std::string name;
   Observe observe = Observe::kAdapter;
+  Interleave interleave = Interleave::kCommands;
   std::string cwd;  // absolute once anchored; "" : the harness's
   std::vector<std::pair<std::string, std::string>> env;  // value templates, by key
   int64_t timeout_ms = 5000;

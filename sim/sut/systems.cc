@@ -4,6 +4,7 @@
 
 #include "base/install_layout.h"
 #include "sim/invariant.h"
+#include "sim/protocol/interpose_protocol.h"
 #include "sim/sut/differential.h"
 #include "sim/sut/external_sut.h"
 #include "sim/sut/reference_sut.h"
@@ -26,6 +27,14 @@ std::string AdapterProgram(const std::string& given) {
   if (const char* env = std::getenv("FAULTLINE_ADAPTER"); env && *env) return env;
   const std::string found = base::FindHelper("faultline-adapter");
   return found.empty() ? base::HelperCandidates("faultline-adapter").front() : found;
+}
+
+// libfaultline_interpose.so: $FAULTLINE_INTERPOSE_LIB (FL_IP_LIB_ENV), else
+// where the install layout puts the preload libraries (base/install_layout.h).
+std::string InterposeLibrary() {
+  if (const char* env = std::getenv(FL_IP_LIB_ENV); env && *env) return env;
+  const std::string found = base::FindHelper("libfaultline_interpose.so");
+  return found.empty() ? base::HelperCandidates("libfaultline_interpose.so").front() : found;
 }
 
 class AllSystems final : public SutFactory {
@@ -65,6 +74,7 @@ class AllSystems final : public SutFactory {
     rs.work_dir = paths.work_dir;
     rs.log_dir = paths.log_dir;
     rs.adapter_bin = AdapterProgram(paths.adapter_bin);
+    rs.interpose_lib = InterposeLibrary();
     rs.lockstep = s.mode == Mode::kLockstep;
     rs.seed = s.seed;
     rs.items = s.items;

@@ -1,0 +1,120 @@
+// End-to-end tests of "interleave": "syscalls" (docs/interposition.md,
+// docs/external-sut.md section 7): the bundled interleave-* scenarios run the
+// bash coordinator tests/sut/queue*.sh with every file-system call of its
+// commands a lockstep step. Races inside commands are caught in lockstep by
+// the invariant meant for each, a crash inside a command lands, the correct
+// coordinator gives the same trace twice, and a process that escapes control
+// ends the run as a harness error.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace faultline {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::Ran;
+using testing::ReadAll;
+using testing::TempDir;
+
+class InterleaveTest : public ::testing::Test {
+ protected:
+  Ran Faultline(std::vector<std::string> args) {
+    args.insert(args.begin(), FAULTLINE_BIN);
+    return testing::Run(args, tmp_ / "cmd.log", 300s);
+  }
+  std::string Scenario(const std::string& name) {
+    return std::string(SCENARIO_DIR) + "/" + name + ".json";
+  }
+  json Verdict(const std::string& run_dir) {
+    return json::parse(ReadAll(run_dir + "/verdict.json"));
+  }
+  std::set<std::string> Violated(const json& verdict) {
+    std::set<std::string> out;
+    for (const json& i : verdict["invariants"]) {
+      if (!i["ok"].get<bool>()) out.insert(i["name"]);
+    }
+    return out;
+  }
+  TempDir tmp_;
+};
+
+TEST_F(InterleaveTest, CheckThenCreateIsCaughtInLockstepAndReplays) {
+  std::string out = tmp_ / "out";
+  Ran r = Faultline({"run", Scenario("interleave-check-then-create"), "--out", out});
+  ASSERT_EQ(r.exit.code, 1) << r.output;
+  EXPECT_NE(r.output.find("(seed 1, lockstep, interleave syscalls)"), std::string::npos)
+      << r.output;
+  const std::string run = out + "/interleave-check-then-create-1";
+  json v = Verdict(run);
+  EXPECT_EQ(v["interleave"], "syscalls");
+  EXPECT_TRUE(Violated(v).count("single_owner")) << r.output;
+  // The interleaving is in the trace: one event per interposed step.
+  const std::string trace = ReadAll(run + "/trace.jsonl");
+  EXPECT_NE(trace.find("\"type\":\"sys_step\""), std::string::npos);
+  EXPECT_NE(trace.find("sys.open locks/w000001.lock"), std::string::npos);
+  Ran replay = Faultline({"replay", run});
+  EXPECT_EQ(replay.exit.code, 1) << replay.output;
+  EXPECT_NE(replay.output.find(v["trace_sha256"].get<std::string>()), std::string::npos)
+      << replay.output;
+}
+
+TEST_F(InterleaveTest, UnlockedReadModifyWriteIsCaughtInLockstep) {
+  std::string out = tmp_ / "out";
+  Ran r = Faultline({"run", Scenario("interleave-unlocked-rmw"), "--out", out});
+  ASSERT_EQ(r.exit.code, 1) << r.output;
+  EXPECT_TRUE(Violated(Verdict(out + "/interleave-unlocked-rmw-1")).count("exactly_once_effect"))
+      << r.output;
+}
+
+TEST_F(InterleaveTest, CrashInsideAClaimLeavesThePidLock) {
+  std::string out = tmp_ / "out";
+  Ran r = Faultline({"run", Scenario("interleave-pid-lock"), "--out", out});
+  ASSERT_EQ(r.exit.code, 1) << r.output;
+  json v = Verdict(out + "/interleave-pid-lock-1");
+  EXPECT_EQ(v["faults"][0]["landed"], true);
+  EXPECT_EQ(v["faults"][0]["first"]["point"], "sys.close");
+  EXPECT_TRUE(Violated(v).count("eventual_lock_release")) << r.output;
+  const std::string trace = ReadAll(out + "/interleave-pid-lock-1/trace.jsonl");
+  EXPECT_NE(trace.find("\"type\":\"command_crashed\""), std::string::npos);
+  EXPECT_NE(trace.find("\"type\":\"sys_kill\""), std::string::npos);
+}
+
+TEST_F(InterleaveTest, CorrectCoordinatorPassesTwiceTheSame) {
+  for (const char* seed : {"1", "2"}) {
+    std::string out = tmp_ / (std::string("out") + seed);
+    Ran r = Faultline({"run", Scenario("interleave-queue-sh"), "--seed", seed, "--out", out,
+                       "--check-determinism"});
+    ASSERT_EQ(r.exit.code, 0) << "seed " << seed << ":\n" << r.output;
+    EXPECT_NE(r.output.find("same trace twice"), std::string::npos) << r.output;
+    json v = Verdict(out + "/interleave-queue-sh-" + seed);
+    for (const json& f : v["faults"]) EXPECT_EQ(f["landed"], true) << f.dump();
+  }
+}
+
+TEST_F(InterleaveTest, AnEscapingProcessIsAHarnessError) {
+  // The claim command starts a thread: one process, two threads of control,
+  // which the schedule cannot order. The run must not pass.
+  std::ifstream in(Scenario("interleave-queue-sh"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json s = json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  s["faults"] = json::array();
+  s["sut"]["cwd"] = SUT_DIR;
+  s["sut"]["adapter"]["claim"]["run"] = json::array({THREAD_HELPER});
+  const std::string path = tmp_ / "escape.json";
+  std::ofstream(path) << s.dump();
+  Ran r = Faultline({"run", path, "--out", tmp_ / "out"});
+  EXPECT_EQ(r.exit.code, 3) << r.output;
+  EXPECT_NE(r.output.find("escapes control"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace faultline
