@@ -29,7 +29,7 @@ endforeach()
 install(TARGETS faultline swarm EXPORT faultlineTargets
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS faultline-adapter RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/faultline)
-install(TARGETS faultline_ioerr faultline_interpose
+install(TARGETS faultline_ioerr faultline_interpose faultline_wallclock
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/faultline)
 install(TARGETS faultline_agent EXPORT faultlineTargets)
 install(FILES sim/protocol/faultline_agent.h sim/protocol/control_protocol.h

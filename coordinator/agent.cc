@@ -397,6 +397,14 @@ bool Agent::CompleteWithRetry(const Grant& grant) {
     if (stop_->load()) return false;
     clock_->SleepMicros(kStorageBackoffUs);
     if (clock_->NowMicros() >= next_heartbeat_us_) Heartbeat(&grant);
+    if (grant_lost_) {
+      // The heartbeat found the item held by someone else: its completion
+      // is theirs now, as in Work and TendGrant.
+      grant_lost_ = false;
+      Log(fmt::format("lost {} (token {}) while completing it; leaving it to its new holder",
+                      grant.item, grant.token));
+      return false;
+    }
   }
 }
 

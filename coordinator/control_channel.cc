@@ -27,7 +27,10 @@ ControlChannel::ControlChannel(int fd, std::string_view role, std::string_view i
 ControlChannel::~ControlChannel() { close(fd_); }
 
 int64_t ControlChannel::NowMicros() {
-  if (lockstep_) return now_;
+  // The coordinator keeps time on the boot clock, which a step of the wall
+  // clock does not move (clock.h): lockstep, the simulator's "boot" once the
+  // wall clock has been stepped, else its "now".
+  if (lockstep_) return boot_;
   const int64_t real = real_.NowMicros();
   return real + skew_offset_us_ + skew_drift_ppm_ * (real - skew_origin_us_) / 1'000'000;
 }
@@ -83,6 +86,11 @@ void ControlChannel::AwaitGo() {
         Lost("unexpected reply '" + line + "'");
       }
       now_ = reply[proto::kNow].get<int64_t>();
+      boot_ = now_;
+      if (reply.contains(proto::kBoot)) {
+        if (!reply[proto::kBoot].is_number_integer()) Lost("unexpected reply '" + line + "'");
+        boot_ = reply[proto::kBoot].get<int64_t>();
+      }
       return;
     }
     char chunk[512];

@@ -3,7 +3,9 @@
 // A ControlChannel is both the Clock and the Probe of a process that runs
 // under the simulator. Lockstep: yields and sleeps block until the simulator
 // answers, and the clock reads the simulated time of the last answer.
-// Freerun: real clock (RealClock, anchored like any swarm process's) and
+// The clock is the boot clock (clock.h): in lockstep the simulator's "boot"
+// when it sends one (the process's wall clock has been stepped), else its
+// "now". Freerun: real clock (RealClock, anchored like any swarm process's) and
 // sleeps, inert yields; events only, stamped with CLOCK_MONOTONIC.
 //
 // Thread-compatible: one thread per process talks to the channel.
@@ -46,7 +48,8 @@ class ControlChannel final : public Clock, public Probe {
   int fd_;
   bool lockstep_;
   RealClock real_;
-  int64_t now_ = 0;
+  int64_t now_ = 0;   // lockstep: the wall clock of the last answer
+  int64_t boot_ = 0;  // lockstep: the boot clock of the last answer
   int64_t skew_offset_us_ = 0;
   int64_t skew_drift_ppm_ = 0;
   int64_t skew_origin_us_ = 0;  // real clock when the skew began

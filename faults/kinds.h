@@ -16,6 +16,7 @@ FaultKind DiskFullKind();     // disk_full.cc
 FaultKind CorruptFileKind();  // corrupt_file.cc
 FaultKind IoErrorKind();      // io_error.cc
 FaultKind ClockSkewKind();    // clock_skew.cc
+FaultKind ClockStepKind();    // clock_step.cc
 FaultKind ClaimStormKind();   // claim_storm.cc
 FaultKind CollectorOutageKind();  // collector_outage.cc
 FaultKind ModelOutageKind();      // model_outage.cc

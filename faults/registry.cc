@@ -5,10 +5,10 @@
 namespace faultline::faults {
 
 std::vector<FaultKind> AllFaults() {
-  return {KillAgentKind(),   CrashAtKind(),     StallAgentKind(),   ReaperCrashKind(),
-          ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),   CorruptFileKind(),
-          ClockSkewKind(),     ClaimStormKind(),   IoErrorKind(),      CollectorOutageKind(),
-          ModelOutageKind(), PowerLossKind()};
+  return {KillAgentKind(),   CrashAtKind(),      StallAgentKind(),      ReaperCrashKind(),
+          ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),        CorruptFileKind(),
+          ClockSkewKind(),   ClockStepKind(),    ClaimStormKind(),      IoErrorKind(),
+          CollectorOutageKind(), ModelOutageKind(), PowerLossKind()};
 }
 
 }  // namespace faultline::faults

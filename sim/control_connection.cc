@@ -315,8 +315,10 @@ ControlConnection::Read ControlConnection::Drain(const EventFn& on_event, std::s
   }
 }
 
-bool ControlConnection::Go(int64_t now_us) {
-  std::string reply = R"({"go":true,"now":)" + std::to_string(now_us) + "}\n";
+bool ControlConnection::Go(int64_t now_us, int64_t boot_us) {
+  std::string reply = R"({"go":true,"now":)" + std::to_string(now_us);
+  if (boot_us != now_us) reply += R"(,"boot":)" + std::to_string(boot_us);
+  reply += "}\n";
   return base::SendAll(fd_, reply);
 }
 

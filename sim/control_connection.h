@@ -82,8 +82,9 @@ class ControlConnection {
   // (yields and sleeps are not sent in freerun), else kParked (meaning:
   // drained for now).
   Read Drain(const EventFn& on_event, std::string* error);
-  // Answers the parked process.
-  bool Go(int64_t now_us);
+  // Answers the parked process: its wall clock reads `now_us`, its boot clock
+  // `boot_us` (sent only when it differs, control_protocol.h).
+  bool Go(int64_t now_us, int64_t boot_us);
 
   int fd() const { return fd_; }
 

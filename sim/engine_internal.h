@@ -50,6 +50,25 @@ inline int64_t RealtimeMicros() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
+// Freerun: the step page of one process's wall clock, mapped shared (the
+// file lives in the run's scratch directory).
+class StepPage {
+ public:
+  // Creates `path` holding a step of 0 and maps it; nullptr, with `error`
+  // set, if that fails.
+  static std::shared_ptr<StepPage> Create(const std::string& path, std::string* error);
+  ~StepPage();
+  StepPage(const StepPage&) = delete;
+  StepPage& operator=(const StepPage&) = delete;
+  const std::string& path() const { return path_; }
+  void Store(int64_t step_us);
+
+ private:
+  StepPage(std::string path, int64_t* word) : path_(std::move(path)), word_(word) {}
+  std::string path_;
+  int64_t* word_;
+};
+
 // One process of the system under test (SutProcessSpec), as the engine runs
 // it across starts.
 struct Proc {
@@ -68,6 +87,12 @@ struct Proc {
   // clock_skew: the process's clock runs this far ahead, drifting from its start.
   int64_t skew_offset_us = 0;
   int64_t skew_drift_ppm = 0;
+  // clock_step: the wall clock reads this much further than the boot clock
+  // (the sum of the steps so far). Steppable: freerun keeps the sum in a step
+  // page the process maps (sim/protocol/wall_clock_step.h).
+  int64_t wall_step_us = 0;
+  bool steppable = false;
+  std::shared_ptr<StepPage> step_page;  // freerun, steppable only
   int64_t started_at = 0;  // run time of the latest start
   int64_t sleeps = 0;      // sleeps parked in since the latest start (resources.jsonl)
 
@@ -129,6 +154,7 @@ class FaultCtx final : public FaultContext,
   std::vector<std::string> List(std::string_view role) const override;
   bool Alive(const std::string& proc) const override;
   bool Kill(const std::string& proc) override;
+  bool Terminate(const std::string& proc) override;
   void Restart(const std::string& proc) override;
   void Hold(const std::string& proc, int64_t until) override;
   void AddArgs(const std::string& agent, const std::vector<std::string>& args) override;
@@ -136,6 +162,8 @@ class FaultCtx final : public FaultContext,
   bool LimitFiles(const std::string& proc, int limit) override;
 
   void Skew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) override;
+  void Steppable(const std::string& proc) override;
+  bool Step(const std::string& proc, int64_t step_us) override;
 
   bool Switch(Endpoint endpoint, CollectorMode mode) override;
 
@@ -193,6 +221,7 @@ class Engine {
     return false;
   }
   bool Kill(const std::string& id, const std::string& by);
+  bool Terminate(const std::string& id);
   void Restart(const std::string& id);
   void Stall(const std::string& id, int64_t until);
   void FaultLanded(int index, const std::string& kind, const nlohmann::json& details);
@@ -216,6 +245,9 @@ class Engine {
   // A state_check event now (after every kill, at the end, and for a fault).
   void StateCheck();
   bool LimitFiles(const std::string& id, int limit);
+  // clock_step (sim/engine_wall_clock.cc): ClockControl::Steppable, Step.
+  void MakeSteppable(const std::string& id);
+  bool StepWall(const std::string& id, int64_t step_us);
   bool SetCollectorMode(CollectorMode mode);
   bool SetModelMode(CollectorMode mode);
   std::unique_ptr<Fault>& fault(int i) { return faults_[static_cast<size_t>(i)]; }
@@ -236,6 +268,9 @@ class Engine {
   // The endpoints' end: what the collector received and the spools still hold.
   void EndpointsEnd();
   bool Spawn(Proc& p);
+  // Freerun: what a steppable process's environment gets (the wall clock
+  // library before the LD_PRELOAD it would have, and its step page).
+  void AddWallClockEnv(const Proc& p, std::vector<std::pair<std::string, std::string>>* env) const;
   // Lockstep: waits until a started process parks at its hello.
   bool AwaitHello(Proc& p);
   void Emit(const std::string& proc, nlohmann::json event, int64_t t);
@@ -354,6 +389,7 @@ class Engine {
   uint64_t process_events_ = 0;
   std::vector<BufferedEvent> buffered_;  // freerun
   uint64_t arrivals_ = 0;
+  std::string wall_clock_library_;  // freerun, once a process is steppable
   EngineResult result_;
   std::unique_ptr<InterposedProcesses> interposed_;  // "interleave": "syscalls" only
   std::map<std::string, size_t> command_owner_;      // interposed root -> index in procs_

@@ -79,6 +79,7 @@ bool Engine::Spawn(Proc& p) {
     spec.env.emplace_back(protocol::kClockSkewEnv,
                           fmt::format("{}:{}", p.skew_offset_us, p.skew_drift_ppm));
   }
+  if (!lockstep_ && p.step_page) AddWallClockEnv(p, &spec.env);
   spec.log_path = o_.log_dir + "/" + p.id + ".log";
   spec.control_channel = true;
   spec.nofile_limit = p.nofile_limit;
@@ -206,6 +207,13 @@ bool Engine::Kill(const std::string& id, const std::string& by) {
                {"by", by}});
   ++result_.kills;
   StateCheck();
+  return true;
+}
+
+bool Engine::Terminate(const std::string& id) {
+  Proc* p = Find(id);
+  if (p == nullptr || !p->alive) return false;
+  processes_.Signal(p->pid, SIGTERM);
   return true;
 }
 

@@ -68,6 +68,11 @@ class ProcessControl {
   // SIGKILLs a live process and waits for it; the trace records the exit as
   // caused by this fault's kind. False if it was not alive.
   virtual bool Kill(const std::string& proc) = 0;
+  // SIGTERMs a live process and does not wait: it shuts down on its own (a
+  // reference agent gives its item back) and its exit is recorded when it
+  // happens. In lockstep it runs again only when scheduled, and the signal
+  // has been delivered by then. False if it was not alive.
+  virtual bool Terminate(const std::string& proc) = 0;
   // Starts a dead process again under the same id, with its launch settings.
   // Nothing if it is alive.
   virtual void Restart(const std::string& proc) = 0;
@@ -93,8 +98,12 @@ class ProcessControl {
 // simulator sends each process its own "now" and scales its sleeps; in
 // freerun the process's control channel shifts the real clock
 // (FAULTLINE_CLOCK_SKEW). Every change a fault makes to a process's clock
-// goes through here; a change at a run time (a step of the wall clock,
-// forward or back) is one more method of this class.
+// goes through here.
+//
+// A process has two clocks: its wall clock (CLOCK_REALTIME, which an
+// administrator or NTP may step) and its boot clock (CLOCK_BOOTTIME and
+// CLOCK_MONOTONIC, which never step). A skew moves both (another host's
+// oscillator); a step moves the wall clock only.
 class ClockControl {
  public:
   virtual ~ClockControl() = default;
@@ -102,6 +111,20 @@ class ClockControl {
   // drift_ppm µs per second since each of its starts; its sleeps last
   // accordingly. Both modes.
   virtual void Skew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) = 0;
+  // Only in Prepare: `proc`'s wall clock will be stepped during the run
+  // (freerun: the process starts with the means to read a stepped wall
+  // clock, see Step).
+  virtual void Steppable(const std::string& proc) = 0;
+  // Now: `proc`'s wall clock jumps by step_us (negative: back), on top of
+  // earlier steps, for the rest of the run and across its restarts (the
+  // host's clock stays stepped); its boot clock and its sleeps are not
+  // affected. Lockstep: the "now" the simulator sends reads the stepped wall
+  // clock, and the process is also sent the unstepped boot clock
+  // (sim/protocol/control_protocol.h). Freerun: CLOCK_REALTIME as the
+  // process reads it through libc (clock_gettime, gettimeofday, time) jumps.
+  // False, and nothing changes, if `proc` was not made Steppable in Prepare
+  // or there is no such process.
+  virtual bool Step(const std::string& proc, int64_t step_us) = 0;
 };
 
 // The network endpoints a run serves its processes, switched by name.

@@ -32,6 +32,8 @@ bool FaultCtx::Alive(const std::string& proc) const { return engine_->IsAlive(pr
 
 bool FaultCtx::Kill(const std::string& proc) { return engine_->Kill(proc, kind_); }
 
+bool FaultCtx::Terminate(const std::string& proc) { return engine_->Terminate(proc); }
+
 void FaultCtx::Restart(const std::string& proc) { engine_->Restart(proc); }
 
 void FaultCtx::Hold(const std::string& proc, int64_t until) { engine_->Stall(proc, until); }
@@ -55,6 +57,12 @@ void FaultCtx::Skew(const std::string& proc, int64_t offset_us, int64_t drift_pp
     p->skew_offset_us = offset_us;
     p->skew_drift_ppm = drift_ppm;
   }
+}
+
+void FaultCtx::Steppable(const std::string& proc) { engine_->MakeSteppable(proc); }
+
+bool FaultCtx::Step(const std::string& proc, int64_t step_us) {
+  return engine_->StepWall(proc, step_us);
 }
 
 bool FaultCtx::Switch(Endpoint endpoint, CollectorMode mode) {

@@ -46,7 +46,8 @@ bool Engine::Step(Proc& p) {
   ++result_.steps;
   const Parked was = p.parked;
   if (was.kind == Parked::Kind::kCommand) p.command.clear();  // its command has ended
-  if (!p.conn->Go(p.ClockAt(now_, T()))) {
+  const int64_t boot = p.ClockAt(now_, T());
+  if (!p.conn->Go(boot + p.wall_step_us, boot)) {
     OnClosed(p);
     return result_.error.empty();
   }

@@ -23,6 +23,13 @@
 // for every clock read until the next reply. A process without kCtlFdEnv runs
 // on the real clock and its yield points cost one branch.
 //
+// "now" is the process's wall clock (CLOCK_REALTIME). Once the wall clock of
+// the process has been stepped (the clock_step fault) the reply also carries
+// "boot": {"go": true, "now": US, "boot": US}, the clock that does not step
+// (CLOCK_BOOTTIME with a fixed anchor, what "now" would read without the
+// steps). A process that keeps time on a clock that never steps reads "boot"
+// when it is there and "now" otherwise; without a step both are the same.
+//
 // In freerun mode (kModeEnv=freerun) nothing is ever answered: the process
 // runs on real time, its yield points are inert, and it only sends "hello"
 // and "event" messages; every event carries "mono_us", the sender's
@@ -60,6 +67,7 @@ inline constexpr const char* kSleepUs = "sleep_us";
 inline constexpr const char* kEvent = "event";
 inline constexpr const char* kGo = "go";
 inline constexpr const char* kNow = "now";
+inline constexpr const char* kBoot = "boot";
 inline constexpr const char* kMonoUs = "mono_us";
 inline constexpr const char* kSpawned = "spawned";
 

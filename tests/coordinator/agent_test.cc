@@ -16,7 +16,13 @@ class FlakyStore final : public Store {
   explicit FlakyStore(Store* real) : real_(real) {}
   bool fail_renew = false;
   bool fail_cluster_reads = false;  // after the first (registration) read
+  bool fail_complete = false;
+  // Once a completion has failed, heartbeats that name the held item say it
+  // is lost (someone else holds it now).
+  bool lose_after_failed_complete = false;
+  std::atomic<bool>* stop_after_many_completes = nullptr;
   int renews = 0;
+  int completes = 0;
 
   Result<ClusterConfig> LoadCluster() override {
     if (fail_cluster_reads && cluster_reads_++ > 0) {
@@ -36,7 +42,9 @@ class FlakyStore final : public Store {
   }
   Status Register(const AgentRecord& a) override { return real_->Register(a); }
   Status Heartbeat(AgentRecord& a, const Grant* held, bool* lost) override {
-    return real_->Heartbeat(a, held, lost);
+    Status s = real_->Heartbeat(a, held, lost);
+    if (held != nullptr && lose_after_failed_complete && completes > 0) *lost = true;
+    return s;
   }
   Status MarkAgent(const AgentRecord& a) override { return real_->MarkAgent(a); }
   Result<ClaimOutcome> ClaimNext(const std::string& a) override { return real_->ClaimNext(a); }
@@ -49,7 +57,14 @@ class FlakyStore final : public Store {
     if (fail_renew) return Status::IOError("create temp file x: Too many open files");
     return real_->Renew(g);
   }
-  Status Complete(const Grant& g, std::string_view r) override { return real_->Complete(g, r); }
+  Status Complete(const Grant& g, std::string_view r) override {
+    ++completes;
+    // A bound for the test, not the agent: without it a retry loop that
+    // never gives up would spin forever on the fake clock.
+    if (stop_after_many_completes != nullptr && completes >= 1000) *stop_after_many_completes = true;
+    if (fail_complete) return Status::IOError("link ledger/w1: Input/output error");
+    return real_->Complete(g, r);
+  }
   Status Release(const Grant& g, std::string_view r) override { return real_->Release(g, r); }
   Result<ReapReport> Reap(const ReapOptions& o) override { return real_->Reap(o); }
   Result<Snapshot> Inspect() override { return real_->Inspect(); }
@@ -112,6 +127,20 @@ TEST_F(AgentTest, AFailingRenewBacksOffInsteadOfSpinning) {
   EXPECT_EQ(agent.Run(), kExitOk);
   EXPECT_LT(flaky.renews, 200) << "renew retried without backing off";
   EXPECT_EQ(probe_.Count("storage_error"), 1u) << "one event per distinct problem";
+}
+
+TEST_F(AgentTest, ACompletionRetryEndsOnceTheHeartbeatSaysTheItemIsLost) {
+  // Regression: Complete failing with a storage error was retried even after
+  // a heartbeat had found the item held by someone else.
+  SubmitItems(1);
+  FlakyStore flaky(store_.get());
+  flaky.fail_complete = true;
+  flaky.lose_after_failed_complete = true;
+  flaky.stop_after_many_completes = &stop_;
+  Agent agent(&flaky, &clock_, &probe_, Options("a1"), &stop_);
+  agent.Run();
+  EXPECT_FALSE(stop_.load()) << "still completing after 1000 tries";
+  EXPECT_LT(flaky.completes, 50) << "retried after the item was lost";
 }
 
 TEST_F(AgentTest, AnUnreadableClusterFileIsAStorageErrorNotDrift) {

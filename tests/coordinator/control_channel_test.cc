@@ -13,7 +13,9 @@ namespace {
 
 // Plays the simulator's side: answers every message that expects a reply
 // with the next simulated time, and records every line.
-void FakeSim(int fd, std::vector<std::string>* lines) {
+// With `wall_step` != 0 the process's wall clock is stepped: "now" reads
+// that much further and "boot" carries the unstepped clock.
+void FakeSim(int fd, std::vector<std::string>* lines, int64_t wall_step) {
   std::string buf;
   int64_t now = 5000;
   char chunk[256];
@@ -29,7 +31,9 @@ void FakeSim(int fd, std::vector<std::string>* lines) {
       auto j = nlohmann::json::parse(line);
       if (j.contains("event")) continue;
       if (j.contains("sleep_us")) now += j["sleep_us"].get<int64_t>();
-      std::string reply = nlohmann::json{{"go", true}, {"now", now}}.dump() + "\n";
+      nlohmann::json go = {{"go", true}, {"now", now + wall_step}};
+      if (wall_step != 0) go["boot"] = now;
+      std::string reply = go.dump() + "\n";
       if (write(fd, reply.data(), reply.size()) != static_cast<ssize_t>(reply.size())) return;
       now += 1;
     }
@@ -40,7 +44,7 @@ TEST(ControlChannelTest, SpeaksTheProtocolAndRunsOnSimulatedTime) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   std::vector<std::string> lines;
-  std::thread sim(FakeSim, sv[1], &lines);
+  std::thread sim(FakeSim, sv[1], &lines, int64_t{0});
   {
     ControlChannel ch(sv[0], "agent", "a1");
     EXPECT_EQ(ch.NowMicros(), 5000);
@@ -61,6 +65,21 @@ TEST(ControlChannelTest, SpeaksTheProtocolAndRunsOnSimulatedTime) {
   EXPECT_EQ(lines[1], R"({"item":"w7","yield":"claim.locked"})");
   EXPECT_EQ(lines[2], R"({"event":{"item":"w7","type":"claim_ok"}})");
   EXPECT_EQ(lines[3], R"({"sleep_us":1000})");
+}
+
+TEST(ControlChannelTest, AfterAWallClockStepTheClockReadsTheBootClock) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  std::vector<std::string> lines;
+  std::thread sim(FakeSim, sv[1], &lines, int64_t{-3'600'000'000});
+  {
+    ControlChannel ch(sv[0], "agent", "a1");
+    EXPECT_EQ(ch.NowMicros(), 5000) << "leases must not move with the wall clock";
+    ch.SleepMicros(1000);
+    EXPECT_EQ(ch.NowMicros(), 6001);
+  }
+  sim.join();
+  close(sv[1]);
 }
 
 TEST(ControlChannelTest, FreerunSendsStampedEventsAndNeverWaits) {

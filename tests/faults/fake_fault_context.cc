@@ -206,6 +206,13 @@ bool FakeFaultContext::Kill(const std::string& proc) {
   return true;
 }
 
+bool FakeFaultContext::Terminate(const std::string& proc) {
+  Process* p = Find(proc);
+  if (p == nullptr || !p->alive) return false;
+  terminations_.push_back({proc, now_});
+  return true;
+}
+
 void FakeFaultContext::Restart(const std::string& proc) {
   Process* p = Find(proc);
   if (p == nullptr || p->alive) return;
@@ -247,6 +254,19 @@ void FakeFaultContext::Skew(const std::string& proc, int64_t offset_us, int64_t 
     p->skew_offset_us = offset_us;
     p->skew_drift_ppm = drift_ppm;
   }
+}
+
+void FakeFaultContext::Steppable(const std::string& proc) {
+  RequirePrepare("Steppable");
+  if (Process* p = Find(proc)) p->steppable = true;
+}
+
+bool FakeFaultContext::Step(const std::string& proc, int64_t step_us) {
+  Process* p = Find(proc);
+  if (p == nullptr || !p->steppable) return false;
+  p->wall_step_us += step_us;
+  steps_.push_back({proc, step_us, now_});
+  return true;
 }
 
 // --- EndpointControl --------------------------------------------------------

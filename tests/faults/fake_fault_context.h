@@ -2,7 +2,7 @@
 // FakeCommandRunner, for faults): a run clock the test moves, timers it
 // fires, a process table with alive flags, a real scratch directory with the
 // coordination directory in it, and a record of everything the fault did —
-// kills, restarts, holds, launch settings, clock skews, endpoint switches,
+// kills, restarts, holds, launch settings, clock skews and steps, endpoint switches,
 // tool runs, landings.
 //
 // It owns the fault under test, made from its kind with the options given
@@ -117,15 +117,25 @@ class FakeFaultContext final : public FaultContext,
     int nofile_limit = 0;  // 0: not limited
     int64_t skew_offset_us = 0;
     int64_t skew_drift_ppm = 0;
+    bool steppable = false;    // made steppable in Prepare
+    int64_t wall_step_us = 0;  // the sum of its wall clock's steps
+  };
+  struct StepCall {
+    std::string proc;
+    int64_t step_us;
+    int64_t at;
   };
 
   const std::vector<Timer>& timers_set() const { return timers_set_; }
   size_t timers_pending() const { return pending_.size(); }
   const std::vector<Act>& kills() const { return kills_; }
+  // SIGTERMs sent; the process stays alive until the test says it exited.
+  const std::vector<Act>& terminations() const { return terminations_; }
   const std::vector<Act>& restarts() const { return restarts_; }
   const std::vector<Act>& holds() const { return holds_; }
   const std::vector<LimitCall>& limits() const { return limits_; }
   const std::vector<SwitchCall>& switches() const { return switches_; }
+  const std::vector<StepCall>& steps() const { return steps_; }
   const std::vector<std::vector<std::string>>& tool_runs() const { return tool_runs_; }
   // When the fault asked for a state check (CheckState).
   const std::vector<int64_t>& state_checks() const { return state_checks_; }
@@ -151,6 +161,7 @@ class FakeFaultContext final : public FaultContext,
   std::vector<std::string> List(std::string_view role) const override;
   bool Alive(const std::string& proc) const override;
   bool Kill(const std::string& proc) override;
+  bool Terminate(const std::string& proc) override;
   void Restart(const std::string& proc) override;
   void Hold(const std::string& proc, int64_t until) override;
   void AddArgs(const std::string& agent, const std::vector<std::string>& args) override;
@@ -159,6 +170,8 @@ class FakeFaultContext final : public FaultContext,
 
   // --- ClockControl ---
   void Skew(const std::string& proc, int64_t offset_us, int64_t drift_ppm) override;
+  void Steppable(const std::string& proc) override;
+  bool Step(const std::string& proc, int64_t step_us) override;
 
   // --- EndpointControl ---
   bool Switch(Endpoint endpoint, CollectorMode mode) override;
@@ -204,10 +217,12 @@ class FakeFaultContext final : public FaultContext,
 
   std::vector<Timer> timers_set_;
   std::vector<Act> kills_;
+  std::vector<Act> terminations_;
   std::vector<Act> restarts_;
   std::vector<Act> holds_;
   std::vector<LimitCall> limits_;
   std::vector<SwitchCall> switches_;
+  std::vector<StepCall> steps_;
   std::vector<std::vector<std::string>> tool_runs_;
   std::vector<int64_t> state_checks_;
   std::vector<Landing> landings_;

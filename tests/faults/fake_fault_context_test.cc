@@ -112,7 +112,7 @@ TEST(FaultRegistryTest, EveryKindIsTestedAndDeclaresWhatItNeeds) {
   const std::set<std::string> tested = {
       "kill_agent",    "reaper_crash", "crash_at",     "stall_agent",      "claim_storm",
       "fd_exhaustion", "clock_skew",   "config_drift", "collector_outage", "model_outage",
-      "disk_full",     "corrupt_file", "io_error",     "power_loss"};
+      "disk_full",     "corrupt_file", "io_error",     "power_loss",   "clock_step"};
   std::set<std::string> names;
   for (const FaultKind& kind : faults::AllFaults()) {
     EXPECT_TRUE(names.insert(kind.name).second) << "twice: " << kind.name;

@@ -53,6 +53,30 @@ TEST(KillAgentTest, KillsALiveAgentAtEachTimeAndRestartsItLater) {
   EXPECT_TRUE(ctx.Alive("reaper"));
 }
 
+TEST(KillAgentTest, SigtermLetsTheAgentStopByItselfAndRestartsItOnceItHas) {
+  FakeFaultContext ctx(KindNamed("kill_agent"),
+                       {{"at_ms", 100}, {"restart_after_ms", 20}, {"signal", "SIGTERM"}},
+                       {.agents = 1});
+  ctx.Start();
+  ctx.RunUntil(100'000);
+  ASSERT_EQ(ctx.terminations().size(), 1u);
+  EXPECT_EQ(ctx.terminations()[0].proc, "a0");
+  EXPECT_TRUE(ctx.kills().empty()) << "SIGTERM is no SIGKILL";
+  ASSERT_EQ(ctx.landings().size(), 1u);
+  EXPECT_EQ(ctx.landings()[0].details,
+            (json{{"agent", "a0"}, {"at_us", 100'000}, {"signal", "SIGTERM"}}));
+  // Still shutting down at its restart time: the restart waits for it.
+  ctx.RunUntil(200'000);
+  EXPECT_TRUE(ctx.restarts().empty());
+  ctx.SetAlive("a0", false);
+  ctx.RunUntil(300'000);
+  ASSERT_EQ(ctx.restarts().size(), 1u);
+  EXPECT_EQ(ctx.restarts()[0].proc, "a0");
+  EXPECT_GT(ctx.restarts()[0].at, 200'000);
+  EXPECT_LE(ctx.restarts()[0].at, 250'000);
+  EXPECT_TRUE(ctx.Alive("a0"));
+}
+
 TEST(KillAgentTest, WithoutRestartTheAgentsRunOutAndLaterKillsDoNotLand) {
   FakeFaultContext ctx(KindNamed("kill_agent"), {{"at_ms", 0}, {"count", 4}, {"every_ms", 10}},
                        {.agents = 2});

@@ -113,6 +113,63 @@ TEST(ClockSkewTest, SpreadDrawsEachVictimsOffsetWithinTheBound) {
   EXPECT_EQ(ctx.landings().size(), 3u);
 }
 
+TEST(ClockStepTest, EveryProcessIsSteppableAndStepsOnceAtItsTime) {
+  FakeFaultContext ctx(KindNamed("clock_step"), {{"at_ms", 1500}, {"step_ms", 10'000}},
+                       {.agents = 3});
+  ctx.Prepare();
+  for (const std::string& proc : ctx.List("")) {
+    EXPECT_TRUE(ctx.process(proc).steppable) << proc;
+    EXPECT_EQ(ctx.process(proc).wall_step_us, 0) << proc << ": stepped before its time";
+  }
+  ctx.Start();
+  EXPECT_EQ(ctx.RunUntil(1'499'999), 0);
+  EXPECT_TRUE(ctx.steps().empty());
+  EXPECT_EQ(ctx.RunUntil(1'500'000), 1);
+  ASSERT_EQ(ctx.steps().size(), 4u);
+  for (const auto& step : ctx.steps()) {
+    EXPECT_EQ(step.step_us, 10'000'000) << step.proc;
+    EXPECT_EQ(step.at, 1'500'000) << step.proc;
+  }
+  ASSERT_EQ(ctx.landings().size(), 1u);
+  EXPECT_EQ(ctx.landings()[0].details,
+            (json{{"procs", {"reaper", "a0", "a1", "a2"}}, {"step_us", 10'000'000}}));
+  ctx.RunUntil(10'000'000);
+  EXPECT_EQ(ctx.steps().size(), 4u) << "one step, not a step per timer";
+}
+
+TEST(ClockStepTest, BackwardStepOfSomeAgentsOnlyTheirWallClocks) {
+  FakeFaultContext ctx(
+      KindNamed("clock_step"),
+      {{"at_ms", 200}, {"step_ms", -3'600'000}, {"targets", "agents"}, {"count", 2}},
+      {.agents = 4});
+  const std::vector<std::string> victims = Picks(ctx.stream(), ctx.List("agent"), 2);
+  ctx.Prepare();
+  ctx.Start();
+  ctx.RunUntil(200'000);
+  for (const std::string& proc : ctx.List("")) {
+    const bool victim = proc == victims[0] || proc == victims[1];
+    EXPECT_EQ(ctx.process(proc).steppable, victim) << proc;
+    EXPECT_EQ(ctx.process(proc).wall_step_us, victim ? -3'600'000'000 : 0) << proc;
+    EXPECT_EQ(ctx.process(proc).skew_offset_us, 0) << proc << ": a step is no skew";
+  }
+  ASSERT_EQ(ctx.landings().size(), 1u);
+  EXPECT_EQ(ctx.landings()[0].details["procs"], (json{victims[0], victims[1]}));
+  EXPECT_EQ(ctx.landings()[0].details["step_us"], -3'600'000'000);
+}
+
+TEST(ClockStepTest, TheReaperAloneAndADeadVictimStillSteps) {
+  FakeFaultContext ctx(KindNamed("clock_step"),
+                       {{"at_ms", 50}, {"step_ms", 7000}, {"targets", "reaper"}}, {.agents = 2});
+  ctx.Prepare();
+  ctx.Start();
+  ctx.SetAlive("reaper", false);
+  ctx.RunUntil(50'000);
+  ASSERT_EQ(ctx.steps().size(), 1u);
+  EXPECT_EQ(ctx.steps()[0].proc, "reaper");
+  EXPECT_EQ(ctx.process("a0").wall_step_us, 0);
+  EXPECT_EQ(ctx.landings().size(), 1u) << "it reads the stepped clock when it starts again";
+}
+
 TEST(ConfigDriftTest, AgentModeStartsChosenAgentsWithADriftedConfigFile) {
   FakeFaultContext ctx(KindNamed("config_drift"),
                        {{"mode", "agent"}, {"setting", "lease_ms"}, {"value", 9000}, {"agents", 2}},

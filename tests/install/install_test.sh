@@ -23,6 +23,7 @@ libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
 libexecdir=$(sed -n 's/^CMAKE_INSTALL_LIBEXECDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
 for f in bin/faultline bin/swarm "$libexecdir/faultline/faultline-adapter" \
          "$libdir/faultline/libfaultline_ioerr.so" "$libdir/faultline/libfaultline_interpose.so" \
+         "$libdir/faultline/libfaultline_wallclock.so" \
          include/faultline/faultline_agent.h include/faultline/control_protocol.h \
          share/faultline/scenarios/fmea.json share/faultline/scenarios/killed-worker.json \
          share/doc/faultline/README.md share/doc/faultline/ci.md \

@@ -3,7 +3,10 @@
 // and the coordinator's answer to it is what the scenario expects.
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "tests/sim/faultline_cli_fixture.h"
 
@@ -195,6 +198,50 @@ TEST_F(FaultlineCliTest, ClockSkewLandsInBothModesAndIsCaughtBeyondTheTolerance)
     if (!inv["ok"].get<bool>()) violated.insert(inv["name"]);
   }
   EXPECT_TRUE(violated.count("single_owner") || violated.count("no_false_death")) << u.output;
+}
+
+// clock_step in both modes: +10 s and -1 h steps of every process's wall
+// clock land, and the reference coordinator, which keeps time on the boot
+// clock, keeps every invariant (the one before the boot-clock fix fails
+// clock-step.json on most seeds, in both modes); lockstep is deterministic.
+TEST_F(FaultlineCliTest, ClockStepLandsInBothModesAndTheBootClockIgnoresIt) {
+  for (const char* mode : {"lockstep", "freerun"}) {
+    SCOPED_TRACE(mode);
+    std::string out = tmp_ / (std::string("step-") + mode);
+    Ran r = Faultline({"run", std::string(SCENARIO_DIR) + "/clock-step.json", "--out", out,
+                       "--mode", mode, "--require-landed"});
+    ASSERT_EQ(r.exit.code, 0) << r.output;
+    std::vector<int64_t> steps;
+    for (const auto& e : Trace(out + "/clock-step-1")) {
+      if (e["type"] == "fault" && e["kind"] == "clock_step") {
+        steps.push_back(e["step_us"]);
+        EXPECT_EQ(e["procs"].size(), 4u) << e.dump();
+      }
+    }
+    EXPECT_EQ(steps, (std::vector<int64_t>{10'000'000, -3'600'000'000}));
+  }
+  Ran d = Faultline({"run", std::string(SCENARIO_DIR) + "/clock-step.json", "--out",
+                     tmp_ / "step-det", "--seed", "2", "--check-determinism"});
+  EXPECT_EQ(d.exit.code, 0) << d.output;
+}
+
+// The freerun wall clock library on its own: date(1) under it reads the
+// stepped wall clock, an hour back.
+TEST_F(FaultlineCliTest, TheWallClockLibraryStepsWhatLibcReadsAsTheWallClock) {
+  const std::string page = tmp_ / "step";
+  const int64_t step_us = -3'600'000'000;
+  std::ofstream(page, std::ios::binary).write(reinterpret_cast<const char*>(&step_us),
+                                              sizeof step_us);
+  const std::string command = "LD_PRELOAD=" WALLCLOCK_PRELOAD " FAULTLINE_WALL_STEP=" + page +
+                              " date +%s";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char line[64] = {};
+  ASSERT_NE(fgets(line, sizeof line, pipe), nullptr);
+  ASSERT_EQ(pclose(pipe), 0);
+  const int64_t stepped = std::stoll(line);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  EXPECT_NEAR(static_cast<double>(now - stepped), 3600.0, 5.0) << line;
 }
 
 // claim_storm: the storm agents are released together and go for the same
