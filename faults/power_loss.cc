@@ -25,11 +25,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -269,22 +269,32 @@ class PowerLoss final : public Fault {
 
   // Paths for the trace: a process id in a name (temp files carry their
   // writer's) becomes "<pid>", so that the trace does not depend on them;
-  // sorted, at most kMaxNamed.
+  // sorted, at most kMaxNamed. A pid is the first number of a path component,
+  // not after a letter and without a leading zero: inside a run's PID
+  // namespace pids are small, and "w000005", "a2" or a temp file's counter
+  // must not read as one.
   static nlohmann::json Named(const std::vector<std::string>& paths, const std::set<int>& pids) {
-    static const std::regex digits("[0-9]+");
     std::vector<std::string> named;
     for (const std::string& p : paths) {
       std::string out;
-      auto begin = std::sregex_iterator(p.begin(), p.end(), digits);
-      size_t last = 0;
-      for (auto it = begin; it != std::sregex_iterator(); ++it) {
-        out += p.substr(last, static_cast<size_t>(it->position()) - last);
-        const std::string d = it->str();
-        const bool pid = d.size() < 10 && pids.count(std::stoi(d));
+      bool first_in_component = true;
+      for (size_t i = 0; i < p.size();) {
+        if (p[i] == '/') first_in_component = true;
+        if (!std::isdigit(static_cast<unsigned char>(p[i]))) {
+          out += p[i++];
+          continue;
+        }
+        size_t end = i;
+        while (end < p.size() && std::isdigit(static_cast<unsigned char>(p[end]))) ++end;
+        const std::string d = p.substr(i, end - i);
+        const bool after_letter = i > 0 && std::isalpha(static_cast<unsigned char>(p[i - 1]));
+        const bool pid = first_in_component && !after_letter && d[0] != '0' && d.size() < 10 &&
+                         pids.count(std::stoi(d)) > 0;
         out += pid ? "<pid>" : d;
-        last = static_cast<size_t>(it->position()) + d.size();
+        first_in_component = false;
+        i = end;
       }
-      named.push_back(out + p.substr(last));
+      named.push_back(out);
     }
     std::sort(named.begin(), named.end());
     if (named.size() > kMaxNamed) {

@@ -156,8 +156,8 @@ bool ParseControlLine(std::string_view line, ControlMessage* out, std::string* e
   }
   // The nesting is bounded before parsing: the parsed value is destroyed and
   // dumped recursively.
-  if (diag::NestingDepth(line) > kMaxDepth) {
-    return Refuse(line, fmt::format("JSON nested deeper than {} levels", kMaxDepth), error);
+  if (diag::NestingDepth(line) > kMaxControlDepth) {
+    return Refuse(line, fmt::format("JSON nested deeper than {} levels", kMaxControlDepth), error);
   }
   json m = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!m.is_object()) return Refuse(line, "not a JSON object (or not UTF-8)", error);

@@ -6,7 +6,7 @@
 // line is checked by ParseControlLine before anything of it reaches the
 // trace, and a process that breaks a rule gets kBadMessage with a message
 // that says what it sent. Limits: a line is at most kMaxLineBytes, a JSON
-// value nests at most kMaxDepth deep.
+// value nests at most kMaxControlDepth deep.
 //
 // Thread-compatible. Does not own the socket fd: the ProcessSet that spawned
 // the process does (ProcessSet::CloseControl).
@@ -42,14 +42,14 @@ struct ControlMessage {
 };
 
 inline constexpr size_t kMaxLineBytes = size_t{1} << 20;
-inline constexpr int kMaxDepth = 32;
+inline constexpr int kMaxControlDepth = 32;
 // The longest sleep a process may ask for: one simulated year.
 inline constexpr int64_t kMaxSleepUs = int64_t{365} * 24 * 3600 * 1000 * 1000;
 
 // Parses and checks one line (without its '\n'). False with `error` saying
 // what is wrong (quoting a bounded, escaped excerpt of the line) when it is
 // not exactly one of the messages of the protocol: valid UTF-8, a JSON object
-// nested at most kMaxDepth deep, one message key with a value of its type, an
+// nested at most kMaxControlDepth deep, one message key with a value of its type, an
 // event whose "type" is one of protocol::kAgentEventTypes and that sets none
 // of the harness's own fields (seq, t, proc), no NUL in any string.
 bool ParseControlLine(std::string_view line, ControlMessage* out, std::string* error);
