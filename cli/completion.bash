@@ -10,7 +10,7 @@ _faultline_flags() {
                --require-landed --shard --first-index --dry-run --junit --help" ;;
     replay) echo "--swarm --stop-at --until --step --stop-report --help" ;;
     show) echo "--around --steps --after --help" ;;
-    explore) echo "--runs --time-budget --shrink-budget --out --seed --swarm --shrink --help" ;;
+    explore) echo "--runs --time-budget --shrink-budget --out --seed --swarm --shrink --guide --help" ;;
     diff) echo "--sut --seed --out --swarm --help" ;;
     validate) echo "--fmea --help" ;;
     report) echo "--out --fmea --generated --timelines --help" ;;

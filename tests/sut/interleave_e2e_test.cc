@@ -7,6 +7,7 @@
 // ends the run as a harness error.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -31,7 +32,11 @@ class InterleaveTest : public ::testing::Test {
     args.insert(args.begin(), FAULTLINE_BIN);
     return testing::Run(args, tmp_ / "cmd.log", 300s);
   }
+  // Scenarios of a defective shell SUT, which fail by design, live beside
+  // the SUTs (tests/sut/scenarios/); the bundled ones pass.
   std::string Scenario(const std::string& name) {
+    const std::string defective = std::string(SUT_DIR) + "/scenarios/" + name + ".json";
+    if (std::filesystem::exists(defective)) return defective;
     return std::string(SCENARIO_DIR) + "/" + name + ".json";
   }
   json Verdict(const std::string& run_dir) {
