@@ -3,7 +3,7 @@
 # FAULTLINE_CTL_FD and then breaks it in the way MODE names. Used by
 # hostile_sut_test.cc; every mode must end the run as a harness error (exit
 # 3) naming the agent, within the step timeout, or as a violation (segv).
-#   hostile_agent.sh MODE AGENT
+#   hostile_agent.sh MODE AGENT [TAG]   (TAG: ignored; marks the caller's processes)
 set -u
 mode=$1 agent=$2
 fd=${FAULTLINE_CTL_FD:?not under faultline}

@@ -50,13 +50,18 @@ class HostileSutTest : public ::testing::TestWithParam<Case> {
  protected:
   TempDir tmp_;
 
+  // This test's own agents carry its temporary directory as a last argument,
+  // so a check for survivors never sees another test's (ctest -j runs the
+  // lockstep and freerun cases of one mode side by side).
+  std::string Tag() const { return tmp_.path(); }
+
   Ran Run(const std::string& mode, const std::string& run_mode) {
     json sut = {{"name", "hostile"},
                 {"timeout_ms", 1000},
                 {"observe", "protocol"},
                 {"submit", "true {items}"},
                 {"agent", {"/bin/bash", std::string(SUT_DIR) + "/hostile_agent.sh", mode,
-                           "{agent}"}}};
+                           "{agent}", Tag()}}};
     json scenario = {{"name", "hostile-" + mode},
                      {"mode", run_mode},
                      {"seed", 1},
@@ -83,7 +88,8 @@ TEST_P(HostileSutTest, EndsAsAHarnessErrorNamingTheProcess) {
   // Within the step timeout (3 s) plus start-up and end of the run, far
   // below the agent's own 60 s sleeps.
   EXPECT_LT(took, 50s) << r.output;
-  EXPECT_FALSE(Running(std::string("hostile_agent.sh ") + c.mode + " ")) << "left running";
+  EXPECT_FALSE(Running(std::string("hostile_agent.sh ") + c.mode + " a0 " + Tag()))
+      << "left running";
 }
 
 INSTANTIATE_TEST_SUITE_P(
