@@ -3,6 +3,7 @@
 // scratch entries, and a fixture that waits until none is left.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -25,9 +27,22 @@ using namespace std::chrono_literals;
 
 inline constexpr const char* kMarkKey = "FAULTLINE_CONTAIN_MARK";
 
+// What a /proc file holds; "" once the process is gone (a read of a file of
+// a process that exits meanwhile fails with ESRCH, which std::filebuf would
+// throw for).
 inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  std::string out;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
 }
 
 // Live (not zombie) processes whose environment holds kMarkKey=mark, as
