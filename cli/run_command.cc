@@ -214,6 +214,12 @@ int RunAll(const RunFlags& f) {
   int64_t index = f.first_index, done = 0, failing = 0;
   for (const std::string& path : f.scenarios) {
     for (int64_t k = 0; k < f.seeds && code != kExitInterrupted; ++k, ++index) {
+      // A signal between runs, or while runs fail before they start (a
+      // missing coordinator, a bad file): only a started run polls the flag.
+      if (g_interrupted.load()) {
+        code = Worst(code, kExitInterrupted);
+        break;
+      }
       if (!InShard(shard, index)) continue;
       each.seed_offset = k;
       if (f.dry_run) {

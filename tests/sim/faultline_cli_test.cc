@@ -243,6 +243,22 @@ TEST_F(FaultlineCliTest, CtrlCStopsCleanlyWithExit130) {
   EXPECT_EQ(v["end"], "interrupted");
 }
 
+// A SIGTERM also ends a --seeds loop whose runs fail before they start (here:
+// no coordinator binary), where no engine is there to poll the flag.
+TEST_F(FaultlineCliTest, SigtermEndsASeedLoopOfRunsThatNeverStart) {
+  pid_t pid = testing::Spawn({FAULTLINE_BIN, "run", Write("small.json", kSmall), "--seeds",
+                              "1000000", "--swarm", tmp_ / "no-such-swarm", "--out", tmp_ / "out"},
+                             tmp_ / "loop.log");
+  EXPECT_TRUE(testing::Eventually("the first runs to fail", [&] {
+    return ReadAll(tmp_ / "loop.log").find("does not exist") != std::string::npos;
+  }, 10s, 25ms)) << ReadAll(tmp_ / "loop.log");
+  kill(pid, SIGTERM);
+  Exit e = testing::WaitFor(pid, 30s);
+  EXPECT_FALSE(e.timed_out) << "SIGTERM did not end the seed loop";
+  EXPECT_TRUE(e.exited);
+  EXPECT_EQ(e.code, 130);
+}
+
 // --seeds N runs each scenario with its seed and the next N-1; --shard I/N
 // (or GoogleTest's sharding variables) splits those runs across processes
 // without overlap or gap.
