@@ -69,9 +69,13 @@ Check CheckString(const json& v, const OptionSpec& spec, const std::string& poin
     return Fail(pointer, fmt::format("found {}, expected {}", ShowTyped(v), expected));
   }
   const auto& s = v.get_ref<const std::string&>();
-  const bool allowed = spec.choices.empty() ? !s.empty()
-                                            : std::find(spec.choices.begin(), spec.choices.end(),
-                                                        s) != spec.choices.end();
+  // The default is always allowed: a resolved scenario writes every option,
+  // and an option whose default is "" (io_error's path_contains: any path)
+  // must load again from it.
+  const bool allowed = v == spec.default_value ||
+                       (spec.choices.empty() ? !s.empty()
+                                             : std::find(spec.choices.begin(), spec.choices.end(),
+                                                         s) != spec.choices.end());
   if (!allowed) {
     return Fail(pointer, fmt::format("found {}, expected {}{}", Show(v), expected,
                                      diag::Suggest(s, spec.choices)));
