@@ -21,6 +21,9 @@ using nlohmann::json;
 
 namespace {
 
+// How long AwaitPark polls before it looks at the interrupt flag again.
+constexpr int64_t kInterruptPollMs = 100;
+
 // Any string (key or value) in `j` holding a NUL: it would cut ids in C
 // programs that read the trace, and two different ids would compare equal.
 bool HasNul(const json& j) {
@@ -259,7 +262,8 @@ bool ControlConnection::NextMessage(const EventFn& on_event, ControlMessage* mes
 }
 
 ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const EventFn& on_event,
-                                                     Parked* parked, std::string* error) {
+                                                     Parked* parked, std::string* error,
+                                                     const std::atomic<bool>* interrupted) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   ControlMessage m;
   for (;;) {
@@ -279,10 +283,14 @@ ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const Event
                     deadline - std::chrono::steady_clock::now())
                     .count();
     if (left <= 0) return Read::kTimeout;
+    if (interrupted != nullptr && interrupted->load()) return Read::kInterrupted;
+    // In slices: a signal that lands just before poll() would not wake it,
+    // and a process silent for the whole step timeout must not hold a
+    // SIGINT/SIGTERM that long.
     pollfd pfd{fd_, POLLIN, 0};
-    int rc = poll(&pfd, 1, static_cast<int>(left));
+    int rc = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left, kInterruptPollMs)));
     if (rc < 0 && errno == EINTR) continue;
-    if (rc == 0) return Read::kTimeout;
+    if (rc == 0) continue;
     char chunk[4096];
     ssize_t n = read(fd_, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;

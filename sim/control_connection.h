@@ -12,6 +12,7 @@
 // the process does (ProcessSet::CloseControl).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -67,15 +68,17 @@ class ControlConnection {
   // An event message: the event object and the sender's mono_us (0 if none).
   using EventFn = std::function<void(nlohmann::json event, int64_t mono_us)>;
 
-  enum class Read { kParked, kClosed, kTimeout, kBadMessage };
+  enum class Read { kParked, kClosed, kTimeout, kBadMessage, kInterrupted };
   // Lockstep: reads until the process parks (hello, yield, sleep or spawned), handing
   // every event to `on_event` in order. kTimeout after `timeout_ms` of wall
   // time without parking; kClosed at end of file (the process is gone, or
   // closed its channel: the caller tells which). kBadMessage for a line
   // ParseControlLine refuses, a second hello, a line longer than
   // kMaxLineBytes, or anything sent after the parking message before the
-  // answer (a process waits for "go").
-  Read AwaitPark(int timeout_ms, const EventFn& on_event, Parked* parked, std::string* error);
+  // answer (a process waits for "go"). kInterrupted as soon as `interrupted`
+  // (if not null; set by SIGINT/SIGTERM) is seen set, at most 100 ms late.
+  Read AwaitPark(int timeout_ms, const EventFn& on_event, Parked* parked, std::string* error,
+                 const std::atomic<bool>* interrupted = nullptr);
   // Freerun: reads what is available now without blocking (at most
   // kMaxLineBytes per call, so that a flood cannot hold the caller); the
   // first hello is skipped. kClosed at end of file, kBadMessage as above

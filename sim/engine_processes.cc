@@ -106,8 +106,11 @@ bool Engine::AwaitHello(Proc& p) {
   std::string error;
   auto r = p.conn->AwaitPark(
       static_cast<int>(s_.step_timeout_ms),
-      [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
+      [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error,
+      o_.interrupted);
   if (r == ControlConnection::Read::kParked && p.parked.kind == Parked::Kind::kHello) return true;
+  // The run's loop sees the flag and ends the run as interrupted.
+  if (r == ControlConnection::Read::kInterrupted) return true;
   if (r == ControlConnection::Read::kClosed) {
     OnClosed(p);
     return result_.error.empty();  // it exited at once (e.g. refused); the history says so

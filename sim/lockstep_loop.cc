@@ -54,7 +54,8 @@ bool Engine::Step(Proc& p) {
   std::string error;
   auto r = p.conn->AwaitPark(
       static_cast<int>(s_.step_timeout_ms),
-      [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error);
+      [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error,
+      o_.interrupted);
   switch (r) {
     case ControlConnection::Read::kParked:
       if (Collides(p)) CountProbe(protocol::probe::kCollision, true);
@@ -80,6 +81,8 @@ bool Engine::Step(Proc& p) {
           s_.step_timeout_ms));
     case ControlConnection::Read::kBadMessage:
       return Fail(fmt::format("{} broke the control protocol: {}", p.id, error));
+    case ControlConnection::Read::kInterrupted:
+      return true;  // the loop sees the flag next and ends the run as interrupted
   }
   return true;
 }

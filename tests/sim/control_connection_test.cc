@@ -4,7 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace faultline {
@@ -84,6 +87,26 @@ TEST_F(ControlConnectionTest, TimeoutClosedAndBadMessages) {
   close(sv_[1]);
   sv_[1] = -1;
   EXPECT_EQ(c.AwaitPark(1000, Collect(), &p, &error), ControlConnection::Read::kClosed);
+}
+
+// SIGINT/SIGTERM set the flag while a process is silent: the wait ends at
+// once, not at the step timeout.
+TEST_F(ControlConnectionTest, AnInterruptEndsTheWaitLongBeforeTheTimeout) {
+  ControlConnection c(sv_[0]);
+  Parked p;
+  std::string error;
+  std::atomic<bool> interrupted{false};
+  std::thread signal([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    interrupted.store(true);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.AwaitPark(60'000, Collect(), &p, &error, &interrupted),
+            ControlConnection::Read::kInterrupted);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  signal.join();
+  // Without the flag the same silence is a timeout.
+  EXPECT_EQ(c.AwaitPark(50, Collect(), &p, &error), ControlConnection::Read::kTimeout);
 }
 
 TEST_F(ControlConnectionTest, DrainTakesWhatIsThereAndSeesTheEnd) {
