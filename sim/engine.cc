@@ -11,11 +11,13 @@
 namespace faultline::engine_detail {
 
 void Engine::Emit(const std::string& proc, nlohmann::json event, int64_t t) {
-  if (proc != "sim" && ++process_events_ > kMaxProcessEvents) {
-    if (process_events_ == kMaxProcessEvents + 1) {
+  const auto limit = static_cast<uint64_t>(s_.process_events);
+  if (proc != "sim" && ++process_events_ > limit) {
+    if (process_events_ == limit + 1) {
       Fail(fmt::format("{} sent event number {} of this run; a run takes at most {} events from "
-                       "its processes (is it flooding the control channel?)",
-                       proc, process_events_, kMaxProcessEvents));
+                       "its processes (limits.process_events; is it flooding the control "
+                       "channel?)",
+                       proc, process_events_, limit));
     }
     return;
   }

@@ -39,9 +39,6 @@ namespace faultline::engine_detail {
 constexpr int64_t kSimEpochUs = 1'000'000;
 constexpr uint64_t kSnapshotEverySteps = 64;
 constexpr int64_t kFreerunSnapshotUs = 50'000;
-// The most events the processes of one run may send (every bundled scenario
-// stays far below: its largest run writes tens of thousands).
-constexpr uint64_t kMaxProcessEvents = 2'000'000;
 
 // What an external SUT's commands read as {now_ms} / {now_us} in freerun.
 inline int64_t RealtimeMicros() {
@@ -384,7 +381,7 @@ class Engine {
   int64_t last_snapshot_ = 0;
   int64_t last_progress_mono_ = 0;
   int completed_items_ = 0;
-  // Events the processes sent; beyond kMaxProcessEvents the run ends as a
+  // Events the processes sent; beyond limits.process_events the run ends as a
   // harness error (a flood would fill the disk and the checkers' memory).
   uint64_t process_events_ = 0;
   std::vector<BufferedEvent> buffered_;  // freerun

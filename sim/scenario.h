@@ -107,6 +107,7 @@ struct ResolvedScenario : ScenarioSettings {
   int64_t wall_ms = 60'000;   // wall-clock limit of the whole run
   int64_t step_timeout_ms = 10'000;  // lockstep watchdog per step
   int64_t livelock_steps = 100'000;  // lockstep: steps at one instant that make a livelock
+  int64_t process_events = 2'000'000;  // events a run takes from its processes
   // null: the reference coordinator. Else a validated "sut" block with its
   // cwd made absolute (sim/sut/sut_spec.h): the external system under test.
   nlohmann::json sut;

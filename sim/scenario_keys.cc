@@ -84,7 +84,8 @@ const std::vector<Section>& Sections() {
       {"limits",
        {IntKey("sim_ms", 600'000, 1, kNoMax, false), IntKey("wall_ms", 60'000, 1, kNoMax, false),
         IntKey("step_timeout_ms", 10'000, 1, kNoMax, false),
-        IntKey("livelock_steps", 100'000, 1, kNoMax, false)}},
+        IntKey("livelock_steps", 100'000, 1, kNoMax, false),
+        IntKey("process_events", 2'000'000, 1, kNoMax, false)}},
   };
   return *sections;
 }

@@ -98,6 +98,7 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   r.wall_ms = draw("limits", "wall_ms");
   r.step_timeout_ms = draw("limits", "step_timeout_ms");
   r.livelock_steps = draw("limits", "livelock_steps");
+  r.process_events = draw("limits", "process_events");
   return r;
 }
 
@@ -133,7 +134,8 @@ json ResolvedScenario::ToJson() const {
        {{"sim_ms", sim_ms},
         {"wall_ms", wall_ms},
         {"step_timeout_ms", step_timeout_ms},
-        {"livelock_steps", livelock_steps}}},
+        {"livelock_steps", livelock_steps},
+        {"process_events", process_events}}},
       {"slo", SloJson()},
       {"telemetry",
        {{"enabled", telemetry.enabled},

@@ -243,6 +243,24 @@ TEST_F(FaultlineCliTest, CtrlCStopsCleanlyWithExit130) {
   EXPECT_EQ(v["end"], "interrupted");
 }
 
+// A program the harness runs itself is bounded like a step: a coordinator
+// whose `init` never exits is killed at limits.step_timeout_ms and named.
+TEST_F(FaultlineCliTest, ACoordinatorInitThatNeverExitsIsKilledAtTheStepTimeout) {
+  const std::string swarm = Write("hanging-swarm.sh", "#!/bin/sh\nexec sleep 600\n");
+  std::filesystem::permissions(swarm, std::filesystem::perms::owner_all);
+  std::string scn = Write("init.json", R"({"name": "init", "agents": {"count": 1},
+      "reaper": false, "work": {"items": 1}, "limits": {"step_timeout_ms": 1000}})");
+  const auto start = std::chrono::steady_clock::now();
+  Ran r = Faultline({"run", scn, "--out", tmp_ / "out", "--swarm", swarm}, 60s);
+  EXPECT_FALSE(r.exit.timed_out);
+  EXPECT_EQ(r.exit.code, 3) << r.output;
+  EXPECT_NE(r.output.find(swarm + " init"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did not exit within 1000 ms (limits.step_timeout_ms)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+}
+
 // A SIGTERM also ends a --seeds loop whose runs fail before they start (here:
 // no coordinator binary), where no engine is there to poll the flag.
 TEST_F(FaultlineCliTest, SigtermEndsASeedLoopOfRunsThatNeverStart) {

@@ -3,9 +3,11 @@
 # FAULTLINE_CTL_FD and then breaks it in the way MODE names. Used by
 # hostile_sut_test.cc; every mode must end the run as a harness error (exit
 # 3) naming the agent, within the step timeout, or as a violation (segv).
-#   hostile_agent.sh MODE AGENT [TAG]   (TAG: ignored; marks the caller's processes)
+#   hostile_agent.sh MODE AGENT [TAG]
+# TAG marks the caller's processes (the fork modes' children carry it too:
+# "hostile_child TAG"); the fork modes write TAG/forked once their children run.
 set -u
-mode=$1 agent=$2
+mode=$1 agent=$2 tag=${3:-}
 fd=${FAULTLINE_CTL_FD:?not under faultline}
 lockstep=1
 [ "${FAULTLINE_MODE:-lockstep}" = freerun ] && lockstep=0
@@ -34,6 +36,11 @@ case $mode in
          sleep 60 ;;
   close_and_run) exec {fd}>&-; sleep 60 ;;
   segv) kill -SEGV $$ ;;
+  event_flood) yes '{"event":{"type":"register","agent":"a0","fingerprint":""}}' >&"$fd" ;;
+  fork | fork_and_wait)
+    for _ in $(seq 1 1000); do (exec -a "hostile_child $tag" sleep 60) & done
+    echo 1000 > "$tag/forked"
+    [ "$mode" = fork ] && send 'this is not json' ;;
   *) echo "hostile_agent.sh: unknown mode $mode" >&2; exit 2 ;;
 esac
 # Whatever faultline does next, never go on by itself.

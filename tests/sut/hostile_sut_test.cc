@@ -1,17 +1,23 @@
 // End to end: a hostile system under test (tests/sut/hostile_agent.sh) that
 // speaks the control protocol and then breaks it — garbage, a half message,
 // an event of a type it may not send, harness events, invalid UTF-8, deep
-// nesting, a line without end, a flood, a closed channel, a crash. Each run
-// must end with a clear error naming the process (exit 3), within the step
-// timeout, with nothing left running; the crash as a violation (exit 1).
+// nesting, a line without end, a flood, a closed channel, a crash, a flood of
+// well-formed events, a thousand children. Each run must end with a clear
+// error naming the process (exit 3), within the step timeout, with nothing
+// left running; the crash as a violation (exit 1); SIGINT/SIGTERM with 130.
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "tests/support/poll.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -55,7 +61,8 @@ class HostileSutTest : public ::testing::TestWithParam<Case> {
   // lockstep and freerun cases of one mode side by side).
   std::string Tag() const { return tmp_.path(); }
 
-  Ran Run(const std::string& mode, const std::string& run_mode) {
+  // Writes the SUT block and the scenario; `limits` override the scenario's.
+  void Write(const std::string& mode, const std::string& run_mode, const json& limits) {
     json sut = {{"name", "hostile"},
                 {"timeout_ms", 1000},
                 {"observe", "protocol"},
@@ -69,11 +76,24 @@ class HostileSutTest : public ::testing::TestWithParam<Case> {
                      {"work", {{"items", 2}}},
                      {"reaper", false},
                      {"limits", {{"step_timeout_ms", 3000}, {"wall_ms", 60000}}}};
+    scenario["limits"].update(limits);
     std::ofstream(tmp_ / "sut.json") << sut.dump();
     std::ofstream(tmp_ / "scenario.json") << scenario.dump();
-    return testing::Run({FAULTLINE_BIN, "run", tmp_ / "scenario.json", "--sut", tmp_ / "sut.json",
-                         "--out", tmp_ / "out"},
-                        tmp_ / "cmd.log", 120s);
+  }
+  std::vector<std::string> Argv() const {
+    return {FAULTLINE_BIN, "run",           tmp_ / "scenario.json", "--sut",
+            tmp_ / "sut.json", "--out", tmp_ / "out"};
+  }
+  Ran Run(const std::string& mode, const std::string& run_mode, const json& limits = json::object()) {
+    Write(mode, run_mode, limits);
+    return testing::Run(Argv(), tmp_ / "cmd.log", 120s);
+  }
+  // Whether any of the fork modes' children still runs, given a few seconds
+  // to be reaped after faultline ended.
+  bool ChildrenLeft() const {
+    const std::string marker = "hostile_child " + Tag();
+    return !testing::Eventually("the agent's children to end", [&] { return !Running(marker); },
+                                5s, 50ms);
   }
 };
 
@@ -137,6 +157,59 @@ TEST_F(HostileSutTest, AnUnplannedCrashIsAViolation) {
       }
     }
     EXPECT_TRUE(found) << verdict.dump(2);
+  }
+}
+
+// Well-formed events without end: the run takes limits.process_events of
+// them, then ends naming the process, long before the wall limit.
+TEST_F(HostileSutTest, AFloodOfValidEventsEndsAtTheEventLimit) {
+  for (const char* run_mode : {"lockstep", "freerun"}) {
+    SCOPED_TRACE(run_mode);
+    const auto start = std::chrono::steady_clock::now();
+    Ran r = Run("event_flood", run_mode, {{"process_events", 5000}});
+    EXPECT_EQ(r.exit.code, 3) << r.output;
+    EXPECT_NE(r.output.find("a0 sent event number 5001 of this run"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("limits.process_events"), std::string::npos) << r.output;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 50s) << r.output;
+    EXPECT_FALSE(Running(std::string("hostile_agent.sh event_flood a0 ") + Tag()));
+  }
+}
+
+// An agent that forks a thousand children (which inherit its control
+// channel) and then breaks the protocol: the error names it, and none of the
+// children outlives the run.
+TEST_F(HostileSutTest, AThousandChildrenDieWithTheRun) {
+  for (const char* run_mode : {"lockstep", "freerun"}) {
+    SCOPED_TRACE(run_mode);
+    std::filesystem::remove(tmp_ / "forked");
+    Ran r = Run("fork", run_mode, {{"step_timeout_ms", 60000}});
+    EXPECT_EQ(r.exit.code, 3) << r.output;
+    EXPECT_NE(r.output.find("a0"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("not a JSON object"), std::string::npos) << r.output;
+    EXPECT_EQ(ReadAll(tmp_ / "forked"), "1000\n") << "the agent never forked its children";
+    EXPECT_FALSE(ChildrenLeft()) << "children of the agent outlived the run";
+    EXPECT_FALSE(Running(std::string("hostile_agent.sh fork a0 ") + Tag()));
+  }
+}
+
+// SIGTERM (freerun) and SIGINT (lockstep) end a run whose agent sits among
+// its thousand children without a word: exit 130, nothing left running.
+TEST_F(HostileSutTest, SigtermAndSigintEndTheRunWith130AndNothingLeft) {
+  for (auto [run_mode, sig] : {std::pair{"freerun", SIGTERM}, std::pair{"lockstep", SIGINT}}) {
+    SCOPED_TRACE(run_mode);
+    std::filesystem::remove(tmp_ / "forked");
+    Write("fork_and_wait", run_mode, {{"step_timeout_ms", 60000}});
+    const pid_t pid = testing::Spawn(Argv(), tmp_ / "cmd.log");
+    EXPECT_TRUE(testing::Eventually("the agent's thousand children", [&] {
+      return std::filesystem::exists(tmp_ / "forked");
+    }, 60s, 50ms)) << ReadAll(tmp_ / "cmd.log");
+    kill(pid, sig);
+    const testing::Exit e = testing::WaitFor(pid, 30s);
+    EXPECT_FALSE(e.timed_out) << ReadAll(tmp_ / "cmd.log");
+    EXPECT_EQ(e.code, 130) << ReadAll(tmp_ / "cmd.log");
+    EXPECT_FALSE(ChildrenLeft()) << "children of the agent outlived the run";
+    EXPECT_FALSE(Running(std::string("hostile_agent.sh fork_and_wait a0 ") + Tag()));
   }
 }
 
