@@ -214,14 +214,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   // Everything the run starts from here on lives in a PID namespace of its
   // own and dies with the run, or with this process; so does the scratch
   // directory (sim/run_containment.h).
-  // Interposed processes are named to the scheduler by the pids they see;
-  // inside a PID namespace those are not the pids the harness kills and
-  // looks up in /proc, so such runs are contained without one.
-  const bool interposed = s.mode == Mode::kLockstep && s.sut.is_object() &&
-                          s.sut.value("interleave", std::string("commands")) == "syscalls";
-  RunContainment containment(
-      WorkDirTemplate(),
-      interposed ? "\"interleave\": \"syscalls\" needs the harness's own pids" : "");
+  RunContainment containment(WorkDirTemplate());
   const std::string work = containment.scratch();
   EngineOptions eo;
   eo.resources = &resources;
