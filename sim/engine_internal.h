@@ -109,6 +109,9 @@ struct Proc {
   // "interleave": "syscalls": the interposed root of the command it runs
   // (parked kCommand), "" when none (engine_interposed.cc).
   std::string command;
+  int64_t command_deadline = -1;  // when it times out (absolute simulated µs), -1 never
+  int64_t command_steps = 0;      // interposed steps its processes took
+  bool command_timed_out = false; // ended at its timeout: its next go says so
 };
 
 // A fault timer or a freerun SIGCONT, ordered by time, then by when it was set.
@@ -326,9 +329,13 @@ class Engine {
   // Kills what is left of `p`'s command, every live process of it where it
   // is parked (a sys_kill event each).
   void KillCommand(Proc& p, const std::string& by);
-  int64_t NextInterposedWake() const {
-    return interposed_ ? interposed_->NextWakeUs() : -1;
-  }
+  // Ends every command past its timeout in simulated time, or past
+  // limits.livelock_steps steps (its adapter then hears "timed_out").
+  // False on a harness error.
+  bool TimeOutCommands();
+  // The earliest wake-up of an interposed process or command deadline; -1
+  // if none.
+  int64_t NextInterposedWake() const;
   std::string InterposedReport() const;
   std::string InterposedId(const std::string& name) const;
   std::string InterposedAt(const std::string& name) const;
