@@ -132,18 +132,23 @@ bool InterposedProcesses::InControlledNamespace(pid_t host) const {
 
 pid_t InterposedProcesses::Host(Proc* p) {
   if (p->pub.host_pid > 0 || p->pub.state == State::kExited) return p->pub.host_pid;
+  // Among its parent's children first; an orphan (its parent exited
+  // meanwhile) has moved to a subreaper or the namespace's init, which are
+  // descendants of this process.
   Proc* parent = Named(p->pub.parent);
-  std::vector<pid_t> todo = {parent != nullptr && parent->pub.host_pid > 0 ? parent->pub.host_pid
-                                                                           : getpid()};
-  // A breadth-first walk, bounded: the run's processes, not the machine's.
-  constexpr size_t kMaxVisited = 4096;
-  for (size_t at = 0; at < todo.size() && at < kMaxVisited; ++at) {
-    for (pid_t kid : proc::Children(todo[at])) {
-      if (proc::InnerPid(kid) == p->pub.pid && InControlledNamespace(kid)) {
-        p->pub.host_pid = kid;
-        return kid;
+  for (pid_t root : {parent != nullptr ? parent->pub.host_pid : 0, getpid()}) {
+    if (root <= 0) continue;
+    std::vector<pid_t> todo = {root};
+    // A breadth-first walk, bounded: the run's processes, not the machine's.
+    constexpr size_t kMaxVisited = 4096;
+    for (size_t at = 0; at < todo.size() && at < kMaxVisited; ++at) {
+      for (pid_t kid : proc::Children(todo[at])) {
+        if (proc::InnerPid(kid) == p->pub.pid && InControlledNamespace(kid)) {
+          p->pub.host_pid = kid;
+          return kid;
+        }
+        todo.push_back(kid);
       }
-      todo.push_back(kid);
     }
   }
   return 0;
