@@ -169,7 +169,8 @@ bool ParseControlLine(std::string_view line, ControlMessage* out, std::string* e
     }
     return ParseEvent(line, m, out, error);
   }
-  if (keys != 1 && !(keys == 2 && m.contains(proto::kYield) && m.contains(proto::kItem))) {
+  if (keys != 1 && !(keys == 2 && m.contains(proto::kYield) && m.contains(proto::kItem)) &&
+      !(keys == 2 && m.contains(proto::kSpawned) && m.contains(proto::kTimeoutMs))) {
     return Refuse(line,
                   "unknown message (expected one of hello, yield, sleep_us, spawned, event)",
                   error);
