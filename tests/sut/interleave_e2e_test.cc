@@ -148,8 +148,8 @@ TEST_F(InterleaveTest, HangingCommandTimesOutInSimulatedTime) {
                    tmp_ / "hang.json", [](json& s) {
                      s["name"] = "interleave-hang";
                      s["expect"] = json::object();
-                     s["sut"]["timeout_ms"] = 30000;
-                     s["limits"]["sim_ms"] = 100000;
+                     s["sut"]["timeout_ms"] = 5000;
+                     s["limits"]["sim_ms"] = 20000;
                    });
   std::string out = tmp_ / "out";
   Ran r = Faultline({"run", path, "--out", out, "--check-determinism"});
