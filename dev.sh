@@ -16,6 +16,7 @@ PACKAGES=(
   libboost1.81-dev libboost-filesystem1.81-dev libssl-dev libcpp-httplib-dev
   help2man      # man pages from --help (the man target, ./dev.sh package)
   python3-yaml  # the CI recipes' test (tests/install/ci_recipes_test.py)
+  postgresql libpq-dev  # the database server of "store": "postgres" runs (docs/postgres.md)
 )
 # Only `test` needs these: the FMEA report's HTML is opened in headless Chromium.
 TEST_PACKAGES=(chromium)

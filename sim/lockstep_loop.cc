@@ -158,6 +158,8 @@ EngineResult::End Engine::LockstepLoop() {
       continue;
     }
     Proc& p = procs_[picked];
+    // No connection of a process that is gone still holds the database's locks.
+    if (!SettleDatabase()) return EngineResult::End::kHarnessError;
     wall_deadline += StopPoint(&p);
     if (p.parked.kind == Parked::Kind::kYield) {
       bool taken = false;

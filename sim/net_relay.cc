@@ -53,6 +53,7 @@ struct Endpoint {
   uint64_t rng = 0;
   int64_t last_release_up = 0, last_release_down = 0;
   uint64_t round_trips = 0;
+  uint64_t opened = 0;
   bool last_was_up = false;
   int reset_requests = 0;  // ResetConnections calls not yet carried out
   bool dead = false;       // Settle: its process is gone
@@ -197,6 +198,8 @@ bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
     if (cfd < 0) continue;
     client_activity = true;
     ++stats.connections;
+    ++e.opened;
+    e.last_was_up = false;  // a new connection's first request is a round trip
     Conn c;
     c.ep = &e;
     c.cfd = cfd;
@@ -441,6 +444,14 @@ uint64_t NetRelay::RoundTrips(const std::string& proc) const {
   std::lock_guard<std::mutex> lock(st_->mu);
   for (const Endpoint& e : st_->endpoints) {
     if (e.proc == proc) return e.round_trips;
+  }
+  return 0;
+}
+
+uint64_t NetRelay::ConnectionsOpened(const std::string& proc) const {
+  std::lock_guard<std::mutex> lock(st_->mu);
+  for (const Endpoint& e : st_->endpoints) {
+    if (e.proc == proc) return e.opened;
   }
   return 0;
 }

@@ -66,6 +66,8 @@ class NetRelay {
   uint64_t RoundTrips(const std::string& proc) const;
   // Open connections of `proc` (client side not closed).
   int Connections(const std::string& proc) const;
+  // Connections `proc` has opened so far (also those refused or reset).
+  uint64_t ConnectionsOpened(const std::string& proc) const;
   // Lockstep, between two decisions: every connection of a process in
   // `dead`, and every one whose client has closed, is forwarded to its end
   // and closed toward the server; returns once the server has closed each

@@ -358,9 +358,9 @@ void PgServer::Kill() {
   pid_ = -1;
 }
 
-base::Status PgServer::Stop(int64_t timeout_ms) {
+base::Status PgServer::Stop(int64_t timeout_ms, bool immediate) {
   if (pid_ <= 0) return base::Status::Ok();
-  kill(pid_, SIGINT);  // fast shutdown
+  kill(pid_, immediate ? SIGQUIT : SIGINT);
   const int64_t deadline = base::MonotonicMicros() + timeout_ms * 1000;
   while (base::MonotonicMicros() < deadline) {
     if (waitpid(pid_, nullptr, WNOHANG) == pid_) {

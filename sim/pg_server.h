@@ -59,8 +59,9 @@ class PgServer {
   // together (shared memory and WAL are left as they were) and reaped.
   void Kill();
   // A clean shutdown (fast: clients are disconnected, a checkpoint is
-  // written), waited for at most `timeout_ms`, then Kill().
-  base::Status Stop(int64_t timeout_ms);
+  // written; `immediate`: no checkpoint, for a server whose data is thrown
+  // away), waited for at most `timeout_ms`, then Kill().
+  base::Status Stop(int64_t timeout_ms, bool immediate = false);
 
   bool running() const { return pid_ > 0; }
   // The directory of the server's Unix socket (what PGHOST names).
