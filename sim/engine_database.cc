@@ -10,7 +10,7 @@ namespace faultline::engine_detail {
 namespace {
 
 // Wall time a client may wait on a blackholed link before its connection is
-// reset (its TCP timeout, shortened: in lockstep it costs wall time only).
+// reset, for a relay of the engine's own (sim/run.cc gives the same).
 constexpr int64_t kBlackholeHangMs = 100;
 // A server start, crash recovery included, is not a step: bounded apart.
 constexpr int64_t kStartTimeoutMs = 60'000;
@@ -35,9 +35,14 @@ bool Engine::SetUpDatabase() {
   if (!server.ok()) return Fail("cannot set up the database server: " + server.status().message());
   db_ = std::move(*server);
   if (base::Status st = db_->Start(kStartTimeoutMs); !st.ok()) return Fail(st.message());
-  auto relay = NetRelay::Start(db_->socket_path(), kBlackholeHangMs);
-  if (!relay.ok()) return Fail("cannot start the network relay: " + relay.status().message());
-  relay_ = std::move(*relay);
+  relay_ = o_.relay;
+  if (relay_ == nullptr) {
+    auto relay = NetRelay::Start("", kBlackholeHangMs);
+    if (!relay.ok()) return Fail("cannot start the network relay: " + relay.status().message());
+    own_relay_ = std::move(*relay);
+    relay_ = own_relay_.get();
+  }
+  relay_->SetTarget(db_->socket_path());
   auto port = relay_->AddEndpoint("tool");
   if (!port.ok()) return Fail(port.status().message());
   tool_env_ = ClientEnv(*port, "tool");
@@ -101,7 +106,9 @@ bool Engine::StartDatabase(int64_t* took_us, std::string* error) {
 }
 
 void Engine::TearDownDatabase() {
-  relay_.reset();
+  if (relay_ != nullptr) relay_->ResetAll();
+  own_relay_.reset();
+  relay_ = nullptr;
   if (db_) {
     // Its data is thrown away with the scratch directory: no checkpoint.
     (void)db_->Stop(10'000, /*immediate=*/true);

@@ -270,7 +270,7 @@ class Engine {
   // --- the database server and the relay ("store": "postgres";
   // engine_database.cc) ---
   // Null when the run has no database server.
-  NetRelay* relay() { return relay_.get(); }
+  NetRelay* relay() { return relay_; }
   PgServer* db() { return db_.get(); }
   // Lockstep, before every decision that lets a process run or reads the
   // state: the server has ended every connection whose process is gone
@@ -435,7 +435,8 @@ class Engine {
   std::vector<std::string> interposed_names_;        // creation order: index - procs_.size()
   LivelockWatch livelock_{s_.livelock_steps};  // lockstep
   std::unique_ptr<PgServer> db_;    // "store": "postgres" only
-  std::unique_ptr<NetRelay> relay_;  // in front of db_
+  std::unique_ptr<NetRelay> own_relay_;  // when EngineOptions gave none
+  NetRelay* relay_ = nullptr;            // in front of db_
   std::vector<std::pair<std::string, std::string>> tool_env_;  // programs the harness runs
 };
 

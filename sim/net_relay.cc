@@ -210,7 +210,7 @@ bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
       Reset(conns.back());
       continue;
     }
-    c.sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    c.sfd = target.empty() ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", target.c_str());
@@ -376,6 +376,11 @@ NetRelay::~NetRelay() {
   }
   for (Endpoint& e : st_->endpoints) close(e.lfd);
   close(st_->wake_fd);
+}
+
+void NetRelay::SetTarget(const std::string& target) {
+  std::lock_guard<std::mutex> lock(st_->mu);
+  st_->target = target;
 }
 
 base::Result<int> NetRelay::AddEndpoint(const std::string& proc) {

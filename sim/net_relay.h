@@ -39,8 +39,12 @@ class NetRelay {
     uint64_t bytes_down = 0;
   };
 
-  // Starts the relay's thread, forwarding to the Unix socket `target`.
+  // Starts the relay's thread, forwarding to the Unix socket `target` (""
+  // until SetTarget: every connection is refused). A thread cannot be
+  // created inside a run's PID namespace (sim/run_containment.h): start the
+  // relay before the containment.
   static base::Result<std::unique_ptr<NetRelay>> Start(std::string target, int64_t hang_ms);
+  void SetTarget(const std::string& target);
   // Stops the thread and closes every socket.
   ~NetRelay();
   NetRelay(const NetRelay&) = delete;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -184,6 +185,31 @@ TEST_F(PgHarnessTest, CrashKeepsCommittedAndRecovers) {
   ASSERT_TRUE(b.ok()) << PQerrorMessage(b.c);
   EXPECT_EQ(b.Query("SELECT owner FROM items WHERE id = 2"), "acked");
   std::printf("restart after crash (recovery) %.1f ms\n", server_->start_us() / 1e3);
+}
+
+// Lines of /proc/sysvipc/shm: the System V segments of this IPC namespace.
+size_t SysvSegments() {
+  FILE* f = std::fopen("/proc/sysvipc/shm", "r");
+  if (f == nullptr) return 0;
+  size_t lines = 0;
+  for (int c; (c = std::fgetc(f)) != EOF;) lines += c == '\n';
+  std::fclose(f);
+  return lines;
+}
+
+// A killed server leaves no shared memory segment behind (as root it has an
+// IPC namespace of its own, which goes with its last process).
+TEST_F(PgHarnessTest, KilledServerLeavesNoSharedMemory) {
+  if (geteuid() != 0) GTEST_SKIP() << "without root the server shares this IPC namespace";
+  const size_t before = SysvSegments();
+  testing::TempDir other;
+  auto second = PgServer::Create(other / "pg", other / "pg.log");
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  ASSERT_TRUE((*second)->Start(30'000).ok());
+  EXPECT_EQ(SysvSegments(), before) << "the server's segment is in its own namespace";
+  (*second)->Kill();
+  EXPECT_EQ(SysvSegments(), before);
+  EXPECT_FALSE(std::filesystem::exists(other / "pg/data/pg_dynshmem/none"));
 }
 
 TEST_F(PgHarnessTest, CleanRestart) {
