@@ -6,15 +6,14 @@
 //
 // Freerun: the relay delays every chunk by that much (order kept per
 // direction). Lockstep: simulated time does not pass while a process runs,
-// so the delay is paid in simulated time instead: when a slowed agent next
-// parks at a yield point, it is held for (up_ms + down_ms + a jitter draw)
-// per round trip it made since — other agents run and leases run out
-// meanwhile. The draws come from the fault's stream, the round trips from
-// the relay: the same in every run of a seed.
+// so the delay is paid in simulated time instead: the engine adds (up_ms +
+// down_ms + a jitter draw) per round trip to the slowed agent's next sleep,
+// so its events keep their order while its lease runs out and other agents
+// go on. The draws come from a stream split from the fault's, the round
+// trips from the relay: the same in every run of a seed.
 //
 // Landed at the end of the slow window (or of the run) with the round
-// trips that were slowed and, in lockstep, the simulated delay added;
-// nothing slowed: not landed.
+// trips that were slowed; nothing slowed: not landed.
 #include <map>
 
 #include "faults/kinds.h"
@@ -38,35 +37,14 @@ class NetworkLatency final : public Fault {
     if (tag == kSlow) {
       victims_ = PickLiveAgents(ctx, count_);
       for (const std::string& a : victims_) {
-        seen_[a] = start_[a] = net.RoundTrips(a);
-        if (!ctx.Lockstep()) net.SetLatency(a, up_ms_ * 1000, down_ms_ * 1000, jitter_ms_ * 1000);
+        start_[a] = net.RoundTrips(a);
+        net.SetLatency(a, up_ms_ * 1000, down_ms_ * 1000, jitter_ms_ * 1000);
       }
       active_ = !victims_.empty();
       ctx.SetTimer(ctx.Now() + duration_ms_ * 1000, kNormal);
     } else if (active_) {
       End(ctx);
     }
-  }
-
-  bool OnYield(FaultContext& ctx, const std::string& proc, std::string_view point,
-               std::string_view item) override {
-    (void)point, (void)item;
-    if (!active_ || !ctx.Lockstep()) return false;
-    const auto it = seen_.find(proc);
-    if (it == seen_.end()) return false;
-    const uint64_t now_trips = ctx.network().RoundTrips(proc);
-    const uint64_t trips = now_trips - it->second;
-    it->second = now_trips;
-    if (trips == 0) return false;
-    int64_t delay_us = 0;
-    for (uint64_t i = 0; i < trips; ++i) {
-      delay_us += (up_ms_ + down_ms_) * 1000;
-      if (jitter_ms_ > 0) delay_us += ctx.rng().Between(0, jitter_ms_ * 1000);
-    }
-    added_us_ += delay_us;
-    // Held where it parked: it goes on once its answers have "arrived".
-    ctx.processes().Hold(proc, ctx.Now() + delay_us);
-    return true;
   }
 
   void Finish(FaultContext& ctx) override {
@@ -80,13 +58,12 @@ class NetworkLatency final : public Fault {
     uint64_t slowed = 0;
     for (const std::string& a : victims_) {
       slowed += net.RoundTrips(a) - start_[a];
-      if (!ctx.Lockstep()) net.SetLatency(a, 0, 0, 0);
+      net.SetLatency(a, 0, 0, 0);
     }
     if (slowed == 0) return;
     nlohmann::json details = {{"agents", victims_}, {"round_trips", slowed},
                               {"up_ms", up_ms_}, {"down_ms", down_ms_},
                               {"jitter_ms", jitter_ms_}};
-    if (ctx.Lockstep()) details["added_us"] = added_us_;
     ctx.Landed(details);
   }
 
@@ -94,9 +71,8 @@ class NetworkLatency final : public Fault {
   int count_;
   int64_t up_ms_, down_ms_, jitter_ms_;
   std::vector<std::string> victims_;
-  std::map<std::string, uint64_t> seen_, start_;
+  std::map<std::string, uint64_t> start_;
   bool active_ = false;
-  int64_t added_us_ = 0;
 };
 
 }  // namespace

@@ -11,7 +11,7 @@ namespace {
 
 // Wall time a client may wait on a blackholed link before its connection is
 // reset, for a relay of the engine's own (sim/run.cc gives the same).
-constexpr int64_t kBlackholeHangMs = 100;
+constexpr int64_t kBlackholeHangMs = 25;
 // A server start, crash recovery included, is not a step: bounded apart.
 constexpr int64_t kStartTimeoutMs = 60'000;
 
@@ -78,6 +78,11 @@ bool Engine::CrashDatabase(bool clean, std::string* error) {
     *error = "the database server is not running";
     return false;
   }
+  // Every client connection is reset first, before the server could tell
+  // any of them it is going (a message or an end of file, depending on how
+  // far the relay got): what a parked process finds at its next step is the
+  // same in every run.
+  relay_->ResetAll();
   if (clean) {
     if (base::Status st = db_->Stop(kStartTimeoutMs); !st.ok()) {
       *error = st.message();
@@ -86,9 +91,6 @@ bool Engine::CrashDatabase(bool clean, std::string* error) {
   } else {
     db_->Kill();
   }
-  // Every client learns at once, whatever the relay had forwarded: what a
-  // parked process finds at its next step is the same in every run.
-  relay_->ResetAll();
   return SettleDatabase();
 }
 
@@ -103,6 +105,30 @@ bool Engine::StartDatabase(int64_t* took_us, std::string* error) {
   }
   *took_us = db_->start_us();
   return true;
+}
+
+void Engine::SetLockstepLatency(const std::string& id, int64_t latency_us, int64_t jitter_us,
+                                Rng rng) {
+  Proc* p = Find(id);
+  if (p == nullptr || relay_ == nullptr) return;
+  p->latency_us = latency_us;
+  p->jitter_us = jitter_us;
+  p->latency_rng = rng;
+  p->trips_seen = relay_->RoundTrips(id);
+}
+
+void Engine::ChargeLatency(Proc& p) {
+  if (relay_ == nullptr || (p.latency_us == 0 && p.jitter_us == 0)) return;
+  const uint64_t trips = relay_->RoundTrips(p.id);
+  for (; p.trips_seen < trips; ++p.trips_seen) {
+    p.owed_us += p.latency_us + p.latency_rng.Between(0, p.jitter_us);
+  }
+  // Paid in its next sleep: the events of the operation come in their
+  // order, and its lease runs out meanwhile as over a slow link.
+  if (p.parked.kind == Parked::Kind::kSleep && p.owed_us > 0) {
+    p.wake_at += p.owed_us;
+    p.owed_us = 0;
+  }
 }
 
 void Engine::TearDownDatabase() {
@@ -138,7 +164,13 @@ int FaultCtx::ResetConnections(const std::string& proc) {
 void FaultCtx::SetLatency(const std::string& proc, int64_t up_us, int64_t down_us,
                           int64_t jitter_us) {
   NetRelay* relay = engine_->relay();
-  if (relay == nullptr || engine_->lockstep()) return;
+  if (relay == nullptr) return;
+  // Lockstep: simulated time does not pass while a process runs; the delay
+  // is paid in simulated time instead (Engine::ChargeLatency).
+  if (engine_->lockstep()) {
+    engine_->SetLockstepLatency(proc, up_us + down_us, jitter_us, Rng(rng_.Next()));
+    return;
+  }
   relay->SetLatency(proc, up_us, down_us, jitter_us, rng_.Next());
 }
 

@@ -108,6 +108,14 @@ struct Proc {
     return skew_drift_ppm == 0 ? us : us * 1'000'000 / (1'000'000 + skew_drift_ppm);
   }
   int starts = 0;
+  // network_latency in lockstep (engine_database.cc): each round trip to the
+  // database costs latency_us + a draw of up to jitter_us of simulated time,
+  // paid by lengthening the process's next sleep.
+  int64_t latency_us = 0;
+  int64_t jitter_us = 0;
+  Rng latency_rng{0};
+  uint64_t trips_seen = 0;
+  int64_t owed_us = 0;
   // "interleave": "syscalls": the interposed root of the command it runs
   // (parked kCommand), "" when none (engine_interposed.cc).
   std::string command;
@@ -280,6 +288,12 @@ class Engine {
   // Every client connection reset, then the server crashed or shut down.
   bool CrashDatabase(bool clean, std::string* error);
   bool StartDatabase(int64_t* took_us, std::string* error);
+  // Lockstep network_latency: from now on `id`'s round trips cost simulated
+  // time (Proc::latency_us); zeros end it.
+  void SetLockstepLatency(const std::string& id, int64_t latency_us, int64_t jitter_us, Rng rng);
+  // After a step of `p`: the delay its new round trips owe, added to its
+  // sleep if it parked in one.
+  void ChargeLatency(Proc& p);
   std::unique_ptr<Fault>& fault(int i) { return faults_[static_cast<size_t>(i)]; }
   FaultCtx& ctx(int i) { return *ctxs_[static_cast<size_t>(i)]; }
 

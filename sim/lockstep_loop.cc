@@ -63,6 +63,7 @@ bool Engine::Step(Proc& p) {
         ++p.sleeps;
         SampleUsage(p);
       }
+      ChargeLatency(p);
       if (p.parked.kind == Parked::Kind::kCommand) return AdoptCommand(p);
       return true;
     case ControlConnection::Read::kClosed:

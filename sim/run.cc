@@ -25,7 +25,7 @@ namespace stdfs = std::filesystem;
 constexpr std::string_view kWorkPrefix = "faultline-run-";
 // Wall time a client may wait on a blackholed link before its connection is
 // reset (its TCP timeout, shortened: in lockstep it costs wall time only).
-constexpr int64_t kRelayHangMs = 100;
+constexpr int64_t kRelayHangMs = 25;
 // Judged in every run, listed or not (sim/invariants/no_unplanned_crash.h;
 // the core cannot include the plug-in, so it names it).
 constexpr const char* kAlwaysChecked = "no_unplanned_crash";
