@@ -364,10 +364,20 @@ Status PgStore::Register(const AgentRecord& agent) {
   if (!clock_->Simulated()) record.registered_us = record.heartbeat_us = *now;
   const std::string host = HostName();
   pg::Txn txn(&conn_);
-  SWARM_RETURN_IF_ERROR(txn.Begin());
-  auto old = conn_.Exec(fmt::format("SELECT host, record FROM {} WHERE id = $1 FOR UPDATE NOWAIT",
-                                    T("agents")),
-                        {pg::P(agent.id)});
+  Result<pg::Rows> old = Status::Busy("");
+  // The row may be held for a moment (the reaper declaring the id's previous
+  // process dead): try again shortly, as the fs backend does for its lock.
+  for (int i = 0; i < 50; ++i) {
+    if (i > 0) {
+      conn_.Rollback();
+      clock_->SleepMicros(2000);
+    }
+    SWARM_RETURN_IF_ERROR(txn.Begin());
+    old = conn_.Exec(
+        fmt::format("SELECT host, record FROM {} WHERE id = $1 FOR UPDATE NOWAIT", T("agents")),
+        {pg::P(agent.id)});
+    if (old.ok() || !old.status().IsBusy()) break;
+  }
   if (!old.ok()) return old.status();
   if (!old->empty()) {
     auto prev = AgentFromJson(old->Text(0, 1), "agents/" + agent.id);

@@ -16,7 +16,7 @@
 namespace swarm {
 namespace {
 
-class NoHost final : public faultline::sut::SutHost {
+class NoHost final : public faultline::SutHost {
  public:
   int64_t SutClock() const override { return 0; }
   void Emit(nlohmann::json) override {}
