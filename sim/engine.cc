@@ -175,6 +175,9 @@ EngineResult Engine::Run() {
   }
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
   StopAll();
+  // What the stopped processes last sent has reached the relay (and the
+  // server) before the faults read their evidence.
+  SettleDatabase();
   for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Finish(*ctxs_[i]);
   Snapshot();
   StateCheck();
