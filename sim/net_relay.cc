@@ -98,6 +98,7 @@ struct NetRelay::State {
   bool stop = false;
   uint64_t requested = 0, processed = 0;  // commands carried out by the thread
   uint64_t settle_requested = 0, settled = 0;
+  uint64_t settle_looked = 0;  // the settle request the thread has polled for once
   std::list<Endpoint> endpoints;
   std::list<Conn> conns;
   bool reset_all = false;
@@ -315,7 +316,10 @@ void NetRelay::State::Loop() {
     const bool settling = settle_requested > settled;
     int timeout_ms = -1;
     if (settling) {
-      timeout_ms = 1;
+      // A closed client is visible at once: look without waiting first;
+      // then wait a little for the server, without spinning.
+      timeout_ms = settle_looked == settle_requested ? 1 : 0;
+      settle_looked = settle_requested;
     } else if (next_wake >= 0) {
       timeout_ms = static_cast<int>(std::max<int64_t>(0, (next_wake - now + 999) / 1000));
     }
