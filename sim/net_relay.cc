@@ -102,7 +102,9 @@ struct NetRelay::State {
   std::list<Endpoint> endpoints;
   std::list<Conn> conns;
   bool reset_all = false;
-  int last_resets = 0;
+  // Connections reset by the engine's commands (ResetConnections, ResetAll),
+  // zeroed by the engine before it asks: what its call did.
+  int command_resets = 0;
   Stats stats;
 
   Endpoint* Find(const std::string& proc) {
@@ -135,7 +137,6 @@ void NetRelay::State::Reset(Conn& c) {
   if (c.sfd >= 0 && !c.server_shut) shutdown(c.sfd, SHUT_WR);
   c.server_shut = true;
   ++stats.resets;
-  ++last_resets;
 }
 
 void NetRelay::State::Push(Conn& c, bool up, std::string data, int64_t now) {
@@ -255,10 +256,12 @@ void NetRelay::State::Loop() {
   while (!stop) {
     const int64_t now = base::MonotonicMicros();
     // Commands of the engine.
-    last_resets = 0;
     for (Conn& c : conns) {
       if (reset_all || c.ep->mode == Mode::kReset || c.ep->reset_requests > 0) {
-        if (c.cfd >= 0 || !c.client_eof) Reset(c);
+        if (c.cfd >= 0 || !c.client_eof) {
+          Reset(c);
+          ++command_resets;
+        }
       }
     }
     reset_all = false;
@@ -426,15 +429,17 @@ int NetRelay::ResetConnections(const std::string& proc) {
   Endpoint* e = st_->Find(proc);
   if (e == nullptr) return 0;
   ++e->reset_requests;
+  st_->command_resets = 0;
   st_->Kick(lock);
-  return st_->last_resets;
+  return st_->command_resets;
 }
 
 int NetRelay::ResetAll() {
   std::unique_lock<std::mutex> lock(st_->mu);
   st_->reset_all = true;
+  st_->command_resets = 0;
   st_->Kick(lock);
-  return st_->last_resets;
+  return st_->command_resets;
 }
 
 void NetRelay::SetLatency(const std::string& proc, int64_t up_us, int64_t down_us,
