@@ -212,8 +212,9 @@ class NetworkControl {
   virtual int ResetConnections(const std::string& proc) = 0;
   // Freerun: each chunk `proc` sends is delayed up_us, each it receives
   // down_us, plus a uniform draw of jitter_us from the fault's stream; order
-  // kept. Lockstep: nothing (a fault holds the process in simulated time
-  // instead, by its RoundTrips).
+  // kept. Lockstep: each round trip of `proc` costs up_us + down_us + a
+  // jitter draw of simulated time, added to its next sleep (its events keep
+  // their order). Zeros: back to normal.
   virtual void SetLatency(const std::string& proc, int64_t up_us, int64_t down_us,
                           int64_t jitter_us) = 0;
   // Round trips `proc` has begun so far (requests sent after an answer),
