@@ -65,6 +65,7 @@ bool Engine::Step(Proc& p) {
         ++p.sleeps;
         SampleUsage(p);
       }
+      ChargeLatency(p);
       if (p.parked.kind == Parked::Kind::kCommand) return AdoptCommand(p);
       return true;
     case ControlConnection::Read::kClosed:
@@ -161,6 +162,8 @@ EngineResult::End Engine::LockstepLoop() {
       continue;
     }
     Proc& p = procs_[picked];
+    // No connection of a process that is gone still holds the database's locks.
+    if (!SettleDatabase()) return EngineResult::End::kHarnessError;
     wall_deadline += StopPoint(&p);
     if (p.parked.kind == Parked::Kind::kYield) {
       bool taken = false;

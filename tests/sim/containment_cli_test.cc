@@ -1,9 +1,10 @@
 // Containment end to end: faultline SIGKILLed at random times across runs of
 // the reference coordinator, a shell SUT through the adapter (its commands
 // whole, and under interposition: "interleave": "syscalls"), a freerun
-// scenario with a disk-full mount and a SUT whose commands leave their
-// session, leaves no process, no mount and no scratch directory or ballast
-// behind; and a run that ends normally leaves nothing either.
+// scenario with a disk-full mount, a SUT whose commands leave their session
+// and a run on a PostgreSQL server of its own, leaves no process (the
+// server's processes inherit the mark), no mount and no scratch directory or
+// ballast behind; and a run that ends normally leaves nothing either.
 //
 // FAULTLINE_CONTAIN_KILLS sets how many times faultline is killed (default
 // 20; tests/containment_kills.sh runs 100), FAULTLINE_CONTAIN_SEED the random
@@ -148,6 +149,8 @@ TEST_F(ContainmentCliTest, SigkilledAtRandomTimesLeavesNothing) {
       {"run", dir + "/interleave-queue-sh.json", "--seeds", "20"},
       {"run", dir + "/disk-full.json", "--mode", "freerun", "--seeds", "50"},
       {"run", WriteEscapingSut(tmp_.path()), "--seeds", "20"},
+      // A database server of the run, its backends and its data directory.
+      {"run", dir + "/postgres-partition.json", "--seeds", "20"},
   };
   int killed_mid_run = 0;
   for (int i = 0; i < kills; ++i) {
