@@ -37,7 +37,7 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "no_semantic_drift", "bounded_memory",
                                              "bounded_monitor_cost", "skill_match",
                                              "honest_outcome", "no_acknowledged_loss",
-                                             "no_unplanned_crash"}));
+                                             "no_unplanned_crash", "no_lost_submission"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
