@@ -24,5 +24,6 @@ Mutant SkipFileFsync();       // skip_file_fsync.cc
 Mutant SkipDirFsync();        // skip_dir_fsync.cc
 Mutant InPlaceComplete();     // in_place_complete.cc
 Mutant SpinWait();            // spin_wait.cc
+Mutant SubmitFromCount();     // submit_from_count.cc
 
 }  // namespace swarm::mutants
