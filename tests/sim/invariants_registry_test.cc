@@ -69,7 +69,8 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
                        "no_silent_span_loss", "no_retry_storm", "sut_responsive",
                        "no_semantic_drift", "bounded_memory", "bounded_monitor_cost",
-                       "skill_match", "honest_outcome", "no_acknowledged_loss", "no_unplanned_crash"}));
+                       "skill_match", "honest_outcome", "no_acknowledged_loss", "no_unplanned_crash",
+                       "no_lost_submission"}));
 }
 
 TEST(RegistryTest, NoUnplannedCrashFlagsASignalNoFaultSent) {
