@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,6 +20,7 @@
 #include "coordinator/store_open.h"
 #include "coordinator/reaper.h"
 #include "coordinator/status_report.h"
+#include "coordinator/submit_command.h"
 #include "coordinator/telemetry.h"
 
 namespace swarm {
@@ -93,61 +93,16 @@ Runner SetupInit(CLI::App* app) {
   };
 }
 
+// The submit subcommand (coordinator/submit_command.h), over the reference store.
 Runner SetupSubmit(CLI::App* app) {
-  auto dir = std::make_shared<std::string>();
-  auto count = std::make_shared<int64_t>(0);
-  auto file = std::make_shared<std::string>();
-  auto prefix = std::make_shared<std::string>("w");
-  auto skill = std::make_shared<std::string>();
-  app->add_option("DIR", *dir, "Coordination directory")->required();
-  auto* items = app->add_option("--items", *count, "Submit N generated items (PREFIX000001, ...)")
-                    ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
-  auto* from = app->add_option("--file", *file,
-                               "Submit the items listed in FILE: one per line, 'ID' or "
-                               "'ID<TAB>PAYLOAD'; blank lines and # comments are skipped");
-  app->add_option("--prefix", *prefix, "Prefix of generated item ids (default: w)");
-  app->add_option("--skill", *skill,
-                  "The skill an agent needs to be granted these items (swarm agent --skills); "
-                  "default: none, any agent may take them");
-  items->excludes(from);
-  return [=] {
-    if (*count == 0 && file->empty()) {
-      return Fail("submit", Status::InvalidArgument("say what to submit: --items N or --file F"));
-    }
-    auto opened = OpenDir(*dir, "submit", "");
-    if (!opened.ok()) return Fail("submit", opened.status());
-    if (*count > 0) {
-      // Generated ids are allocated by the store, collision-free against
-      // other submitters running at the same time.
-      auto added = opened->store->SubmitGenerated(*prefix, *count, *skill);
-      if (!added.ok()) return Fail("submit", added.status());
-      std::printf("submitted %zu items (%s to %s)\n", added->size(), added->front().c_str(),
-                  added->back().c_str());
-      return kExitOk;
-    }
-    std::vector<std::pair<std::string, std::string>> batch;
-    {
-      std::ifstream in(*file);
-      if (!in) return Fail("submit", Status::InvalidArgument(*file + ": cannot open"));
-      std::string line;
-      for (int n = 1; std::getline(in, line); ++n) {
-        if (line.empty() || line[0] == '#') continue;
-        size_t tab = line.find('\t');
-        std::string id = line.substr(0, tab);
-        if (!IsValidId(id)) {
-          return Fail("submit", Status::InvalidArgument(fmt::format(
-                                    "{}:{}: \"{}\" is not a valid item id (1-128 of A-Z a-z 0-9 "
-                                    ". _ -, not starting with . or -)",
-                                    *file, n, id)));
-        }
-        batch.emplace_back(id, tab == std::string::npos ? "" : line.substr(tab + 1));
-      }
-    }
-    auto added = opened->store->Submit(batch, *skill);
-    if (!added.ok()) return Fail("submit", added.status());
-    std::printf("submitted %zu items (%zu already present)\n", *added, batch.size() - *added);
-    return kExitOk;
+  SubmitCommand command;
+  command.program = "swarm";
+  command.open = [](const std::string& dir) -> Result<SubmitStore> {
+    auto opened = OpenDir(dir, "submit", "");
+    if (!opened.ok()) return opened.status();
+    return SubmitStore{std::move(opened->runtime), std::move(opened->store)};
   };
+  return SetupSubmitCommand(app, std::move(command));
 }
 
 // The agent subcommand (coordinator/agent_command.h), over the reference store.
@@ -225,7 +180,7 @@ Runner SetupConfigure(CLI::App* app) {
   app->add_option("DIR", *dir, "Coordination directory")->required();
   app->add_option("--set", *sets,
                   "KEY=VALUE to change (lease_ms, heartbeat_ms, reap_interval_ms, "
-                  "agent_timeout_ms, max_attempts, schema_version); repeatable")
+                  "agent_timeout_ms, max_attempts, clock_skew_ms, schema_version); repeatable")
       ->required();
   return [=] {
     auto opened = OpenDir(*dir, "configure", "");

@@ -58,7 +58,7 @@ bool Engine::Setup() {
     p.cwd = std::move(sp.cwd);
     procs_.push_back(std::move(p));
   }
-  if (!ConnectProcesses()) return false;
+  if (!SetupArrivals() || !ConnectProcesses()) return false;
   return StartInterposition();
 }
 
@@ -162,11 +162,13 @@ EngineResult Engine::Run() {
     bool started = result_.error.empty();  // a fault that cannot be set up starts nothing
     if (started && TelemetryWanted()) started = StartCollector();
     if (started && ModelWanted()) started = StartModel();
-    for (Proc& p : procs_) started = started && Spawn(p);
+    // Submitters start at their arrival times (StartArrivals).
+    for (Proc& p : procs_) started = started && (p.role == "submitter" || Spawn(p));
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = base::MonotonicMicros() - start_mono_;
     if (started) {
       for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
+      StartArrivals();
       const int64_t loop_start = base::MonotonicMicros();
       end = lockstep_ ? LockstepLoop() : FreerunLoop();
       if (lockstep_) StopPoint(nullptr);

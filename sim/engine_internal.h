@@ -116,6 +116,14 @@ struct Proc {
   Rng latency_rng{0};
   uint64_t trips_seen = 0;
   int64_t owed_us = 0;
+  // Work arrivals: a submitter's item count and start time (run time, µs).
+  int64_t arrival_items = 0;
+  int64_t arrival_at = 0;
+  // Whether the latest start ended with exit code 0 (not killed, not failed),
+  // and when that start was, in the engine's order of starts and submission
+  // ends (Engine::lifecycle_).
+  bool clean_exit = false;
+  uint64_t start_order = 0;
   // "interleave": "syscalls": the interposed root of the command it runs
   // (parked kCommand), "" when none (engine_interposed.cc).
   std::string command;
@@ -324,6 +332,20 @@ class Engine {
   // The endpoints' end: what the collector received and the spools still hold.
   void EndpointsEnd();
   bool Spawn(Proc& p);
+  // --- work arrivals (engine_arrivals.cc) ---
+  // Setup: one process per submitter of "work"/"arrivals", not started yet.
+  bool SetupArrivals();
+  // Start: a timer per submitter that starts it at its arrival time.
+  void StartArrivals();
+  // A submitter's start ended (exit or kill): agents that went idle before it
+  // are started again.
+  void OnSubmitterEnd();
+  // Starts again every agent that exited 0 (idle) before the latest
+  // submission ended, so that no arrived item waits for an agent that is
+  // gone; returns how many. Nothing in a run without arrivals.
+  int WakeIdleAgents();
+  // Whether `p` keeps the run going: an agent, or a submitter.
+  static bool Working(const Proc& p) { return p.role == "agent" || p.role == "submitter"; }
   // Freerun: what a steppable process's environment gets (the wall clock
   // library before the LD_PRELOAD it would have, and its step page).
   void AddWallClockEnv(const Proc& p, std::vector<std::pair<std::string, std::string>>* env) const;
@@ -449,6 +471,10 @@ class Engine {
   uint64_t process_events_ = 0;
   std::vector<BufferedEvent> buffered_;  // freerun
   uint64_t arrivals_ = 0;
+  // Work arrivals: the order of starts and submission ends (Proc::start_order),
+  // and the order of the latest submission's end (0: none yet).
+  uint64_t lifecycle_ = 0;
+  uint64_t last_submission_end_ = 0;
   std::string wall_clock_library_;  // freerun, once a process is steppable
   EngineResult result_;
   std::unique_ptr<InterposedProcesses> interposed_;  // "interleave": "syscalls" only

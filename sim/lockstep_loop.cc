@@ -124,7 +124,7 @@ EngineResult::End Engine::LockstepLoop() {
     for (size_t i = 0; i < procs_.size(); ++i) {
       const Proc& p = procs_[i];
       if (!p.alive) continue;
-      agents_alive = agents_alive || p.role == "agent";
+      agents_alive = agents_alive || Working(p);
       if (p.stalled_until > now_) continue;
       if (p.parked.kind == Parked::Kind::kSleep     ? p.wake_at <= now_
           : p.parked.kind == Parked::Kind::kCommand ? !CommandRunning(p)
@@ -133,7 +133,11 @@ EngineResult::End Engine::LockstepLoop() {
       }
     }
     AddInterposedRunnable(&runnable);
-    if (!agents_alive && timers_.empty()) return EngineResult::End::kCompleted;
+    if (!agents_alive && timers_.empty()) {
+      // Agents that went idle before work arrived are started again.
+      if (WakeIdleAgents() == 0) return EngineResult::End::kCompleted;
+      continue;
+    }
     if (runnable.empty()) {
       // Nothing can run now: jump the clock to the next thing that happens.
       int64_t next = INT64_MAX;

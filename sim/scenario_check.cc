@@ -411,6 +411,39 @@ Check CheckSkills(const json& doc) {
   return std::nullopt;
 }
 
+// "work"/"arrivals": typed keys like a section's, and only for the
+// reference coordinator, whose `swarm submit` the harness runs as a process
+// of the run.
+Check CheckArrivals(const json& doc) {
+  const auto work = doc.find("work");
+  if (work == doc.end() || !work->is_object() || !work->contains("arrivals")) {
+    return std::nullopt;
+  }
+  const Section& section = ArrivalsSection();
+  const json& arrivals = work->at("arrivals");
+  if (!arrivals.is_object()) {
+    return Fail("/work/arrivals",
+                fmt::format("found {}, expected an object with keys {} (work submitted during "
+                            "the run: how many submitters, how many items each, when each "
+                            "starts)",
+                            ShowTyped(arrivals), fmt::join(KeyNames(section.keys), ", ")));
+  }
+  if (Check problem = CheckSection(*work, section)) {
+    problem->pointer = "/work" + problem->pointer;
+    return problem;
+  }
+  for (const char* block : {"sut", "differential"}) {
+    if (doc.contains(block)) {
+      return Fail("/work/arrivals",
+                  fmt::format("work arrivals run `swarm submit` as processes of the run, which "
+                              "only the reference coordinator has; remove \"{}\" or the "
+                              "arrivals (impossible combination)",
+                              block));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Check CheckDocument(const json& doc, const Catalog& catalog) {
@@ -432,6 +465,7 @@ Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (Check problem = CheckInvariants(doc, catalog)) return problem;
   if (Check problem = CheckSkills(doc)) return problem;
   if (Check problem = CheckStore(doc, catalog)) return problem;
+  if (Check problem = CheckArrivals(doc)) return problem;
   if (Check problem = CheckSutBlock(doc, catalog, freerun)) return problem;
   if (Check problem = CheckDifferentialBlock(doc, catalog, freerun)) return problem;
   return CheckCombinations(doc, freerun);

@@ -72,7 +72,7 @@ const std::vector<Section>& Sections() {
       {"agents",
        {IntKey("count", 4, 1, 1024, true), IntKey("work_ms", 0, 0, 3'600'000, true)},
        {"skills"}},
-      {"work", {IntKey("items", 100, 1, 1'000'000, true)}, {"skills"}},
+      {"work", {IntKey("items", 100, 1, 1'000'000, true)}, {"skills", "arrivals"}},
       {"scheduler",
        {ChoiceKey("kind", "random", {"random", "pct"}), IntKey("depth", 3, 1, 64, true)}},
       {"telemetry",
@@ -89,6 +89,15 @@ const std::vector<Section>& Sections() {
         IntKey("livelock_steps", 100'000, 1, kNoMax, false)}},
   };
   return *sections;
+}
+
+const Section& ArrivalsSection() {
+  static const auto* const section = new Section{
+      "arrivals",
+      {IntKey("submitters", 1, 1, kMaxSubmitters, true),
+       IntKey("items", 1, 1, kMaxArrivalItems, true), IntKey("at_ms", 0, 0, kNoMax, true)},
+      {}};
+  return *section;
 }
 
 const std::vector<std::string>& TopLevelKeys() {

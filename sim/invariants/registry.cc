@@ -11,6 +11,7 @@
 #include "sim/invariants/honest_outcome.h"
 #include "sim/invariants/no_acknowledged_loss.h"
 #include "sim/invariants/no_false_death.h"
+#include "sim/invariants/no_lost_submission.h"
 #include "sim/invariants/no_lost_work.h"
 #include "sim/invariants/no_retry_storm.h"
 #include "sim/invariants/no_semantic_drift.h"
@@ -72,6 +73,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<NoAcknowledgedLoss>(observes::kItemStates),
       Entry<NoUnplannedCrash>(),
       Entry<ReconnectsAfterPartition>(),
+      Entry<NoLostSubmission>(observes::kItemStates),
   };
 }
 

@@ -136,6 +136,15 @@ bool ReferenceSut::Processes(SutHost& host, std::vector<SutProcessSpec>* out,
   return true;
 }
 
+bool ReferenceSut::Submitter(SutHost& host, const std::string& id, int64_t items,
+                             SutProcessSpec* out, std::string* error) {
+  (void)host, (void)error;
+  out->id = id;
+  out->role = "submitter";
+  out->argv = {paths_.reference_bin, "submit", paths_.dir, "--items", std::to_string(items)};
+  return true;
+}
+
 nlohmann::json ReferenceSut::Submitted() const {
   nlohmann::json fields = nlohmann::json::object();
   if (!s_.item_skills.is_null()) fields["skills"] = item_skills_;

@@ -23,7 +23,7 @@ namespace swarm::mutants {
 
 // What a mutant may need to know about the process it runs in.
 struct MutantContext {
-  std::string role;                           // "agent" | "reaper"
+  std::string role;                           // "agent" | "reaper" | "submit"
   std::optional<ClusterConfig> agent_config;  // the agent's --config, when given
 };
 

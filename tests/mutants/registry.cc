@@ -12,6 +12,7 @@ const std::vector<Mutant>& AllMutants() {
       TriggerHappyReaper(), UnlockedRmw(), SpanLeak(), ReaperRescan(), IgnoreSkills(),
       ModelRetryHot(), SkipFileFsync(), SkipDirFsync(), InPlaceComplete(),
       SpinWait(),
+      SubmitFromCount(),
   };
   return all;
 }

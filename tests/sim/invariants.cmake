@@ -24,6 +24,12 @@ gtest_discover_tests(skill_match_test PROPERTIES LABELS unit)
 add_executable(honest_outcome_test ${CMAKE_CURRENT_LIST_DIR}/honest_outcome_test.cc)
 target_link_libraries(honest_outcome_test PRIVATE faultline_invariants GTest::gtest GTest::gtest_main)
 gtest_discover_tests(honest_outcome_test PROPERTIES LABELS unit)
+
+# no_lost_submission: work arriving during a run is neither lost nor invented.
+add_executable(no_lost_submission_test ${CMAKE_CURRENT_LIST_DIR}/no_lost_submission_test.cc)
+target_link_libraries(no_lost_submission_test PRIVATE faultline_invariants GTest::gtest
+                      GTest::gtest_main)
+gtest_discover_tests(no_lost_submission_test PROPERTIES LABELS unit)
 # no_acknowledged_loss: completions acknowledged before a power loss survive it.
 add_executable(no_acknowledged_loss_test ${CMAKE_CURRENT_LIST_DIR}/no_acknowledged_loss_test.cc)
 target_link_libraries(no_acknowledged_loss_test PRIVATE faultline_invariants GTest::gtest

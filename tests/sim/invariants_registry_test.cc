@@ -38,7 +38,7 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "bounded_monitor_cost", "skill_match",
                                              "honest_outcome", "no_acknowledged_loss",
                                              "no_unplanned_crash",
-                                             "reconnects_after_partition"}));
+                                             "reconnects_after_partition", "no_lost_submission"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -71,7 +71,7 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "no_silent_span_loss", "no_retry_storm", "sut_responsive",
                        "no_semantic_drift", "bounded_memory", "bounded_monitor_cost",
                        "skill_match", "honest_outcome", "no_acknowledged_loss", "no_unplanned_crash",
-                       "reconnects_after_partition"}));
+                       "reconnects_after_partition", "no_lost_submission"}));
 }
 
 TEST(RegistryTest, NoUnplannedCrashFlagsASignalNoFaultSent) {
