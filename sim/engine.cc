@@ -160,7 +160,7 @@ EngineResult Engine::Run() {
       for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
       const int64_t loop_start = base::MonotonicMicros();
       end = lockstep_ ? LockstepLoop() : FreerunLoop();
-      if (lockstep_) StopPoint(nullptr);
+      if (lockstep_) StopPoint(kNoPick);
       result_.loop_wall_us = base::MonotonicMicros() - loop_start;
     }
   }

@@ -299,9 +299,12 @@ class Engine {
   std::string DeadlockReport() const;
   // A stop point (sim/stop_controller.h; engine_stop.cc): hands the stop
   // controller, if any, the state between two decisions. `next` is the
-  // process about to run, null once the loop has ended. Returns the wall
-  // microseconds the controller held the run.
-  int64_t StopPoint(const Proc* next);
+  // scheduler's pick (an index into procs_, then into the interposed
+  // processes, as the lockstep loop numbers them), kNoPick once the loop has
+  // ended. Returns the wall microseconds the controller held the run.
+  static constexpr size_t kNoPick = SIZE_MAX;
+  int64_t StopPoint(size_t next);
+  void AddInterposedStops(size_t next, StopView* view) const;
   void StopAll();
   // --- lockstep inside the SUT's commands (engine_interposed.cc) ---
   // Setup: listens for the interposed processes and gives the adapters the

@@ -152,13 +152,13 @@ EngineResult::End Engine::LockstepLoop() {
       continue;
     }
     const size_t picked = scheduler->Pick(runnable);
+    wall_deadline += StopPoint(picked);
     if (picked >= procs_.size()) {
       if (!StepInterposed(picked)) return EngineResult::End::kHarnessError;
       if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
       continue;
     }
     Proc& p = procs_[picked];
-    wall_deadline += StopPoint(&p);
     if (p.parked.kind == Parked::Kind::kYield) {
       bool taken = false;
       for (size_t i = 0; i < faults_.size() && !taken; ++i) {
