@@ -285,6 +285,9 @@ class Engine {
   // closed the channel, or its write side, and runs on uncontrolled: a
   // harness error naming it, after step_timeout_ms, and it is killed.
   void OnClosed(Proc& p);
+  // Lockstep: offers a death in `p`'s own step to the faults (Fault::OnDied);
+  // true if one recorded it.
+  bool OfferDeath(Proc& p);
   // Resource measurement (resources.jsonl, never the trace): what `p` uses
   // now, and its final figures once reaped.
   void SampleUsage(const Proc& p);

@@ -66,7 +66,7 @@ bool Engine::Step(Proc& p) {
       if (p.parked.kind == Parked::Kind::kCommand) return AdoptCommand(p);
       return true;
     case ControlConnection::Read::kClosed:
-      OnClosed(p);
+      if (!OfferDeath(p)) OnClosed(p);
       return result_.error.empty();
     case ControlConnection::Read::kTimeout:
       return Fail(fmt::format(
