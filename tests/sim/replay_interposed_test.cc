@@ -11,6 +11,10 @@
 // lock file yet. A tracer attaches to one interposed process and detaches;
 // --step then advances one interposed step at a time until a claim creates
 // the lock file, and the resumed run ends with the recorded trace hash.
+//
+// And a program that speaks the control protocol itself (tests/sut/c_agent.c)
+// stops the same way: at its own yield points, every agent blocked on its
+// control channel, and resumes to the recorded hash.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -65,7 +69,8 @@ struct KillOnExit {
 
 class ReplayInterposedTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  // Records the interleave-check-then-create failure.
+  void RecordRace() {
     const testing::Ran ran = testing::Run(
         {FAULTLINE_BIN, "run", std::string(SUT_DIR) + "/scenarios/interleave-check-then-create.json",
          "--out", tmp_.path()},
@@ -96,6 +101,8 @@ class ReplayInterposedTest : public ::testing::Test {
 };
 
 TEST_F(ReplayInterposedTest, StopsBetweenSystemCallsOfTheRaceAndStepsThemOneByOne) {
+  RecordRace();
+  ASSERT_FALSE(HasFatalFailure());
   // From the verdict: the item granted twice and every agent granted it.
   std::string item;
   std::set<std::string> granted;
@@ -202,6 +209,59 @@ TEST_F(ReplayInterposedTest, StopsBetweenSystemCallsOfTheRaceAndStepsThemOneByOn
   EXPECT_EQ(done.code, 1) << output;
   const std::string hash = verdict_["trace_sha256"];
   EXPECT_NE(output.find("replay: identical trace (sha256 " + hash + ")"), std::string::npos)
+      << output;
+}
+
+TEST_F(ReplayInterposedTest, AProtocolSpeakerStopsAtItsOwnYieldPoints) {
+  const std::string sut = tmp_ / "c.sut.json";
+  std::ofstream(sut) << json{
+      {"name", "c-agent"},
+      {"observe", "protocol"},
+      {"init", {C_AGENT_BIN, "init", "{dir}"}},
+      {"submit", {C_AGENT_BIN, "submit", "{dir}", "{items}"}},
+      {"agent",
+       {C_AGENT_BIN, "agent", "{dir}", "{agent}", "{work_min_ms}", "{work_max_ms}", "{seed}",
+        "{lease_ms}"}},
+      {"state",
+       {{"dump", {C_AGENT_BIN, "dump", "{dir}"}},
+        {"status_map", {{"claimed", "claimed"}, {"done", "done"}, {"pending", "pending"}}}}}};
+  const std::string scenario = tmp_ / "c.json";
+  std::ofstream(scenario) << R"({"name": "c-agent", "seed": 5, "agents": {"count": 3,
+      "work_ms": [1, 50]}, "work": {"items": 12}})";
+  const std::string out = tmp_ / "c-out";
+  const testing::Ran ran = testing::Run(
+      {FAULTLINE_BIN, "run", scenario, "--sut", sut, "--out", out}, tmp_ / "c-record.log", 120s);
+  ASSERT_EQ(ran.exit.code, 0) << ran.output;
+  const std::string run_dir = out + "/c-agent-5";
+  const json verdict = json::parse(testing::ReadAll(run_dir + "/verdict.json"));
+
+  const std::string report = tmp_ / "c-stop.json";
+  const std::string log = tmp_ / "c-replay.log";
+  const pid_t replay = testing::Spawn(
+      {FAULTLINE_BIN, "replay", run_dir, "--stop-at", "30", "--stop-report", report},
+      log);
+  ASSERT_GT(replay, 0);
+  KillOnExit guard{replay};
+  const json stop = AwaitStop(report, 1, log);
+  EXPECT_EQ(stop["seq"], 30) << stop.dump(2);
+  int parked_at_points = 0;
+  for (const json& p : stop["processes"]) {
+    if (!p["alive"].get<bool>()) continue;
+    SCOPED_TRACE(p.dump());
+    EXPECT_NE(p["parked"]["kind"], "none");
+    parked_at_points += p["parked"]["kind"] == "yield";
+    EXPECT_EQ(BlockedIn(p["pid"].get<pid_t>()), SYS_read) << "not parked on its control channel";
+  }
+  EXPECT_GE(parked_at_points, 1) << stop.dump(2);
+  ASSERT_EQ(kill(replay, SIGUSR2), 0);
+  const testing::Exit done = testing::WaitFor(replay, 120s);
+  guard.pid = -1;
+  const std::string output = testing::ReadAll(log);
+  ASSERT_TRUE(done.exited) << output;
+  EXPECT_EQ(done.code, 0) << output;
+  EXPECT_NE(output.find("replay: identical trace (sha256 " +
+                        verdict["trace_sha256"].get<std::string>() + ")"),
+            std::string::npos)
       << output;
 }
 
