@@ -193,7 +193,7 @@ class PowerLoss final : public Fault {
       return "\"call\" needs lockstep: only there is the nth fsync or rename the same call in "
              "every run (one process runs at a time); use \"at_ms\" in freerun";
     }
-    if (call_.empty() && (!path_.empty() || moment_ != "after")) {
+    if (call_.empty() && (path_ != "*" || moment_ != "after")) {
       return "\"path\" and \"moment\" belong to \"call\": give \"call\": \"fsync\" or "
              "\"rename\", or leave them out";
     }
@@ -223,7 +223,7 @@ class PowerLoss final : public Fault {
                         {"moment", moment_},
                         {who, proc},
                         {"did", page_->tripped_call}};
-    if (!path_.empty()) t["path"] = path_;
+    if (path_ != "*") t["path"] = path_;
     return t;
   }
 
@@ -256,7 +256,7 @@ class PowerLoss final : public Fault {
           call_ == "fsync" ? FAULTLINE_POWER_CALL_FSYNC : FAULTLINE_POWER_CALL_RENAME;
       page.trigger_after = moment_ == "after" ? 1 : 0;
       page.trigger_nth = static_cast<uint64_t>(nth_);
-      CopyInto(page.trigger_path, sizeof page.trigger_path, path_);
+      CopyInto(page.trigger_path, sizeof page.trigger_path, path_ == "*" ? "" : path_);
     }
     control_path_ = directory.WriteScratchFile(
         "power.ctl", std::string(reinterpret_cast<const char*>(&page), sizeof page));
@@ -465,12 +465,13 @@ FaultKind PowerLossKind() {
           {"path",
            OptionSpec::Type::kString,
            false,
-           "",
+           "*",
            0,
            0,
            {},
-           "with \"call\": count only calls on paths matching this glob, relative to the "
-           "coordination directory (\"items/*\"; a rename's source or target); \"\": any"},
+           "with \"call\": count only calls on paths matching this glob (`*` also matches "
+           "`/`), relative to the coordination directory (\"items/*\"; a rename's source or "
+           "target); \"*\": any"},
           {"moment",
            OptionSpec::Type::kString,
            false,

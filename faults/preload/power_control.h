@@ -30,8 +30,8 @@
  * trigger_* before the processes start. Every fsync or fdatasync of a file
  * or directory at or under `dir`, and every rename whose source or target is
  * there, is a call; one of trigger_calls' kinds whose path (relative to
- * `dir`; a rename's source or target) matches trigger_path (fnmatch with
- * FNM_PATHNAME; "" any) adds one to `matched`. The process whose call makes
+ * `dir`; a rename's source or target) matches trigger_path (fnmatch, `*`
+ * matching `/` too; "" any) adds one to `matched`. The process whose call makes
  * it trigger_nth fills in tripped_*, sets `tripped` and `off`, and kills
  * itself: before the call (trigger_after 0: the call never happens) or once
  * the call has returned and its record is journaled (1). In lockstep only

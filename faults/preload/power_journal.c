@@ -292,7 +292,7 @@ static void flush(struct buffer* b) {
  * The trigger "at the n-th call" (power_control.h). */
 
 static int pattern_matches(const char* path) {
-  return path != NULL && *path != '\0' && fnmatch(page->trigger_path, path, FNM_PATHNAME) == 0;
+  return path != NULL && *path != '\0' && fnmatch(page->trigger_path, path, 0) == 0;
 }
 
 /* Counts a call of `kind` on `path` (and a rename's source `from`, or NULL)
