@@ -18,7 +18,7 @@
 #include "coordinator/agent_command.h"
 #include "coordinator/control_channel.h"
 #include "coordinator/exit_codes.h"
-#include "coordinator/fs_store.h"
+#include "coordinator/store_open.h"
 #include "coordinator/reaper.h"
 #include "coordinator/status_report.h"
 #include "coordinator/telemetry.h"
@@ -46,15 +46,15 @@ int Fail(std::string_view cmd, const Status& s) {
   return s.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
 }
 
-// Opens DIR for a subcommand, with the process's runtime (real, or the
-// simulator's control channel).
+// Opens DIR for a subcommand, on the backend DIR records (store_open.h),
+// with the process's runtime (real, or the simulator's control channel).
 struct Opened {
   Runtime runtime;
-  std::unique_ptr<FsStore> store;
+  std::unique_ptr<Store> store;
 };
 Result<Opened> OpenDir(const std::string& dir, std::string_view role, std::string_view id) {
   Opened o{MakeRuntimeFromEnvironment(role, id), nullptr};
-  auto store = FsStore::Open(dir, o.runtime.clock, o.runtime.probe);
+  auto store = OpenStore(dir, o.runtime.clock, o.runtime.probe);
   if (!store.ok()) return store.status();
   o.store = std::move(*store);
   return o;
@@ -64,7 +64,16 @@ Result<Opened> OpenDir(const std::string& dir, std::string_view role, std::strin
 Runner SetupInit(CLI::App* app) {
   auto dir = std::make_shared<std::string>();
   auto config_file = std::make_shared<std::string>();
+  auto store = std::make_shared<std::string>("fs");
+  auto schema = std::make_shared<std::string>();
   app->add_option("DIR", *dir, "Directory to create (must be new or empty)")->required();
+  app->add_option("--store", *store,
+                  "Where the state lives: fs (in DIR, the default), postgres (a PostgreSQL "
+                  "server named by the PG* variables of each process: PGHOST, PGPORT, PGUSER, "
+                  "PGDATABASE, ...) or a postgres:// URL; DIR records it for every later command");
+  app->add_option("--schema", *schema,
+                  "With --store postgres: the schema holding the tables (default swarm), so that "
+                  "several clusters can share one database");
   app->add_option("--config", *config_file,
                   "JSON file with settings: lease_ms, heartbeat_ms, reap_interval_ms, "
                   "agent_timeout_ms, max_attempts, clock_skew_ms, schema_version (defaults: "
@@ -76,7 +85,9 @@ Runner SetupInit(CLI::App* app) {
       if (!loaded.ok()) return Fail("init", Status::InvalidArgument(loaded.status().message()));
       config = *loaded;
     }
-    if (Status s = FsStore::Init(*dir, config); !s.ok()) return Fail("init", s);
+    auto backend = ParseBackend(*store, *schema);
+    if (!backend.ok()) return Fail("init", backend.status());
+    if (Status s = InitStore(*dir, *backend, config); !s.ok()) return Fail("init", s);
     std::printf("initialised %s (fingerprint %s)\n", dir->c_str(), Fingerprint(config).c_str());
     return kExitOk;
   };
@@ -242,6 +253,19 @@ Runner SetupConfigure(CLI::App* app) {
   };
 }
 
+Runner SetupDump(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  app->add_option("DIR", *dir, "Coordination directory")->required();
+  return [=] {
+    auto opened = OpenDir(*dir, "dump", "");
+    if (!opened.ok()) return Fail("dump", opened.status());
+    auto state = opened->store->EndState();
+    if (!state.ok()) return Fail("dump", state.status());
+    std::printf("%s\n", state->dump().c_str());
+    return kExitOk;
+  };
+}
+
 Runner SetupHalt(CLI::App* app, bool halt) {
   auto dir = std::make_shared<std::string>();
   app->add_option("DIR", *dir, "Coordination directory")->required();
@@ -264,6 +288,8 @@ const base::Subcommand kCommands[] = {
     {"reaper", "Run the janitor: expire leases, declare dead agents, remove stale locks",
      SetupReaper},
     {"status", "Show items, live claims, locks, ledger and agents", SetupStatus},
+    {"dump", "Print the end state as one JSON object: completed, locks, temps, ledger, items",
+     SetupDump},
     {"cleanup", "One janitor pass plus removal of dead agents' records", SetupCleanup},
     {"configure", "Change cluster settings (running agents see drift and stop)", SetupConfigure},
     {"halt", "Emergency stop: create DIR/HALT so that nobody claims",
@@ -277,10 +303,11 @@ const base::Subcommand kCommands[] = {
 int main(int argc, char** argv) {
   using namespace swarm;
   CLI::App app{
-      "swarm: a work-coordination service over a shared directory. Agents claim items with\n"
-      "fenced, leased grants; a reaper returns expired claims; every state file is written\n"
-      "atomically and durably.\n\n"
+      "swarm: a work-coordination service over a shared directory or a PostgreSQL server.\n"
+      "Agents claim items with fenced, leased grants; a reaper returns expired claims; every\n"
+      "change is atomic and durable.\n\n"
       "  swarm init DIR && swarm submit DIR --items 100\n"
+      "  swarm init DIR --store postgres://HOST/DB   (or --store postgres and PG* variables)\n"
       "  swarm reaper DIR &  swarm agent DIR --work-ms 10:50 --exit-when-idle\n"
       "  swarm status DIR\n\n"
       "Exit codes: 0 ok, 1 operation failed, 2 bad usage or directory, 78 config mismatch."};

@@ -45,6 +45,7 @@ std::string Engine::WriteScratch(const std::string& name, const std::string& con
 
 bool Engine::Setup() {
   coord_ = sut_->Dir();
+  if (!SetUpDatabase()) return false;
   if (!sut_->Prepare(host_, &result_.error)) return false;
   std::vector<SutProcessSpec> processes;
   if (!sut_->Processes(host_, &processes, &result_.error)) return false;
@@ -57,6 +58,7 @@ bool Engine::Setup() {
     p.cwd = std::move(sp.cwd);
     procs_.push_back(std::move(p));
   }
+  if (!ConnectProcesses()) return false;
   return StartInterposition();
 }
 
@@ -92,6 +94,13 @@ void Engine::StateCheck() {
 }
 
 void Engine::RunEnd(EngineResult::End end) {
+  // The end state is read from a server that is up: one a fault left down
+  // recovers first (what it acknowledged must be there).
+  if (db_ != nullptr && !db_->running()) {
+    int64_t took_us = 0;
+    std::string error;
+    if (!StartDatabase(&took_us, &error)) Fail("the database server did not recover: " + error);
+  }
   nlohmann::json state = sut_->EndState(host_);
   state["type"] = "run_end";
   state["end"] = Name(end);
@@ -166,11 +175,15 @@ EngineResult Engine::Run() {
   }
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
   StopAll();
+  // What the stopped processes last sent has reached the relay (and the
+  // server) before the faults read their evidence.
+  SettleDatabase();
   for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Finish(*ctxs_[i]);
   Snapshot();
   StateCheck();
   EndpointsEnd();
   RunEnd(end);
+  TearDownDatabase();
   if (!lockstep_) {
     std::stable_sort(buffered_.begin(), buffered_.end(),
                      [](const BufferedEvent& a, const BufferedEvent& b) { return a.t < b.t; });

@@ -23,6 +23,12 @@ bool Engine::Host::RunProgram(const std::vector<std::string>& argv, const std::s
   spec.argv = argv;
   spec.log_path = log_path;
   spec.control_channel = false;
+  spec.env = e_->tool_env_;
+  // What the program reads of the database is what the processes left.
+  if (!e_->SettleDatabase()) {
+    *error = e_->result_.error;
+    return false;
+  }
   auto child = e_->processes_.Spawn(spec);
   if (!child.ok()) {
     *error = child.status().message();

@@ -45,9 +45,11 @@ bool Engine::Collides(const Proc& p) const {
 bool Engine::Step(Proc& p) {
   ++result_.steps;
   const Parked was = p.parked;
+  const bool timed_out = was.kind == Parked::Kind::kCommand && p.command_timed_out;
   if (was.kind == Parked::Kind::kCommand) p.command.clear();  // its command has ended
+  p.command_timed_out = false;
   const int64_t boot = p.ClockAt(now_, T());
-  if (!p.conn->Go(boot + p.wall_step_us, boot)) {
+  if (!p.conn->Go(boot + p.wall_step_us, boot, timed_out)) {
     OnClosed(p);
     return result_.error.empty();
   }
@@ -63,6 +65,7 @@ bool Engine::Step(Proc& p) {
         ++p.sleeps;
         SampleUsage(p);
       }
+      ChargeLatency(p);
       if (p.parked.kind == Parked::Kind::kCommand) return AdoptCommand(p);
       return true;
     case ControlConnection::Read::kClosed:
@@ -115,6 +118,7 @@ EngineResult::End Engine::LockstepLoop() {
     if (Interrupted()) return EngineResult::End::kInterrupted;
     if (!result_.error.empty()) return EngineResult::End::kHarnessError;
     if (base::MonotonicMicros() > wall_deadline) return EngineResult::End::kWallLimit;
+    if (!TimeOutCommands()) return EngineResult::End::kHarnessError;
     runnable.clear();
     bool agents_alive = false;
     for (size_t i = 0; i < procs_.size(); ++i) {
@@ -152,13 +156,16 @@ EngineResult::End Engine::LockstepLoop() {
       continue;
     }
     const size_t picked = scheduler->Pick(runnable);
-    wall_deadline += StopPoint(picked);
     if (picked >= procs_.size()) {
+      wall_deadline += StopPoint(picked);
       if (!StepInterposed(picked)) return EngineResult::End::kHarnessError;
       if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
       continue;
     }
     Proc& p = procs_[picked];
+    // No connection of a process that is gone still holds the database's locks.
+    if (!SettleDatabase()) return EngineResult::End::kHarnessError;
+    wall_deadline += StopPoint(picked);
     if (p.parked.kind == Parked::Kind::kYield) {
       bool taken = false;
       for (size_t i = 0; i < faults_.size() && !taken; ++i) {

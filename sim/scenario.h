@@ -80,6 +80,10 @@ struct ResolvedScenario : ScenarioSettings {
   nlohmann::json agent_skills;
   nlohmann::json item_skills;
   bool reaper = true;
+  // Where the reference coordinator keeps its state: "fs" (the shared
+  // directory) or "postgres" (a database server the run starts, reached
+  // through the harness's network relay; docs/postgres.md).
+  std::string store = "fs";
   // scheduler (lockstep)
   std::string scheduler = "random";  // "random" | "pct"
   int pct_depth = 3;

@@ -357,6 +357,37 @@ Check CheckDifferentialBlock(const json& doc, const Catalog& catalog, bool freer
   return std::nullopt;
 }
 
+// "store" (docs/postgres.md): a database server is the reference
+// coordinator's alone, and the faults of the network and the server need one.
+Check CheckStore(const json& doc, const Catalog& catalog) {
+  const std::string store = ValueOf(doc, "", "store").get<std::string>();
+  const bool server = store == "postgres";
+  if (server && doc.contains("sut")) {
+    return Fail("/store",
+                "\"store\": \"postgres\" runs the reference coordinator (swarm) on a database "
+                "server the run starts; an external SUT (\"sut\") keeps its state its own way "
+                "(impossible combination: remove \"store\" or \"sut\")");
+  }
+  if (server && doc.contains("differential")) {
+    return Fail("/store",
+                "\"store\": \"postgres\" cannot be combined with \"differential\" (the "
+                "counterpart would run on a database server it does not know)");
+  }
+  const auto faults = doc.find("faults");
+  for (size_t i = 0; !server && faults != doc.end() && i < faults->size(); ++i) {
+    const FaultKind* kind = catalog.FindFault((*faults)[i].at("kind").get<std::string>());
+    if (kind != nullptr && (kind->needs & capability::kServerStore) != 0) {
+      return Fail(Child(Child("/faults", i), "kind"),
+                  fmt::format("fault {} acts on the database server or the network to it, which "
+                              "only a run with \"store\": \"postgres\" has (this run's store "
+                              "is {}{}; impossible combination)",
+                              Quote(kind->name), Quote(store),
+                              doc.contains("sut") ? ", and an external SUT has none" : ""));
+    }
+  }
+  return std::nullopt;
+}
+
 // "agents"/"skills" and "work"/"skills" (sim/skills.h); the reference
 // coordinator is the one that knows skills.
 Check CheckSkills(const json& doc) {
@@ -400,6 +431,7 @@ Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (Check problem = CheckFaults(doc, catalog, freerun)) return problem;
   if (Check problem = CheckInvariants(doc, catalog)) return problem;
   if (Check problem = CheckSkills(doc)) return problem;
+  if (Check problem = CheckStore(doc, catalog)) return problem;
   if (Check problem = CheckSutBlock(doc, catalog, freerun)) return problem;
   if (Check problem = CheckDifferentialBlock(doc, catalog, freerun)) return problem;
   return CheckCombinations(doc, freerun);

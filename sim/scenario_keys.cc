@@ -65,7 +65,9 @@ const nlohmann::json& WrittenOr(const nlohmann::json& object, const OptionSpec& 
 // documents this table.
 const std::vector<Section>& Sections() {
   static const auto* const sections = new std::vector<Section>{
-      {"", {ChoiceKey("mode", "lockstep", {"lockstep", "freerun"}), BoolKey("reaper", true)}},
+      {"",
+       {ChoiceKey("mode", "lockstep", {"lockstep", "freerun"}), BoolKey("reaper", true),
+        ChoiceKey("store", "fs", {"fs", "postgres"})}},
       SettingsSection(SettingGroup::kCoordinator),
       {"agents",
        {IntKey("count", 4, 1, 1024, true), IntKey("work_ms", 0, 0, 3'600'000, true)},
@@ -93,7 +95,7 @@ const std::vector<std::string>& TopLevelKeys() {
   static const auto* const keys = new std::vector<std::string>{
       "name", "fmea",      "mode",      "seed",        "coordinator", "agents",
       "work", "reaper",    "scheduler", "faults",      "invariants",  "limits",
-      "slo",  "telemetry", "sut",       "differential", "expect"};
+      "slo",  "telemetry", "sut",       "differential", "expect",      "store"};
   return *keys;
 }
 

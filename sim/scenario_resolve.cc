@@ -57,6 +57,7 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   }
   if (doc.contains("work") && doc["work"].contains("skills")) r.item_skills = doc["work"]["skills"];
   r.reaper = value("", "reaper").get<bool>();
+  r.store = value("", "store").get<std::string>();
   r.scheduler = value("scheduler", "kind").get<std::string>();
   r.pct_depth = static_cast<int>(draw("scheduler", "depth"));
 
@@ -161,6 +162,9 @@ json ResolvedScenario::ToJson() const {
     j["invariants"] = std::move(list);
   }
   if (!sut.is_null()) j["sut"] = sut;
+  // Only when not the default, so that the resolved files of runs on the
+  // shared directory stay as they were.
+  if (store != "fs") j["store"] = store;
   if (!expect_reached.empty()) j["expect"]["reached"] = expect_reached;
   if (!expect_sometimes.empty()) j["expect"]["sometimes"] = expect_sometimes;
   if (!differential.is_null()) j["differential"] = differential;

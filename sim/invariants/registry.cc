@@ -18,6 +18,7 @@
 #include "sim/invariants/no_torn_state.h"
 #include "sim/invariants/no_unplanned_crash.h"
 #include "sim/invariants/progress.h"
+#include "sim/invariants/reconnects_after_partition.h"
 #include "sim/invariants/single_owner.h"
 #include "sim/invariants/skill_match.h"
 #include "sim/invariants/state_sync.h"
@@ -70,6 +71,7 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<HonestOutcome>(observes::kCoordinatorEvents | observes::kItemStates),
       Entry<NoAcknowledgedLoss>(observes::kItemStates),
       Entry<NoUnplannedCrash>(),
+      Entry<ReconnectsAfterPartition>(),
   };
 }
 

@@ -11,12 +11,16 @@
 //   {"sleep_us": D}                                  {"go": true, "now": US}
 //   {"event": {...}}                                 (no reply)
 //   {"event": {"type": "probe", "name": N, "hit": B}} (no reply; see below)
-//   {"spawned": PID}                                 {"go": true, "now": US}
+//   {"spawned": PID, "timeout_ms": T}                {"go": true, "now": US[, "timed_out": true]}
 //
 // "spawned" (the command adapter with "interleave": "syscalls",
 // docs/interposition.md): the sender started PID under the interposition
 // library and parks until the simulator has run that command's processes to
-// their end; the answer comes once they have all exited.
+// their end; the answer comes once they have all exited. "timeout_ms"
+// (optional, > 0) is the command's timeout in simulated time: once that much
+// has passed since the spawn (or the command took limits.livelock_steps
+// steps) the simulator kills what is left of it, and the answer says
+// "timed_out": true.
 //
 // Every message that expects a reply blocks the process until the sim answers
 // it; "now" is the simulated clock in microseconds, which the process then uses
@@ -70,6 +74,8 @@ inline constexpr const char* kNow = "now";
 inline constexpr const char* kBoot = "boot";
 inline constexpr const char* kMonoUs = "mono_us";
 inline constexpr const char* kSpawned = "spawned";
+inline constexpr const char* kTimeoutMs = "timeout_ms";
+inline constexpr const char* kTimedOut = "timed_out";
 
 // The history events a controlled process may send (docs/protocol.md): a
 // closed set. Every other type is the harness's own (run_start, spawn, exit,

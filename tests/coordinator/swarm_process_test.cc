@@ -507,7 +507,7 @@ TEST_F(SwarmProcessTest, BadUsageIsOneClearLineAndExit2) {
 
 TEST_F(SwarmProcessTest, EveryCommandExplainsItself) {
   for (const char* cmd : {"init", "submit", "agent", "reaper", "status", "cleanup", "configure",
-                          "halt", "resume"}) {
+                          "halt", "resume", "dump"}) {
     Ran r = Swarm({cmd, "--help"});
     EXPECT_EQ(r.exit.code, 0) << cmd;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << cmd << ": " << r.output;

@@ -56,7 +56,9 @@ int Fail(std::string_view cmd, const Status& s) {
 
 std::string MutantNames() {
   std::string names;
-  for (const Mutant& m : AllMutants()) names += std::string(names.empty() ? "" : ", ") + m.name;
+  for (const auto* list : {&AllMutants(), &PostgresMutants()}) {
+    for (const Mutant& m : *list) names += std::string(names.empty() ? "" : ", ") + m.name;
+  }
   return names;
 }
 
@@ -78,7 +80,7 @@ Result<const Mutant*> ChosenMutant() {
 
 struct Opened {
   Runtime runtime;
-  std::unique_ptr<FsStore> store;
+  std::unique_ptr<Store> store;
   const Mutant* mutant = nullptr;
 };
 
@@ -168,6 +170,7 @@ const Subcommand kCommands[] = {
     {"agent", "Run a worker over the mutant coordinator named by $SWARM_MUTANT", SetupAgent},
     {"reaper", "Run the janitor over the mutant coordinator named by $SWARM_MUTANT", SetupReaper},
     {"status", "Show the directory (the reference swarm status)", SetupForward},
+    {"dump", "Print the end state (the reference swarm dump)", SetupForward},
     {"cleanup", "One janitor pass (the reference swarm cleanup)", SetupForward},
     {"configure", "Change cluster settings (the reference swarm configure)", SetupForward},
     {"halt", "Emergency stop (the reference swarm halt)", SetupForward},
@@ -181,6 +184,10 @@ int main(int argc, char** argv) {
   using namespace swarm::mutants;
   if (argc == 2 && std::strcmp(argv[1], "--list") == 0) {
     for (const Mutant& m : AllMutants()) std::printf("%s\n", m.name);
+    return swarm::kExitOk;
+  }
+  if (argc == 2 && std::strcmp(argv[1], "--list-postgres") == 0) {
+    for (const Mutant& m : PostgresMutants()) std::printf("%s\n", m.name);
     return swarm::kExitOk;
   }
   g_argv.assign(argv, argv + argc);

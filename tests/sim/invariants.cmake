@@ -29,3 +29,9 @@ add_executable(no_acknowledged_loss_test ${CMAKE_CURRENT_LIST_DIR}/no_acknowledg
 target_link_libraries(no_acknowledged_loss_test PRIVATE faultline_invariants GTest::gtest
                       GTest::gtest_main)
 gtest_discover_tests(no_acknowledged_loss_test PROPERTIES LABELS unit)
+# reconnects_after_partition, and a partition as a stall in eventual_lock_release.
+add_executable(reconnects_after_partition_test
+               ${CMAKE_CURRENT_LIST_DIR}/reconnects_after_partition_test.cc)
+target_link_libraries(reconnects_after_partition_test PRIVATE faultline_invariants GTest::gtest
+                      GTest::gtest_main)
+gtest_discover_tests(reconnects_after_partition_test PROPERTIES LABELS unit)
