@@ -31,6 +31,17 @@ std::string Seconds(int64_t us) { return fmt::format("{:.3f} s", static_cast<dou
 
 json ParkedJson(const StopProcess& p) {
   if (!p.alive) return nullptr;
+  if (!p.command.empty()) {
+    // A process inside an agent's command: where the interposition layer holds it.
+    json parked = {{"kind", p.parked.kind == Parked::Kind::kYield ? "yield" : p.state},
+                   {"at", p.at}};
+    if (p.parked.kind == Parked::Kind::kYield) {
+      parked["point"] = p.parked.point;
+      parked["item"] = p.parked.item;
+    }
+    if (p.wakes_at_us >= 0) parked["wakes_at_us"] = p.wakes_at_us;
+    return parked;
+  }
   switch (p.parked.kind) {
     case Parked::Kind::kHello:
       return {{"kind", "hello"}};
@@ -38,6 +49,8 @@ json ParkedJson(const StopProcess& p) {
       return {{"kind", "yield"}, {"point", p.parked.point}, {"item", p.parked.item}};
     case Parked::Kind::kSleep:
       return {{"kind", "sleep"}, {"sleep_us", p.parked.sleep_us}, {"wakes_at_us", p.wakes_at_us}};
+    case Parked::Kind::kCommand:
+      return {{"kind", "command"}, {"pid", p.parked.pid}};
     case Parked::Kind::kNone:
       break;
   }
@@ -45,11 +58,23 @@ json ParkedJson(const StopProcess& p) {
 }
 
 // Where a process waits: "parked at yield point claim.locked (w000017)";
-// with `from`, where it was let go from: "from yield point ...".
+// with `from`, where it was let go from: "from yield point ...". A process
+// inside a command: "parked at sys.rename items/.w3.tmp -> items/w3".
 std::string ParkedText(const json& parked, bool from = false) {
   if (parked.is_null()) return "not running";
   const std::string kind = parked.value("kind", "");
   const std::string at = from ? "from" : "parked at";
+  if (parked.contains("at")) {
+    const std::string where = parked.value("at", "");
+    if (kind == "yield") return at + " " + where;
+    if (kind == "sleeping") {
+      return fmt::format("{} {}", from ? "from a sleep" : "asleep",
+                         parked.contains("wakes_at_us")
+                             ? "until " + Seconds(parked.value("wakes_at_us", int64_t{0}))
+                             : where);
+    }
+    return (from ? "from " : "") + where;  // "blocked ...", "starting"
+  }
   if (kind == "hello") return at + " its hello (its start)";
   if (kind == "yield") {
     const std::string item = parked.value("item", "");
@@ -60,6 +85,9 @@ std::string ParkedText(const json& parked, bool from = false) {
     return fmt::format("{} a sleep of {} ms (due at {})", from ? "from" : "parked in",
                        parked.value("sleep_us", int64_t{0}) / 1000,
                        Seconds(parked.value("wakes_at_us", int64_t{0})));
+  }
+  if (kind == "command") {
+    return from ? "from the end of its command" : "waiting for its command to end";
   }
   return "not parked";
 }
@@ -218,6 +246,10 @@ json ReplayStops::Report(const StopView& view, const std::string& why) const {
     json entry = {{"id", p.id},       {"role", p.role},     {"pid", p.pid},
                   {"alive", p.alive}, {"starts", p.starts}, {"parked", ParkedJson(p)},
                   {"claims", claims}};
+    if (!p.command.empty()) {
+      // Grants are the agent's (the history knows no more); the command acts for it.
+      entry["command"] = {{"name", p.command}, {"agent", p.owner}, {"program", p.program}};
+    }
     entry["locks"] = p.alive ? KernelLocks(p.pid, view.coord) : json::array();
     entry["stalled_until_us"] = p.stalled_until_us >= 0 ? json(p.stalled_until_us) : json();
     entry["attach"] = p.alive ? json(fmt::format("gdb -p {}", p.pid)) : json();
@@ -291,6 +323,12 @@ std::string ReplayStops::Text(const json& r, bool full) const {
     if (!p.value("alive", false)) {
       s += fmt::format("  {:<8} {:<7} not running (exited or killed)\n", p.value("id", ""),
                        p.value("role", ""));
+    } else if (p.contains("command")) {
+      const json& c = p["command"];
+      s += fmt::format("  {:<8} {:<7} pid {:<7} {}\n", p.value("id", ""), p.value("role", ""),
+                       p["pid"].get<int>(), ParkedText(p["parked"]));
+      s += fmt::format("           process {} of {}'s command, running {}\n",
+                       c.value("name", ""), c.value("agent", ""), c.value("program", ""));
     } else {
       s += fmt::format("  {:<8} {:<7} pid {:<7} {}{}\n", p.value("id", ""), p.value("role", ""),
                        p["pid"].get<int>(), ParkedText(p["parked"]),

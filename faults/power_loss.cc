@@ -1,5 +1,7 @@
-// power_loss: the machine loses power. At `at_ms`, or when some process
-// parks at the nth occurrence of yield point `point`, every process of the
+// power_loss: the machine loses power. At `at_ms`, when some process parks
+// at the nth occurrence of yield point `point`, or at the nth fsync or
+// rename (`call`, optionally only on paths matching `path`) of any process,
+// just before or just after it took effect (`moment`), every process of the
 // system under test dies at once (SIGKILL, no clean-up) and the coordination
 // directory is rewritten to a state the storage stack could have left
 // (faults/power_model.h): unsynced file data dropped, torn or kept, unsynced
@@ -10,7 +12,11 @@
 // What was durable is known from the journal the LD_PRELOAD layer
 // (faults/preload/power_journal.c) keeps in every process of the run; the
 // fault gives each process the layer and the control page in Prepare and
-// reads the journals at the loss. The directory as prepared (init, submit)
+// reads the journals at the loss. The call trigger is counted by the layer
+// too (power_control.h): the process making the nth call marks the page and
+// kills itself there, and the engine hands its death to this fault
+// (OnDied), which cuts the power for everyone else at that instant. The
+// directory as prepared (init, submit)
 // is the baseline: durable, as if synced by whoever set it up. After a loss
 // the rewritten directory is the new baseline.
 //
@@ -23,6 +29,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <fnmatch.h>
 
 #include <algorithm>
 #include <cctype>
@@ -91,6 +99,9 @@ class PowerLoss final : public Fault {
       : at_ms_(o["at_ms"]),
         point_(o["point"]),
         nth_(o["nth"]),
+        call_(o["call"]),
+        path_(o["path"]),
+        moment_(o["moment"]),
         unsynced_(o["unsynced"]),
         unsynced_ops_(o["unsynced_ops"]),
         restart_after_ms_(o["restart_after_ms"]) {}
@@ -101,14 +112,8 @@ class PowerLoss final : public Fault {
   }
 
   void Prepare(FaultContext& ctx) override {
-    if (at_ms_ < 0 && point_.empty()) {
-      ctx.SetupFailed("give it \"at_ms\" or \"point\": when the power goes");
-      return;
-    }
-    if (!point_.empty() && !ctx.Lockstep()) {
-      ctx.SetupFailed(
-          "\"point\" needs lockstep (processes park at yield points only there); "
-          "use \"at_ms\" in freerun");
+    if (const std::string why = CheckTrigger(ctx.Lockstep()); !why.empty()) {
+      ctx.SetupFailed(why);
       return;
     }
     std::string tried;
@@ -148,15 +153,79 @@ class PowerLoss final : public Fault {
 
   bool OnYield(FaultContext& ctx, const std::string& proc, std::string_view point,
                std::string_view item) override {
-    if (fired_ || page_ == nullptr || point_.empty() || point != point_ || ++seen_ != nth_) {
-      return false;
+    if (fired_ || page_ == nullptr) return false;
+    // A call tripped inside a process that lives on (an adapter's command
+    // died; the adapter came back to a yield point): the power is off now.
+    if (Tripped()) {
+      PowerOff(ctx, CallTrigger("noticed_at", proc));
+      return true;
     }
+    if (point_.empty() || point != point_ || ++seen_ != nth_) return false;
     PowerOff(ctx, {{"point", point_}, {"nth", nth_}, {"agent", proc}, {"item", item}});
+    return true;
+  }
+
+  bool OnDied(FaultContext& ctx, const std::string& proc) override {
+    if (fired_ || page_ == nullptr || !Tripped()) return false;
+    PowerOff(ctx, CallTrigger("agent", proc));
     return true;
   }
 
  private:
   enum { kPowerOff, kPowerOn };
+
+  // One trigger, and what it takes; "" when the options make sense.
+  std::string CheckTrigger(bool lockstep) const {
+    if (at_ms_ < 0 && point_.empty() && call_.empty()) {
+      return "give it \"at_ms\", \"point\" or \"call\": when the power goes";
+    }
+    if (!point_.empty() && !call_.empty()) {
+      return fmt::format(
+          "give it \"point\" or \"call\", not both: \"nth\" counts one of them (here "
+          "\"point\": \"{}\" and \"call\": \"{}\")",
+          point_, call_);
+    }
+    if (!point_.empty() && !lockstep) {
+      return "\"point\" needs lockstep (processes park at yield points only there); use "
+             "\"at_ms\" in freerun";
+    }
+    if (!call_.empty() && !lockstep) {
+      return "\"call\" needs lockstep: only there is the nth fsync or rename the same call in "
+             "every run (one process runs at a time); use \"at_ms\" in freerun";
+    }
+    if (call_.empty() && (path_ != "*" || moment_ != "after")) {
+      return "\"path\" and \"moment\" belong to \"call\": give \"call\": \"fsync\" or "
+             "\"rename\", or leave them out";
+    }
+    if (path_.size() >= FAULTLINE_POWER_PATTERN_BYTES) {
+      return fmt::format("\"path\" is {} bytes long; at most {}", path_.size(),
+                         FAULTLINE_POWER_PATTERN_BYTES - 1);
+    }
+    if (!path_.empty() && (path_[0] == '/' || path_.rfind("./", 0) == 0)) {
+      return fmt::format(
+          "\"path\" \"{}\" must be relative to the coordination directory, as in "
+          "\"items/*\" or \"ledger/*.json\" (no leading \"/\" or \"./\")",
+          path_);
+    }
+    return "";
+  }
+
+  bool Tripped() const {
+    return !call_.empty() && __atomic_load_n(&page_->tripped, __ATOMIC_SEQ_CST) != 0;
+  }
+
+  // The landed evidence of the call trigger: which call it was, and who
+  // made it ("agent") or, when that was a command that its agent outlived,
+  // which process was let go first after it ("noticed_at").
+  nlohmann::json CallTrigger(const char* who, const std::string& proc) const {
+    nlohmann::json t = {{"call", call_},
+                        {"nth", nth_},
+                        {"moment", moment_},
+                        {who, proc},
+                        {"did", page_->tripped_call}};
+    if (path_ != "*") t["path"] = path_;
+    return t;
+  }
 
   bool MapControlPage(FaultContext& ctx, std::string* why) {
     CoordinationDirectory& directory = ctx.directory();
@@ -181,6 +250,13 @@ class PowerLoss final : public Fault {
         !CopyInto(page.journal_dir, sizeof page.journal_dir, journal_dir_)) {
       *why = "the coordination or scratch directory's path is too long for the control page";
       return false;
+    }
+    if (!call_.empty()) {
+      page.trigger_calls =
+          call_ == "fsync" ? FAULTLINE_POWER_CALL_FSYNC : FAULTLINE_POWER_CALL_RENAME;
+      page.trigger_after = moment_ == "after" ? 1 : 0;
+      page.trigger_nth = static_cast<uint64_t>(nth_);
+      CopyInto(page.trigger_path, sizeof page.trigger_path, path_ == "*" ? "" : path_);
     }
     control_path_ = directory.WriteScratchFile(
         "power.ctl", std::string(reinterpret_cast<const char*>(&page), sizeof page));
@@ -240,6 +316,21 @@ class PowerLoss final : public Fault {
 
     std::set<int> pids;
     for (const power::Record& r : records) pids.insert(r.pid);
+    if (trigger.contains("did")) {
+      // Where the nth call was made, and how many durable syncs and renames
+      // the journals hold since the last loss (the nth itself only when the
+      // power went after it).
+      pids.insert(page_->tripped_pid);
+      trigger["file"] = Named({page_->tripped_path}, pids)[0];
+      if (page_->tripped_from[0] != '\0') trigger["from"] = Named({page_->tripped_from}, pids)[0];
+      std::set<uint64_t> syncs, unlinked, renames;
+      for (const power::Record& r : records) {
+        if (r.kind == 'F' || r.kind == 'S') syncs.insert(r.seq);
+        if (r.kind == 'U') unlinked.insert(r.seq);
+        if (r.kind == 'L' && unlinked.count(r.seq) > 0) renames.insert(r.seq);
+      }
+      trigger["journal"] = {{"fsyncs", syncs.size()}, {"renames", renames.size()}};
+    }
     nlohmann::json details = {
         {"at_us", ctx.Now()},
         {"trigger", std::move(trigger)},
@@ -308,6 +399,9 @@ class PowerLoss final : public Fault {
   int64_t at_ms_;
   std::string point_;
   int nth_;
+  std::string call_;
+  std::string path_;
+  std::string moment_;
   std::string unsynced_;
   std::string unsynced_ops_;
   int64_t restart_after_ms_;
@@ -358,7 +452,35 @@ FaultKind PowerLossKind() {
            1,
            1'000'000,
            {},
-           "which occurrence of the point, counted over all processes"},
+           "which occurrence of the point or the call, counted over all processes"},
+          {"call",
+           OptionSpec::Type::kString,
+           false,
+           "",
+           0,
+           0,
+           {"", "fsync", "rename"},
+           "or at the nth call of this kind (fsync: fsync and fdatasync; rename: rename*) on "
+           "the coordination directory, counted over all processes (lockstep; \"\": not)"},
+          {"path",
+           OptionSpec::Type::kString,
+           false,
+           "*",
+           0,
+           0,
+           {},
+           "with \"call\": count only calls on paths matching this glob (`*` also matches "
+           "`/`), relative to the coordination directory (\"items/*\"; a rename's source or "
+           "target); \"*\": any"},
+          {"moment",
+           OptionSpec::Type::kString,
+           false,
+           "after",
+           0,
+           0,
+           {"after", "before"},
+           "with \"call\": the power goes just after the nth call took effect (a persistence "
+           "point, as CrashMonkey's) or just before it is made"},
           {"unsynced",
            OptionSpec::Type::kString,
            false,

@@ -85,6 +85,14 @@ std::string DescribeLine(const json& line) {
     return out;
   }
   if (e.type == "spawn") return f.value("restart", false) ? "spawn (restart)" : "spawn";
+  if (e.type.rfind("sys_", 0) == 0) {
+    // Inside a command: which process, and the call it was let go from.
+    for (const char* key : {"process", "program", "at"}) {
+      if (f.contains(key) && f[key].is_string()) out += " " + f[key].get<std::string>();
+    }
+    if (f.contains("by")) out += " by=" + f.value("by", "");
+    return out;
+  }
   if (!e.item.empty()) out += " " + e.item;
   if (e.token != 0) out += fmt::format(" token {}", e.token);
   for (const char* key : {"owner", "current_token", "status", "reason", "op", "code", "by"}) {
@@ -98,7 +106,10 @@ std::string DescribeLine(const json& line) {
 namespace {
 
 std::string LaneHeader(const std::string& lane) {
-  std::string name = lane.size() < kLaneWidth ? lane : lane.substr(0, kLaneWidth - 1);
+  // A process inside a command ("a0/5.5") by its own name: its agent's is the
+  // same for all of the command's, and interposed names are unique in a run.
+  const std::string own = lane.find('/') == std::string::npos ? lane : lane.substr(lane.find('/') + 1);
+  std::string name = own.size() < kLaneWidth ? own : own.substr(0, kLaneWidth - 1);
   return name + std::string(kLaneWidth - name.size(), ' ');
 }
 

@@ -173,7 +173,7 @@ EngineResult Engine::Run() {
       StartArrivals();
       const int64_t loop_start = base::MonotonicMicros();
       end = lockstep_ ? LockstepLoop() : FreerunLoop();
-      if (lockstep_) StopPoint(nullptr);
+      if (lockstep_) StopPoint(kNoPick);
       result_.loop_wall_us = base::MonotonicMicros() - loop_start;
     }
   }

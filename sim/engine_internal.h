@@ -360,6 +360,9 @@ class Engine {
   // closed the channel, or its write side, and runs on uncontrolled: a
   // harness error naming it, after step_timeout_ms, and it is killed.
   void OnClosed(Proc& p);
+  // Lockstep: offers a death in `p`'s own step to the faults (Fault::OnDied);
+  // true if one recorded it.
+  bool OfferDeath(Proc& p);
   // Resource measurement (resources.jsonl, never the trace): what `p` uses
   // now, and its final figures once reaped.
   void SampleUsage(const Proc& p);
@@ -374,9 +377,12 @@ class Engine {
   std::string DeadlockReport() const;
   // A stop point (sim/stop_controller.h; engine_stop.cc): hands the stop
   // controller, if any, the state between two decisions. `next` is the
-  // process about to run, null once the loop has ended. Returns the wall
-  // microseconds the controller held the run.
-  int64_t StopPoint(const Proc* next);
+  // scheduler's pick (an index into procs_, then into the interposed
+  // processes, as the lockstep loop numbers them), kNoPick once the loop has
+  // ended. Returns the wall microseconds the controller held the run.
+  static constexpr size_t kNoPick = SIZE_MAX;
+  int64_t StopPoint(size_t next);
+  void AddInterposedStops(size_t next, StopView* view) const;
   void StopAll();
   // --- lockstep inside the SUT's commands (engine_interposed.cc) ---
   // Setup: listens for the interposed processes and gives the adapters the

@@ -206,6 +206,15 @@ void Engine::OnClosed(Proc& p) {
   OnExit(p, processes_.Wait(p.pid));
 }
 
+// A death in a process's own step that a fault's mechanism caused (a layer
+// inside the process): the fault records it through Kill (Fault::OnDied).
+bool Engine::OfferDeath(Proc& p) {
+  for (size_t i = 0; i < faults_.size() && p.alive; ++i) {
+    if (faults_[i]->OnDied(*ctxs_[i], p.id) && !p.alive) return true;
+  }
+  return !p.alive;
+}
+
 bool Engine::Kill(const std::string& id, const std::string& by) {
   if (IsInterposedId(id)) return KillInterposed(id, by);
   Proc* p = Find(id);

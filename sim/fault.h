@@ -294,6 +294,17 @@ class Fault {
     (void)ctx, (void)proc, (void)point, (void)item;
     return false;
   }
+  // Lockstep: `proc` died during its own step (its control channel closed
+  // while it ran) and no fault had killed it; called before the engine
+  // records the exit. A fault whose mechanism runs inside the processes
+  // (power_loss's layer ends the process that makes the n-th call) owns such
+  // a death: it kills `proc` through its ProcessControl, which records the
+  // exit as this fault's doing, and returns true. Otherwise the exit is
+  // recorded as the process's own (a crash, unless it exited 0).
+  virtual bool OnDied(FaultContext& ctx, const std::string& proc) {
+    (void)ctx, (void)proc;
+    return false;
+  }
   // Once every process of the run has stopped, before the run's end is
   // recorded: last evidence (a Landed call still counts), nothing running.
   virtual void Finish(FaultContext& ctx) { (void)ctx; }

@@ -70,7 +70,7 @@ bool Engine::Step(Proc& p) {
       if (p.parked.kind == Parked::Kind::kCommand) return AdoptCommand(p);
       return true;
     case ControlConnection::Read::kClosed:
-      OnClosed(p);
+      if (!OfferDeath(p)) OnClosed(p);
       return result_.error.empty();
     case ControlConnection::Read::kTimeout:
       return Fail(fmt::format(
@@ -164,6 +164,7 @@ EngineResult::End Engine::LockstepLoop() {
     }
     const size_t picked = scheduler->Pick(runnable);
     if (picked >= procs_.size()) {
+      wall_deadline += StopPoint(picked);
       if (!StepInterposed(picked)) return EngineResult::End::kHarnessError;
       if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
       continue;
@@ -171,7 +172,7 @@ EngineResult::End Engine::LockstepLoop() {
     Proc& p = procs_[picked];
     // No connection of a process that is gone still holds the database's locks.
     if (!SettleDatabase()) return EngineResult::End::kHarnessError;
-    wall_deadline += StopPoint(&p);
+    wall_deadline += StopPoint(picked);
     if (p.parked.kind == Parked::Kind::kYield) {
       bool taken = false;
       for (size_t i = 0; i < faults_.size() && !taken; ++i) {

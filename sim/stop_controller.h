@@ -5,9 +5,13 @@
 // at every stop point of a lockstep run: after the scheduler has picked the
 // next process and before that process runs (or a fault takes it), and once
 // more when the scheduling loop has ended, before the engine stops what
-// still runs. At a stop point every live controlled process is parked (at
-// its hello, a yield point or a sleep), blocked on its control channel: it
-// can be inspected and a debugger can attach.
+// still runs. A pick is an agent's decision or, with "interleave":
+// "syscalls", one step of a process inside an agent's command. At a stop
+// point every live controlled process is parked (at its hello, a yield
+// point, a sleep, or the end of its command; an interposed process at a
+// sys.* or proc.* point, blocked or asleep), blocked on its control channel
+// or its interposition socket: it can be inspected and a debugger can
+// attach.
 //
 // A controller only observes. It must not touch the processes' control
 // channels, signal them, or change the coordination directory; the engine
@@ -29,13 +33,26 @@
 
 namespace faultline {
 
-// One controlled process as the engine knows it at a stop point.
+// One controlled process as the engine knows it at a stop point: one of the
+// run's own processes, or a process of an agent's command under
+// interposition ("interleave": "syscalls"; `command` is set).
 struct StopProcess {
-  std::string id;
-  std::string role;  // "agent" | "reaper" (or what the system under test names it)
+  std::string id;    // "a0", "reaper"; interposed: "a0/1.2" (its agent, its name in the command)
+  std::string role;  // "agent" | "reaper" (or what the system under test names it); "command"
   pid_t pid = -1;    // of its latest start
   bool alive = false;
-  Parked parked;                  // where it waits (alive only)
+  // Where it waits (alive only). Interposed and parked at a point: kYield with
+  // the point and its item (a rename's "from -> to"); otherwise kNone and
+  // `state` says what it waits for.
+  Parked parked;
+  // Interposed only: its name in its command's tree ("1", "1.2"), the agent
+  // whose command it is, its program (file name), its state ("parked",
+  // "blocked", "sleeping", "starting") and where it is, as a sys_step says.
+  std::string command;
+  std::string owner;
+  std::string program;
+  std::string state;
+  std::string at;
   int64_t wakes_at_us = -1;       // parked in a sleep: run time it becomes runnable
   int64_t stalled_until_us = -1;  // held by a fault until this run time
   int starts = 0;                 // how many times it was started

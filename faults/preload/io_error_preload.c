@@ -242,7 +242,7 @@ ssize_t pwrite64(int fd, const void* buf, size_t count, off64_t offset) {
 int fsync(int fd) {
   if (armed() && hits_fd(FAULTLINE_IOERR_FSYNC, fd)) return inject(FAULTLINE_IOERR_FSYNC);
   struct fpj_pending journal;
-  fpj_sync_begin(fd, &journal);
+  fpj_sync_begin(fd, "fsync", &journal);
   int rc = REAL(fsync)(fd);
   fpj_sync_end(&journal, rc);
   return rc;
@@ -251,7 +251,7 @@ int fsync(int fd) {
 int fdatasync(int fd) {
   if (armed() && hits_fd(FAULTLINE_IOERR_FSYNC, fd)) return inject(FAULTLINE_IOERR_FSYNC);
   struct fpj_pending journal;
-  fpj_sync_begin(fd, &journal);
+  fpj_sync_begin(fd, "fdatasync", &journal);
   int rc = REAL(fdatasync)(fd);
   fpj_sync_end(&journal, rc);
   return rc;

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -288,10 +289,52 @@ static void flush(struct buffer* b) {
 }
 
 /* ------------------------------------------------------------------------
+ * The trigger "at the n-th call" (power_control.h). */
+
+static int pattern_matches(const char* path) {
+  return path != NULL && *path != '\0' && fnmatch(page->trigger_path, path, 0) == 0;
+}
+
+/* Counts a call of `kind` on `path` (and a rename's source `from`, or NULL)
+ * if the trigger wants it; 1 when it is the n-th. */
+static int counted_nth(uint32_t kind, const char* path, const char* from) {
+  if ((page->trigger_calls & kind) == 0) return 0;
+  if (page->trigger_path[0] != '\0' && !pattern_matches(path) && !pattern_matches(from)) return 0;
+  return __atomic_add_fetch(&page->matched, 1, __ATOMIC_SEQ_CST) == page->trigger_nth;
+}
+
+static void copy_field(char* field, size_t size, const char* value) {
+  snprintf(field, size, "%s", value == NULL ? "" : value);
+}
+
+/* The power goes now: says which call it was, tells every other process
+ * (the gate), and dies like the rest will. Never returns. */
+static void power_off_at(const char* call, const char* path, const char* from) {
+  page->tripped_pid = (int32_t)getpid();
+  copy_field(page->tripped_call, sizeof page->tripped_call, call);
+  copy_field(page->tripped_path, sizeof page->tripped_path, path);
+  copy_field(page->tripped_from, sizeof page->tripped_from, from);
+  __atomic_store_n(&page->tripped, 1u, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&page->off, 1u, __ATOMIC_SEQ_CST);
+  raise(SIGKILL);
+  _exit(137); /* not reached */
+}
+
+/* "dir" + "name" as one path relative to the coordination directory. */
+static void join(char* out, size_t size, const char* dir, const char* name) {
+  if (strcmp(dir, ".") == 0) {
+    snprintf(out, size, "%s", name);
+  } else {
+    snprintf(out, size, "%s/%s", dir, name);
+  }
+}
+
+/* ------------------------------------------------------------------------
  * fsync, fdatasync. */
 
-void fpj_sync_begin(int fd, struct fpj_pending* p) {
+void fpj_sync_begin(int fd, const char* call, struct fpj_pending* p) {
   p->active = 0;
+  p->trip = 0;
   if (page == NULL) return;
   fpj_gate();
   int saved = errno;
@@ -299,6 +342,13 @@ void fpj_sync_begin(int fd, struct fpj_pending* p) {
   const char* rel;
   struct stat st;
   if (fd_path(fd, path, sizeof path) && relative(path, &rel) && fstat(fd, &st) == 0) {
+    const char* shown = *rel == '\0' ? "." : rel;
+    if (counted_nth(FAULTLINE_POWER_CALL_FSYNC, shown, NULL)) {
+      if (!page->trigger_after) power_off_at(call, shown, NULL);
+      p->trip = 1;
+      p->call = call;
+      copy_field(p->dir, sizeof p->dir, shown);
+    }
     struct buffer b = {0};
     p->seq = next_seq();
     if (S_ISDIR(st.st_mode)) {
@@ -320,12 +370,14 @@ void fpj_sync_begin(int fd, struct fpj_pending* p) {
 }
 
 void fpj_sync_end(struct fpj_pending* p, int rc) {
-  if (!p->active) return;
-  int saved = errno;
-  if (rc == 0) append(p->record, p->length);
-  free(p->record);
-  p->active = 0;
-  errno = saved;
+  if (p->active) {
+    int saved = errno;
+    if (rc == 0) append(p->record, p->length);
+    free(p->record);
+    p->active = 0;
+    errno = saved;
+  }
+  if (p->trip) power_off_at(p->call, p->dir, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -338,6 +390,7 @@ static int stat_at(int dirfd, const char* path, struct stat* st) {
 void fpj_rename_begin(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
                       struct fpj_pending* p) {
   p->active = 0;
+  p->trip = 0;
   if (page == NULL) return;
   fpj_gate();
   int saved = errno;
@@ -345,6 +398,13 @@ void fpj_rename_begin(int olddirfd, const char* oldpath, int newdirfd, const cha
   int to = locate(newdirfd, newpath, p->dir, p->name);
   struct stat st;
   if ((from || to) && stat_at(olddirfd, oldpath, &st)) {
+    char source[PATH_MAX], dest[PATH_MAX];
+    if (from) join(source, sizeof source, p->old_dir, p->old_name);
+    if (to) join(dest, sizeof dest, p->dir, p->name);
+    if (counted_nth(FAULTLINE_POWER_CALL_RENAME, to ? dest : NULL, from ? source : NULL)) {
+      if (!page->trigger_after) power_off_at("rename", to ? dest : "", from ? source : "");
+      p->trip = 1;
+    }
     p->ino = st.st_ino;
     p->type = S_ISDIR(st.st_mode) ? 'd' : 'f';
     p->active = (from ? 1 : 0) | (to ? 2 : 0);
@@ -373,6 +433,12 @@ void fpj_rename_end(struct fpj_pending* p, int rc) {
     if (p->active & 1) put_op(&b, 'U', seq, p->ino, p->type, p->old_dir, p->old_name);
     if (p->active & 2) put_op(&b, 'L', seq, p->ino, p->type, p->dir, p->name);
     flush(&b);
+  }
+  if (p->trip) {
+    char source[PATH_MAX] = "", target[PATH_MAX] = "";
+    if (p->active & 1) join(source, sizeof source, p->old_dir, p->old_name);
+    if (p->active & 2) join(target, sizeof target, p->dir, p->name);
+    power_off_at("rename", target, source);
   }
   p->active = 0;
   errno = saved;

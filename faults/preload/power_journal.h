@@ -16,6 +16,8 @@
 /* What a hook noted before the call, for its end. */
 struct fpj_pending {
   int active;     /* 0: nothing to journal */
+  int trip;       /* the trigger's n-th call: the power goes after it (power_control.h) */
+  const char* call;                                /* fsync: the function's name */
   int existed;    /* open: the path existed before */
   uint64_t seq;   /* taken before the call */
   ino_t ino;      /* rename: the source's inode */
@@ -29,7 +31,8 @@ struct fpj_pending {
 /* Kills the calling process if the power is off. */
 void fpj_gate(void);
 
-void fpj_sync_begin(int fd, struct fpj_pending* p);
+/* `call` names the function ("fsync", "fdatasync"). */
+void fpj_sync_begin(int fd, const char* call, struct fpj_pending* p);
 void fpj_sync_end(struct fpj_pending* p, int rc);
 
 void fpj_rename_begin(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,

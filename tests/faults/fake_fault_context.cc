@@ -104,6 +104,11 @@ bool FakeFaultContext::Yield(const std::string& proc, std::string_view point,
   return fault_->OnYield(*this, proc, point, item);
 }
 
+bool FakeFaultContext::Died(const std::string& proc) {
+  EXPECT_EQ(phase_, Phase::kRunning) << "deaths come between Start and Finish";
+  return fault_->OnDied(*this, proc);
+}
+
 void FakeFaultContext::Finish() {
   phase_ = Phase::kFinished;
   for (auto& [id, p] : procs_) p.alive = false;  // the engine stops everything first

@@ -65,6 +65,8 @@ class FakeFaultContext final : public FaultContext,
   int RunUntil(int64_t until);
   // Parks `proc` at a yield point now: the fault's OnYield.
   bool Yield(const std::string& proc, std::string_view point, std::string_view item = "");
+  // `proc` died in its own step, not by the fault's hand: the fault's OnDied.
+  bool Died(const std::string& proc);
   void Finish();
 
   // --- the test's hand on the run ---

@@ -278,5 +278,110 @@ TEST(PowerLossTest, NeedsATimeOrAPoint) {
   EXPECT_NE(ctx.setup_failures()[0].find("at_ms"), std::string::npos);
 }
 
+// --- the power goes at the nth fsync or rename ------------------------------
+
+// Runs `script` in the coordination directory as `proc` would run: with the
+// environment the fault gave it in Prepare.
+Ran RunAs(FakeFaultContext& ctx, const std::string& proc, const std::string& script) {
+  return testing::Run({"/usr/bin/env", "LD_PRELOAD=" + ctx.env(proc, "LD_PRELOAD"),
+                       std::string(FAULTLINE_POWER_CTL_ENV) + "=" +
+                           ctx.env(proc, FAULTLINE_POWER_CTL_ENV),
+                       "/bin/sh", "-c", "cd " + ctx.Path() + " && " + script},
+                      ctx.Path() + "/../" + proc + ".log", std::chrono::seconds(60));
+}
+
+class PowerLossAtCallTest : public ::testing::TestWithParam<const char*> {};
+
+// Two processes fsync in turn; only fsyncs under items/ count. The second of
+// those, made by a1, is the nth: a1 dies there, and with it the power. The
+// journal holds that fsync's record only when the power went after it, and
+// the file's data survives only then; the call after it never happens.
+TEST_P(PowerLossAtCallTest, TheNthMatchingFsyncOfAnyProcessCutsThePower) {
+  const std::string moment = GetParam();
+  const bool after = moment == "after";
+  ScopedEnv preload("FAULTLINE_IOERR_PRELOAD", IOERR_PRELOAD);
+  FakeFaultContext ctx(KindNamed("power_loss"),
+                       {{"call", "fsync"}, {"nth", 2}, {"path", "items/*"}, {"moment", moment},
+                        {"unsynced", "drop"}, {"unsynced_ops", "keep"}, {"restart_after_ms", -1}},
+                       FakeRun{.agents = 2});
+  stdfs::create_directories(ctx.Path() + "/items");
+  ctx.Prepare();
+  ASSERT_TRUE(ctx.setup_failures().empty()) << ctx.setup_failures()[0];
+  ctx.Start();
+  const Ran first = RunAs(ctx, "a0",
+                          "printf x > items/x && sync items/x && printf o > other && sync other");
+  ASSERT_TRUE(first.exit.exited && first.exit.code == 0) << first.output;
+  EXPECT_FALSE(ctx.Died("a0")) << "one matching fsync so far: no power loss";
+  EXPECT_TRUE(ctx.kills().empty());
+
+  const Ran second = RunAs(ctx, "a1",
+                           "printf y > items/y && sync -d items/y; printf z > items/z && "
+                           "sync items/z; echo went on");
+  EXPECT_EQ(second.exit.signal, SIGKILL) << second.output;
+  EXPECT_EQ(second.output.find("went on"), std::string::npos) << second.output;
+  ASSERT_TRUE(ctx.Died("a1"));
+  ASSERT_EQ(ctx.kills().size(), 3u);
+  ASSERT_EQ(ctx.landings().size(), 1u);
+  const json& trigger = ctx.landings()[0].details["trigger"];
+  EXPECT_EQ(trigger["call"], "fsync");
+  EXPECT_EQ(trigger["nth"], 2);
+  EXPECT_EQ(trigger["moment"], moment);
+  EXPECT_EQ(trigger["agent"], "a1");
+  EXPECT_EQ(trigger["did"], "fdatasync");
+  EXPECT_EQ(trigger["file"], "items/y");
+  // items/x, other, and items/y only if it was made.
+  EXPECT_EQ(trigger["journal"]["fsyncs"], after ? 3 : 2) << trigger.dump();
+  EXPECT_EQ(ReadAll(ctx.Path() + "/items/x"), "x");
+  EXPECT_EQ(ReadAll(ctx.Path() + "/items/y"), after ? "y" : "");
+  EXPECT_FALSE(stdfs::exists(ctx.Path() + "/items/z"));
+  EXPECT_FALSE(ctx.Died("a0")) << "the power goes once";
+}
+
+INSTANTIATE_TEST_SUITE_P(Moments, PowerLossAtCallTest, ::testing::Values("after", "before"));
+
+TEST(PowerLossTest, TheNthRenameCountsASourceOrTargetThatMatches) {
+  ScopedEnv preload("FAULTLINE_IOERR_PRELOAD", IOERR_PRELOAD);
+  FakeFaultContext ctx(KindNamed("power_loss"),
+                       {{"call", "rename"}, {"nth", 2}, {"path", "items/*.json"},
+                        {"unsynced", "keep"}, {"unsynced_ops", "keep"}, {"restart_after_ms", -1}},
+                       FakeRun{.agents = 1, .reaper = false});
+  stdfs::create_directories(ctx.Path() + "/items");
+  ctx.Prepare();
+  ctx.Start();
+  const Ran ran = RunAs(ctx, "a0",
+                        "printf 1 > t && mv t items/a.json && printf 2 > t && mv t b.json && "
+                        "printf 3 > t && mv t items/c.json && printf 4 > t && mv t items/d.json");
+  EXPECT_EQ(ran.exit.signal, SIGKILL) << ran.output;
+  ASSERT_TRUE(ctx.Died("a0"));
+  const json& trigger = ctx.landings()[0].details["trigger"];
+  EXPECT_EQ(trigger["did"], "rename");
+  EXPECT_EQ(trigger["file"], "items/c.json");
+  EXPECT_EQ(trigger["from"], "t");
+  EXPECT_EQ(trigger["journal"]["renames"], 3) << "b.json's too, which does not match";
+  EXPECT_TRUE(stdfs::exists(ctx.Path() + "/items/c.json"));
+  EXPECT_FALSE(stdfs::exists(ctx.Path() + "/items/d.json"));
+}
+
+TEST(PowerLossTest, TheCallTriggerRefusesWhatCannotWork) {
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"call", "fsync"}, {"point", "claim.locked"}}, "not both"},
+      {{{"at_ms", 100}, {"path", "items/*"}}, "belong to \"call\""},
+      {{{"at_ms", 100}, {"moment", "before"}}, "belong to \"call\""},
+      {{{"call", "rename"}, {"path", "/items/*"}}, "relative to the coordination directory"},
+      {{{"call", "fsync"}, {"path", std::string(300, 'x')}}, "at most 255"},
+  };
+  for (const auto& [options, why] : cases) {
+    FakeFaultContext ctx(KindNamed("power_loss"), options);
+    ctx.Prepare();
+    ASSERT_EQ(ctx.setup_failures().size(), 1u) << options.dump();
+    EXPECT_NE(ctx.setup_failures()[0].find(why), std::string::npos) << ctx.setup_failures()[0];
+  }
+  FakeFaultContext freerun(KindNamed("power_loss"), {{"call", "fsync"}},
+                           FakeRun{.lockstep = false});
+  freerun.Prepare();
+  ASSERT_EQ(freerun.setup_failures().size(), 1u);
+  EXPECT_NE(freerun.setup_failures()[0].find("needs lockstep"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace faultline::testing

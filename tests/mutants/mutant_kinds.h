@@ -20,8 +20,8 @@ Mutant SpanLeak();            // span_leak.cc
 Mutant ReaperRescan();        // reaper_rescan.cc
 Mutant IgnoreSkills();        // ignore_skills.cc
 Mutant ModelRetryHot();       // model_retry_hot.cc
-Mutant SkipFileFsync();       // skip_file_fsync.cc
-Mutant SkipDirFsync();        // skip_dir_fsync.cc
+Mutant SkipFileFsync();       // skip_fsync.cc
+Mutant SkipDirFsync();        // skip_fsync.cc
 Mutant InPlaceComplete();     // in_place_complete.cc
 Mutant SpinWait();            // spin_wait.cc
 Mutant SubmitFromCount();     // submit_from_count.cc
