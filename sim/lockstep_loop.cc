@@ -54,10 +54,21 @@ bool Engine::Step(Proc& p) {
     return result_.error.empty();
   }
   std::string error;
+  bool silenced = false;
   auto r = p.conn->AwaitPark(
       static_cast<int>(s_.step_timeout_ms),
-      [&](nlohmann::json ev, int64_t) { Emit(p.id, std::move(ev)); }, &p.parked, &error,
-      o_.interrupted);
+      [&](nlohmann::json ev, int64_t) {
+        Emit(p.id, std::move(ev));
+        // Once the run has failed while `p` talks (e.g. it passed
+        // limits.process_events), nothing more it says counts: it is killed
+        // and its channel read to the end, instead of waiting out the step
+        // timeout for a park that a flood never sends.
+        if (!silenced && !result_.error.empty()) {
+          silenced = true;
+          processes_.Signal(p.pid, SIGKILL);
+        }
+      },
+      &p.parked, &error, o_.interrupted);
   switch (r) {
     case ControlConnection::Read::kParked:
       if (Collides(p)) CountProbe(protocol::probe::kCollision, true);
