@@ -1,6 +1,10 @@
 // The simulator's own speed (DESIGN §10), measured on whole runs of the real
 // coordinator:
-//   BM_LockstepSteps/agents:N   steps (process resumptions) per second
+//   BM_LockstepSteps/agents:N   steps (process resumptions) per second, and
+//                               steps_per_rt: that rate over the socket round
+//                               trips per second to N processes in turn,
+//                               measured in the same process around each run
+//                               (bench/bounds.h; bound 1.0)
 //   BM_SpawnAndRegister/256     256 agents started, registered, and exited
 //   BM_SimTimeSpeedup           64 agents, 2,000 items, 10 simulated minutes
 //                               of leases and heartbeats: simulated / wall time
@@ -8,6 +12,7 @@
 
 #include <filesystem>
 
+#include "bench/bounds.h"
 #include "faults/registry.h"
 #include "sim/invariants/registry.h"
 #include "sim/run.h"
@@ -50,19 +55,36 @@ void BM_LockstepSteps(benchmark::State& state) {
   ResolvedScenario s = Base(agents, 2000);
   s.work_min_ms = 1;
   s.work_max_ms = 5;
-  double steps = 0, loop_ms = 0;
+  double steps = 0, loop_ms = 0, round_trips = 0;
   for (auto _ : state) {
+    // The bound is measured on either side of the run, so that both see the
+    // same load on the machine.
+    state.PauseTiming();
+    round_trips += bench::SocketRoundTripsPerSecond(0.5, agents) / 2;
+    state.ResumeTiming();
     Outcome o = RunOnce(s, state);
     steps += o.steps;
     loop_ms += o.loop_ms;
+    state.PauseTiming();
+    round_trips += bench::SocketRoundTripsPerSecond(0.5, agents) / 2;
+    state.ResumeTiming();
   }
   // Steps per second of the scheduling loop alone (start-up and the final
   // state read are measured elsewhere).
-  state.counters["steps"] = steps / static_cast<double>(state.iterations());
+  const double n = static_cast<double>(state.iterations());
+  state.counters["steps"] = steps / n;
   state.counters["loop_steps_per_s"] = steps / (loop_ms / 1000.0);
+  state.counters["socket_rt_per_s"] = round_trips / n;
+  state.counters["steps_per_rt"] = steps / (loop_ms / 1000.0) / (round_trips / n);
 }
-BENCHMARK(BM_LockstepSteps)->ArgName("agents")->Arg(1)->Arg(8)->Arg(64)
-    ->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_LockstepSteps)
+    ->ArgName("agents")
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(64)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 void BM_SpawnAndRegister(benchmark::State& state) {
   ResolvedScenario s = Base(static_cast<int>(state.range(0)), 1);
@@ -73,7 +95,10 @@ void BM_SpawnAndRegister(benchmark::State& state) {
   // control channel (registration is its first step after that).
   state.counters["startup_ms"] = startup_ms / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_SpawnAndRegister)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond)
+BENCHMARK(BM_SpawnAndRegister)
+    ->Arg(256)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
 void BM_SimTimeSpeedup(benchmark::State& state) {
