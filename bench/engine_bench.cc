@@ -1,5 +1,8 @@
 // The simulator's own speed (DESIGN §10), measured on whole runs of the real
 // coordinator:
+// Each runs with the lockstep CPU pin (sim/lockstep_cpu.h) on and off (pin:1,
+// pin:0; pin:0 is how lockstep ran before the pin), side by side in one
+// process so that both see the same machine.
 //   BM_LockstepSteps/agents:N   steps (process resumptions) per second, and
 //                               steps_per_rt: that rate over the socket round
 //                               trips per second to N processes in turn,
@@ -10,11 +13,13 @@
 //                               of leases and heartbeats: simulated / wall time
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "bench/bounds.h"
 #include "faults/registry.h"
 #include "sim/invariants/registry.h"
+#include "sim/lockstep_cpu.h"
 #include "sim/run.h"
 #include "sim/sut/systems.h"
 
@@ -25,6 +30,9 @@ struct Outcome {
   RunReport report;
   double steps = 0, sim_ms = 0, startup_ms = 0, loop_ms = 0;
 };
+
+// The pin as the benchmark's argument says (the engine reads the variable).
+void SetPin(int64_t pin) { setenv(kLockstepPinEnv, pin != 0 ? "1" : "0", 1); }
 
 Outcome RunOnce(const ResolvedScenario& s, benchmark::State& state) {
   static const Catalog catalog{faults::AllFaults(), CoreInvariants(), &sut::Systems()};
@@ -52,6 +60,7 @@ ResolvedScenario Base(int agents, int items) {
 
 void BM_LockstepSteps(benchmark::State& state) {
   const int agents = static_cast<int>(state.range(0));
+  SetPin(state.range(1));
   ResolvedScenario s = Base(agents, 2000);
   s.work_min_ms = 1;
   s.work_max_ms = 5;
@@ -88,6 +97,7 @@ BENCHMARK(BM_LockstepSteps)
 
 void BM_SpawnAndRegister(benchmark::State& state) {
   ResolvedScenario s = Base(static_cast<int>(state.range(0)), 1);
+  SetPin(1);
   s.reaper = false;
   double startup_ms = 0;
   for (auto _ : state) startup_ms += RunOnce(s, state).startup_ms;
@@ -104,6 +114,7 @@ BENCHMARK(BM_SpawnAndRegister)
 void BM_SimTimeSpeedup(benchmark::State& state) {
   // 2,000 items of ~18 s each over 64 agents: about 10 minutes of simulated
   // time, with 3 s leases renewed every 1.5 s and heartbeats every 500 ms.
+  SetPin(state.range(0));
   ResolvedScenario s = Base(64, 2000);
   s.work_min_ms = 16'000;
   s.work_max_ms = 20'000;
@@ -113,7 +124,13 @@ void BM_SimTimeSpeedup(benchmark::State& state) {
   state.counters["sim_s"] = sim_ms / 1000.0 / static_cast<double>(state.iterations());
   state.counters["speedup"] = benchmark::Counter(sim_ms / 1000.0, benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_SimTimeSpeedup)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_SimTimeSpeedup)
+    ->ArgName("pin")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 }  // namespace
 }  // namespace faultline

@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <fstream>
+#include <optional>
 
 #include "sim/engine_internal.h"
+#include "sim/lockstep_cpu.h"
 #include "sim/protocol/control_protocol.h"
 
 namespace faultline::engine_detail {
@@ -153,6 +155,11 @@ EngineResult Engine::Run() {
     bool started = result_.error.empty();  // a fault that cannot be set up starts nothing
     if (started && TelemetryWanted()) started = StartCollector();
     if (started && ModelWanted()) started = StartModel();
+    // The run's processes, and every one they or the engine start later,
+    // share the engine's CPU (lockstep_cpu.h); the collector and the model
+    // server, started above, serve them from wherever they are.
+    std::optional<LockstepCpuPin> pin;
+    if (lockstep_) pin.emplace();
     for (Proc& p : procs_) started = started && Spawn(p);
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = base::MonotonicMicros() - start_mono_;
