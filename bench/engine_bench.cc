@@ -87,10 +87,11 @@ void BM_LockstepSteps(benchmark::State& state) {
   state.counters["steps_per_rt"] = steps / (loop_ms / 1000.0) / (round_trips / n);
 }
 BENCHMARK(BM_LockstepSteps)
-    ->ArgName("agents")
-    ->Arg(1)
-    ->Arg(8)
-    ->Arg(64)
+    ->ArgNames({"agents", "pin"})
+    ->Args({1, 1})
+    ->Args({8, 1})
+    ->Args({64, 0})
+    ->Args({64, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
