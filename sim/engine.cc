@@ -4,10 +4,8 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <fstream>
-#include <optional>
 
 #include "sim/engine_internal.h"
-#include "sim/lockstep_cpu.h"
 #include "sim/protocol/control_protocol.h"
 
 namespace faultline::engine_detail {
@@ -156,10 +154,9 @@ EngineResult Engine::Run() {
     if (started && TelemetryWanted()) started = StartCollector();
     if (started && ModelWanted()) started = StartModel();
     // The run's processes, and every one they or the engine start later,
-    // share the engine's CPU (lockstep_cpu.h); the collector and the model
-    // server, started above, serve them from wherever they are.
-    std::optional<LockstepCpuPin> pin;
-    if (lockstep_) pin.emplace();
+    // start on the engine's CPU (lockstep_cpu.h); the collector and the
+    // model server, started above, serve them from wherever they are.
+    if (lockstep_) cpu_.emplace();
     for (Proc& p : procs_) started = started && Spawn(p);
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = base::MonotonicMicros() - start_mono_;
@@ -170,6 +167,7 @@ EngineResult Engine::Run() {
       if (lockstep_) StopPoint(nullptr);
       result_.loop_wall_us = base::MonotonicMicros() - loop_start;
     }
+    cpu_.reset();
   }
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
   StopAll();

@@ -1,44 +1,75 @@
-// One CPU for a lockstep run (docs/determinism.md, "Performance").
+// Where a lockstep run's processes may run (docs/determinism.md,
+// "Performance").
 //
 // In lockstep exactly one process runs at a time: the engine lets a parked
 // process go and blocks until it parks again. When the two sit on different
-// CPUs, every hand-off wakes a CPU that went idle meanwhile, an
-// inter-processor interrupt that costs far more than the hand-off itself
-// (on a virtual machine, an exit to the hypervisor). On one CPU the hand-off
-// is a plain switch from the process that blocks to the one it woke. Nothing
-// is lost: the processes never ran in parallel.
+// CPUs and the machine has an idle one, every hand-off wakes a CPU that went
+// idle meanwhile: an inter-processor interrupt, on a virtual machine an exit
+// to the hypervisor, which costs more than the hand-off itself. On one CPU
+// the hand-off is a plain switch from the process that blocks to the one it
+// woke. But when every CPU is busy with other work, one CPU is a smaller
+// share of the machine than all of them. So the run measures: it starts on
+// one CPU (the one the engine runs on), tries its whole CPU set for one window
+// of steps, keeps whichever went faster, and tries the other again every few
+// windows, as the machine's load changes.
 //
-// The pin changes only how fast a run goes, never what it does: the engine
-// decides every step, so traces are the same pinned or not.
+// Placement changes only how fast a run goes, never what it does: the engine
+// decides every step, so traces are the same pinned, spread or switching.
 //
-// Thread-compatible; acts on the calling thread, whose later children
-// (clone, fork) inherit its CPU set.
+// Thread-compatible; acts on the calling thread (whose later children inherit
+// its CPU set) and on the processes the caller names when it switches.
 #pragma once
 
 #include <sched.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
 
 namespace faultline {
 
-// The environment variable that turns the pin off: FAULTLINE_LOCKSTEP_PIN=0.
+// FAULTLINE_LOCKSTEP_PIN: "1" keeps the run on one CPU, "0" never pins it;
+// unset (or anything else): measure and choose, as above.
 inline constexpr const char* kLockstepPinEnv = "FAULTLINE_LOCKSTEP_PIN";
 
-class LockstepCpuPin {
+class LockstepCpu {
  public:
-  // Restricts the calling thread to the CPU it is running on now, unless
-  // kLockstepPinEnv is "0" or the thread's CPU set cannot be read or set (then
-  // nothing changes: the run is slower, not wrong).
-  LockstepCpuPin();
-  // Gives the thread back the CPU set it had.
-  ~LockstepCpuPin();
-  LockstepCpuPin(const LockstepCpuPin&) = delete;
-  LockstepCpuPin& operator=(const LockstepCpuPin&) = delete;
+  // Steps per measured window, and exploited windows between two tries of
+  // the other placement.
+  static constexpr int kWindowSteps = 256;
+  static constexpr int kKeepWindows = 8;
 
-  // The CPU the thread was pinned to, or -1 when it was not.
-  int cpu() const { return cpu_; }
+  // Pins the calling thread to the CPU it runs on now, unless
+  // kLockstepPinEnv is "0", the thread may use one CPU only, or its CPU set
+  // cannot be read or set (then nothing ever changes: slower, not wrong).
+  LockstepCpu();
+  // Gives the thread back the CPU set it had.
+  ~LockstepCpu();
+  LockstepCpu(const LockstepCpu&) = delete;
+  LockstepCpu& operator=(const LockstepCpu&) = delete;
+
+  // Calls `each_process` with every live process of the run.
+  using ForEachProcess = std::function<void(const std::function<void(pid_t)>&)>;
+  // Counts one step; at the end of a window may move the thread and every
+  // process `for_each` names to the other placement.
+  void AfterStep(const ForEachProcess& for_each);
+
+  bool pinned() const { return pinned_; }
+  int switches() const { return switches_; }
 
  private:
-  cpu_set_t saved_;
-  int cpu_ = -1;
+  void Place(bool pinned, const ForEachProcess& for_each);
+
+  cpu_set_t saved_;  // the thread's CPU set before the run
+  cpu_set_t one_;    // the one CPU
+  bool adaptive_ = false;
+  bool pinned_ = false;
+  bool trying_ = false;  // this window runs the placement being tried
+  int keep_ = 1;         // windows before the next try
+  int steps_ = 0;        // in this window
+  int64_t window_start_us_ = 0;
+  double kept_rate_ = 0;  // steps/s of the last window of the kept placement
+  int switches_ = 0;
 };
 
 }  // namespace faultline

@@ -84,6 +84,15 @@ bool Engine::Step(Proc& p) {
   return true;
 }
 
+void Engine::AfterStepPlacement() {
+  if (!cpu_) return;
+  cpu_->AfterStep([this](const std::function<void(pid_t)>& each) {
+    for (const Proc& q : procs_) {
+      if (q.alive && q.pid > 0) each(q.pid);
+    }
+  });
+}
+
 std::string Engine::DeadlockReport() const {
   std::string out;
   for (const Proc& p : procs_) {
@@ -154,6 +163,7 @@ EngineResult::End Engine::LockstepLoop() {
     const size_t picked = scheduler->Pick(runnable);
     if (picked >= procs_.size()) {
       if (!StepInterposed(picked)) return EngineResult::End::kHarnessError;
+      AfterStepPlacement();
       if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
       continue;
     }
@@ -167,6 +177,7 @@ EngineResult::End Engine::LockstepLoop() {
       if (taken) continue;
     }
     if (!Step(p)) return EngineResult::End::kHarnessError;
+    AfterStepPlacement();
     const bool yielded = p.parked.kind == Parked::Kind::kYield;
     if (livelock_.OnStep(T(), static_cast<size_t>(&p - procs_.data()), p.id,
                          yielded ? p.parked.point : std::string(), p.parked.item)) {

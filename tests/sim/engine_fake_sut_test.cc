@@ -56,12 +56,11 @@ class QueueSut final : public Sut {
   bool Processes(SutHost& host, std::vector<SutProcessSpec>* out, std::string*) override {
     calls.push_back("Processes");
     for (const char* id : {"a0", "a1"}) {
-      out->push_back(
-          {id,
-           "agent",
-           {C_AGENT_BIN, "agent", dir_, id, "0", "20", std::to_string(host.AgentSeed(id)), "3000"},
-           {},
-           ""});
+      out->push_back({id, "agent",
+                      {C_AGENT_BIN, "agent", dir_, id, "0", "20",
+                       std::to_string(host.AgentSeed(id)), "3000"},
+                      {},
+                      ""});
     }
     return true;
   }
@@ -238,33 +237,54 @@ TEST(EngineFakeSutTest, TheSameSeedGivesTheSameTrace) {
   EXPECT_GT(a.result.steps, 10u);
 }
 
-// The lockstep CPU pin (sim/lockstep_cpu.h): mid-run the engine's thread and
-// every process of the run may use one CPU; afterwards the thread has its own
-// CPU set back; the trace is the same with the pin turned off.
-TEST(EngineFakeSutTest, LockstepRunsOnOneCpuGivesTheCpuSetBackAndKeepsItsTrace) {
+// Where a lockstep run runs (sim/lockstep_cpu.h): pinned, the engine's thread
+// and every process of the run may use one CPU mid-run; spread, all of them;
+// measuring, first one CPU, then (the window it tries the other placement)
+// all. Afterwards the thread has its own CPU set back, and the trace is the
+// same every way.
+RunRecord RunPlaced(const char* pin, int items) {
+  setenv(kLockstepPinEnv, pin, 1);
+  RunRecord run = RunOnce(5, items);
+  unsetenv(kLockstepPinEnv);
+  return run;
+}
+
+TEST(EngineFakeSutTest, LockstepPlacementMovesTheRunNotItsTrace) {
   cpu_set_t before;
   ASSERT_EQ(sched_getaffinity(0, sizeof before, &before), 0);
-  if (CPU_COUNT(&before) < 2) GTEST_SKIP() << "one CPU only: there is nothing to pin";
-  // 40 items: well over 64 steps, so that snapshots are taken mid-run (the
-  // last one, after the processes stopped, sees the CPU set given back).
-  const RunRecord pinned = RunOnce(5, 40);
+  const int all = CPU_COUNT(&before);
+  if (all < 2) GTEST_SKIP() << "one CPU only: there is nothing to place";
+  // Enough items for more than two windows of steps, with snapshots (every 64
+  // steps) in each; the last snapshot, after the processes stopped, sees the
+  // thread's CPU set given back.
+  constexpr int kItems = 150;
+  const RunRecord pinned = RunPlaced("1", kItems);
   ASSERT_EQ(pinned.result.end, EngineResult::End::kCompleted) << pinned.result.error;
-  ASSERT_GE(pinned.engine_cpus.size(), 2u);
+  ASSERT_GT(pinned.result.steps, 2u * LockstepCpu::kWindowSteps);
   for (size_t i = 0; i + 1 < pinned.engine_cpus.size(); ++i) EXPECT_EQ(pinned.engine_cpus[i], 1);
-  EXPECT_EQ(pinned.engine_cpus.back(), CPU_COUNT(&before));
+  EXPECT_EQ(pinned.engine_cpus.back(), all);
   ASSERT_FALSE(pinned.child_cpus.empty());
   for (int n : pinned.child_cpus) EXPECT_EQ(n, 1);
   cpu_set_t after;
   ASSERT_EQ(sched_getaffinity(0, sizeof after, &after), 0);
   EXPECT_TRUE(CPU_EQUAL(&before, &after));
 
-  setenv(kLockstepPinEnv, "0", 1);
-  const RunRecord spread = RunOnce(5, 40);
-  unsetenv(kLockstepPinEnv);
+  const RunRecord spread = RunPlaced("0", kItems);
   ASSERT_EQ(spread.result.end, EngineResult::End::kCompleted) << spread.result.error;
-  for (int n : spread.engine_cpus) EXPECT_EQ(n, CPU_COUNT(&before));
-  for (int n : spread.child_cpus) EXPECT_EQ(n, CPU_COUNT(&before));
+  for (int n : spread.engine_cpus) EXPECT_EQ(n, all);
+  for (int n : spread.child_cpus) EXPECT_EQ(n, all);
+
+  const RunRecord measured = RunPlaced("", kItems);
+  ASSERT_EQ(measured.result.end, EngineResult::End::kCompleted) << measured.result.error;
+  // Snapshots at steps 64-192 fall in the first window (one CPU), those at
+  // 320-448 in the second, which tries the whole set.
+  ASSERT_GE(measured.engine_cpus.size(), 8u);
+  EXPECT_EQ(measured.engine_cpus[0], 1);
+  EXPECT_EQ(measured.engine_cpus[5], all);
+  EXPECT_EQ(measured.engine_cpus.back(), all);
+
   EXPECT_EQ(pinned.result.trace_sha256, spread.result.trace_sha256);
+  EXPECT_EQ(pinned.result.trace_sha256, measured.result.trace_sha256);
 }
 
 TEST(EngineFakeSutTest, ASetUpFailureOfTheSystemIsAHarnessErrorSayingWhy) {
