@@ -153,14 +153,13 @@ EngineResult Engine::Run() {
     bool started = result_.error.empty();  // a fault that cannot be set up starts nothing
     if (started && TelemetryWanted()) started = StartCollector();
     if (started && ModelWanted()) started = StartModel();
-    // The run's processes, and every one they or the engine start later,
-    // start on the engine's CPU (lockstep_cpu.h); the collector and the
-    // model server, started above, serve them from wherever they are.
-    if (lockstep_) cpu_.emplace();
     for (Proc& p : procs_) started = started && Spawn(p);
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = base::MonotonicMicros() - start_mono_;
     if (started) {
+      // Where the run's processes run from now on (lockstep_cpu.h); the
+      // collector and the model server are never moved.
+      if (lockstep_) cpu_.emplace(RunProcesses());
       for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
       const int64_t loop_start = base::MonotonicMicros();
       end = lockstep_ ? LockstepLoop() : FreerunLoop();

@@ -296,8 +296,10 @@ class Engine {
   EngineResult::End LockstepLoop();
   EngineResult::End FreerunLoop();
   bool Step(Proc& p);
-  // Counts a step for the run's CPU placement (lockstep_cpu.h).
+  // Counts a step for the run's CPU placement (lockstep_cpu.h), which moves
+  // the live processes of RunProcesses().
   void AfterStepPlacement();
+  LockstepCpu::ForEachProcess RunProcesses();
   bool Collides(const Proc& p) const;
   std::string DeadlockReport() const;
   // A stop point (sim/stop_controller.h; engine_stop.cc): hands the stop

@@ -7,29 +7,42 @@
 
 namespace faultline {
 
-LockstepCpu::LockstepCpu() {
+LockstepCpu::LockstepCpu(const ForEachProcess& for_each) {
   CPU_ZERO(&saved_);
   CPU_ZERO(&one_);
   const char* env = std::getenv(kLockstepPinEnv);
   const std::string_view mode = env == nullptr ? "" : env;
   if (mode == "0") return;
-  if (sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
-  // Where the thread runs now: the CPU the scheduler found best for it a
-  // moment ago, so runs started side by side spread over the CPUs.
-  const int cpu = sched_getcpu();
-  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &saved_) || CPU_COUNT(&saved_) < 2) return;
-  CPU_SET(cpu, &one_);
-  if (sched_setaffinity(0, sizeof one_, &one_) != 0) return;
-  pinned_ = true;
-  adaptive_ = mode != "1";
+  if (sched_getaffinity(0, sizeof saved_, &saved_) != 0 || CPU_COUNT(&saved_) < 2) return;
+  if (mode == "1") {
+    PickCpu();
+    if (cpu_ >= 0) Place(true, for_each);
+    return;
+  }
+  adaptive_ = true;
   window_start_us_ = base::MonotonicMicros();
 }
 
+void LockstepCpu::PickCpu() {
+  // Where the thread runs now: the CPU the scheduler found best for it a
+  // moment ago, so runs side by side spread over the CPUs.
+  const int cpu = sched_getcpu();
+  CPU_ZERO(&one_);
+  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &saved_)) {
+    cpu_ = -1;
+    return;
+  }
+  CPU_SET(cpu, &one_);
+  cpu_ = cpu;
+}
+
 LockstepCpu::~LockstepCpu() {
-  if (pinned_) sched_setaffinity(0, sizeof saved_, &saved_);
+  if (switches_ > 0) sched_setaffinity(0, sizeof saved_, &saved_);
 }
 
 void LockstepCpu::Place(bool pinned, const ForEachProcess& for_each) {
+  if (pinned && !pinned_) PickCpu();
+  if (pinned && cpu_ < 0) return;  // no CPU to be had: stay spread
   const cpu_set_t& set = pinned ? one_ : saved_;
   sched_setaffinity(0, sizeof set, &set);
   // A process that exited meanwhile fails with ESRCH: nothing to move.

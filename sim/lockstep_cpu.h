@@ -8,16 +8,17 @@
 // to the hypervisor, which costs more than the hand-off itself. On one CPU
 // the hand-off is a plain switch from the process that blocks to the one it
 // woke. But when every CPU is busy with other work, one CPU is a smaller
-// share of the machine than all of them. So the run measures: it starts on
-// one CPU (the one the engine runs on), tries its whole CPU set for one window
-// of steps, keeps whichever went faster, and tries the other again every few
-// windows, as the machine's load changes.
+// share of the machine than all of them. So the run measures: its processes
+// start where the scheduler puts them; once they all said hello the run
+// steps for one window on its whole CPU set, then for one window on one CPU
+// (the one the engine runs on then), keeps whichever went faster, and tries
+// the other again every few windows, as the machine's load changes.
 //
 // Placement changes only how fast a run goes, never what it does: the engine
 // decides every step, so traces are the same pinned, spread or switching.
 //
 // Thread-compatible; acts on the calling thread (whose later children inherit
-// its CPU set) and on the processes the caller names when it switches.
+// its CPU set) and on the processes the caller names when it moves them.
 #pragma once
 
 #include <sched.h>
@@ -39,17 +40,19 @@ class LockstepCpu {
   static constexpr int kWindowSteps = 256;
   static constexpr int kKeepWindows = 8;
 
-  // Pins the calling thread to the CPU it runs on now, unless
-  // kLockstepPinEnv is "0", the thread may use one CPU only, or its CPU set
-  // cannot be read or set (then nothing ever changes: slower, not wrong).
-  LockstepCpu();
+  // Calls `each_process` with every live process of the run.
+  using ForEachProcess = std::function<void(const std::function<void(pid_t)>&)>;
+
+  // Starts placing the calling thread and the processes `for_each` names:
+  // measuring, or on one CPU at once when kLockstepPinEnv is "1". Nothing
+  // ever changes when it is "0", when the thread may use one CPU only, or
+  // when its CPU set cannot be read (slower, not wrong).
+  explicit LockstepCpu(const ForEachProcess& for_each);
   // Gives the thread back the CPU set it had.
   ~LockstepCpu();
   LockstepCpu(const LockstepCpu&) = delete;
   LockstepCpu& operator=(const LockstepCpu&) = delete;
 
-  // Calls `each_process` with every live process of the run.
-  using ForEachProcess = std::function<void(const std::function<void(pid_t)>&)>;
   // Counts one step; at the end of a window may move the thread and every
   // process `for_each` names to the other placement.
   void AfterStep(const ForEachProcess& for_each);
@@ -59,6 +62,7 @@ class LockstepCpu {
 
  private:
   void Place(bool pinned, const ForEachProcess& for_each);
+  void PickCpu();  // one_ and cpu_: the CPU the thread runs on, -1 if none
 
   cpu_set_t saved_;  // the thread's CPU set before the run
   cpu_set_t one_;    // the one CPU
@@ -66,6 +70,7 @@ class LockstepCpu {
   bool pinned_ = false;
   bool trying_ = false;  // this window runs the placement being tried
   int keep_ = 1;         // windows before the next try
+  int cpu_ = -1;         // the one CPU, -1 until picked
   int steps_ = 0;        // in this window
   int64_t window_start_us_ = 0;
   double kept_rate_ = 0;  // steps/s of the last window of the kept placement

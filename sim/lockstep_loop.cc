@@ -84,13 +84,16 @@ bool Engine::Step(Proc& p) {
   return true;
 }
 
-void Engine::AfterStepPlacement() {
-  if (!cpu_) return;
-  cpu_->AfterStep([this](const std::function<void(pid_t)>& each) {
+LockstepCpu::ForEachProcess Engine::RunProcesses() {
+  return [this](const std::function<void(pid_t)>& each) {
     for (const Proc& q : procs_) {
       if (q.alive && q.pid > 0) each(q.pid);
     }
-  });
+  };
+}
+
+void Engine::AfterStepPlacement() {
+  if (cpu_) cpu_->AfterStep(RunProcesses());
 }
 
 std::string Engine::DeadlockReport() const {

@@ -239,8 +239,7 @@ TEST(EngineFakeSutTest, TheSameSeedGivesTheSameTrace) {
 
 // Where a lockstep run runs (sim/lockstep_cpu.h): pinned, the engine's thread
 // and every process of the run may use one CPU mid-run; spread, all of them;
-// measuring, first one CPU, then (the window it tries the other placement)
-// all. Afterwards the thread has its own CPU set back, and the trace is the
+// measuring, first all, then (the window it tries the other placement) one. Afterwards the thread has its own CPU set back, and the trace is the
 // same every way.
 RunRecord RunPlaced(const char* pin, int items) {
   setenv(kLockstepPinEnv, pin, 1);
@@ -276,11 +275,11 @@ TEST(EngineFakeSutTest, LockstepPlacementMovesTheRunNotItsTrace) {
 
   const RunRecord measured = RunPlaced("", kItems);
   ASSERT_EQ(measured.result.end, EngineResult::End::kCompleted) << measured.result.error;
-  // Snapshots at steps 64-192 fall in the first window (one CPU), those at
-  // 320-448 in the second, which tries the whole set.
+  // Snapshots at steps 64-192 fall in the first window (all CPUs), those at
+  // 320-448 in the second, which tries one.
   ASSERT_GE(measured.engine_cpus.size(), 8u);
-  EXPECT_EQ(measured.engine_cpus[0], 1);
-  EXPECT_EQ(measured.engine_cpus[5], all);
+  EXPECT_EQ(measured.engine_cpus[0], all);
+  EXPECT_EQ(measured.engine_cpus[5], 1);
   EXPECT_EQ(measured.engine_cpus.back(), all);
 
   EXPECT_EQ(pinned.result.trace_sha256, spread.result.trace_sha256);
