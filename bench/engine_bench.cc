@@ -9,9 +9,9 @@
 //   BM_SimTimeSpeedup           64 agents, 2,000 items, 10 simulated minutes
 //                               of leases and heartbeats: simulated / wall time
 // Lockstep runs are measured with each CPU placement (sim/lockstep_cpu.h),
-// side by side in one process so that all see the same machine: pin:0 never
-// pinned (how lockstep ran before placement), pin:1 the default (measure and
-// choose), pin:2 always on one CPU.
+// side by side in one process so that all see the same machine: pin:0 the
+// default (never placed, as lockstep always ran), pin:1 "auto" (measure and
+// choose), pin:2 on one CPU.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -34,10 +34,10 @@ struct Outcome {
 
 // The placement the benchmark's argument names (the engine reads the variable).
 void SetPin(int64_t pin) {
-  if (pin == 1) {
+  if (pin == 0) {
     unsetenv(kLockstepPinEnv);
   } else {
-    setenv(kLockstepPinEnv, pin == 0 ? "0" : "1", 1);
+    setenv(kLockstepPinEnv, pin == 1 ? "auto" : "1", 1);
   }
 }
 
@@ -106,7 +106,7 @@ BENCHMARK(BM_LockstepSteps)
 
 void BM_SpawnAndRegister(benchmark::State& state) {
   ResolvedScenario s = Base(static_cast<int>(state.range(0)), 1);
-  SetPin(1);
+  SetPin(0);
   s.reaper = false;
   double startup_ms = 0;
   for (auto _ : state) startup_ms += RunOnce(s, state).startup_ms;

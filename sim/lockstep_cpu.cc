@@ -12,7 +12,7 @@ LockstepCpu::LockstepCpu(const ForEachProcess& for_each) {
   CPU_ZERO(&one_);
   const char* env = std::getenv(kLockstepPinEnv);
   const std::string_view mode = env == nullptr ? "" : env;
-  if (mode == "0") return;
+  if (mode != "1" && mode != "auto") return;
   if (sched_getaffinity(0, sizeof saved_, &saved_) != 0 || CPU_COUNT(&saved_) < 2) return;
   if (mode == "1") {
     PickCpu();

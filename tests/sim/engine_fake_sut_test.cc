@@ -238,7 +238,7 @@ TEST(EngineFakeSutTest, TheSameSeedGivesTheSameTrace) {
 }
 
 // Where a lockstep run runs (sim/lockstep_cpu.h): pinned, the engine's thread
-// and every process of the run may use one CPU mid-run; spread, all of them;
+// and every process of the run may use one CPU mid-run; by default, all;
 // measuring, first all, then (the window it tries the other placement) one. Afterwards the thread has its own CPU set back, and the trace is the
 // same every way.
 RunRecord RunPlaced(const char* pin, int items) {
@@ -268,12 +268,12 @@ TEST(EngineFakeSutTest, LockstepPlacementMovesTheRunNotItsTrace) {
   ASSERT_EQ(sched_getaffinity(0, sizeof after, &after), 0);
   EXPECT_TRUE(CPU_EQUAL(&before, &after));
 
-  const RunRecord spread = RunPlaced("0", kItems);
+  const RunRecord spread = RunPlaced("", kItems);
   ASSERT_EQ(spread.result.end, EngineResult::End::kCompleted) << spread.result.error;
   for (int n : spread.engine_cpus) EXPECT_EQ(n, all);
   for (int n : spread.child_cpus) EXPECT_EQ(n, all);
 
-  const RunRecord measured = RunPlaced("", kItems);
+  const RunRecord measured = RunPlaced("auto", kItems);
   ASSERT_EQ(measured.result.end, EngineResult::End::kCompleted) << measured.result.error;
   // Snapshots at steps 64-192 fall in the first window (all CPUs), those at
   // 320-448 in the second, which tries one.
