@@ -14,6 +14,8 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libboost1.81-dev libboost-filesystem1.81-dev libssl-dev libcpp-httplib-dev
+  libpq-dev      # swarm's PostgreSQL backend (coordinator/pg_*)
+  postgresql-15  # the server its tests start privately, and every "store": "postgres" run (docs/postgres.md)
   help2man      # man pages from --help (the man target, ./dev.sh package)
   python3-yaml  # the CI recipes' test (tests/install/ci_recipes_test.py)
 )

@@ -6,7 +6,7 @@
 
 _faultline_flags() {
   case "$1" in
-    run) echo "--seed --seeds --mode --sut --out --swarm --keep --check-determinism
+    run) echo "--seed --seeds --mode --store --sut --out --swarm --keep --check-determinism
                --require-landed --shard --first-index --dry-run --junit --help" ;;
     replay) echo "--swarm --stop-at --until --step --stop-report --help" ;;
     show) echo "--around --steps --after --help" ;;
@@ -33,6 +33,7 @@ _faultline() {
   fi
   case "$command:$prev" in
     run:--mode) COMPREPLY=($(compgen -W "lockstep freerun" -- "$cur")); return ;;
+    run:--store) COMPREPLY=($(compgen -W "fs postgres" -- "$cur")); return ;;
     report:--timelines) COMPREPLY=($(compgen -W "auto all failing none" -- "$cur")); return ;;
     sink:--mode) COMPREPLY=($(compgen -W "up 503 blackhole" -- "$cur")); return ;;
     replay:--until) COMPREPLY=($(compgen -W "violation" -- "$cur")); return ;;

@@ -29,6 +29,7 @@ struct RunFlags {
   int64_t seed = -1;
   std::string mode;
   std::string sut;
+  std::string store;  // --store: overrides the scenario's "store"
   std::string out = "faultline-out";
   std::string swarm;
   bool keep = false;
@@ -135,6 +136,18 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
     return kExitUsage;
   }
   if (!ApplySut(f.sut, catalog, &scenario)) return kExitUsage;
+  if (!f.store.empty()) {
+    // The same scenario on the other store: validated again, since a
+    // combination may become impossible (an external SUT, a network fault).
+    nlohmann::json doc = scenario.doc;
+    doc["store"] = f.store;
+    ScenarioError error;
+    if (!ParseScenario(doc.dump(), path + " (with --store " + f.store + ")", catalog, &scenario,
+                       &error)) {
+      std::fprintf(stderr, "faultline: %s\n", error.ToString().c_str());
+      return kExitUsage;
+    }
+  }
   uint64_t seed =
       (f.seed >= 0 ? static_cast<uint64_t>(f.seed) : scenario.doc.value("seed", uint64_t{1})) +
       static_cast<uint64_t>(f.seed_offset);
@@ -256,6 +269,10 @@ base::Runner SetupRun(CLI::App* app) {
       ->check(SeedText());
   app->add_option("--mode", f->mode, "Override the scenario's mode")
       ->check(CLI::IsMember({"lockstep", "freerun"}));
+  app->add_option("--store", f->store,
+                  "Override the scenario's \"store\": fs (the shared directory) or postgres (a "
+                  "database server the run starts, docs/postgres.md)")
+      ->check(CLI::IsMember({"fs", "postgres"}));
   app->add_option("--sut", f->sut,
                   "Run against the external SUT described in this file (a \"sut\" block, see "
                   "docs/external-sut.md), or \"swarm\" for the reference coordinator")

@@ -7,6 +7,7 @@
 
 #include "coordinator/agent.h"
 #include "coordinator/exit_codes.h"
+#include "coordinator/fs_store.h"
 #include "coordinator/records.h"
 
 namespace swarm {
@@ -100,8 +101,12 @@ int Run(const AgentCommand& command, AgentFlags* f) {
   if (!opened.ok()) return fail(opened.status());
   Clock* clock = opened->runtime.clock;
   Probe* probe = opened->runtime.probe;
-  opened->store->set_claim_order(f->claim_order == "fifo" ? FsStore::ClaimOrder::kFifo
-                                                          : FsStore::ClaimOrder::kSpread);
+  // The claim order is the fs backend's walk; the PostgreSQL backend's
+  // claims skip locked rows, so its agents never race for one item.
+  if (auto* fs_store = dynamic_cast<FsStore*>(opened->store.get())) {
+    fs_store->set_claim_order(f->claim_order == "fifo" ? FsStore::ClaimOrder::kFifo
+                                                       : FsStore::ClaimOrder::kSpread);
+  }
   command.install_stop_handlers();
   auto telemetry = telemetry::AgentTelemetry::FromEnvironment(f->dir, o.id, o.seed, clock, probe,
                                                               opened->exporter);

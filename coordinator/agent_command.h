@@ -15,7 +15,7 @@
 #include "base/subcommand_table.h"
 #include "coordinator/config.h"
 #include "coordinator/control_channel.h"
-#include "coordinator/fs_store.h"
+#include "coordinator/store.h"
 #include "coordinator/model_client.h"
 #include "coordinator/status.h"
 #include "coordinator/telemetry.h"
@@ -26,7 +26,7 @@ namespace swarm {
 // exporter and model caller to use (null: the reference ones).
 struct AgentStore {
   Runtime runtime;
-  std::unique_ptr<FsStore> store;
+  std::unique_ptr<Store> store;
   telemetry::ExporterFactory exporter = nullptr;
   model::CallerFactory model_caller = nullptr;
 };

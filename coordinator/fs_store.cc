@@ -257,6 +257,9 @@ Result<std::vector<std::string>> FsStore::SubmitGenerated(std::string_view prefi
   // the same count never take the same one — the loser moves on.
   auto names = fs::ListDir(Sub("items"));
   if (!names.ok()) return names.status();
+  // Under the harness (a submitter of the run) the listing and each write
+  // are steps of their own, so that two submitters interleave between them.
+  probe_->Yield(point::kSubmitListed, "");
   std::vector<std::string> added;
   added.reserve(static_cast<size_t>(count));
   for (uint64_t n = names->size() + 1; static_cast<int64_t>(added.size()) < count; ++n) {
@@ -264,11 +267,16 @@ Result<std::vector<std::string>> FsStore::SubmitGenerated(std::string_view prefi
     s.id = fmt::format("{}{:06}", prefix, n);
     s.payload = "payload of " + s.id;
     s.skill = std::string(skill);
+    probe_->Yield(point::kSubmitCreate, s.id);
     Status st = fs::CreateAtomic(Sub("tmp"), ItemPath(s.id), ToJson(s).dump());
-    if (st.code() == Status::Code::kConflict) continue;
+    if (st.code() == Status::Code::kConflict) {
+      probe_->Reached(probe::kSubmitIdTaken);
+      continue;
+    }
     if (!st.ok()) return st;  // the items added before it stay
     added.push_back(std::move(s.id));
   }
+  Event({{"type", "submit_ok"}, {"ids", added}});
   return added;
 }
 

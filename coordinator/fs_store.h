@@ -70,7 +70,7 @@ class FsStore : public Store {
   // Replaces the cluster settings (atomically). Running agents see the new
   // fingerprint at their next heartbeat and stop (drift); agents started
   // afterwards adopt the new settings.
-  Status Reconfigure(const ClusterConfig& config);
+  Status Reconfigure(const ClusterConfig& config) override;
 
   Result<ClusterConfig> LoadCluster() override;
   bool Halted() override;
@@ -90,6 +90,9 @@ class FsStore : public Store {
   Status Release(const Grant& grant, std::string_view reason) override;
   Result<ReapReport> Reap(const ReapOptions& options) override;
   Result<Snapshot> Inspect() override;
+  // Read from the files the way a recovering process would: a state file
+  // that does not parse is "unreadable", one without a status "?".
+  Result<nlohmann::json> EndState() override;
 
   const std::string& dir() const { return dir_; }
 

@@ -1,7 +1,8 @@
 // The Store: the claim protocol's interface, independent of where the state
-// lives. The fs backend (fs_store.h) keeps it in a shared directory; a
-// PostgreSQL backend (SELECT ... FOR UPDATE SKIP LOCKED, tokens from a
-// sequence, leases as columns) can implement the same interface.
+// lives. The fs backend (fs_store.h) keeps it in a shared directory; the
+// PostgreSQL backend (pg_store.h) in tables of a server many hosts share
+// (SELECT ... FOR UPDATE SKIP LOCKED, leases as columns, the ledger's
+// primary key). store_open.h picks the one a coordination directory uses.
 //
 // Contract shared by every backend:
 // - A grant is exclusive: while an item's grant is valid (its lease not yet
@@ -153,6 +154,18 @@ class Store {
   virtual Result<ReapReport> Reap(const ReapOptions& options) = 0;
 
   virtual Result<Snapshot> Inspect() = 0;
+
+  // Replaces the cluster settings atomically. Running agents see the new
+  // fingerprint at their next heartbeat and stop (drift); agents started
+  // afterwards adopt the new settings.
+  virtual Status Reconfigure(const ClusterConfig& config) = 0;
+
+  // The end state of the store as `swarm dump` prints it (and faultline's
+  // end-of-run checks read it): {"completed": every item done, dead or
+  // quarantined, "locks": lock files, "temps": temp files, "ledger":
+  // effects, "items": [{"id", "status", "reason", "effect": bool}] sorted
+  // by id}.
+  virtual Result<nlohmann::json> EndState() = 0;
 };
 
 }  // namespace swarm

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,9 +17,10 @@
 #include "coordinator/agent_command.h"
 #include "coordinator/control_channel.h"
 #include "coordinator/exit_codes.h"
-#include "coordinator/fs_store.h"
+#include "coordinator/store_open.h"
 #include "coordinator/reaper.h"
 #include "coordinator/status_report.h"
+#include "coordinator/submit_command.h"
 #include "coordinator/telemetry.h"
 
 namespace swarm {
@@ -46,15 +46,15 @@ int Fail(std::string_view cmd, const Status& s) {
   return s.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
 }
 
-// Opens DIR for a subcommand, with the process's runtime (real, or the
-// simulator's control channel).
+// Opens DIR for a subcommand, on the backend DIR records (store_open.h),
+// with the process's runtime (real, or the simulator's control channel).
 struct Opened {
   Runtime runtime;
-  std::unique_ptr<FsStore> store;
+  std::unique_ptr<Store> store;
 };
 Result<Opened> OpenDir(const std::string& dir, std::string_view role, std::string_view id) {
   Opened o{MakeRuntimeFromEnvironment(role, id), nullptr};
-  auto store = FsStore::Open(dir, o.runtime.clock, o.runtime.probe);
+  auto store = OpenStore(dir, o.runtime.clock, o.runtime.probe);
   if (!store.ok()) return store.status();
   o.store = std::move(*store);
   return o;
@@ -64,7 +64,16 @@ Result<Opened> OpenDir(const std::string& dir, std::string_view role, std::strin
 Runner SetupInit(CLI::App* app) {
   auto dir = std::make_shared<std::string>();
   auto config_file = std::make_shared<std::string>();
+  auto store = std::make_shared<std::string>("fs");
+  auto schema = std::make_shared<std::string>();
   app->add_option("DIR", *dir, "Directory to create (must be new or empty)")->required();
+  app->add_option("--store", *store,
+                  "Where the state lives: fs (in DIR, the default), postgres (a PostgreSQL "
+                  "server named by the PG* variables of each process: PGHOST, PGPORT, PGUSER, "
+                  "PGDATABASE, ...) or a postgres:// URL; DIR records it for every later command");
+  app->add_option("--schema", *schema,
+                  "With --store postgres: the schema holding the tables (default swarm), so that "
+                  "several clusters can share one database");
   app->add_option("--config", *config_file,
                   "JSON file with settings: lease_ms, heartbeat_ms, reap_interval_ms, "
                   "agent_timeout_ms, max_attempts, clock_skew_ms, schema_version (defaults: "
@@ -76,67 +85,24 @@ Runner SetupInit(CLI::App* app) {
       if (!loaded.ok()) return Fail("init", Status::InvalidArgument(loaded.status().message()));
       config = *loaded;
     }
-    if (Status s = FsStore::Init(*dir, config); !s.ok()) return Fail("init", s);
+    auto backend = ParseBackend(*store, *schema);
+    if (!backend.ok()) return Fail("init", backend.status());
+    if (Status s = InitStore(*dir, *backend, config); !s.ok()) return Fail("init", s);
     std::printf("initialised %s (fingerprint %s)\n", dir->c_str(), Fingerprint(config).c_str());
     return kExitOk;
   };
 }
 
+// The submit subcommand (coordinator/submit_command.h), over the reference store.
 Runner SetupSubmit(CLI::App* app) {
-  auto dir = std::make_shared<std::string>();
-  auto count = std::make_shared<int64_t>(0);
-  auto file = std::make_shared<std::string>();
-  auto prefix = std::make_shared<std::string>("w");
-  auto skill = std::make_shared<std::string>();
-  app->add_option("DIR", *dir, "Coordination directory")->required();
-  auto* items = app->add_option("--items", *count, "Submit N generated items (PREFIX000001, ...)")
-                    ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
-  auto* from = app->add_option("--file", *file,
-                               "Submit the items listed in FILE: one per line, 'ID' or "
-                               "'ID<TAB>PAYLOAD'; blank lines and # comments are skipped");
-  app->add_option("--prefix", *prefix, "Prefix of generated item ids (default: w)");
-  app->add_option("--skill", *skill,
-                  "The skill an agent needs to be granted these items (swarm agent --skills); "
-                  "default: none, any agent may take them");
-  items->excludes(from);
-  return [=] {
-    if (*count == 0 && file->empty()) {
-      return Fail("submit", Status::InvalidArgument("say what to submit: --items N or --file F"));
-    }
-    auto opened = OpenDir(*dir, "submit", "");
-    if (!opened.ok()) return Fail("submit", opened.status());
-    if (*count > 0) {
-      // Generated ids are allocated by the store, collision-free against
-      // other submitters running at the same time.
-      auto added = opened->store->SubmitGenerated(*prefix, *count, *skill);
-      if (!added.ok()) return Fail("submit", added.status());
-      std::printf("submitted %zu items (%s to %s)\n", added->size(), added->front().c_str(),
-                  added->back().c_str());
-      return kExitOk;
-    }
-    std::vector<std::pair<std::string, std::string>> batch;
-    {
-      std::ifstream in(*file);
-      if (!in) return Fail("submit", Status::InvalidArgument(*file + ": cannot open"));
-      std::string line;
-      for (int n = 1; std::getline(in, line); ++n) {
-        if (line.empty() || line[0] == '#') continue;
-        size_t tab = line.find('\t');
-        std::string id = line.substr(0, tab);
-        if (!IsValidId(id)) {
-          return Fail("submit", Status::InvalidArgument(fmt::format(
-                                    "{}:{}: \"{}\" is not a valid item id (1-128 of A-Z a-z 0-9 "
-                                    ". _ -, not starting with . or -)",
-                                    *file, n, id)));
-        }
-        batch.emplace_back(id, tab == std::string::npos ? "" : line.substr(tab + 1));
-      }
-    }
-    auto added = opened->store->Submit(batch, *skill);
-    if (!added.ok()) return Fail("submit", added.status());
-    std::printf("submitted %zu items (%zu already present)\n", *added, batch.size() - *added);
-    return kExitOk;
+  SubmitCommand command;
+  command.program = "swarm";
+  command.open = [](const std::string& dir) -> Result<SubmitStore> {
+    auto opened = OpenDir(dir, "submit", "");
+    if (!opened.ok()) return opened.status();
+    return SubmitStore{std::move(opened->runtime), std::move(opened->store)};
   };
+  return SetupSubmitCommand(app, std::move(command));
 }
 
 // The agent subcommand (coordinator/agent_command.h), over the reference store.
@@ -214,7 +180,7 @@ Runner SetupConfigure(CLI::App* app) {
   app->add_option("DIR", *dir, "Coordination directory")->required();
   app->add_option("--set", *sets,
                   "KEY=VALUE to change (lease_ms, heartbeat_ms, reap_interval_ms, "
-                  "agent_timeout_ms, max_attempts, schema_version); repeatable")
+                  "agent_timeout_ms, max_attempts, clock_skew_ms, schema_version); repeatable")
       ->required();
   return [=] {
     auto opened = OpenDir(*dir, "configure", "");
@@ -242,6 +208,19 @@ Runner SetupConfigure(CLI::App* app) {
   };
 }
 
+Runner SetupDump(CLI::App* app) {
+  auto dir = std::make_shared<std::string>();
+  app->add_option("DIR", *dir, "Coordination directory")->required();
+  return [=] {
+    auto opened = OpenDir(*dir, "dump", "");
+    if (!opened.ok()) return Fail("dump", opened.status());
+    auto state = opened->store->EndState();
+    if (!state.ok()) return Fail("dump", state.status());
+    std::printf("%s\n", state->dump().c_str());
+    return kExitOk;
+  };
+}
+
 Runner SetupHalt(CLI::App* app, bool halt) {
   auto dir = std::make_shared<std::string>();
   app->add_option("DIR", *dir, "Coordination directory")->required();
@@ -264,6 +243,8 @@ const base::Subcommand kCommands[] = {
     {"reaper", "Run the janitor: expire leases, declare dead agents, remove stale locks",
      SetupReaper},
     {"status", "Show items, live claims, locks, ledger and agents", SetupStatus},
+    {"dump", "Print the end state as one JSON object: completed, locks, temps, ledger, items",
+     SetupDump},
     {"cleanup", "One janitor pass plus removal of dead agents' records", SetupCleanup},
     {"configure", "Change cluster settings (running agents see drift and stop)", SetupConfigure},
     {"halt", "Emergency stop: create DIR/HALT so that nobody claims",
@@ -277,10 +258,11 @@ const base::Subcommand kCommands[] = {
 int main(int argc, char** argv) {
   using namespace swarm;
   CLI::App app{
-      "swarm: a work-coordination service over a shared directory. Agents claim items with\n"
-      "fenced, leased grants; a reaper returns expired claims; every state file is written\n"
-      "atomically and durably.\n\n"
+      "swarm: a work-coordination service over a shared directory or a PostgreSQL server.\n"
+      "Agents claim items with fenced, leased grants; a reaper returns expired claims; every\n"
+      "change is atomic and durable.\n\n"
       "  swarm init DIR && swarm submit DIR --items 100\n"
+      "  swarm init DIR --store postgres://HOST/DB   (or --store postgres and PG* variables)\n"
       "  swarm reaper DIR &  swarm agent DIR --work-ms 10:50 --exit-when-idle\n"
       "  swarm status DIR\n\n"
       "Exit codes: 0 ok, 1 operation failed, 2 bad usage or directory, 78 config mismatch."};

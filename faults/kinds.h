@@ -21,5 +21,10 @@ FaultKind ClaimStormKind();   // claim_storm.cc
 FaultKind CollectorOutageKind();  // collector_outage.cc
 FaultKind ModelOutageKind();      // model_outage.cc
 FaultKind PowerLossKind();        // power_loss.cc
+FaultKind NetworkPartitionKind();  // network_partition.cc
+FaultKind NetworkLatencyKind();    // network_latency.cc
+FaultKind ConnectionResetKind();   // connection_reset.cc
+FaultKind DbCrashKind();           // db_crash.cc
+FaultKind DbRestartKind();         // db_restart.cc
 
 }  // namespace faultline::faults

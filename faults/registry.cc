@@ -8,7 +8,9 @@ std::vector<FaultKind> AllFaults() {
   return {KillAgentKind(),   CrashAtKind(),      StallAgentKind(),      ReaperCrashKind(),
           ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),        CorruptFileKind(),
           ClockSkewKind(),   ClockStepKind(),    ClaimStormKind(),      IoErrorKind(),
-          CollectorOutageKind(), ModelOutageKind(), PowerLossKind()};
+          CollectorOutageKind(), ModelOutageKind(), PowerLossKind(),
+          NetworkPartitionKind(), NetworkLatencyKind(), ConnectionResetKind(),
+          DbCrashKind(),     DbRestartKind()};
 }
 
 }  // namespace faultline::faults

@@ -169,7 +169,8 @@ bool ParseControlLine(std::string_view line, ControlMessage* out, std::string* e
     }
     return ParseEvent(line, m, out, error);
   }
-  if (keys != 1 && !(keys == 2 && m.contains(proto::kYield) && m.contains(proto::kItem))) {
+  if (keys != 1 && !(keys == 2 && m.contains(proto::kYield) && m.contains(proto::kItem)) &&
+      !(keys == 2 && m.contains(proto::kSpawned) && m.contains(proto::kTimeoutMs))) {
     return Refuse(line,
                   "unknown message (expected one of hello, yield, sleep_us, spawned, event)",
                   error);
@@ -217,6 +218,12 @@ bool ParseControlLine(std::string_view line, ControlMessage* out, std::string* e
     out->kind = ControlMessage::Kind::kCommand;
     out->parked.kind = Parked::Kind::kCommand;
     out->parked.pid = diag::Saturated(*spawned);
+    if (auto timeout = m.find(proto::kTimeoutMs); timeout != m.end()) {
+      if (!timeout->is_number_integer() || diag::Saturated(*timeout) < 0) {
+        return Refuse(line, "a spawned whose timeout_ms is not a non-negative integer", error);
+      }
+      out->parked.timeout_ms = diag::Saturated(*timeout);
+    }
     return true;
   }
   return Refuse(line, "unknown message (expected one of hello, yield, sleep_us, spawned, event)",
@@ -315,9 +322,10 @@ ControlConnection::Read ControlConnection::Drain(const EventFn& on_event, std::s
   }
 }
 
-bool ControlConnection::Go(int64_t now_us, int64_t boot_us) {
+bool ControlConnection::Go(int64_t now_us, int64_t boot_us, bool timed_out) {
   std::string reply = R"({"go":true,"now":)" + std::to_string(now_us);
   if (boot_us != now_us) reply += R"(,"boot":)" + std::to_string(boot_us);
+  if (timed_out) reply += R"(,"timed_out":true)";
   reply += "}\n";
   return base::SendAll(fd_, reply);
 }

@@ -29,7 +29,8 @@ struct Parked {
   std::string point;  // kYield: the yield point
   std::string item;   // kYield: the item it concerns ("" if none)
   int64_t sleep_us = 0;
-  int64_t pid = 0;  // kCommand: the command's pid
+  int64_t pid = 0;         // kCommand: the command's pid
+  int64_t timeout_ms = 0;  // kCommand: its timeout in simulated time, 0 none
 };
 
 // One line a controlled process sent, checked.
@@ -83,8 +84,9 @@ class ControlConnection {
   // drained for now).
   Read Drain(const EventFn& on_event, std::string* error);
   // Answers the parked process: its wall clock reads `now_us`, its boot clock
-  // `boot_us` (sent only when it differs, control_protocol.h).
-  bool Go(int64_t now_us, int64_t boot_us);
+  // `boot_us` (sent only when it differs, control_protocol.h); `timed_out`:
+  // the command it said "spawned" for was ended at its timeout.
+  bool Go(int64_t now_us, int64_t boot_us, bool timed_out = false);
 
   int fd() const { return fd_; }
 

@@ -45,6 +45,7 @@ std::string Engine::WriteScratch(const std::string& name, const std::string& con
 
 bool Engine::Setup() {
   coord_ = sut_->Dir();
+  if (!SetUpDatabase()) return false;
   if (!sut_->Prepare(host_, &result_.error)) return false;
   std::vector<SutProcessSpec> processes;
   if (!sut_->Processes(host_, &processes, &result_.error)) return false;
@@ -57,6 +58,7 @@ bool Engine::Setup() {
     p.cwd = std::move(sp.cwd);
     procs_.push_back(std::move(p));
   }
+  if (!SetupArrivals() || !ConnectProcesses()) return false;
   return StartInterposition();
 }
 
@@ -92,6 +94,13 @@ void Engine::StateCheck() {
 }
 
 void Engine::RunEnd(EngineResult::End end) {
+  // The end state is read from a server that is up: one a fault left down
+  // recovers first (what it acknowledged must be there).
+  if (db_ != nullptr && !db_->running()) {
+    int64_t took_us = 0;
+    std::string error;
+    if (!StartDatabase(&took_us, &error)) Fail("the database server did not recover: " + error);
+  }
   nlohmann::json state = sut_->EndState(host_);
   state["type"] = "run_end";
   state["end"] = Name(end);
@@ -153,7 +162,8 @@ EngineResult Engine::Run() {
     bool started = result_.error.empty();  // a fault that cannot be set up starts nothing
     if (started && TelemetryWanted()) started = StartCollector();
     if (started && ModelWanted()) started = StartModel();
-    for (Proc& p : procs_) started = started && Spawn(p);
+    // Submitters start at their arrival times (StartArrivals).
+    for (Proc& p : procs_) started = started && (p.role == "submitter" || Spawn(p));
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = base::MonotonicMicros() - start_mono_;
     if (started) {
@@ -161,6 +171,7 @@ EngineResult Engine::Run() {
       // collector and the model server are never moved.
       if (lockstep_) cpu_.emplace(RunProcesses());
       for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
+      StartArrivals();
       const int64_t loop_start = base::MonotonicMicros();
       end = lockstep_ ? LockstepLoop() : FreerunLoop();
       if (lockstep_) StopPoint(nullptr);
@@ -170,11 +181,15 @@ EngineResult Engine::Run() {
   }
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
   StopAll();
+  // What the stopped processes last sent has reached the relay (and the
+  // server) before the faults read their evidence.
+  SettleDatabase();
   for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Finish(*ctxs_[i]);
   Snapshot();
   StateCheck();
   EndpointsEnd();
   RunEnd(end);
+  TearDownDatabase();
   if (!lockstep_) {
     std::stable_sort(buffered_.begin(), buffered_.end(),
                      [](const BufferedEvent& a, const BufferedEvent& b) { return a.t < b.t; });

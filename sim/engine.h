@@ -23,6 +23,8 @@
 
 namespace faultline {
 
+class NetRelay;  // sim/net_relay.h
+
 struct EngineOptions {
   // The system under test of this run, not owned (sim/sut.h; made by the
   // catalog's SutFactory). Required.
@@ -40,6 +42,11 @@ struct EngineOptions {
   // Lockstep only: called between scheduling decisions (sim/stop_controller.h);
   // null for ordinary runs. Not owned.
   StopController* stop = nullptr;
+  // "store": "postgres": the network relay of the run (sim/net_relay.h),
+  // not owned, started before the run's containment (a thread cannot be
+  // created once the PID namespace is in force); null: the engine starts
+  // its own, which works only outside containment.
+  NetRelay* relay = nullptr;
 };
 
 struct FaultRecord {

@@ -28,6 +28,8 @@
 #include "sim/interposed_processes.h"
 #include "sim/livelock_watch.h"
 #include "sim/lockstep_cpu.h"
+#include "sim/net_relay.h"
+#include "sim/pg_server.h"
 #include "sim/process_set.h"
 #include "sim/rng.h"
 #include "sim/settings.h"
@@ -107,9 +109,28 @@ struct Proc {
     return skew_drift_ppm == 0 ? us : us * 1'000'000 / (1'000'000 + skew_drift_ppm);
   }
   int starts = 0;
+  // network_latency in lockstep (engine_database.cc): each round trip to the
+  // database costs latency_us + a draw of up to jitter_us of simulated time,
+  // paid by lengthening the process's next sleep.
+  int64_t latency_us = 0;
+  int64_t jitter_us = 0;
+  Rng latency_rng{0};
+  uint64_t trips_seen = 0;
+  int64_t owed_us = 0;
+  // Work arrivals: a submitter's item count and start time (run time, µs).
+  int64_t arrival_items = 0;
+  int64_t arrival_at = 0;
+  // Whether the latest start ended with exit code 0 (not killed, not failed),
+  // and when that start was, in the engine's order of starts and submission
+  // ends (Engine::lifecycle_).
+  bool clean_exit = false;
+  uint64_t start_order = 0;
   // "interleave": "syscalls": the interposed root of the command it runs
   // (parked kCommand), "" when none (engine_interposed.cc).
   std::string command;
+  int64_t command_deadline = -1;  // when it times out (absolute simulated µs), -1 never
+  int64_t command_steps = 0;      // interposed steps its processes took
+  bool command_timed_out = false; // ended at its timeout: its next go says so
 };
 
 // A fault timer or a freerun SIGCONT, ordered by time, then by when it was set.
@@ -137,7 +158,9 @@ class FaultCtx final : public FaultContext,
                        ProcessControl,
                        ClockControl,
                        EndpointControl,
-                       CoordinationDirectory {
+                       CoordinationDirectory,
+                       NetworkControl,
+                       DatabaseControl {
  public:
   FaultCtx(Engine* engine, int index, std::string kind, Rng rng)
       : engine_(engine), index_(index), kind_(std::move(kind)), rng_(rng) {}
@@ -151,6 +174,8 @@ class FaultCtx final : public FaultContext,
   ClockControl& clocks() override { return *this; }
   EndpointControl& endpoints() override { return *this; }
   CoordinationDirectory& directory() override { return *this; }
+  NetworkControl& network() override { return *this; }
+  DatabaseControl& database() override { return *this; }
 
   std::vector<std::string> List(std::string_view role) const override;
   bool Alive(const std::string& proc) const override;
@@ -175,6 +200,17 @@ class FaultCtx final : public FaultContext,
   std::string Fingerprint() const override;
   bool RunTool(const std::vector<std::string>& args, std::string* error) override;
   void CheckState() override;
+
+  void SetLink(const std::string& proc, Link link) override;
+  int ResetConnections(const std::string& proc) override;
+  void SetLatency(const std::string& proc, int64_t up_us, int64_t down_us,
+                  int64_t jitter_us) override;
+  uint64_t RoundTrips(const std::string& proc) const override;
+  uint64_t ConnectionsOpened(const std::string& proc) const override;
+  bool Crash(std::string* error) override;
+  bool Shutdown(std::string* error) override;
+  bool Start(int64_t* took_us, std::string* error) override;
+  bool Running() const override;
 
  private:
   Engine* engine_;
@@ -251,12 +287,40 @@ class Engine {
   bool StepWall(const std::string& id, int64_t step_us);
   bool SetCollectorMode(CollectorMode mode);
   bool SetModelMode(CollectorMode mode);
+  // --- the database server and the relay ("store": "postgres";
+  // engine_database.cc) ---
+  // Null when the run has no database server.
+  NetRelay* relay() { return relay_; }
+  PgServer* db() { return db_.get(); }
+  // Lockstep, before every decision that lets a process run or reads the
+  // state: the server has ended every connection whose process is gone
+  // (NetRelay::Settle). False, the run ending as a harness error, if it did
+  // not within step_timeout_ms.
+  bool SettleDatabase();
+  // Every client connection reset, then the server crashed or shut down.
+  bool CrashDatabase(bool clean, std::string* error);
+  bool StartDatabase(int64_t* took_us, std::string* error);
+  // Lockstep network_latency: from now on `id`'s round trips cost simulated
+  // time (Proc::latency_us); zeros end it.
+  void SetLockstepLatency(const std::string& id, int64_t latency_us, int64_t jitter_us, Rng rng);
+  // After a step of `p`: the delay its new round trips owe, added to its
+  // sleep if it parked in one.
+  void ChargeLatency(Proc& p);
   std::unique_ptr<Fault>& fault(int i) { return faults_[static_cast<size_t>(i)]; }
   FaultCtx& ctx(int i) { return *ctxs_[static_cast<size_t>(i)]; }
 
  private:
   // The system under test sets its directory up and names its processes.
   bool Setup();
+  // "store": "postgres": the server (from the template cache) and the relay
+  // with the tools' port, before the Sut prepares its directory.
+  bool SetUpDatabase();
+  // Each process's port on the relay, in its environment (PGHOST, PGPORT,
+  // PGUSER, PGDATABASE).
+  bool ConnectProcesses();
+  // The end: the relay stops and the server is killed (its data directory
+  // goes with the scratch directory).
+  void TearDownDatabase();
   // Telemetry (docs/telemetry.md): on when the scenario asks for it or a
   // fault needs the collector. StartCollector starts the sink and sets the
   // processes' environment (the Sut's CollectorEnv).
@@ -269,6 +333,20 @@ class Engine {
   // The endpoints' end: what the collector received and the spools still hold.
   void EndpointsEnd();
   bool Spawn(Proc& p);
+  // --- work arrivals (engine_arrivals.cc) ---
+  // Setup: one process per submitter of "work"/"arrivals", not started yet.
+  bool SetupArrivals();
+  // Start: a timer per submitter that starts it at its arrival time.
+  void StartArrivals();
+  // A submitter's start ended (exit or kill): agents that went idle before it
+  // are started again.
+  void OnSubmitterEnd();
+  // Starts again every agent that exited 0 (idle) before the latest
+  // submission ended, so that no arrived item waits for an agent that is
+  // gone; returns how many. Nothing in a run without arrivals.
+  int WakeIdleAgents();
+  // Whether `p` keeps the run going: an agent, or a submitter.
+  static bool Working(const Proc& p) { return p.role == "agent" || p.role == "submitter"; }
   // Freerun: what a steppable process's environment gets (the wall clock
   // library before the LD_PRELOAD it would have, and its step page).
   void AddWallClockEnv(const Proc& p, std::vector<std::pair<std::string, std::string>>* env) const;
@@ -331,9 +409,13 @@ class Engine {
   // Kills what is left of `p`'s command, every live process of it where it
   // is parked (a sys_kill event each).
   void KillCommand(Proc& p, const std::string& by);
-  int64_t NextInterposedWake() const {
-    return interposed_ ? interposed_->NextWakeUs() : -1;
-  }
+  // Ends every command past its timeout in simulated time, or past
+  // limits.livelock_steps steps (its adapter then hears "timed_out").
+  // False on a harness error.
+  bool TimeOutCommands();
+  // The earliest wake-up of an interposed process or command deadline; -1
+  // if none.
+  int64_t NextInterposedWake() const;
   std::string InterposedReport() const;
   std::string InterposedId(const std::string& name) const;
   std::string InterposedAt(const std::string& name) const;
@@ -396,12 +478,20 @@ class Engine {
   uint64_t process_events_ = 0;
   std::vector<BufferedEvent> buffered_;  // freerun
   uint64_t arrivals_ = 0;
+  // Work arrivals: the order of starts and submission ends (Proc::start_order),
+  // and the order of the latest submission's end (0: none yet).
+  uint64_t lifecycle_ = 0;
+  uint64_t last_submission_end_ = 0;
   std::string wall_clock_library_;  // freerun, once a process is steppable
   EngineResult result_;
   std::unique_ptr<InterposedProcesses> interposed_;  // "interleave": "syscalls" only
   std::map<std::string, size_t> command_owner_;      // interposed root -> index in procs_
   std::vector<std::string> interposed_names_;        // creation order: index - procs_.size()
   LivelockWatch livelock_{s_.livelock_steps};  // lockstep
+  std::unique_ptr<PgServer> db_;    // "store": "postgres" only
+  std::unique_ptr<NetRelay> own_relay_;  // when EngineOptions gave none
+  NetRelay* relay_ = nullptr;            // in front of db_
+  std::vector<std::pair<std::string, std::string>> tool_env_;  // programs the harness runs
 };
 
 }  // namespace faultline::engine_detail

@@ -9,9 +9,12 @@
 // trace event, and crash_at may kill an interposed process where it parks.
 // One clock: the interposed processes read the engine's simulated clock
 // (CLOCK_REALTIME = the run's absolute simulated microseconds, as
-// FAULTLINE_NOW_MS), and each interposed step moves it by 1 µs.
-#include <filesystem>
+// FAULTLINE_NOW_MS), and each interposed step moves it by 1 µs. A command's
+// timeout counts in that clock too, so that a command that never ends is
+// ended at the same step of every run, never by the wall clock.
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "sim/engine_internal.h"
 #include "sim/protocol/interpose_protocol.h"
@@ -40,7 +43,9 @@ bool Engine::StartInterposition() {
   if (library.empty() || !lockstep_) return true;
   std::error_code ec;
   const std::string dir = std::filesystem::canonical(coord_, ec).string();
-  if (ec) return Fail(fmt::format("cannot resolve the coordination directory {}: {}", coord_, ec.message()));
+  if (ec)
+    return Fail(
+        fmt::format("cannot resolve the coordination directory {}: {}", coord_, ec.message()));
   InterposedProcesses::Options o;
   o.library = library;
   o.coordination_dir = dir;
@@ -66,8 +71,7 @@ bool Engine::StartInterposition() {
 
 std::string Engine::InterposedId(const std::string& name) const {
   auto owner = command_owner_.find(RootOf(name));
-  return (owner == command_owner_.end() ? std::string("?") : procs_[owner->second].id) + "/" +
-         name;
+  return (owner == command_owner_.end() ? std::string("?") : procs_[owner->second].id) + "/" + name;
 }
 
 std::string Engine::InterposedAt(const std::string& name) const {
@@ -84,15 +88,20 @@ std::string Engine::InterposedAt(const std::string& name) const {
 
 bool Engine::AdoptCommand(Proc& p) {
   if (!interposed_) {
-    return Fail(fmt::format("{} said \"spawned\", but this run does not interleave system calls "
-                            "(\"sut\": \"interleave\": \"syscalls\")",
-                            p.id));
+    return Fail(
+        fmt::format("{} said \"spawned\", but this run does not interleave system calls "
+                    "(\"sut\": \"interleave\": \"syscalls\")",
+                    p.id));
   }
   auto name = interposed_->Adopt(static_cast<pid_t>(p.parked.pid));
   if (!name.ok()) return Fail(fmt::format("{}'s command: {}", p.id, name.status().message()));
   p.command = *name;
+  p.command_deadline = p.parked.timeout_ms > 0 ? now_ + p.parked.timeout_ms * 1000 : -1;
+  p.command_steps = 0;
+  p.command_timed_out = false;
   command_owner_[*name] = static_cast<size_t>(&p - procs_.data());
-  Emit(p.id, {{"type", "sys_spawn"}, {"process", InterposedId(*name)},
+  Emit(p.id, {{"type", "sys_spawn"},
+              {"process", InterposedId(*name)},
               {"program", ShownItem(*interposed_->Find(*name))}});
   return true;
 }
@@ -133,6 +142,9 @@ bool Engine::StepInterposed(size_t index) {
     if (taken) return result_.error.empty();
   }
   ++result_.steps;
+  if (auto owner = command_owner_.find(RootOf(name)); owner != command_owner_.end()) {
+    procs_[owner->second].command_steps++;
+  }
   Emit(id, {{"type", "sys_step"}, {"at", InterposedAt(name)}});
   interposed_->SetClock(now_);
   base::Status stepped = interposed_->Step(name);
@@ -171,9 +183,47 @@ void Engine::KillCommand(Proc& p, const std::string& by) {
       Fail(killed.message());
       return;
     }
-    Emit("sim", {{"type", "sys_kill"}, {"process", InterposedId(ip->name)}, {"at", at}, {"by", by}});
+    Emit("sim",
+         {{"type", "sys_kill"}, {"process", InterposedId(ip->name)}, {"at", at}, {"by", by}});
   }
   p.command.clear();
+  p.command_deadline = -1;
+}
+
+// A step budget besides the deadline: each interposed step moves the clock
+// by 1 µs only, so a command polling in a loop without sleeping would take
+// millions of steps (minutes of wall time) to reach a timeout of seconds.
+// A command that takes as many steps as the engine allows at one instant
+// before calling a livelock is as hung as one past its deadline.
+bool Engine::TimeOutCommands() {
+  if (!interposed_) return true;
+  for (Proc& p : procs_) {
+    if (!p.alive || p.parked.kind != Parked::Kind::kCommand || !CommandRunning(p)) continue;
+    const bool late = p.command_deadline >= 0 && now_ >= p.command_deadline;
+    if (!late && p.command_steps < s_.livelock_steps) continue;
+    const int64_t timeout_ms = p.parked.timeout_ms;
+    Emit(p.id, {{"type", "sys_timeout"},
+                {"process", InterposedId(p.command)},
+                {"timeout_ms", timeout_ms},
+                {"steps", p.command_steps},
+                {"why", late ? "timeout" : "steps"}});
+    KillCommand(p, "timeout");
+    if (!result_.error.empty()) return false;
+    p.command_timed_out = true;
+  }
+  return true;
+}
+
+int64_t Engine::NextInterposedWake() const {
+  if (!interposed_) return -1;
+  int64_t next = interposed_->NextWakeUs();
+  for (const Proc& p : procs_) {
+    if (p.alive && p.parked.kind == Parked::Kind::kCommand && p.command_deadline >= 0 &&
+        CommandRunning(p) && (next < 0 || p.command_deadline < next)) {
+      next = p.command_deadline;
+    }
+  }
+  return next;
 }
 
 std::string Engine::InterposedReport() const {

@@ -23,6 +23,12 @@ bool Engine::Host::RunProgram(const std::vector<std::string>& argv, const std::s
   spec.argv = argv;
   spec.log_path = log_path;
   spec.control_channel = false;
+  spec.env = e_->tool_env_;
+  // What the program reads of the database is what the processes left.
+  if (!e_->SettleDatabase()) {
+    *error = e_->result_.error;
+    return false;
+  }
   auto child = e_->processes_.Spawn(spec);
   if (!child.ok()) {
     *error = child.status().message();
@@ -94,7 +100,12 @@ bool Engine::Spawn(Proc& p) {
   p.command.clear();
   p.started_at = T();
   p.sleeps = 0;
-  Emit("sim", {{"type", "spawn"}, {"agent", p.id}, {"role", p.role}, {"restart", p.starts > 0}});
+  p.clean_exit = false;
+  p.start_order = ++lifecycle_;
+  nlohmann::json spawn = {
+      {"type", "spawn"}, {"agent", p.id}, {"role", p.role}, {"restart", p.starts > 0}};
+  if (p.role == "submitter") spawn["items"] = p.arrival_items;
+  Emit("sim", std::move(spawn));
   ++p.starts;
   return true;
 }
@@ -168,7 +179,9 @@ void Engine::OnExit(Proc& p, const ExitStatus& status) {
   } else {
     ev["signal"] = status.signal;
   }
+  p.clean_exit = status.exited && status.code == 0;
   Emit("sim", std::move(ev));
+  if (p.role == "submitter") OnSubmitterEnd();
 }
 
 void Engine::OnClosed(Proc& p) {
@@ -207,6 +220,7 @@ bool Engine::Kill(const std::string& id, const std::string& by) {
                {"by", by}});
   ++result_.kills;
   StateCheck();
+  if (p->role == "submitter") OnSubmitterEnd();
   return true;
 }
 

@@ -34,8 +34,9 @@ using nlohmann::json;
 
 ScenarioSize SizeOf(const ResolvedScenario& s, int64_t steps) {
   ScenarioSize size;
+  // Items that arrive during the run count as items.
   size.agents = s.agents;
-  size.items = s.items;
+  size.items = s.items + static_cast<int>(s.arrivals.submitters * s.arrivals.items);
   size.faults = static_cast<int>(s.faults.size());
   for (const FaultInstance& f : s.faults) {
     size.firings += f.options.contains("count") ? f.options["count"].get<int64_t>() : 1;

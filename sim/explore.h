@@ -30,13 +30,15 @@ struct ExploreKnob {
     kInt,        // an integer in [lo, hi]
     kPresence,   // 1: the fault `fault` is in the run, 0: left out
     kScheduler,  // 0: "pct", 1: "random"
+    kChoice,     // an index into `alternatives`: a fault option written {"one_of": [...]}
   };
   std::string pointer;  // JSON pointer of the value: "/agents/count", "/faults/1", "/faults/1/nth"
   Kind kind = Kind::kInt;
   int64_t lo = 0, hi = 0;
   bool shrinks = false;  // shrinking moves it towards `lo` (kPresence: towards absent)
   int fault = -1;        // index into the family's faults, for fault knobs
-  std::string option;    // the fault option a kInt fault knob sets
+  std::string option;    // the fault option a kInt or kChoice fault knob sets
+  nlohmann::json alternatives;  // kChoice: the values, in the order written
 };
 
 // A concrete draw from a family: the run seed and one value per knob.

@@ -5,10 +5,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "sim/option_check.h"
 #include "sim/settings.h"
 
 namespace faultline {
@@ -72,6 +74,10 @@ rc::Gen<int64_t> KnobGen(const ExploreKnob& k) {
       };
     case ExploreKnob::Kind::kScheduler:
       return OneInGen(/*random=*/1, /*pct=*/0);
+    case ExploreKnob::Kind::kChoice:
+      // Not a size: every alternative is as likely at every size; a shrink
+      // moves towards the first one written.
+      return rc::gen::resize(rc::kNominalSize, rc::gen::inRange<int64_t>(k.lo, k.hi + 1));
     case ExploreKnob::Kind::kInt:
       break;
   }
@@ -86,7 +92,8 @@ rc::Gen<int64_t> KnobGen(const ExploreKnob& k) {
 rc::Gen<int64_t> KnobAt(const ExploreKnob& k, int64_t v) {
   return [k, v](const rc::Random&, int) {
     if (k.kind == ExploreKnob::Kind::kPresence) return PresenceAt(v);
-    if (k.kind == ExploreKnob::Kind::kInt && k.shrinks) {
+    if ((k.kind == ExploreKnob::Kind::kInt && k.shrinks) ||
+        k.kind == ExploreKnob::Kind::kChoice) {
       const int64_t lo = k.lo;
       return rc::shrinkable::shrinkRecur(
           v, [lo](int64_t x) { return rc::shrink::towards<int64_t>(x, lo); });
@@ -164,7 +171,8 @@ ExploreSpace::ExploreSpace(const Scenario& family, const Catalog& catalog)
     k.fault = static_cast<int>(i);
     knobs_.push_back(k);
   }
-  for (const char* pointer : {"/agents/count", "/work/items"}) {
+  for (const char* pointer : {"/agents/count", "/work/items", "/work/arrivals/submitters",
+                              "/work/arrivals/items"}) {
     if (auto range = WrittenRange(doc, pointer)) knobs_.push_back(IntKnob(pointer, *range, true));
   }
   for (size_t i = 0; i < faults.size(); ++i) {
@@ -172,7 +180,19 @@ ExploreSpace::ExploreSpace(const Scenario& family, const Catalog& catalog)
     if (kind == nullptr) continue;
     for (const OptionSpec& spec : kind->options) {
       const std::string pointer = fmt::format("/faults/{}/{}", i, spec.name);
-      if (auto range = WrittenRange(doc, pointer)) {
+      if (const auto written = faults[i].find(spec.name);
+          written != faults[i].end() && written->is_object() && written->contains(kOneOf)) {
+        ExploreKnob k;
+        k.pointer = pointer;
+        k.kind = ExploreKnob::Kind::kChoice;
+        k.alternatives = written->at(kOneOf);
+        k.lo = 0;
+        k.hi = static_cast<int64_t>(k.alternatives.size()) - 1;
+        k.shrinks = true;
+        k.fault = static_cast<int>(i);
+        k.option = spec.name;
+        knobs_.push_back(k);
+      } else if (auto range = WrittenRange(doc, pointer)) {
         ExploreKnob k = IntKnob(pointer, *range, true);
         k.fault = static_cast<int>(i);
         k.option = spec.name;
@@ -217,12 +237,19 @@ ResolvedScenario ExploreSpace::Materialize(const ExploreCase& c) const {
       present[static_cast<size_t>(k.fault)] = v != 0;
     } else if (k.kind == ExploreKnob::Kind::kScheduler) {
       r.scheduler = v == 0 ? "pct" : "random";
+    } else if (k.kind == ExploreKnob::Kind::kChoice) {
+      r.faults[static_cast<size_t>(k.fault)].options[k.option] =
+          k.alternatives.at(static_cast<size_t>(v));
     } else if (k.fault >= 0) {
       r.faults[static_cast<size_t>(k.fault)].options[k.option] = v;
     } else if (k.pointer == "/agents/count") {
       r.agents = static_cast<int>(v);
     } else if (k.pointer == "/work/items") {
       r.items = static_cast<int>(v);
+    } else if (k.pointer == "/work/arrivals/submitters") {
+      r.arrivals.submitters = static_cast<int>(v);
+    } else if (k.pointer == "/work/arrivals/items") {
+      r.arrivals.items = v;
     } else if (k.pointer == "/scheduler/depth") {
       r.pct_depth = static_cast<int>(v);
     } else if (const SettingSpec* setting = FindSetting(k.pointer)) {
@@ -258,6 +285,19 @@ bool ExploreSpace::CaseOf(const ResolvedScenario& s, ExploreCase* out, std::stri
       v = fault_of[static_cast<size_t>(k.fault)] >= 0 ? 1 : 0;
     } else if (k.kind == ExploreKnob::Kind::kScheduler) {
       v = s.scheduler == "pct" ? 0 : 1;
+    } else if (k.kind == ExploreKnob::Kind::kChoice) {
+      // The family's first alternative for a fault the scenario leaves out.
+      const int j = fault_of[static_cast<size_t>(k.fault)];
+      if (j >= 0) {
+        const json& value = s.faults[static_cast<size_t>(j)].options.value(k.option, json());
+        const auto at = std::find(k.alternatives.begin(), k.alternatives.end(), value);
+        if (at == k.alternatives.end()) {
+          *error = fmt::format("{} is {}, not one of the family's {}", k.pointer, value.dump(),
+                               k.alternatives.dump());
+          return false;
+        }
+        v = at - k.alternatives.begin();
+      }
     } else if (k.fault >= 0) {
       const int j = fault_of[static_cast<size_t>(k.fault)];
       v = j >= 0 ? s.faults[static_cast<size_t>(j)].options.value(k.option, k.lo) : k.lo;

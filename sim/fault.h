@@ -39,6 +39,10 @@ inline constexpr unsigned kProcesses = 1u << 0;  // ProcessControl
 inline constexpr unsigned kClocks = 1u << 1;     // ClockControl
 inline constexpr unsigned kEndpoints = 1u << 2;  // EndpointControl
 inline constexpr unsigned kDirectory = 1u << 3;  // CoordinationDirectory
+// A run with a database server ("store": "postgres", docs/postgres.md): the
+// network between the processes and the server, and the server itself.
+inline constexpr unsigned kNetwork = 1u << 4;   // NetworkControl
+inline constexpr unsigned kDatabase = 1u << 5;  // DatabaseControl
 // The reference coordinator's state files: their layout and their format.
 inline constexpr unsigned kReferenceFiles = 1u << 8;
 // The reference coordinator's tool (CoordinationDirectory::RunTool).
@@ -47,10 +51,12 @@ inline constexpr unsigned kReferenceTool = 1u << 9;
 // gives them must be understood for it to act.
 inline constexpr unsigned kReferenceAgents = 1u << 10;
 
-// What a run offers, by its system under test.
+// What a run offers, by its system under test; a run on a database server
+// offers kServerStore besides.
 inline constexpr unsigned kExternalSut = kProcesses | kClocks | kEndpoints | kDirectory;
 inline constexpr unsigned kReferenceSut =
     kExternalSut | kReferenceFiles | kReferenceTool | kReferenceAgents;
+inline constexpr unsigned kServerStore = kNetwork | kDatabase;
 
 // The bits of `needs` that `offered` lacks; 0: the fault can run there.
 constexpr unsigned Unmet(unsigned needs, unsigned offered) { return needs & ~offered; }
@@ -180,6 +186,62 @@ class CoordinationDirectory {
   virtual void CheckState() = 0;
 };
 
+// How a process's link to the database server is (NetworkControl::SetLink).
+enum class Link {
+  kUp,
+  kBlackhole,  // nothing passes either way, held as a partitioned network holds it
+  kReset,      // every connection reset; new ones refused while it lasts
+};
+inline std::string_view Name(Link link) {
+  return link == Link::kUp ? "up" : link == Link::kBlackhole ? "blackhole" : "reset";
+}
+
+// The network between the run's processes and its database server
+// (capability::kNetwork; docs/postgres.md): each process ("a0", "reaper")
+// reaches the server through a relay of the harness. Every change is in
+// force when the call returns. Unknown processes are ignored.
+class NetworkControl {
+ public:
+  virtual ~NetworkControl() = default;
+  // `proc`'s link from now on. Blackhole: what the process sends and what
+  // the server answers is held (and delivered when the link is up again); a
+  // process that waits on a held request longer than the relay's hang time
+  // (wall clock) has its connection reset, as its TCP timeout would.
+  virtual void SetLink(const std::string& proc, Link link) = 0;
+  // Resets `proc`'s open connections now; how many there were.
+  virtual int ResetConnections(const std::string& proc) = 0;
+  // Freerun: each chunk `proc` sends is delayed up_us, each it receives
+  // down_us, plus a uniform draw of jitter_us from the fault's stream; order
+  // kept. Lockstep: each round trip of `proc` costs up_us + down_us + a
+  // jitter draw of simulated time, added to its next sleep (its events keep
+  // their order). Zeros: back to normal.
+  virtual void SetLatency(const std::string& proc, int64_t up_us, int64_t down_us,
+                          int64_t jitter_us) = 0;
+  // Round trips `proc` has begun so far (requests sent after an answer),
+  // also those held or refused; the same in every lockstep run.
+  virtual uint64_t RoundTrips(const std::string& proc) const = 0;
+  // Connections `proc` has opened so far (also refused ones).
+  virtual uint64_t ConnectionsOpened(const std::string& proc) const = 0;
+};
+
+// The run's database server (capability::kDatabase).
+class DatabaseControl {
+ public:
+  virtual ~DatabaseControl() = default;
+  // The server crashes: every server process SIGKILLed at once, every
+  // client connection reset. It stays down until Start. False with `error`
+  // if it was not running.
+  virtual bool Crash(std::string* error) = 0;
+  // A clean shutdown (clients disconnected, checkpoint written). Stays down
+  // until Start.
+  virtual bool Shutdown(std::string* error) = 0;
+  // Starts the server again (after a crash, crash recovery) and waits until
+  // it accepts connections; the microseconds of wall time that took in
+  // `*took_us`. False with `error` if it did not come up.
+  virtual bool Start(int64_t* took_us, std::string* error) = 0;
+  virtual bool Running() const = 0;
+};
+
 // What the engine offers one fault. Run time, timers, the random stream and
 // recording are always there; each capability only for a fault whose kind
 // declares it.
@@ -212,6 +274,8 @@ class FaultContext {
   virtual ClockControl& clocks() = 0;
   virtual EndpointControl& endpoints() = 0;
   virtual CoordinationDirectory& directory() = 0;
+  virtual NetworkControl& network() = 0;
+  virtual DatabaseControl& database() = 0;
 };
 
 class Fault {
@@ -223,7 +287,8 @@ class Fault {
   virtual void Start(FaultContext& ctx) = 0;
   virtual void OnTimer(FaultContext& ctx, int tag) { (void)ctx, (void)tag; }
   // `proc` is parked at yield point `point` for `item`. Return true if the
-  // fault disposed of the process (killed it) so it must not be resumed.
+  // fault disposed of the process (killed it, or held it with
+  // ProcessControl::Hold) so it must not be resumed now.
   virtual bool OnYield(FaultContext& ctx, const std::string& proc, std::string_view point,
                        std::string_view item) {
     (void)ctx, (void)proc, (void)point, (void)item;

@@ -24,11 +24,15 @@ EngineResult::End Engine::FreerunLoop() {
     owners.clear();
     for (Proc& p : procs_) {
       if (!p.alive) continue;
-      agents_alive = agents_alive || p.role == "agent";
+      agents_alive = agents_alive || Working(p);
       fds.push_back({p.conn->fd(), POLLIN, 0});
       owners.push_back(&p);
     }
-    if (!agents_alive && timers_.empty()) return EngineResult::End::kCompleted;
+    if (!agents_alive && timers_.empty()) {
+      // Agents that went idle before work arrived are started again.
+      if (WakeIdleAgents() == 0) return EngineResult::End::kCompleted;
+      continue;
+    }
     int64_t wait_us = 20'000;
     if (!timers_.empty()) wait_us = std::clamp<int64_t>(timers_.top().at - T(), 0, wait_us);
     int rc = poll(fds.data(), fds.size(), static_cast<int>((wait_us + 999) / 1000));

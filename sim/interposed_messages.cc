@@ -72,7 +72,12 @@ Status InterposedProcesses::Accept() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Status::Ok();
       return Status::FromErrno(errno, "accept");
     }
-    unidentified_.push_back(Conn{fd, ""});
+    // The kernel gives the peer's pid in our namespace, whichever the
+    // peer lives in: the pid we kill and look up in /proc.
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    const pid_t peer = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
+    unidentified_.push_back(Conn{fd, "", peer});
     pollfd more{listen_fd_, POLLIN, 0};
     if (poll(&more, 1, 0) <= 0) return Status::Ok();
   }
@@ -143,6 +148,7 @@ Status InterposedProcesses::Attach(Proc* p, Conn conn, const std::string& argv0)
     return Error(p->pub.name + " said more than hello before its go");
   }
   if (p->conn.fd >= 0) close(p->conn.fd);
+  if (conn.peer > 0) p->pub.host_pid = conn.peer;
   p->conn = std::move(conn);
   p->pub.argv0 = argv0;
   p->pub.point = p->exec_closed ? "proc.exec" : p->root ? "proc.start" : "proc.fork";

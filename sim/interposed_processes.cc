@@ -63,6 +63,9 @@ Result<std::unique_ptr<InterposedProcesses>> InterposedProcesses::Listen(Options
     return Status::InvalidArgument("interposition needs the library and the coordination dir");
   }
   std::unique_ptr<InterposedProcesses> self(new InterposedProcesses(std::move(options)));
+  char ns[64];
+  const ssize_t ns_len = readlink("/proc/self/ns/pid_for_children", ns, sizeof ns);
+  if (ns_len > 0) self->namespace_.assign(ns, static_cast<size_t>(ns_len));
   if (self->options_.socket_path.empty()) {
     const char* tmp = getenv("TMPDIR");
     std::string templ =
@@ -87,14 +90,18 @@ Result<std::unique_ptr<InterposedProcesses>> InterposedProcesses::Listen(Options
 }
 
 InterposedProcesses::~InterposedProcesses() {
-  for (auto& [pid, p] : live_) kill(pid, SIGKILL);
+  for (auto& [pid, p] : live_) {
+    if (Host(p) > 0) kill(Host(p), SIGKILL);
+  }
   const auto deadline = Clock::now() + std::chrono::seconds(10);
   for (auto& p : procs_) {
     if (p->pub.state == State::kExited) continue;
-    while (!proc::Exited(p->pub.pid) && Clock::now() < deadline) {
+    const pid_t host = p->pub.host_pid;
+    if (host <= 0) continue;  // never found: gone before we looked
+    while (!proc::Exited(host) && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
-    if (proc::Parent(p->pub.pid) == getpid()) waitpid(p->pub.pid, nullptr, 0);
+    if (proc::Parent(host) == getpid()) waitpid(host, nullptr, 0);
     if (p->conn.fd >= 0) close(p->conn.fd);
   }
   for (auto& c : unidentified_) close(c.fd);
@@ -117,6 +124,34 @@ std::vector<std::pair<std::string, std::string>> InterposedProcesses::Environmen
 InterposedProcesses::Proc* InterposedProcesses::Live(pid_t pid) {
   auto it = live_.find(pid);
   return it == live_.end() ? nullptr : it->second;
+}
+
+bool InterposedProcesses::InControlledNamespace(pid_t host) const {
+  return namespace_.empty() || proc::PidNamespace(host) == namespace_;
+}
+
+pid_t InterposedProcesses::Host(Proc* p) {
+  if (p->pub.host_pid > 0 || p->pub.state == State::kExited) return p->pub.host_pid;
+  // Among its parent's children first; an orphan (its parent exited
+  // meanwhile) has moved to a subreaper or the namespace's init, which are
+  // descendants of this process.
+  Proc* parent = Named(p->pub.parent);
+  for (pid_t root : {parent != nullptr ? parent->pub.host_pid : 0, getpid()}) {
+    if (root <= 0) continue;
+    std::vector<pid_t> todo = {root};
+    // A breadth-first walk, bounded: the run's processes, not the machine's.
+    constexpr size_t kMaxVisited = 4096;
+    for (size_t at = 0; at < todo.size() && at < kMaxVisited; ++at) {
+      for (pid_t kid : proc::Children(todo[at])) {
+        if (proc::InnerPid(kid) == p->pub.pid && InControlledNamespace(kid)) {
+          p->pub.host_pid = kid;
+          return kid;
+        }
+        todo.push_back(kid);
+      }
+    }
+  }
+  return 0;
 }
 
 InterposedProcesses::Proc* InterposedProcesses::Named(const std::string& name) {
@@ -278,7 +313,7 @@ Status InterposedProcesses::Kill(const std::string& name) {
     return Status::InvalidArgument("interposition: no live process " + name);
   }
   if (p->pub.state == State::kRunning) return Error("cannot kill " + name + " while it runs");
-  kill(p->pub.pid, SIGKILL);
+  if (Host(p) > 0) kill(Host(p), SIGKILL);
   return AwaitExit(p);
 }
 
@@ -303,22 +338,23 @@ Status InterposedProcesses::Settle(Proc* stepping) {
 // true is returned with it set, which escape ended the run).
 bool InterposedProcesses::Settled(Proc* stepping, std::string* waiting_for) {
   if (stepping != nullptr && stepping->pub.state == State::kRunning) {
-    if (stepping->exec_closed && proc::Exited(stepping->pub.pid)) {
+    if (stepping->exec_closed && proc::Exited(Host(stepping))) {
       MarkExited(stepping);  // the exec failed, or the new image died before its hello
     } else {
-      *waiting_for = "the step of " + stepping->pub.name + ": " + proc::Describe(stepping->pub.pid);
+      *waiting_for = "the step of " + stepping->pub.name + ": " + proc::Describe(Host(stepping));
       return false;
     }
   }
   for (const auto& p : procs_) {
     if (p->pub.state == State::kStarting) {
-      if (proc::Exited(p->pub.pid)) {
+      const pid_t host = Host(p.get());
+      if (host <= 0 || proc::Exited(host)) {
         *waiting_for = "process " + p->pub.name + " (pid " + std::to_string(p->pub.pid) +
                        ") exited without connecting: is it a static binary, or was LD_PRELOAD "
                        "dropped?";
         return true;
       }
-      *waiting_for = "the start of " + p->pub.name + ": " + proc::Describe(p->pub.pid);
+      *waiting_for = "the start of " + p->pub.name + ": " + proc::Describe(host);
       return false;
     }
   }
@@ -327,7 +363,7 @@ bool InterposedProcesses::Settled(Proc* stepping, std::string* waiting_for) {
     return false;
   }
   for (const auto& [pid, hello] : early_hellos_) {
-    if (hello.ppid != getpid() && Live(hello.ppid) == nullptr) {
+    if (proc::Parent(hello.conn.peer) != getpid() && Live(hello.ppid) == nullptr) {
       *waiting_for = "pid " + std::to_string(pid) + " (" + hello.argv0 +
                      ") connected, but its parent " + std::to_string(hello.ppid) +
                      " is not controlled";
@@ -349,12 +385,14 @@ bool InterposedProcesses::Settled(Proc* stepping, std::string* waiting_for) {
 // and other libc-internal spawns): taken in once it has connected; one that
 // ran to its end without connecting escaped control.
 Status InterposedProcesses::CheckChildren(Proc* p, std::string* waiting_for) {
-  std::vector<pid_t> unknown;
-  for (pid_t kid : proc::Children(p->pub.pid)) {
-    if (pid_names_.count(kid) == 0) unknown.push_back(kid);
+  std::vector<std::pair<pid_t, pid_t>> unknown;  // (as they see it, ours)
+  for (pid_t host : proc::Children(Host(p))) {
+    const pid_t kid = proc::InnerPid(host);
+    if (kid <= 0) continue;  // reaped meanwhile
+    if (pid_names_.count(kid) == 0) unknown.emplace_back(kid, host);
   }
   std::sort(unknown.begin(), unknown.end());
-  for (pid_t kid : unknown) {
+  for (const auto& [kid, host] : unknown) {
     auto it = early_hellos_.find(kid);
     if (it != early_hellos_.end()) {
       Hello hello = std::move(it->second);
@@ -362,12 +400,12 @@ Status InterposedProcesses::CheckChildren(Proc* p, std::string* waiting_for) {
       BASE_RETURN_IF_ERROR(Attach(AddChild(p, kid), std::move(hello.conn), hello.argv0));
       continue;
     }
-    if (proc::Exited(kid)) {
-      return Error("process " + std::to_string(kid) + " (" + proc::Command(kid) + "), a child of " +
-                   p->pub.name +
+    if (proc::Exited(host)) {
+      return Error("process " + std::to_string(kid) + " (" + proc::Command(host) +
+                   "), a child of " + p->pub.name +
                    ", ran without connecting (a static binary, or LD_PRELOAD dropped)");
     }
-    *waiting_for = "the hello of " + proc::Describe(kid) + ", a child of " + p->pub.name;
+    *waiting_for = "the hello of " + proc::Describe(host) + ", a child of " + p->pub.name;
   }
   return Status::Ok();
 }
@@ -378,10 +416,11 @@ Status InterposedProcesses::CheckChildren(Proc* p, std::string* waiting_for) {
 // before the step ends, as its parent's next wait will see it.
 Status InterposedProcesses::Signalled(Proc* sender, pid_t target, int sig) {
   std::vector<Proc*> targets;
-  const pid_t group = target == 0 ? proc::Group(sender->pub.pid) : -target;
+  // Pids and groups as the processes see them: the target is theirs.
+  const pid_t group = target == 0 ? proc::InnerGroup(Host(sender)) : -target;
   for (auto& [pid, p] : live_) {
     if (p == sender) continue;
-    if (target > 0 ? pid == target : proc::Group(pid) == group) targets.push_back(p);
+    if (target > 0 ? pid == target : proc::InnerGroup(Host(p)) == group) targets.push_back(p);
   }
   for (Proc* p : targets) {
     if (sig == SIGKILL) {
@@ -411,10 +450,10 @@ Status InterposedProcesses::ConnClosed(Proc* p) {
 // miss it. Nobody runs before it is one.
 Status InterposedProcesses::AwaitExit(Proc* p) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(options_.step_timeout_ms);
-  while (!proc::Exited(p->pub.pid)) {
+  while (!proc::Exited(Host(p))) {
     if (Clock::now() >= deadline) {
       return Error(p->pub.name +
-                   " closed its connection but does not exit: " + proc::Describe(p->pub.pid));
+                   " closed its connection but does not exit: " + proc::Describe(Host(p)));
     }
     std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
@@ -429,9 +468,10 @@ void InterposedProcesses::MarkExited(Proc* p) {
   p->pub.wake_us = -1;
   live_.erase(p->pub.pid);
   if (Proc* parent = Named(p->pub.parent); parent != nullptr) parent->child_exits++;
-  if (proc::Parent(p->pub.pid) == getpid()) {
+  const pid_t host = p->pub.host_pid;
+  if (host > 0 && proc::Parent(host) == getpid()) {
     int status = 0;
-    if (waitpid(p->pub.pid, &status, WNOHANG) == p->pub.pid) p->pub.wait_status = status;
+    if (waitpid(host, &status, WNOHANG) == host) p->pub.wait_status = status;
   }
   ++events_;
 }

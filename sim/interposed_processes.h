@@ -26,6 +26,13 @@
 //   kernel has made the process a zombie, so its parent's wait sees it at
 //   once. Hence the table, Runnable() and every process's point depend only
 //   on the programs and the sequence of calls made here, never on timing.
+// - Pids: the processes may live in a PID namespace below the caller's
+//   (sim/run_containment.h), where they see other pids than the caller.
+//   Adopt, the names of pids in paths and what the processes say (fork,
+//   kill) use theirs (InterposedProcess::pid); the kernel calls made here
+//   (kill, waitpid, /proc) use the caller's (host_pid), learnt from each
+//   connection's peer credentials, which the kernel gives in the receiver's
+//   namespace, or before a process connects from NSpid in /proc.
 // - Names do not depend on pids: roots are "1", "2", ... in Adopt order; the
 //   n-th child a process announces is "<parent>.<n>"; exec keeps the name.
 //   Pids of known processes inside points' paths are replaced by
@@ -74,7 +81,8 @@ struct InterposedProcess {
   };
   std::string name;    // "1", "1.2", ...
   std::string parent;  // "" for a root
-  pid_t pid = 0;
+  pid_t pid = 0;       // as the controlled processes see it (their PID namespace)
+  pid_t host_pid = 0;  // the same process in the caller's namespace; 0 until known
   std::string argv0;  // of the current image
   State state = State::kStarting;
   // kParked: the yield point (sys.open, ...; proc.start, proc.fork or
@@ -110,7 +118,8 @@ class InterposedProcesses {
   // Variables to add to a root process's environment (LD_PRELOAD first).
   std::vector<std::pair<std::string, std::string>> Environment() const;
 
-  // Takes `pid`, a process the caller started with Environment(), under
+  // Takes `pid` (as the controlled processes see it: for a caller in their
+  // namespace, its own), a process started with Environment(), under
   // control: waits until it has connected and parked at proc.start.
   // Returns its name.
   base::Result<std::string> Adopt(pid_t pid);
@@ -145,6 +154,7 @@ class InterposedProcesses {
   struct Conn {
     int fd = -1;
     std::string buffer;
+    pid_t peer = 0;  // SO_PEERCRED: the connecting process, in our namespace
   };
   struct Proc {
     InterposedProcess pub;
@@ -182,6 +192,11 @@ class InterposedProcesses {
   base::Status CheckChildren(Proc* p, std::string* waiting_for);
   Proc* AddChild(Proc* parent, pid_t pid);
   Proc* Live(pid_t pid);
+  // p's pid in our namespace; for a process that has not connected yet,
+  // found among the descendants of its parent (of this process, for a
+  // root) by NSpid. 0 if it is not there (it is gone).
+  pid_t Host(Proc* p);
+  bool InControlledNamespace(pid_t host) const;
   Proc* Named(const std::string& name);
   std::string WithoutPids(const std::string& text) const;
   bool Go(Proc* p);
@@ -195,6 +210,7 @@ class InterposedProcesses {
   std::map<pid_t, std::string> pid_names_;  // every pid seen, for WithoutPids
   std::vector<Conn> unidentified_;          // accepted, no hello read yet
   std::map<pid_t, Hello> early_hellos_;     // said hello before being announced
+  std::string namespace_;  // /proc/self/ns/pid_for_children at Listen: where our children live
   int roots_ = 0;
   int64_t now_us_ = 0;
   uint64_t events_ = 0;  // things that could unblock a blocked process

@@ -45,9 +45,11 @@ bool Engine::Collides(const Proc& p) const {
 bool Engine::Step(Proc& p) {
   ++result_.steps;
   const Parked was = p.parked;
+  const bool timed_out = was.kind == Parked::Kind::kCommand && p.command_timed_out;
   if (was.kind == Parked::Kind::kCommand) p.command.clear();  // its command has ended
+  p.command_timed_out = false;
   const int64_t boot = p.ClockAt(now_, T());
-  if (!p.conn->Go(boot + p.wall_step_us, boot)) {
+  if (!p.conn->Go(boot + p.wall_step_us, boot, timed_out)) {
     OnClosed(p);
     return result_.error.empty();
   }
@@ -63,6 +65,7 @@ bool Engine::Step(Proc& p) {
         ++p.sleeps;
         SampleUsage(p);
       }
+      ChargeLatency(p);
       if (p.parked.kind == Parked::Kind::kCommand) return AdoptCommand(p);
       return true;
     case ControlConnection::Read::kClosed:
@@ -127,12 +130,13 @@ EngineResult::End Engine::LockstepLoop() {
     if (Interrupted()) return EngineResult::End::kInterrupted;
     if (!result_.error.empty()) return EngineResult::End::kHarnessError;
     if (base::MonotonicMicros() > wall_deadline) return EngineResult::End::kWallLimit;
+    if (!TimeOutCommands()) return EngineResult::End::kHarnessError;
     runnable.clear();
     bool agents_alive = false;
     for (size_t i = 0; i < procs_.size(); ++i) {
       const Proc& p = procs_[i];
       if (!p.alive) continue;
-      agents_alive = agents_alive || p.role == "agent";
+      agents_alive = agents_alive || Working(p);
       if (p.stalled_until > now_) continue;
       if (p.parked.kind == Parked::Kind::kSleep     ? p.wake_at <= now_
           : p.parked.kind == Parked::Kind::kCommand ? !CommandRunning(p)
@@ -141,7 +145,11 @@ EngineResult::End Engine::LockstepLoop() {
       }
     }
     AddInterposedRunnable(&runnable);
-    if (!agents_alive && timers_.empty()) return EngineResult::End::kCompleted;
+    if (!agents_alive && timers_.empty()) {
+      // Agents that went idle before work arrived are started again.
+      if (WakeIdleAgents() == 0) return EngineResult::End::kCompleted;
+      continue;
+    }
     if (runnable.empty()) {
       // Nothing can run now: jump the clock to the next thing that happens.
       int64_t next = INT64_MAX;
@@ -171,6 +179,8 @@ EngineResult::End Engine::LockstepLoop() {
       continue;
     }
     Proc& p = procs_[picked];
+    // No connection of a process that is gone still holds the database's locks.
+    if (!SettleDatabase()) return EngineResult::End::kHarnessError;
     wall_deadline += StopPoint(&p);
     if (p.parked.kind == Parked::Kind::kYield) {
       bool taken = false;

@@ -97,6 +97,32 @@ Check CheckChoiceList(const json& v, const OptionSpec& spec, const std::string& 
   return std::nullopt;
 }
 
+// {"one_of": [a, b, ...]}: the option is one of these values, drawn per run
+// (each checked as a plain value of `spec`; no ranges, no nesting).
+Check CheckOneOf(const json& v, const OptionSpec& spec, const std::string& pointer) {
+  const auto list = v.find(kOneOf);
+  if (v.size() != 1 || list == v.end() || !list->is_array() || list->size() < 2) {
+    return Fail(pointer, fmt::format("found {}, expected a value of {} or {{\"{}\": [at least "
+                                     "two values]}} (one drawn per run)",
+                                     Show(v), Quote(spec.name), kOneOf));
+  }
+  OptionSpec plain = spec;
+  plain.range_ok = false;
+  const std::string list_pointer = Child(pointer, kOneOf);
+  for (size_t i = 0; i < list->size(); ++i) {
+    const json& alternative = (*list)[i];
+    if (alternative.is_object()) {
+      return Fail(Child(list_pointer, i), "a \"one_of\" alternative cannot be another choice");
+    }
+    if (Check problem = CheckOption(alternative, plain, Child(list_pointer, i))) return problem;
+    const auto end = list->begin() + static_cast<long>(i);
+    if (std::find(list->begin(), end, alternative) != end) {
+      return Fail(Child(list_pointer, i), fmt::format("{} is listed twice", Show(alternative)));
+    }
+  }
+  return std::nullopt;
+}
+
 // The value of `spec` in `entry` as written, or its default.
 const json& WrittenOr(const json& entry, const OptionSpec& spec) {
   const auto it = entry.find(spec.name);
@@ -135,7 +161,9 @@ Check CheckEntryOptions(const json& entry, const std::vector<OptionSpec>& specs,
   }
   for (const OptionSpec& spec : specs) {
     const auto it = entry.find(spec.name);
-    if (it != entry.end()) {
+    if (it != entry.end() && it->is_object()) {
+      if (Check problem = CheckOneOf(*it, spec, Child(pointer, spec.name))) return problem;
+    } else if (it != entry.end()) {
       if (Check problem = CheckOption(*it, spec, Child(pointer, spec.name))) return problem;
     } else if (spec.default_value.is_null()) {
       return Fail(pointer, fmt::format("missing required option {} of {} {}", Quote(spec.name),
@@ -146,6 +174,10 @@ Check CheckEntryOptions(const json& entry, const std::vector<OptionSpec>& specs,
 }
 
 json DrawValue(const json& value, const Rng& root, const std::string& pointer) {
+  if (value.is_object() && value.contains(kOneOf)) {
+    const json& list = value[kOneOf];
+    return list[root.Split(pointer).Index(list.size())];
+  }
   if (!value.is_array()) return value;
   return root.Split(pointer).Between(value[0].get<int64_t>(), value[1].get<int64_t>());
 }
@@ -154,10 +186,12 @@ json ResolveOptions(const json& entry, const std::vector<OptionSpec>& specs, con
                     const std::string& pointer) {
   json options = json::object();
   for (const OptionSpec& spec : specs) {
-    // Only numbers are drawn: a list option's array is its value.
-    options[spec.name] = spec.type == OptionSpec::Type::kInt
-                             ? DrawValue(WrittenOr(entry, spec), root, Child(pointer, spec.name))
-                             : WrittenOr(entry, spec);
+    // Ranges of numbers and "one_of" choices are drawn: a list option's
+    // array is its value.
+    const json& written = WrittenOr(entry, spec);
+    options[spec.name] = spec.type == OptionSpec::Type::kInt || written.is_object()
+                             ? DrawValue(written, root, Child(pointer, spec.name))
+                             : written;
   }
   return options;
 }

@@ -18,8 +18,16 @@
 
 namespace faultline {
 
+// A plug-in option (a fault's, an invariant's) may be written as
+// {"one_of": [v1, v2, ...]}: one of the values, drawn per run from the stream
+// named by its pointer, like a range; explore makes it a knob. This is how a
+// family lets the search combine faults: a crash point and the path an I/O
+// error hits, each drawn from a list, are drawn together.
+inline constexpr const char* kOneOf = "one_of";
+
 // `value` written at `pointer` against `spec`: its type, bounds, choices, and
-// for an integer whether a range [lo, hi] is allowed.
+// for an integer whether a range [lo, hi] is allowed. (A "one_of" choice is
+// checked by CheckEntryOptions, which allows it.)
 diag::Check CheckOption(const nlohmann::json& value, const OptionSpec& spec,
                         const std::string& pointer);
 
@@ -33,7 +41,8 @@ diag::Check CheckEntryOptions(const nlohmann::json& entry, const std::vector<Opt
                               std::string_view what, const std::string& name);
 
 // `value` as written, or, for a range [lo, hi], an integer drawn from the
-// stream of `root` named by `pointer` (so one range never shifts another).
+// stream of `root` named by `pointer` (so one range never shifts another), or
+// for {"one_of": [...]} one of its values drawn from that stream.
 nlohmann::json DrawValue(const nlohmann::json& value, const Rng& root, const std::string& pointer);
 
 // Every option of `specs`: the value written in `entry` or the default, each

@@ -1,5 +1,7 @@
 #include "sim/proc_status.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -24,7 +26,31 @@ std::string StatFields(pid_t pid) {
   return stat.substr(close + 2);
 }
 
+// The last number on the line of /proc/PID/status that starts with `key`.
+pid_t LastOfStatusLine(pid_t pid, const std::string& key) {
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key, 0) != 0) continue;
+    std::istringstream fields(line.substr(key.size()));
+    pid_t last = 0;
+    for (pid_t v = 0; fields >> v;) last = v;
+    return last;
+  }
+  return 0;
+}
+
 }  // namespace
+
+pid_t InnerPid(pid_t pid) { return LastOfStatusLine(pid, "NSpid:"); }
+
+pid_t InnerGroup(pid_t pid) { return LastOfStatusLine(pid, "NSpgid:"); }
+
+std::string PidNamespace(pid_t pid) {
+  char target[64];
+  const std::string link = "/proc/" + std::to_string(pid) + "/ns/pid";
+  const ssize_t n = readlink(link.c_str(), target, sizeof target);
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
+}
 
 char State(pid_t pid) {
   const std::string f = StatFields(pid);

@@ -22,6 +22,15 @@ inline bool Exited(pid_t pid) {
 pid_t Parent(pid_t pid);
 // The process group, 0 if unknown.
 pid_t Group(pid_t pid);
+// The pid and process group as the process itself sees them: the last
+// entries of NSpid and NSpgid in /proc/PID/status, which differ from `pid`
+// and Group() when it lives in a PID namespace below this process's
+// (sim/run_containment.h). 0 if unknown.
+pid_t InnerPid(pid_t pid);
+pid_t InnerGroup(pid_t pid);
+// The PID namespace the process is in (the target of /proc/PID/ns/pid, e.g.
+// "pid:[4026532]"); "" if gone.
+std::string PidNamespace(pid_t pid);
 // The command name (comm), "" if gone.
 std::string Command(pid_t pid);
 // The children of the process's main thread (/proc/PID/task/PID/children).

@@ -11,6 +11,7 @@
 #include <map>
 #include <vector>
 
+#include "sim/net_relay.h"
 #include "sim/private_tmpfs.h"
 #include "sim/run_containment.h"
 #include "sim/sut.h"
@@ -22,6 +23,9 @@ namespace {
 namespace stdfs = std::filesystem;
 
 constexpr std::string_view kWorkPrefix = "faultline-run-";
+// Wall time a client may wait on a blackholed link before its connection is
+// reset (its TCP timeout, shortened: in lockstep it costs wall time only).
+constexpr int64_t kRelayHangMs = 25;
 // Judged in every run, listed or not (sim/invariants/no_unplanned_crash.h;
 // the core cannot include the plug-in, so it names it).
 constexpr const char* kAlwaysChecked = "no_unplanned_crash";
@@ -211,17 +215,22 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   }
 
   ResourceLog resources(report.run_dir + "/resources.jsonl");
+  // The network relay of a run on a database server is a thread, which
+  // cannot be created inside the run's PID namespace: it starts here.
+  std::unique_ptr<NetRelay> relay;
+  if (s.store == "postgres") {
+    auto started = NetRelay::Start("", kRelayHangMs);
+    if (!started.ok()) {
+      report.exit_code = kExitHarness;
+      report.summary = "cannot start the network relay: " + started.status().message() + "\n";
+      return report;
+    }
+    relay = std::move(*started);
+  }
   // Everything the run starts from here on lives in a PID namespace of its
   // own and dies with the run, or with this process; so does the scratch
   // directory (sim/run_containment.h).
-  // Interposed processes are named to the scheduler by the pids they see;
-  // inside a PID namespace those are not the pids the harness kills and
-  // looks up in /proc, so such runs are contained without one.
-  const bool interposed = s.mode == Mode::kLockstep && s.sut.is_object() &&
-                          s.sut.value("interleave", std::string("commands")) == "syscalls";
-  RunContainment containment(
-      WorkDirTemplate(),
-      interposed ? "\"interleave\": \"syscalls\" needs the harness's own pids" : "");
+  RunContainment containment(WorkDirTemplate());
   const std::string work = containment.scratch();
   EngineOptions eo;
   eo.resources = &resources;
@@ -231,6 +240,7 @@ RunReport RunScenario(const ResolvedScenario& s, const Catalog& catalog, const R
   eo.progress = o.progress;
   eo.stop = s.mode == Mode::kLockstep ? o.stop : nullptr;
   eo.sink_command = o.sink_command;
+  eo.relay = relay.get();
   if (eo.sink_command.empty()) {
     std::error_code self_ec;
     eo.sink_command = {stdfs::read_symlink("/proc/self/exe", self_ec).string(), "sink"};

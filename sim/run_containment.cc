@@ -187,14 +187,12 @@ bool BackToOwnNamespace(std::string* error) {
 
 }  // namespace
 
-RunContainment::RunContainment(std::string scratch_template, std::string reason_without) {
+RunContainment::RunContainment(std::string scratch_template) {
   const std::string consequence =
       "a process of the run that leaves its process group (setsid, a double fork) can outlive a "
       "SIGKILLed faultline";
   std::string error;
-  if (!reason_without.empty()) {
-    warning_ = "no PID namespace for this run (" + reason_without + "): " + consequence;
-  } else if (TurnedOff()) {
+  if (TurnedOff()) {
     warning_ = "no PID namespace for this run (FAULTLINE_PID_NAMESPACE=off): " + consequence;
   } else if (!BackToOwnNamespace(&error)) {
     // A previous run's namespace is dead: new children cannot be born there.

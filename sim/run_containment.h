@@ -48,9 +48,8 @@ class RunContainment {
   // be empty: no scratch directory) names the directory to create; the
   // supervisor removes it if the harness dies before End(). Never fails:
   // without a PID namespace, contained() is false, warning() says why, and
-  // this process creates the directory. `reason_without` non-empty: the run
-  // asks for no PID namespace (it says why) and is contained as without one.
-  explicit RunContainment(std::string scratch_template, std::string reason_without = "");
+  // this process creates the directory.
+  explicit RunContainment(std::string scratch_template);
   // End().
   ~RunContainment();
   RunContainment(const RunContainment&) = delete;

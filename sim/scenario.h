@@ -79,7 +79,20 @@ struct ResolvedScenario : ScenarioSettings {
   // none. Each agent and item draws from them with the seed.
   nlohmann::json agent_skills;
   nlohmann::json item_skills;
+  // "work"/"arrivals": work submitted while the agents run. `submitters`
+  // processes each submit `items` new items; each starts at a run time drawn
+  // from [at_lo_ms, at_hi_ms] with the seed (stream "arrivals/<k>"), which
+  // stays a range, like work_ms. None when submitters is 0.
+  struct Arrivals {
+    int submitters = 0;
+    int64_t items = 0;
+    int64_t at_lo_ms = 0, at_hi_ms = 0;
+  } arrivals;
   bool reaper = true;
+  // Where the reference coordinator keeps its state: "fs" (the shared
+  // directory) or "postgres" (a database server the run starts, reached
+  // through the harness's network relay; docs/postgres.md).
+  std::string store = "fs";
   // scheduler (lockstep)
   std::string scheduler = "random";  // "random" | "pct"
   int pct_depth = 3;

@@ -357,6 +357,37 @@ Check CheckDifferentialBlock(const json& doc, const Catalog& catalog, bool freer
   return std::nullopt;
 }
 
+// "store" (docs/postgres.md): a database server is the reference
+// coordinator's alone, and the faults of the network and the server need one.
+Check CheckStore(const json& doc, const Catalog& catalog) {
+  const std::string store = ValueOf(doc, "", "store").get<std::string>();
+  const bool server = store == "postgres";
+  if (server && doc.contains("sut")) {
+    return Fail("/store",
+                "\"store\": \"postgres\" runs the reference coordinator (swarm) on a database "
+                "server the run starts; an external SUT (\"sut\") keeps its state its own way "
+                "(impossible combination: remove \"store\" or \"sut\")");
+  }
+  if (server && doc.contains("differential")) {
+    return Fail("/store",
+                "\"store\": \"postgres\" cannot be combined with \"differential\" (the "
+                "counterpart would run on a database server it does not know)");
+  }
+  const auto faults = doc.find("faults");
+  for (size_t i = 0; !server && faults != doc.end() && i < faults->size(); ++i) {
+    const FaultKind* kind = catalog.FindFault((*faults)[i].at("kind").get<std::string>());
+    if (kind != nullptr && (kind->needs & capability::kServerStore) != 0) {
+      return Fail(Child(Child("/faults", i), "kind"),
+                  fmt::format("fault {} acts on the database server or the network to it, which "
+                              "only a run with \"store\": \"postgres\" has (this run's store "
+                              "is {}{}; impossible combination)",
+                              Quote(kind->name), Quote(store),
+                              doc.contains("sut") ? ", and an external SUT has none" : ""));
+    }
+  }
+  return std::nullopt;
+}
+
 // "agents"/"skills" and "work"/"skills" (sim/skills.h); the reference
 // coordinator is the one that knows skills.
 Check CheckSkills(const json& doc) {
@@ -376,6 +407,39 @@ Check CheckSkills(const json& doc) {
                 "skills (\"agents\"/\"skills\", \"work\"/\"skills\") need the reference "
                 "coordinator, which knows them; an external SUT has no way to be told "
                 "(impossible combination)");
+  }
+  return std::nullopt;
+}
+
+// "work"/"arrivals": typed keys like a section's, and only for the
+// reference coordinator, whose `swarm submit` the harness runs as a process
+// of the run.
+Check CheckArrivals(const json& doc) {
+  const auto work = doc.find("work");
+  if (work == doc.end() || !work->is_object() || !work->contains("arrivals")) {
+    return std::nullopt;
+  }
+  const Section& section = ArrivalsSection();
+  const json& arrivals = work->at("arrivals");
+  if (!arrivals.is_object()) {
+    return Fail("/work/arrivals",
+                fmt::format("found {}, expected an object with keys {} (work submitted during "
+                            "the run: how many submitters, how many items each, when each "
+                            "starts)",
+                            ShowTyped(arrivals), fmt::join(KeyNames(section.keys), ", ")));
+  }
+  if (Check problem = CheckSection(*work, section)) {
+    problem->pointer = "/work" + problem->pointer;
+    return problem;
+  }
+  for (const char* block : {"sut", "differential"}) {
+    if (doc.contains(block)) {
+      return Fail("/work/arrivals",
+                  fmt::format("work arrivals run `swarm submit` as processes of the run, which "
+                              "only the reference coordinator has; remove \"{}\" or the "
+                              "arrivals (impossible combination)",
+                              block));
+    }
   }
   return std::nullopt;
 }
@@ -400,6 +464,8 @@ Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (Check problem = CheckFaults(doc, catalog, freerun)) return problem;
   if (Check problem = CheckInvariants(doc, catalog)) return problem;
   if (Check problem = CheckSkills(doc)) return problem;
+  if (Check problem = CheckStore(doc, catalog)) return problem;
+  if (Check problem = CheckArrivals(doc)) return problem;
   if (Check problem = CheckSutBlock(doc, catalog, freerun)) return problem;
   if (Check problem = CheckDifferentialBlock(doc, catalog, freerun)) return problem;
   return CheckCombinations(doc, freerun);

@@ -65,12 +65,14 @@ const nlohmann::json& WrittenOr(const nlohmann::json& object, const OptionSpec& 
 // documents this table.
 const std::vector<Section>& Sections() {
   static const auto* const sections = new std::vector<Section>{
-      {"", {ChoiceKey("mode", "lockstep", {"lockstep", "freerun"}), BoolKey("reaper", true)}},
+      {"",
+       {ChoiceKey("mode", "lockstep", {"lockstep", "freerun"}), BoolKey("reaper", true),
+        ChoiceKey("store", "fs", {"fs", "postgres"})}},
       SettingsSection(SettingGroup::kCoordinator),
       {"agents",
        {IntKey("count", 4, 1, 1024, true), IntKey("work_ms", 0, 0, 3'600'000, true)},
        {"skills"}},
-      {"work", {IntKey("items", 100, 1, 1'000'000, true)}, {"skills"}},
+      {"work", {IntKey("items", 100, 1, 1'000'000, true)}, {"skills", "arrivals"}},
       {"scheduler",
        {ChoiceKey("kind", "random", {"random", "pct"}), IntKey("depth", 3, 1, 64, true)}},
       {"telemetry",
@@ -89,11 +91,20 @@ const std::vector<Section>& Sections() {
   return *sections;
 }
 
+const Section& ArrivalsSection() {
+  static const auto* const section = new Section{
+      "arrivals",
+      {IntKey("submitters", 1, 1, kMaxSubmitters, true),
+       IntKey("items", 1, 1, kMaxArrivalItems, true), IntKey("at_ms", 0, 0, kNoMax, true)},
+      {}};
+  return *section;
+}
+
 const std::vector<std::string>& TopLevelKeys() {
   static const auto* const keys = new std::vector<std::string>{
       "name", "fmea",      "mode",      "seed",        "coordinator", "agents",
       "work", "reaper",    "scheduler", "faults",      "invariants",  "limits",
-      "slo",  "telemetry", "sut",       "differential", "expect"};
+      "slo",  "telemetry", "sut",       "differential", "expect",      "store"};
   return *keys;
 }
 

@@ -27,6 +27,12 @@ struct Section {
 // In the order they are checked (the first mistake is the one reported).
 const std::vector<Section>& Sections();
 
+// "work"/"arrivals" (work that arrives during the run): submitters, items
+// (each submitter's), at_ms (each submitter's start, drawn per submitter).
+inline constexpr int64_t kMaxSubmitters = 64;
+inline constexpr int64_t kMaxArrivalItems = 1000;
+const Section& ArrivalsSection();
+
 // The keys a scenario may have at its top level, in the order error
 // messages list them.
 const std::vector<std::string>& TopLevelKeys();

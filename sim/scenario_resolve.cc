@@ -2,6 +2,7 @@
 // seed, and the way back, ResolvedScenario::ToJson.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string_view>
 
 #include "sim/option_check.h"
@@ -56,7 +57,25 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
     r.agent_skills = doc["agents"]["skills"];
   }
   if (doc.contains("work") && doc["work"].contains("skills")) r.item_skills = doc["work"]["skills"];
+  if (doc.contains("work") && doc["work"].contains("arrivals")) {
+    const json& arrivals = doc["work"]["arrivals"];
+    auto arrival = [&](std::string_view key) -> const json& {
+      const OptionSpec& spec = *std::find_if(
+          scenario_keys::ArrivalsSection().keys.begin(),
+          scenario_keys::ArrivalsSection().keys.end(),
+          [&](const OptionSpec& x) { return x.name == key; });
+      const auto it = arrivals.find(std::string(key));
+      return it == arrivals.end() ? spec.default_value : *it;
+    };
+    r.arrivals.submitters = static_cast<int>(
+        DrawValue(arrival("submitters"), root, "/work/arrivals/submitters").get<int64_t>());
+    r.arrivals.items = DrawValue(arrival("items"), root, "/work/arrivals/items").get<int64_t>();
+    const scenario_keys::Span at = SpanOf(arrival("at_ms"));
+    r.arrivals.at_lo_ms = at.lo;
+    r.arrivals.at_hi_ms = at.hi;
+  }
   r.reaper = value("", "reaper").get<bool>();
+  r.store = value("", "store").get<std::string>();
   r.scheduler = value("scheduler", "kind").get<std::string>();
   r.pct_depth = static_cast<int>(draw("scheduler", "depth"));
 
@@ -161,12 +180,23 @@ json ResolvedScenario::ToJson() const {
     j["invariants"] = std::move(list);
   }
   if (!sut.is_null()) j["sut"] = sut;
+  // Only when not the default, so that the resolved files of runs on the
+  // shared directory stay as they were.
+  if (store != "fs") j["store"] = store;
   if (!expect_reached.empty()) j["expect"]["reached"] = expect_reached;
   if (!expect_sometimes.empty()) j["expect"]["sometimes"] = expect_sometimes;
   if (!differential.is_null()) j["differential"] = differential;
   // Weighted lists, as written: the seed draws each agent's and item's skills.
   if (!agent_skills.is_null()) j["agents"]["skills"] = agent_skills;
   if (!item_skills.is_null()) j["work"]["skills"] = item_skills;
+  if (arrivals.submitters > 0) {
+    j["work"]["arrivals"] = {
+        {"submitters", arrivals.submitters},
+        {"items", arrivals.items},
+        {"at_ms", arrivals.at_lo_ms == arrivals.at_hi_ms
+                      ? json(arrivals.at_lo_ms)
+                      : json::array({arrivals.at_lo_ms, arrivals.at_hi_ms})}};
+  }
   return j;
 }
 

@@ -31,7 +31,7 @@ using EnvList = std::vector<std::pair<std::string, std::string>>;
 // may kill and restart.
 struct SutProcessSpec {
   std::string id;                 // "a0", "a1", ..., "reaper"
-  std::string role;               // "agent" | "reaper"
+  std::string role;               // "agent" | "reaper" | "submitter"
   std::vector<std::string> argv;  // argv[0] absolute
   EnvList env;                    // on top of the harness's own variables
   std::string cwd;                // "": the harness's
@@ -96,6 +96,18 @@ class Sut {
   // The processes of the run, in start order. False with `*error` if one
   // cannot be started (a program not found).
   virtual bool Processes(SutHost& host, std::vector<SutProcessSpec>* out, std::string* error) = 0;
+  // Work arrivals ("work"/"arrivals"): the process `id` ("s0", "s1", ...)
+  // that submits `items` new items while the agents run, as a controlled
+  // process (role "submitter"): in lockstep it yields between its steps, so
+  // the interleaving of concurrent submitters is the scheduler's. Its exit
+  // code 0 says all `items` were added. False with `*error` when the system
+  // has no such process (scenario validation refuses arrivals for it first).
+  virtual bool Submitter(SutHost& host, const std::string& id, int64_t items,
+                         SutProcessSpec* out, std::string* error) {
+    (void)host, (void)id, (void)items, (void)out;
+    *error = "this system under test cannot submit work during a run";
+    return false;
+  }
   // Fields the submit event carries besides its type and item count (which
   // items need which skill, each agent's skills); {} when there are none.
   virtual nlohmann::json Submitted() const = 0;

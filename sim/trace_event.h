@@ -100,7 +100,12 @@
 //                    let go ("sys.rename .tmp -> work_claims.json", "blocked wait",
 //                    "proc.exec jq", ...; pids in paths written {pid:NAME})
 //     sys_kill       process, at, by (the fault): killed where it was parked ("proc":
-//                    "sim"), one per process of the crashed command
+//                    "sim"), one per process of the crashed command ("by":
+//                    "timeout" when its command timed out)
+//     sys_timeout    process, timeout_ms, steps, why ("timeout": the simulated time
+//                    since the spawn reached timeout_ms; "steps": the command took
+//                    limits.livelock_steps steps): the adapter's ("proc") command
+//                    is ended; its sut_command_failed (failure "timeout") follows
 //     command_crashed  agent, op, item: the adapter's command was killed by the harness
 //                    (crash_at inside it), so it has no outcome; not the SUT's failure
 #pragma once

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The full containment campaign: faultline SIGKILLed 100 times (or N) at
 # random times across runs of the reference coordinator, a shell SUT through
-# the adapter, a freerun disk-full scenario and a SUT whose commands leave
-# their session; after each kill, no process, mount, scratch directory or
+# the adapter, a freerun disk-full scenario, a SUT whose commands leave
+# their session and a run on its own PostgreSQL server; after each kill, no process, mount, scratch directory or
 # ballast file may be left (checked by the test, which lists any leftover).
 # CI runs the same test with 20 kills.
 #

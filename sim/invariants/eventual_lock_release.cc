@@ -37,7 +37,11 @@ void EventualLockRelease::Observe(const TraceEvent& event) {
                    /*killed=*/true);
     }
   } else if (type == "fault") {
-    if (StrField(event.fields, "kind") == "stall_agent" && configured_) {
+    // A partitioned holder is stalled as far as the database can tell.
+    const std::string& kind = StrField(event.fields, "kind");
+    const bool stalled = kind == "stall_agent" ||
+                         (kind == "network_partition" && StrField(event.fields, "phase") == "cut");
+    if (stalled && configured_) {
       const int64_t until = IntField(event.fields, "until_us");
       const int64_t deadline = event.t + lease_us_ + reap_us_ + skew_us_ + slack_us_;
       // A stall that ends before the deadline leaves a live holder, which

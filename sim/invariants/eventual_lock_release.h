@@ -2,7 +2,9 @@
 // again within lease + reap interval (+ slack in freerun); no locks at the end.
 //
 // A death is an `exit` event with a "signal" field; a stall is a `fault`
-// event of kind "stall_agent" naming "agent" and "until_us" (run time). Every
+// event of kind "stall_agent" naming "agent" and "until_us" (run time), or
+// of kind "network_partition" with "phase": "cut" (the same fields: an agent
+// cut off from the database is stalled as far as the database can tell). Every
 // grant the agent then held (a claim_ok not yet ended by complete_ok, release,
 // lease_expired, takeover or dead_letter) must be freed — lease_expired,
 // takeover, dead_letter, quarantine of the item, or a claim_ok by another

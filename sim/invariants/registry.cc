@@ -11,6 +11,7 @@
 #include "sim/invariants/honest_outcome.h"
 #include "sim/invariants/no_acknowledged_loss.h"
 #include "sim/invariants/no_false_death.h"
+#include "sim/invariants/no_lost_submission.h"
 #include "sim/invariants/no_lost_work.h"
 #include "sim/invariants/no_retry_storm.h"
 #include "sim/invariants/no_semantic_drift.h"
@@ -18,6 +19,7 @@
 #include "sim/invariants/no_torn_state.h"
 #include "sim/invariants/no_unplanned_crash.h"
 #include "sim/invariants/progress.h"
+#include "sim/invariants/reconnects_after_partition.h"
 #include "sim/invariants/single_owner.h"
 #include "sim/invariants/skill_match.h"
 #include "sim/invariants/state_sync.h"
@@ -70,6 +72,8 @@ std::vector<InvariantKind> CoreInvariants() {
       Entry<HonestOutcome>(observes::kCoordinatorEvents | observes::kItemStates),
       Entry<NoAcknowledgedLoss>(observes::kItemStates),
       Entry<NoUnplannedCrash>(),
+      Entry<ReconnectsAfterPartition>(),
+      Entry<NoLostSubmission>(observes::kItemStates),
   };
 }
 

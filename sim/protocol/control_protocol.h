@@ -11,12 +11,16 @@
 //   {"sleep_us": D}                                  {"go": true, "now": US}
 //   {"event": {...}}                                 (no reply)
 //   {"event": {"type": "probe", "name": N, "hit": B}} (no reply; see below)
-//   {"spawned": PID}                                 {"go": true, "now": US}
+//   {"spawned": PID, "timeout_ms": T}                {"go": true, "now": US[, "timed_out": true]}
 //
 // "spawned" (the command adapter with "interleave": "syscalls",
 // docs/interposition.md): the sender started PID under the interposition
 // library and parks until the simulator has run that command's processes to
-// their end; the answer comes once they have all exited.
+// their end; the answer comes once they have all exited. "timeout_ms"
+// (optional, > 0) is the command's timeout in simulated time: once that much
+// has passed since the spawn (or the command took limits.livelock_steps
+// steps) the simulator kills what is left of it, and the answer says
+// "timed_out": true.
 //
 // Every message that expects a reply blocks the process until the sim answers
 // it; "now" is the simulated clock in microseconds, which the process then uses
@@ -70,6 +74,8 @@ inline constexpr const char* kNow = "now";
 inline constexpr const char* kBoot = "boot";
 inline constexpr const char* kMonoUs = "mono_us";
 inline constexpr const char* kSpawned = "spawned";
+inline constexpr const char* kTimeoutMs = "timeout_ms";
+inline constexpr const char* kTimedOut = "timed_out";
 
 // The history events a controlled process may send (docs/protocol.md): a
 // closed set. Every other type is the harness's own (run_start, spawn, exit,
@@ -82,7 +88,8 @@ inline constexpr const char* kAgentEventTypes[] = {
     "complete_recovered", "quarantine", "drift_seen", "halt_seen", "reap", "reaper_start",
     "storage_error", "storage_unsynced", "holding_lost", "claim_contended", "claim_race_lost",
     "lock_timeout", "model_call", "model_backoff", "span_created", "span_exported",
-    "span_spooled", "span_dropped", "sut_command_failed", "command_crashed", "probe"};
+    "span_spooled", "span_dropped", "sut_command_failed", "command_crashed", "probe",
+    "submit_ok"};
 inline constexpr const char* kHarnessFields[] = {"seq", "t", "proc"};
 
 // Yield points of the reference coordinator, one per step that touches
@@ -103,6 +110,11 @@ inline constexpr const char* kHeartbeatWritten = "heartbeat.written";
 inline constexpr const char* kRegisterWritten = "register.written";
 inline constexpr const char* kQuarantineMoved = "quarantine.moved";
 inline constexpr const char* kLockBusy = "lock.busy";
+// `swarm submit --items` run as a submitter of the run (work arrivals): after
+// it has listed the items (where its search for free ids starts), and before
+// each create-once write of an id (the item is the id).
+inline constexpr const char* kSubmitListed = "submit.listed";
+inline constexpr const char* kSubmitCreate = "submit.create";
 // The command adapter of external SUTs (docs/external-sut.md) yields before
 // each operation's command runs.
 inline constexpr const char* kOpRegister = "op.register";
@@ -117,9 +129,9 @@ inline constexpr const char* kAll[] = {
     kClaimLocked,    kClaimMarked,           kClaimStateWritten,     kRenewLocked,
     kCompleteLocked, kCompleteLedgerWritten, kCompleteStateWritten,  kReleaseLocked,
     kReapLocked,     kReapStateWritten,      kHeartbeatLocked,       kHeartbeatWritten,
-    kRegisterWritten, kQuarantineMoved,      kLockBusy,              kOpRegister,
-    kOpClaim,        kOpProgress,            kOpComplete,            kOpRelease,
-    kOpReap};
+    kRegisterWritten, kQuarantineMoved,      kLockBusy,              kSubmitListed,
+    kSubmitCreate,   kOpRegister,            kOpClaim,               kOpProgress,
+    kOpComplete,     kOpRelease,             kOpReap};
 }  // namespace point
 
 // Probes of the reference coordinator, one per transition docs/coordinator.md
@@ -152,6 +164,7 @@ inline constexpr const char* kAgentBack = "reap.agent_back";
 inline constexpr const char* kStorageError = "storage.error";
 inline constexpr const char* kHaltSeen = "halt.seen";
 inline constexpr const char* kModelBackoff = "model.backoff";
+inline constexpr const char* kSubmitIdTaken = "submit.id_taken";
 
 // Every probe of the reference coordinator: what a suite of reference runs
 // is measured against ("which probes did no scenario reach").
@@ -162,7 +175,8 @@ inline constexpr const char* kAll[] = {
     kReleaseOk,         kExpirePending,         kExpireDead,         kExpireDone,
     kQuarantineItem,    kQuarantineAgent,       kRegisterOk,         kRegisterRefused,
     kHeartbeatOk,       kHeartbeatDrift,        kHeartbeatHoldingLost, kDeclareDead,
-    kAgentBack,         kStorageError,          kHaltSeen,           kModelBackoff};
+    kAgentBack,         kStorageError,          kHaltSeen,           kModelBackoff,
+    kSubmitIdTaken};
 
 // Probes of the command adapter (sim/sut/adapter.cc): what each operation of
 // an adapter-run system came to, whatever the system is.

@@ -73,6 +73,7 @@ typedef struct fl__channel {
   int64_t skew_offset_us, skew_drift_ppm, skew_origin_us; /* freerun clock skew */
   char in[512];
   size_t in_len;
+  int timed_out; /* the last answer said "timed_out": the command of a "spawned" was */
 } fl__channel;
 
 typedef struct fl__buffer {
@@ -82,7 +83,7 @@ typedef struct fl__buffer {
 } fl__buffer;
 
 static inline fl__channel *fl__get(void) {
-  static fl__channel channel = {0, -1, 0, 0, 0, 0, 0, {0}, 0};
+  static fl__channel channel = {0, -1, 0, 0, 0, 0, 0, {0}, 0, 0};
   return &channel;
 }
 
@@ -165,6 +166,7 @@ static inline void fl__await_go(void) {
       now = strstr(ch->in, "\"now\":");
       if (strstr(ch->in, "\"go\":true") == NULL || now == NULL) fl__die("unexpected reply");
       ch->now_us = strtoll(now + 6, NULL, 10);
+      ch->timed_out = strstr(ch->in, "\"timed_out\":true") != NULL;
       memmove(ch->in, nl + 1, ch->in_len - line_len - 1);
       ch->in_len -= line_len + 1;
       return;

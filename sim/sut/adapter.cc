@@ -80,8 +80,9 @@ bool Succeeded(const Operation& op, const CommandResult& r) {
 }
 
 // Tells the engine, in the middle of a step, the pid of the command just
-// started under interposition ({"spawned": PID}, control_protocol.h).
-void SendSpawned(pid_t pid) {
+// started under interposition and its timeout, which the engine counts in
+// simulated time ({"spawned": PID, "timeout_ms": T}, control_protocol.h).
+void SendSpawned(pid_t pid, int64_t timeout_ms) {
   fl__buffer b;
   b.len = 0;
   b.overflow = 0;
@@ -90,6 +91,10 @@ void SendSpawned(pid_t pid) {
   fl__put(&b, protocol::kSpawned);
   fl__put(&b, "\":");
   fl__put_int(&b, static_cast<long long>(pid));
+  fl__put(&b, ",\"");
+  fl__put(&b, protocol::kTimeoutMs);
+  fl__put(&b, "\":");
+  fl__put_int(&b, static_cast<long long>(timeout_ms));
   fl__put(&b, "}");
   fl__send(&b);
 }
@@ -306,25 +311,33 @@ class Adapter {
     c.env.emplace_back("FAULTLINE_NOW_MS", values["now_ms"]);
     c.cwd = spec_.cwd;
     c.timeout_ms = Timeout(op);
+    const int64_t timeout_ms = c.timeout_ms;
     bool spawned = false;
     if (!interpose_lib_.empty() && fl_lockstep()) {
       // Every process of the command is the engine's to schedule: the
       // adapter tells it the command's pid and, once the command has ended,
       // waits to be scheduled again. The command's steps interleave with
       // other agents' commands, so its wall time says nothing about it: the
-      // engine's step watchdog catches a command that blocks uncontrolled.
+      // engine ends it at its timeout in simulated time, and its step
+      // watchdog catches a command that blocks uncontrolled (a harness
+      // error). The wall-time bound here is a last resort only.
       const char* preload = std::getenv("LD_PRELOAD");
       c.env.emplace_back("LD_PRELOAD", preload != nullptr && *preload != '\0'
                                            ? interpose_lib_ + ":" + preload
                                            : interpose_lib_);
       c.timeout_ms = kInterposedTimeoutMs;
-      c.on_start = [&spawned](pid_t pid) {
+      c.on_start = [&spawned, timeout_ms](pid_t pid) {
         spawned = true;
-        SendSpawned(pid);
+        SendSpawned(pid, timeout_ms);
       };
     }
     CommandResult r = RunCommand(c);
-    if (spawned) fl__await_go();
+    if (spawned) {
+      fl__await_go();
+      // The engine killed it at its timeout: a hang, not a crash.
+      if (fl__get()->timed_out) r.end = CommandResult::End::kTimedOut;
+    }
+    c.timeout_ms = timeout_ms;  // what the messages below say
     // Reap what the command left behind (the adapter is a subreaper; the
     // guard, its only child, has been reaped).
     while (waitpid(-1, nullptr, WNOHANG) > 0) {

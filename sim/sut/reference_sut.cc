@@ -74,7 +74,11 @@ bool ReferenceSut::RunSwarm(SutHost& host, const std::vector<std::string>& args,
 bool ReferenceSut::Prepare(SutHost& host, std::string* error) {
   const std::string config = paths_.work_dir + "/cluster-config.json";
   std::ofstream(config) << host.Settings().dump();
-  if (!RunSwarm(host, {"init", paths_.dir, "--config", config}, "init.log", error)) return false;
+  std::vector<std::string> init = {"init", paths_.dir, "--config", config};
+  // On a database server (docs/postgres.md) swarm reaches it through the
+  // PG* variables the harness gives every program it runs.
+  if (s_.store == "postgres") init.insert(init.end(), {"--store", "postgres"});
+  if (!RunSwarm(host, init, "init.log", error)) return false;
   return SubmitItems(host, error);
 }
 
@@ -132,6 +136,15 @@ bool ReferenceSut::Processes(SutHost& host, std::vector<SutProcessSpec>* out,
   return true;
 }
 
+bool ReferenceSut::Submitter(SutHost& host, const std::string& id, int64_t items,
+                             SutProcessSpec* out, std::string* error) {
+  (void)host, (void)error;
+  out->id = id;
+  out->role = "submitter";
+  out->argv = {paths_.reference_bin, "submit", paths_.dir, "--items", std::to_string(items)};
+  return true;
+}
+
 nlohmann::json ReferenceSut::Submitted() const {
   nlohmann::json fields = nlohmann::json::object();
   if (!s_.item_skills.is_null()) fields["skills"] = item_skills_;
@@ -159,6 +172,11 @@ nlohmann::json ReferenceSut::Snapshot() const {
 // Reads every state file the way a recovering process would: after a crash
 // each must still parse (no torn writes).
 nlohmann::json ReferenceSut::StateCheck() const {
+  // On a database server there are no state files: the server's own crash
+  // recovery is what a recovering process relies on.
+  if (s_.store == "postgres") {
+    return {{"files", 0}, {"unparsable", nlohmann::json::array()}};
+  }
   size_t files = 0;
   nlohmann::json unparsable = nlohmann::json::array();
   auto check = [&](const std::string& rel) {
@@ -177,7 +195,7 @@ nlohmann::json ReferenceSut::StateCheck() const {
 }
 
 nlohmann::json ReferenceSut::EndState(SutHost& host) {
-  (void)host;
+  if (s_.store == "postgres") return DumpedEndState(host);
   nlohmann::json items = nlohmann::json::array();
   bool completed = true;
   for (const std::string& name : SortedNames(paths_.dir + "/items")) {
@@ -198,6 +216,40 @@ nlohmann::json ReferenceSut::EndState(SutHost& host) {
           {"temps", CountEntries(paths_.dir + "/tmp")},
           {"ledger", CountEntries(paths_.dir + "/ledger")},
           {"items", std::move(items)}};
+}
+
+// `swarm dump DIR` prints the end state's fields as one JSON object, read
+// from the database.
+nlohmann::json ReferenceSut::DumpedEndState(SutHost& host) {
+  const std::string log = "dump.log";
+  std::string error;
+  nlohmann::json state;
+  if (RunSwarm(host, {"dump", paths_.dir}, log, &error)) {
+    // The log has stderr too: the state is its last line that is an object.
+    std::ifstream in(paths_.log_dir + "/" + log);
+    for (std::string line; std::getline(in, line);) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object()) state = std::move(j);
+    }
+  }
+  if (!state.is_object() || !state.contains("items") || !state["items"].is_array()) {
+    // Nothing could be read: every item counts as unreadable, so that no
+    // invariant passes on an end state it was not shown.
+    nlohmann::json items = nlohmann::json::array();
+    for (int i = 1; i <= s_.items; ++i) {
+      items.push_back({{"id", fmt::format("w{:06}", i)},
+                       {"status", "unreadable"},
+                       {"reason", error.empty() ? "swarm dump printed no end state" : error},
+                       {"effect", false}});
+    }
+    return {{"completed", false}, {"locks", 0}, {"temps", 0}, {"ledger", 0},
+            {"items", std::move(items)}};
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const char* key : {"completed", "locks", "temps", "ledger", "items"}) {
+    out[key] = state.value(key, nlohmann::json());
+  }
+  return out;
 }
 
 std::vector<SpoolLeft> ReferenceSut::SpansLeft() const { return ReadSpoolLeft(paths_.dir); }

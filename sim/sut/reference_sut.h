@@ -10,7 +10,12 @@
 //   DIR/spool/<agent>/          unsent spans (seg-*.jsonl, live.jsonl)
 //
 // Set-up runs `swarm init` (with the run's settings) and `swarm submit`; the
-// processes are `swarm reaper DIR` and `swarm agent DIR --id aN ...`.
+// processes are `swarm reaper DIR` and `swarm agent DIR --id aN ...`, and
+// for work arrivals `swarm submit DIR --items N` as submitters sN. With
+// "store": "postgres" the state lives in the run's database server instead
+// (docs/postgres.md): init gets `--store postgres`, every program reaches
+// the server through the PG* variables the engine sets, and the end state
+// is what `swarm dump DIR` prints.
 #pragma once
 
 #include <map>
@@ -33,6 +38,8 @@ class ReferenceSut final : public Sut {
 
   bool Prepare(SutHost& host, std::string* error) override;
   bool Processes(SutHost& host, std::vector<SutProcessSpec>* out, std::string* error) override;
+  bool Submitter(SutHost& host, const std::string& id, int64_t items, SutProcessSpec* out,
+                 std::string* error) override;
   nlohmann::json Submitted() const override;
   EnvList CollectorEnv(const std::string& endpoint,
                        const ResolvedScenario::Telemetry& telemetry) const override;
@@ -52,6 +59,8 @@ class ReferenceSut final : public Sut {
   // swarm submit of the scenario's items: one call, or with skills
   // (sim/skills.h) one call per skill over a file of ids.
   bool SubmitItems(SutHost& host, std::string* error);
+  // "store": "postgres": the end state as `swarm dump` prints it.
+  nlohmann::json DumpedEndState(SutHost& host);
 
   const ResolvedScenario& s_;
   SutPaths paths_;

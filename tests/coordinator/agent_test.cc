@@ -68,6 +68,8 @@ class FlakyStore final : public Store {
   Status Release(const Grant& g, std::string_view r) override { return real_->Release(g, r); }
   Result<ReapReport> Reap(const ReapOptions& o) override { return real_->Reap(o); }
   Result<Snapshot> Inspect() override { return real_->Inspect(); }
+  Status Reconfigure(const ClusterConfig& c) override { return real_->Reconfigure(c); }
+  Result<nlohmann::json> EndState() override { return real_->EndState(); }
 
  private:
   Store* real_;

@@ -507,7 +507,7 @@ TEST_F(SwarmProcessTest, BadUsageIsOneClearLineAndExit2) {
 
 TEST_F(SwarmProcessTest, EveryCommandExplainsItself) {
   for (const char* cmd : {"init", "submit", "agent", "reaper", "status", "cleanup", "configure",
-                          "halt", "resume"}) {
+                          "halt", "resume", "dump"}) {
     Ran r = Swarm({cmd, "--help"});
     EXPECT_EQ(r.exit.code, 0) << cmd;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << cmd << ": " << r.output;
@@ -516,6 +516,15 @@ TEST_F(SwarmProcessTest, EveryCommandExplainsItself) {
   Ran top = Swarm({"--help"});
   EXPECT_EQ(top.exit.code, 0);
   EXPECT_NE(top.output.find("Exit codes"), std::string::npos);
+  // The commands that take cluster settings name every one of them.
+  const nlohmann::json settings = ToJson(ClusterConfig{});
+  for (const char* cmd : {"init", "configure"}) {
+    Ran r = Swarm({cmd, "--help"});
+    for (const auto& [key, value] : settings.items()) {
+      if (key == "fingerprint") continue;
+      EXPECT_NE(r.output.find(key), std::string::npos) << cmd << " --help does not name " << key;
+    }
+  }
 }
 
 }  // namespace

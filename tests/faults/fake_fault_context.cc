@@ -182,6 +182,14 @@ CoordinationDirectory& FakeFaultContext::directory() {
   Require(capability::kDirectory, "directory()");
   return *this;
 }
+NetworkControl& FakeFaultContext::network() {
+  Require(capability::kNetwork, "network()");
+  return server_store_;
+}
+DatabaseControl& FakeFaultContext::database() {
+  Require(capability::kDatabase, "database()");
+  return server_store_;
+}
 
 // --- ProcessControl ---------------------------------------------------------
 

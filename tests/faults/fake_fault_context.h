@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "sim/fault.h"
+#include "tests/faults/fake_server_store.h"
 #include "tests/support/temp_dir.h"
 
 namespace faultline::testing {
@@ -156,6 +157,10 @@ class FakeFaultContext final : public FaultContext,
   ClockControl& clocks() override;
   EndpointControl& endpoints() override;
   CoordinationDirectory& directory() override;
+  // A database server and the network to it (fake_server_store.h).
+  NetworkControl& network() override;
+  DatabaseControl& database() override;
+  FakeServerStore& server_store() { return server_store_; }
 
   // --- ProcessControl ---
   std::vector<std::string> List(std::string_view role) const override;
@@ -228,6 +233,7 @@ class FakeFaultContext final : public FaultContext,
   std::vector<Landing> landings_;
   std::vector<std::string> setup_failures_;
   std::map<Endpoint, CollectorMode> endpoint_modes_;
+  FakeServerStore server_store_{[this] { return now_; }};
 };
 
 // The kind named `name` in the registry (fails the test if there is none).

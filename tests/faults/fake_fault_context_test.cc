@@ -112,7 +112,9 @@ TEST(FaultRegistryTest, EveryKindIsTestedAndDeclaresWhatItNeeds) {
   const std::set<std::string> tested = {
       "kill_agent",    "reaper_crash", "crash_at",     "stall_agent",      "claim_storm",
       "fd_exhaustion", "clock_skew",   "config_drift", "collector_outage", "model_outage",
-      "disk_full",     "corrupt_file", "io_error",     "power_loss",   "clock_step"};
+      "disk_full",     "corrupt_file", "io_error",     "power_loss",   "clock_step",
+      // server_store_faults_test.cc
+      "network_partition", "network_latency", "connection_reset", "db_crash", "db_restart"};
   std::set<std::string> names;
   for (const FaultKind& kind : faults::AllFaults()) {
     EXPECT_TRUE(names.insert(kind.name).second) << "twice: " << kind.name;
@@ -126,15 +128,22 @@ TEST(FaultRegistryTest, EveryKindIsTestedAndDeclaresWhatItNeeds) {
 }
 
 TEST(FaultRegistryTest, OnlyFaultsOfTheReferenceCoordinatorsOwnPartsAreRefusedElsewhere) {
-  std::set<std::string> reference_only;
+  std::set<std::string> reference_only, server_only;
   for (const FaultKind& kind : faults::AllFaults()) {
-    if (capability::Unmet(kind.needs, capability::kExternalSut) != 0) {
+    if ((kind.needs & capability::kServerStore) != 0) {
+      server_only.insert(kind.name);
+    } else if (capability::Unmet(kind.needs, capability::kExternalSut) != 0) {
       reference_only.insert(kind.name);
     }
-    EXPECT_EQ(capability::Unmet(kind.needs, capability::kReferenceSut), 0u) << kind.name;
+    EXPECT_EQ(capability::Unmet(kind.needs, capability::kReferenceSut | capability::kServerStore),
+              0u)
+        << kind.name;
   }
   EXPECT_EQ(reference_only,
             (std::set<std::string>{"config_drift", "corrupt_file", "model_outage"}));
+  // Only a run on a database server ("store": "postgres") has these.
+  EXPECT_EQ(server_only, (std::set<std::string>{"network_partition", "network_latency",
+                                                "connection_reset", "db_crash", "db_restart"}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -294,7 +295,8 @@ TEST_F(InterposeTest, NothingSurvivesTheRun) {
     while ((*procs)->Find("1")->state != InterposedProcess::State::kExited) {
       auto runnable = (*procs)->Runnable();
       ASSERT_FALSE(runnable.empty());
-      ASSERT_TRUE((*procs)->Step(runnable[rng.Index(runnable.size())]).ok());
+      const base::Status stepped = (*procs)->Step(runnable[rng.Index(runnable.size())]);
+      ASSERT_TRUE(stepped.ok()) << stepped.ToString();
     }
     const InterposedProcess* sleeper = (*procs)->Find("1.1");
     ASSERT_NE(sleeper, nullptr);
@@ -342,6 +344,55 @@ TEST_F(InterposeTest, StaticBinaryIsAnEscape) {
   ScheduleResult r = Run({"/sbin/ldconfig -p > /dev/null; echo ran"}, 1);
   ASSERT_FALSE(r.status.ok()) << Joined(r.log);
   EXPECT_NE(r.status.message().find("static_binary"), std::string::npos) << r.status.message();
+}
+
+// A child made by a raw fork system call never connects and is never
+// announced: found among the children, it ran without control.
+TEST_F(InterposeTest, RawForkChildIsAnEscape) {
+  ScheduleResult r = Run({std::string(RAW_FORK_HELPER) + "; echo ran"}, 1);
+  ASSERT_FALSE(r.status.ok()) << Joined(r.log);
+  EXPECT_NE(r.status.message().find("ran without connecting"), std::string::npos)
+      << r.status.message();
+}
+
+// A process that runs without ever reaching a yield point (a busy loop of
+// shell builtins) holds the schedule: the step watchdog ends the run,
+// saying what the process does.
+TEST_F(InterposeTest, StepThatNeverParksIsAHarnessError) {
+  auto procs = InterposedProcesses::Listen([&] {
+    InterposedProcesses::Options o = Options();
+    o.step_timeout_ms = 1000;
+    return o;
+  }());
+  ASSERT_TRUE(procs.ok()) << procs.status().ToString();
+  pid_t pid = SpawnControlled({"/bin/bash", "-c", "[ -e f ]; while :; do :; done"}, dir_,
+                              out_ + "/1.out", (*procs)->Environment());
+  ASSERT_TRUE((*procs)->Adopt(pid).ok());
+  ScheduleResult r = RunSchedule(**procs, 1);
+  ASSERT_FALSE(r.status.ok()) << Joined(r.log);
+  EXPECT_NE(r.status.message().find("no answer within 1000 ms"), std::string::npos)
+      << r.status.message();
+  EXPECT_NE(r.status.message().find("bash"), std::string::npos) << r.status.message();
+}
+
+// A process under the library that is no descendant of a controlled one
+// (here, started by a shell that is not controlled) connects: the run fails.
+TEST_F(InterposeTest, ProcessOfAnUncontrolledParentIsAnEscape) {
+  auto procs = InterposedProcesses::Listen(Options());
+  ASSERT_TRUE(procs.ok()) << procs.status().ToString();
+  std::string stray_env;
+  for (const auto& [k, v] : (*procs)->Environment()) stray_env += k + "='" + v + "' ";
+  pid_t pid = SpawnControlled({"/bin/bash", "-c", "while [ ! -e stop ]; do :; done"}, dir_,
+                              out_ + "/1.out", (*procs)->Environment());
+  ASSERT_TRUE((*procs)->Adopt(pid).ok());
+  pid_t stray = SpawnControlled({"/bin/sh", "-c", "env " + stray_env + "/bin/true; :"}, dir_,
+                                out_ + "/2.out", {});
+  ASSERT_GT(stray, 0);
+  ScheduleResult r = RunSchedule(**procs, 1);
+  (*procs).reset();  // the stray, waiting for a go, sees the scheduler gone and dies
+  waitpid(stray, nullptr, 0);
+  ASSERT_FALSE(r.status.ok()) << r.steps << " steps";
+  EXPECT_NE(r.status.message().find("is not controlled"), std::string::npos) << r.status.message();
 }
 
 }  // namespace

@@ -24,5 +24,11 @@ Mutant SkipFileFsync();       // skip_file_fsync.cc
 Mutant SkipDirFsync();        // skip_dir_fsync.cc
 Mutant InPlaceComplete();     // in_place_complete.cc
 Mutant SpinWait();            // spin_wait.cc
+Mutant SubmitFromCount();     // submit_from_count.cc
+
+// Of the PostgreSQL backend (PostgresMutants()).
+Mutant PgCheckThenUpdate();   // pg_check_then_update.cc
+Mutant PgNoTokenCheck();      // pg_no_token_check.cc
+Mutant PgLocalClockLease();   // pg_local_clock_lease.cc
 
 }  // namespace swarm::mutants

@@ -23,7 +23,7 @@ namespace swarm::mutants {
 
 // What a mutant may need to know about the process it runs in.
 struct MutantContext {
-  std::string role;                           // "agent" | "reaper"
+  std::string role;                           // "agent" | "reaper" | "submit"
   std::optional<ClusterConfig> agent_config;  // the agent's --config, when given
 };
 
@@ -34,11 +34,11 @@ class MutantStore : public FsStore {
   // Opens `dir` (with the checks of FsStore::Open) as a T, constructed from
   // (dir, config, clock, probe, extra...).
   template <typename T, typename... Extra>
-  static Result<std::unique_ptr<FsStore>> OpenAs(const std::string& dir, Clock* clock,
-                                                 Probe* probe, Extra&&... extra) {
+  static Result<std::unique_ptr<Store>> OpenAs(const std::string& dir, Clock* clock,
+                                               Probe* probe, Extra&&... extra) {
     auto config = LoadDir(dir);
     if (!config.ok()) return config.status();
-    return std::unique_ptr<FsStore>(
+    return std::unique_ptr<Store>(
         new T(dir, *config, clock, probe, std::forward<Extra>(extra)...));
   }
 
@@ -67,8 +67,8 @@ class MutantStore : public FsStore {
 struct Mutant {
   const char* name;
   const char* bug;  // one line: what is broken
-  std::function<Result<std::unique_ptr<FsStore>>(const std::string& dir, Clock*, Probe*,
-                                                 const MutantContext&)>
+  std::function<Result<std::unique_ptr<Store>>(const std::string& dir, Clock*, Probe*,
+                                               const MutantContext&)>
       open;
   // The agents' span exporter; null: the reference one.
   telemetry::ExporterFactory exporter = nullptr;
@@ -78,7 +78,10 @@ struct Mutant {
 
 // Every mutant, in the order of tests/mutants/README.md.
 const std::vector<Mutant>& AllMutants();
-// nullptr when there is no mutant of that name.
+// The mutants of the PostgreSQL backend (pg_mutant_store.h), listed apart
+// (swarm-mutant --list-postgres) until scenarios on that backend catch them.
+const std::vector<Mutant>& PostgresMutants();
+// nullptr when there is no mutant of that name (in either list).
 const Mutant* FindMutant(std::string_view name);
 
 }  // namespace swarm::mutants

@@ -64,6 +64,7 @@ const std::vector<ZooCase>& Zoo() {
       {"in_place_complete", "in_place_complete.json", {"no_torn_state", "no_acknowledged_loss"},
        {1, 2, 3}},
       {"spin_wait", "spin_wait.json", {"progress"}, {1, 2, 3}},
+      {"submit_from_count", "submit_from_count.json", {"no_lost_submission"}, {1, 2, 3}},
   };
   return zoo;
 }
@@ -183,6 +184,19 @@ TEST(SwarmMutantTest, AgentAndReaperNeedAKnownMutant) {
   }
 }
 
+// submit runs over a mutant store once $SWARM_MUTANT is set: a name it does
+// not know is refused like agent's and reaper's.
+TEST(SwarmMutantTest, SubmitWithAnUnknownMutantIsRefused) {
+  testing::TempDir tmp;
+  const std::string coord = tmp / "coord";
+  auto init = testing::Run({SWARM_MUTANT_BIN, "init", coord}, tmp / "init.log", 30s);
+  ASSERT_TRUE(init.exit.exited && init.exit.code == 0) << init.output;
+  ScopedEnv env("SWARM_MUTANT", "no_such_mutant");
+  auto ran = testing::Run({SWARM_MUTANT_BIN, "submit", coord, "--items", "2"}, tmp / "s.log", 30s);
+  EXPECT_TRUE(ran.exit.exited && ran.exit.code == 2) << ran.output;
+  EXPECT_NE(ran.output.find("submit_from_count"), std::string::npos) << ran.output;
+}
+
 TEST(SwarmMutantTest, OtherSubcommandsAreTheReferenceOnes) {
   testing::TempDir tmp;
   const std::string coord = tmp / "coord";
@@ -217,11 +231,11 @@ std::set<std::string> Flags(const std::string& help) {
   return flags;
 }
 
-// swarm-mutant's agent and reaper parse their own flags: they must take
-// exactly those of swarm, so that every scenario runs against the zoo.
+// swarm-mutant's agent, reaper and submit parse their own flags: they must
+// take exactly those of swarm, so that every scenario runs against the zoo.
 TEST(SwarmMutantTest, AgentAndReaperTakeTheFlagsOfSwarm) {
   testing::TempDir tmp;
-  for (const char* cmd : {"agent", "reaper"}) {
+  for (const char* cmd : {"agent", "reaper", "submit"}) {
     auto reference = testing::Run({SWARM_BIN, cmd, "--help"}, tmp / "ref.log", 30s);
     auto mutant = testing::Run({SWARM_MUTANT_BIN, cmd, "--help"}, tmp / "mut.log", 30s);
     ASSERT_FALSE(Flags(reference.output).empty()) << reference.output;

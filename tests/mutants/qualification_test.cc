@@ -59,6 +59,7 @@ const std::vector<Expectation>& Expectations() {
       {"skip_dir_fsync", {"no_acknowledged_loss", "exactly_once_effect"}, false},
       {"in_place_complete", {"no_torn_state", "no_acknowledged_loss"}, false},
       {"spin_wait", {"progress"}, false},
+      {"submit_from_count", {"no_lost_submission"}, false},
   };
   return all;
 }

@@ -12,14 +12,26 @@ const std::vector<Mutant>& AllMutants() {
       TriggerHappyReaper(), UnlockedRmw(), SpanLeak(), ReaperRescan(), IgnoreSkills(),
       ModelRetryHot(), SkipFileFsync(), SkipDirFsync(), InPlaceComplete(),
       SpinWait(),
+      SubmitFromCount(),
+  };
+  return all;
+}
+
+const std::vector<Mutant>& PostgresMutants() {
+  static const std::vector<Mutant> all = {
+      PgCheckThenUpdate(),
+      PgNoTokenCheck(),
+      PgLocalClockLease(),
   };
   return all;
 }
 
 const Mutant* FindMutant(std::string_view name) {
-  const auto& all = AllMutants();
-  auto it = std::find_if(all.begin(), all.end(), [&](const Mutant& m) { return m.name == name; });
-  return it == all.end() ? nullptr : &*it;
+  for (const auto* all : {&AllMutants(), &PostgresMutants()}) {
+    auto it = std::find_if(all->begin(), all->end(), [&](const Mutant& m) { return m.name == name; });
+    if (it != all->end()) return &*it;
+  }
+  return nullptr;
 }
 
 }  // namespace swarm::mutants

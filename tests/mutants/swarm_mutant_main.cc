@@ -1,7 +1,7 @@
 // swarm-mutant: the swarm command line over a coordinator with one known bug
 // (tests/mutants/README.md). `agent` and `reaper` run the reference agent
 // loop and janitor of the coordinator library over the mutant store named by
-// $SWARM_MUTANT; every other subcommand (init, submit, status, ...) is the
+// $SWARM_MUTANT, and so does `submit`; every other subcommand (init, status, ...) is the
 // reference one: it runs the swarm binary next to this one with the same
 // arguments. `swarm-mutant --list` prints the mutants, one per line.
 //
@@ -24,6 +24,7 @@
 #include "coordinator/control_channel.h"
 #include "coordinator/exit_codes.h"
 #include "coordinator/reaper.h"
+#include "coordinator/submit_command.h"
 #include "coordinator/telemetry.h"
 #include "tests/mutants/mutant_store.h"
 
@@ -56,7 +57,9 @@ int Fail(std::string_view cmd, const Status& s) {
 
 std::string MutantNames() {
   std::string names;
-  for (const Mutant& m : AllMutants()) names += std::string(names.empty() ? "" : ", ") + m.name;
+  for (const auto* list : {&AllMutants(), &PostgresMutants()}) {
+    for (const Mutant& m : *list) names += std::string(names.empty() ? "" : ", ") + m.name;
+  }
   return names;
 }
 
@@ -78,7 +81,7 @@ Result<const Mutant*> ChosenMutant() {
 
 struct Opened {
   Runtime runtime;
-  std::unique_ptr<FsStore> store;
+  std::unique_ptr<Store> store;
   const Mutant* mutant = nullptr;
 };
 
@@ -134,6 +137,30 @@ Runner SetupReaper(CLI::App* app) {
   };
 }
 
+// The submit subcommand of swarm (coordinator/submit_command.h), over the
+// mutant store: a mutant of the submission path (submit_from_count) runs
+// behind swarm's own command line; every other mutant submits as the
+// reference does, since it replaces no submission operation. Without
+// $SWARM_MUTANT it is the reference submit (set-up scripts run it so).
+Runner SetupSubmit(CLI::App* app) {
+  SubmitCommand command;
+  command.program = "swarm-mutant";
+  command.open = [](const std::string& dir) -> Result<SubmitStore> {
+    const char* name = std::getenv(kMutantEnv);
+    if (name == nullptr || *name == '\0') {
+      SubmitStore reference{MakeRuntimeFromEnvironment("submit", ""), nullptr};
+      auto store = FsStore::Open(dir, reference.runtime.clock, reference.runtime.probe);
+      if (!store.ok()) return store.status();
+      reference.store = std::move(*store);
+      return reference;
+    }
+    auto opened = OpenMutant(dir, {"submit", std::nullopt}, "");
+    if (!opened.ok()) return opened.status();
+    return SubmitStore{std::move(opened->runtime), std::move(opened->store)};
+  };
+  return SetupSubmitCommand(app, std::move(command));
+}
+
 // The swarm binary in this binary's directory.
 std::string SiblingSwarm() {
   std::string self(4096, '\0');
@@ -164,10 +191,11 @@ Runner SetupForward(CLI::App* app) {
 
 const Subcommand kCommands[] = {
     {"init", "Create a coordination directory (the reference swarm init)", SetupForward},
-    {"submit", "Add work items (the reference swarm submit)", SetupForward},
+    {"submit", "Add work items over the mutant coordinator named by $SWARM_MUTANT", SetupSubmit},
     {"agent", "Run a worker over the mutant coordinator named by $SWARM_MUTANT", SetupAgent},
     {"reaper", "Run the janitor over the mutant coordinator named by $SWARM_MUTANT", SetupReaper},
     {"status", "Show the directory (the reference swarm status)", SetupForward},
+    {"dump", "Print the end state (the reference swarm dump)", SetupForward},
     {"cleanup", "One janitor pass (the reference swarm cleanup)", SetupForward},
     {"configure", "Change cluster settings (the reference swarm configure)", SetupForward},
     {"halt", "Emergency stop (the reference swarm halt)", SetupForward},
@@ -181,6 +209,10 @@ int main(int argc, char** argv) {
   using namespace swarm::mutants;
   if (argc == 2 && std::strcmp(argv[1], "--list") == 0) {
     for (const Mutant& m : AllMutants()) std::printf("%s\n", m.name);
+    return swarm::kExitOk;
+  }
+  if (argc == 2 && std::strcmp(argv[1], "--list-postgres") == 0) {
+    for (const Mutant& m : PostgresMutants()) std::printf("%s\n", m.name);
     return swarm::kExitOk;
   }
   g_argv.assign(argv, argv + argc);

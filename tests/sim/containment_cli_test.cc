@@ -1,8 +1,10 @@
 // Containment end to end: faultline SIGKILLed at random times across runs of
-// the reference coordinator, a shell SUT through the adapter, a freerun
-// scenario with a disk-full mount and a SUT whose commands leave their
-// session, leaves no process, no mount and no scratch directory or ballast
-// behind; and a run that ends normally leaves nothing either.
+// the reference coordinator, a shell SUT through the adapter (its commands
+// whole, and under interposition: "interleave": "syscalls"), a freerun
+// scenario with a disk-full mount, a SUT whose commands leave their session
+// and a run on a PostgreSQL server of its own, leaves no process (the
+// server's processes inherit the mark), no mount and no scratch directory or
+// ballast behind; and a run that ends normally leaves nothing either.
 //
 // FAULTLINE_CONTAIN_KILLS sets how many times faultline is killed (default
 // 20; tests/containment_kills.sh runs 100), FAULTLINE_CONTAIN_SEED the random
@@ -113,6 +115,23 @@ TEST_F(ContainmentCliTest, FinishedRunLeavesNothing) {
   EXPECT_TRUE(NothingLeft(tmp_.path(), work_));
 }
 
+// Interposed commands run inside the run's PID namespace like everything
+// else: the scheduler names them by the pids they see there, and kills and
+// looks them up by its own (docs/interposition.md). The run passes, with no
+// warning that it was not contained, and leaves nothing.
+TEST_F(ContainmentCliTest, InterposedRunIsContained) {
+  const pid_t pid = StartFaultline(
+      {"run", std::string(SCENARIO_DIR) + "/interleave-queue-sh.json", "--out", tmp_ / "out"},
+      Env(), tmp_ / "log");
+  ASSERT_GT(pid, 0);
+  const testing::Exit exit = testing::WaitFor(pid, 300s);
+  const std::string log = testing::ReadAll(tmp_ / "log");
+  EXPECT_TRUE(exit.exited && exit.code == 0) << log;
+  EXPECT_NE(log.find("interleave syscalls"), std::string::npos) << log;
+  EXPECT_EQ(log.find("WARNING"), std::string::npos) << log;
+  EXPECT_TRUE(NothingLeft(tmp_.path(), work_));
+}
+
 TEST_F(ContainmentCliTest, SigkilledAtRandomTimesLeavesNothing) {
   const char* kills_env = std::getenv("FAULTLINE_CONTAIN_KILLS");
   const int kills = kills_env ? std::atoi(kills_env) : 20;
@@ -127,8 +146,11 @@ TEST_F(ContainmentCliTest, SigkilledAtRandomTimesLeavesNothing) {
   const std::vector<std::vector<std::string>> runs = {
       {"run", dir + "/killed-worker.json", "--seeds", "200"},
       {"run", dir + "/external-queue-sh.json", "--seeds", "20"},
+      {"run", dir + "/interleave-queue-sh.json", "--seeds", "20"},
       {"run", dir + "/disk-full.json", "--mode", "freerun", "--seeds", "50"},
       {"run", WriteEscapingSut(tmp_.path()), "--seeds", "20"},
+      // A database server of the run, its backends and its data directory.
+      {"run", dir + "/postgres-partition.json", "--seeds", "20"},
   };
   int killed_mid_run = 0;
   for (int i = 0; i < kills; ++i) {

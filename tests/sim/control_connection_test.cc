@@ -138,6 +138,10 @@ TEST(ParseControlLineTest, RefusesWhatTheProtocolDoesNotAllow) {
       {R"({"hello":{"pid":"x"}})", "a hello whose pid"},
       {R"({"dance":1})", "unknown message"},
       {R"({"yield":"p","sleep_us":1})", "unknown message"},
+      {R"({"spawned":0})", "a spawned whose pid"},
+      {R"({"spawned":5,"timeout_ms":-1})", "a spawned whose timeout_ms"},
+      {R"({"spawned":5,"timeout_ms":"9"})", "a spawned whose timeout_ms"},
+      {R"({"spawned":5,"item":"w1"})", "unknown message"},
       {"{\"event\":{\"type\":\"register\",\"x\":" + deep + "}}", "nested deeper than 32"},
       {std::string(kMaxLineBytes + 1, ' '), "a line longer than"},
   };
@@ -157,6 +161,12 @@ TEST(ParseControlLineTest, RefusesWhatTheProtocolDoesNotAllow) {
   EXPECT_EQ(m.mono_us, 5);
   ASSERT_TRUE(ParseControlLine(R"({"yield":"claim.locked","item":"w1"})", &m, &error)) << error;
   EXPECT_EQ(m.parked.item, "w1");
+  ASSERT_TRUE(ParseControlLine(R"({"spawned":42,"timeout_ms":5000})", &m, &error)) << error;
+  EXPECT_EQ(m.parked.kind, Parked::Kind::kCommand);
+  EXPECT_EQ(m.parked.pid, 42);
+  EXPECT_EQ(m.parked.timeout_ms, 5000);
+  ASSERT_TRUE(ParseControlLine(R"({"spawned":42})", &m, &error)) << error;
+  EXPECT_EQ(m.parked.timeout_ms, 0);
 }
 
 TEST_F(ControlConnectionTest, ASecondHelloAFloodAndAnEndlessLineAreRefused) {

@@ -437,6 +437,54 @@ TEST_F(ExploreTest, CaseOfIsTheInverseOfMaterialize) {
   }
 }
 
+// A fault option written {"one_of": [...]} is a knob over its alternatives:
+// every alternative is drawn, at every size, and a case maps back to it.
+TEST_F(ExploreTest, AOneOfOptionIsAChoiceKnob) {
+  const Scenario family = Parse(R"({
+    "name": "combo", "agents": {"count": [1, 3], "work_ms": [0, 50]}, "work": {"items": [1, 9],
+      "arrivals": {"submitters": [1, 3], "items": [1, 4]}},
+    "faults": [
+      {"kind": "crash_at", "point": {"one_of": ["complete.ledger_written", "claim.locked"]}},
+      {"kind": "io_error", "at_ms": 0, "calls": {"one_of": [["open"], ["fsync"]]},
+       "path_contains": {"one_of": ["/ledger/", "/items/", "/claims/"]}}
+    ]})", catalog_);
+  const ExploreSpace space(family, catalog_);
+  std::map<std::string, const ExploreKnob*> knobs;
+  for (const ExploreKnob& k : space.knobs()) knobs[k.pointer] = &k;
+  ASSERT_EQ(knobs.count("/faults/0/point"), 1u);
+  EXPECT_EQ(knobs["/faults/0/point"]->kind, ExploreKnob::Kind::kChoice);
+  EXPECT_EQ(knobs["/faults/1/path_contains"]->hi, 2);
+  EXPECT_EQ(knobs.count("/work/arrivals/submitters"), 1u);
+  EXPECT_EQ(knobs.count("/work/arrivals/items"), 1u);
+  std::set<std::string> combos;
+  std::set<int> submitters;
+  for (int64_t i = 0; i < 60; ++i) {
+    const ResolvedScenario s = space.Materialize(space.Generate(7, i));
+    submitters.insert(s.arrivals.submitters);
+    if (s.faults.size() == 2) {
+      combos.insert(s.faults[0].options["point"].get<std::string>() + "+" +
+                    s.faults[1].options["calls"].dump() + "+" +
+                    s.faults[1].options["path_contains"].get<std::string>());
+    }
+    ExploreCase c;
+    std::string error;
+    ASSERT_TRUE(space.CaseOf(s, &c, &error)) << error;
+    EXPECT_EQ(space.Materialize(c).ToJson(), s.ToJson());
+  }
+  EXPECT_EQ(submitters, (std::set<int>{1, 2, 3}));
+  EXPECT_TRUE(combos.count("complete.ledger_written+[\"open\"]+/ledger/")) << combos.size();
+  EXPECT_GE(combos.size(), 8u);
+  // Outside the family: a value that is none of the alternatives.
+  int64_t i = 0;
+  while (!HasFault(space.Materialize(space.Generate(7, i)), "crash_at")) ++i;
+  ResolvedScenario s = space.Materialize(space.Generate(7, i));
+  s.faults[0].options["point"] = "reap.locked";
+  ExploreCase c;
+  std::string error;
+  EXPECT_FALSE(space.CaseOf(s, &c, &error));
+  EXPECT_NE(error.find("not one of the family's"), std::string::npos) << error;
+}
+
 TEST_F(ExploreTest, CaseOfRejectsAScenarioOutsideTheFamily) {
   const ExploreSpace space(family_, catalog_);
   ResolvedScenario s = space.Materialize(space.Generate(3, 50));

@@ -24,8 +24,20 @@ gtest_discover_tests(skill_match_test PROPERTIES LABELS unit)
 add_executable(honest_outcome_test ${CMAKE_CURRENT_LIST_DIR}/honest_outcome_test.cc)
 target_link_libraries(honest_outcome_test PRIVATE faultline_invariants GTest::gtest GTest::gtest_main)
 gtest_discover_tests(honest_outcome_test PROPERTIES LABELS unit)
+
+# no_lost_submission: work arriving during a run is neither lost nor invented.
+add_executable(no_lost_submission_test ${CMAKE_CURRENT_LIST_DIR}/no_lost_submission_test.cc)
+target_link_libraries(no_lost_submission_test PRIVATE faultline_invariants GTest::gtest
+                      GTest::gtest_main)
+gtest_discover_tests(no_lost_submission_test PROPERTIES LABELS unit)
 # no_acknowledged_loss: completions acknowledged before a power loss survive it.
 add_executable(no_acknowledged_loss_test ${CMAKE_CURRENT_LIST_DIR}/no_acknowledged_loss_test.cc)
 target_link_libraries(no_acknowledged_loss_test PRIVATE faultline_invariants GTest::gtest
                       GTest::gtest_main)
 gtest_discover_tests(no_acknowledged_loss_test PROPERTIES LABELS unit)
+# reconnects_after_partition, and a partition as a stall in eventual_lock_release.
+add_executable(reconnects_after_partition_test
+               ${CMAKE_CURRENT_LIST_DIR}/reconnects_after_partition_test.cc)
+target_link_libraries(reconnects_after_partition_test PRIVATE faultline_invariants GTest::gtest
+                      GTest::gtest_main)
+gtest_discover_tests(reconnects_after_partition_test PROPERTIES LABELS unit)

@@ -37,7 +37,8 @@ TEST(RegistryTest, ListsTheCoreInvariantsInOrder) {
                                              "no_semantic_drift", "bounded_memory",
                                              "bounded_monitor_cost", "skill_match",
                                              "honest_outcome", "no_acknowledged_loss",
-                                             "no_unplanned_crash"}));
+                                             "no_unplanned_crash",
+                                             "reconnects_after_partition", "no_lost_submission"}));
 }
 
 TEST(RegistryTest, EveryCheckerPassesAnEmptyCompletedRun) {
@@ -69,7 +70,8 @@ TEST(RegistryTest, ListsTheCoordinationCheckersAfterProgress) {
                        "config_fail_fast", "no_false_death", "state_sync", "success_rate",
                        "no_silent_span_loss", "no_retry_storm", "sut_responsive",
                        "no_semantic_drift", "bounded_memory", "bounded_monitor_cost",
-                       "skill_match", "honest_outcome", "no_acknowledged_loss", "no_unplanned_crash"}));
+                       "skill_match", "honest_outcome", "no_acknowledged_loss", "no_unplanned_crash",
+                       "reconnects_after_partition", "no_lost_submission"}));
 }
 
 TEST(RegistryTest, NoUnplannedCrashFlagsASignalNoFaultSent) {

@@ -196,6 +196,35 @@ const Mistake kMistakes[] = {
          "faults": [{"kind": "crash_at", "point": "claim.locked"}]})",
      "/faults/0/kind",
      R"(fault "crash_at" needs lockstep mode, but "mode" is "freerun" (impossible combination))"},
+    {"OneOfTooShort",
+     R"({"name": "x", "faults": [{"kind": "crash_at", "point": {"one_of": ["claim.locked"]}}]})",
+     "/faults/0/point", R"(expected a value of "point" or {"one_of": [at least two values]})"},
+    {"OneOfUnknownKey",
+     R"({"name": "x", "faults": [{"kind": "crash_at", "point": {"any": ["claim.locked"]}}]})",
+     "/faults/0/point", R"(expected a value of "point" or {"one_of")"},
+    {"OneOfBadAlternative",
+     R"({"name": "x", "faults": [{"kind": "crash_at",
+                                 "point": {"one_of": ["claim.locked", "claim.lockd"]}}]})",
+     "/faults/0/point/one_of/1", R"(found "claim.lockd", expected one of)"},
+    {"OneOfRepeated",
+     R"({"name": "x", "faults": [{"kind": "crash_at",
+                                 "point": {"one_of": ["claim.locked", "claim.locked"]}}]})",
+     "/faults/0/point/one_of/1", R"("claim.locked" is listed twice)"},
+    {"OneOfNoRanges",
+     R"({"name": "x", "faults": [{"kind": "kill_agent", "at_ms": {"one_of": [1, [2, 3]]}}]})",
+     "/faults/0/at_ms/one_of/1", R"(takes no range [lo, hi])"},
+    {"ArrivalsNotAnObject", R"({"name": "x", "work": {"arrivals": 3}})", "/work/arrivals",
+     "found 3 (an integer), expected an object with keys submitters, items, at_ms"},
+    {"ArrivalsUnknownKey", R"({"name": "x", "work": {"arrivals": {"submiters": 2}}})",
+     "/work/arrivals/submiters", R"(unknown key "submiters" (did you mean "submitters"?))"},
+    {"ArrivalsTooManySubmitters", R"({"name": "x", "work": {"arrivals": {"submitters": 65}}})",
+     "/work/arrivals/submitters", "found 65, expected an integer from 1 to 64"},
+    {"ArrivalsItemsRangeReversed",
+     R"({"name": "x", "work": {"arrivals": {"items": [5, 2]}}})", "/work/arrivals/items",
+     "(range reversed)"},
+    {"ArrivalsWithAnExternalSut",
+     R"({"name": "x", "work": {"arrivals": {"submitters": 2}}, "sut": {}})", "/work/arrivals",
+     "only the reference coordinator has"},
     {"PctInFreerun", R"({"name": "x", "mode": "freerun", "scheduler": {"kind": "pct"}})",
      "/scheduler/kind", R"(the "pct" scheduler needs lockstep mode)"},
     {"HeartbeatNotBelowLease",
@@ -417,6 +446,48 @@ TEST(ResolveTest, AddingAFaultShiftsNoOtherDraw) {
     EXPECT_EQ(a.items, b.items);
     EXPECT_EQ(a.faults[0].options, b.faults[0].options);
   }
+}
+
+TEST(ResolveTest, ArrivalsAreDrawnAndAtMsStaysARange) {
+  const Scenario s = Parse(R"({"name": "x", "work": {"items": 3,
+      "arrivals": {"submitters": [2, 4], "items": [1, 9], "at_ms": [0, 500]}}})");
+  std::set<int> submitters;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    const ResolvedScenario r = Resolve(s, TestCatalog(), seed);
+    EXPECT_GE(r.arrivals.submitters, 2);
+    EXPECT_LE(r.arrivals.submitters, 4);
+    EXPECT_GE(r.arrivals.items, 1);
+    EXPECT_LE(r.arrivals.items, 9);
+    EXPECT_EQ(r.arrivals.at_lo_ms, 0);
+    EXPECT_EQ(r.arrivals.at_hi_ms, 500);
+    submitters.insert(r.arrivals.submitters);
+    const json written = r.ToJson();
+    EXPECT_EQ(written["work"]["arrivals"]["at_ms"], json::array({0, 500}));
+    // The resolved scenario loads back to the same run.
+    Scenario again;
+    ScenarioError error;
+    ASSERT_TRUE(ParseScenario(written.dump(), "r.json", TestCatalog(), &again, &error))
+        << error.ToString();
+    EXPECT_EQ(Resolve(again, TestCatalog(), seed).ToJson(), written);
+  }
+  EXPECT_EQ(submitters.size(), 3u);
+  EXPECT_EQ(Resolve(Parse(R"({"name": "x"})"), TestCatalog(), 1).arrivals.submitters, 0);
+  EXPECT_FALSE(Resolve(Parse(R"({"name": "x"})"), TestCatalog(), 1).ToJson()["work"].contains(
+      "arrivals"));
+}
+
+TEST(ResolveTest, AOneOfOptionDrawsEachAlternativeFromItsOwnStream) {
+  const Scenario s = Parse(R"({"name": "x", "faults": [{"kind": "crash_at",
+      "point": {"one_of": ["claim.locked", "claim.state_written"]}, "nth": [1, 5]}]})");
+  std::set<std::string> points;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    const ResolvedScenario r = Resolve(s, TestCatalog(), seed);
+    points.insert(r.faults[0].options["point"].get<std::string>());
+    EXPECT_EQ(r.faults[0].options["point"],
+              json::array({"claim.locked", "claim.state_written"})
+                  [Rng(seed).Split("/faults/0/point").Index(2)]);
+  }
+  EXPECT_EQ(points, (std::set<std::string>{"claim.locked", "claim.state_written"}));
 }
 
 TEST(ResolveTest, WorkMsIsAPerItemRangeNotADraw) {

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -119,6 +120,85 @@ TEST_F(InterleaveTest, AnEscapingProcessIsAHarnessError) {
   Ran r = Faultline({"run", path, "--out", tmp_ / "out"});
   EXPECT_EQ(r.exit.code, 3) << r.output;
   EXPECT_NE(r.output.find("escapes control"), std::string::npos) << r.output;
+}
+
+// A variant of interleave-queue-sh without faults whose claim is `claim`
+// (and whatever `more` sets), written to the temporary directory.
+std::string ClaimVariant(const std::string& base, const json& claim, const std::string& path,
+                         const std::function<void(json&)>& more = nullptr) {
+  std::ifstream in(base);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json s = json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  s["faults"] = json::array();
+  s["sut"]["cwd"] = SUT_DIR;
+  s["sut"]["adapter"]["claim"]["run"] = claim;
+  if (more) more(s);
+  std::ofstream(path) << s.dump();
+  return path;
+}
+
+// A claim that never ends (queue-hang.sh: `sleep 987654 & wait`) is ended
+// at its timeout in simulated time: the clock jumps to the deadline, the
+// command is killed there and sut_responsive fails, the same way twice,
+// in far less wall time than the timeout is long.
+TEST_F(InterleaveTest, HangingCommandTimesOutInSimulatedTime) {
+  const std::string path =
+      ClaimVariant(Scenario("interleave-queue-sh"),
+                   json::array({"./queue-hang.sh", "claim", "{dir}", "{agent}", "{pid}"}),
+                   tmp_ / "hang.json", [](json& s) {
+                     s["name"] = "interleave-hang";
+                     s["expect"] = json::object();
+                     s["sut"]["timeout_ms"] = 5000;
+                     s["limits"]["sim_ms"] = 20000;
+                   });
+  std::string out = tmp_ / "out";
+  Ran r = Faultline({"run", path, "--out", out, "--check-determinism"});
+  ASSERT_EQ(r.exit.code, 1) << r.output;
+  EXPECT_NE(r.output.find("same trace twice"), std::string::npos) << r.output;
+  EXPECT_TRUE(Violated(Verdict(out + "/interleave-hang-1")).count("sut_responsive")) << r.output;
+  const std::string trace = ReadAll(out + "/interleave-hang-1/trace.jsonl");
+  EXPECT_NE(trace.find("\"type\":\"sys_timeout\""), std::string::npos);
+  EXPECT_NE(trace.find("\"why\":\"timeout\""), std::string::npos);
+  EXPECT_NE(trace.find("\"by\":\"timeout\""), std::string::npos);
+  EXPECT_NE(trace.find("\"failure\":\"timeout\""), std::string::npos);
+  EXPECT_EQ(trace.find("command_crashed"), std::string::npos);
+}
+
+// A claim that polls the directory without ever sleeping moves the clock
+// by 1 µs a step: it is timed out once it has taken limits.livelock_steps
+// steps, not after millions.
+TEST_F(InterleaveTest, PollingCommandTimesOutAfterItsStepBudget) {
+  const std::string path = ClaimVariant(
+      Scenario("interleave-queue-sh"),
+      json::array({"bash", "-c", "while [ ! -e \"$1/never\" ]; do :; done", "poll", "{dir}"}),
+      tmp_ / "poll.json", [](json& s) {
+        s["name"] = "interleave-poll";
+        s["expect"] = json::object();
+        s["limits"]["livelock_steps"] = 2000;
+      });
+  std::string out = tmp_ / "out";
+  Ran r = Faultline({"run", path, "--out", out});
+  ASSERT_EQ(r.exit.code, 1) << r.output;
+  EXPECT_TRUE(Violated(Verdict(out + "/interleave-poll-1")).count("sut_responsive")) << r.output;
+  const std::string trace = ReadAll(out + "/interleave-poll-1/trace.jsonl");
+  EXPECT_NE(trace.find("\"why\":\"steps\""), std::string::npos);
+}
+
+// A command that runs without ever reaching a yield point holds the whole
+// schedule: the step watchdog (wall time) ends the run as a harness error.
+TEST_F(InterleaveTest, CommandThatNeverParksIsAHarnessError) {
+  const std::string path = ClaimVariant(
+      Scenario("interleave-queue-sh"),
+      json::array({"bash", "-c", "[ -e \"$1/x\" ]; while :; do :; done", "spin", "{dir}"}),
+      tmp_ / "spin.json", [](json& s) {
+        s["name"] = "interleave-spin";
+        s["expect"] = json::object();
+        s["sut"]["timeout_ms"] = 1000;
+        s["limits"]["step_timeout_ms"] = 2000;
+      });
+  Ran r = Faultline({"run", path, "--out", tmp_ / "out"});
+  EXPECT_EQ(r.exit.code, 3) << r.output;
+  EXPECT_NE(r.output.find("no answer within 2000 ms"), std::string::npos) << r.output;
 }
 
 }  // namespace
