@@ -169,6 +169,9 @@ EngineResult Engine::Run() {
     for (Proc& p : procs_) started = started && AwaitHello(p);
     result_.started_us = base::MonotonicMicros() - start_mono_;
     if (started) {
+      // Where the run's processes run from now on (lockstep_cpu.h); the
+      // collector and the model server are never moved.
+      if (lockstep_) cpu_.emplace(RunProcesses());
       for (size_t i = 0; i < faults_.size(); ++i) faults_[i]->Start(*ctxs_[i]);
       StartArrivals();
       const int64_t loop_start = base::MonotonicMicros();
@@ -176,6 +179,7 @@ EngineResult Engine::Run() {
       if (lockstep_) StopPoint(kNoPick);
       result_.loop_wall_us = base::MonotonicMicros() - loop_start;
     }
+    cpu_.reset();
   }
   if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
   StopAll();

@@ -27,6 +27,7 @@
 #include "sim/fault.h"
 #include "sim/interposed_processes.h"
 #include "sim/livelock_watch.h"
+#include "sim/lockstep_cpu.h"
 #include "sim/net_relay.h"
 #include "sim/pg_server.h"
 #include "sim/process_set.h"
@@ -373,6 +374,10 @@ class Engine {
   EngineResult::End LockstepLoop();
   EngineResult::End FreerunLoop();
   bool Step(Proc& p);
+  // Counts a step for the run's CPU placement (lockstep_cpu.h), which moves
+  // the live processes of RunProcesses().
+  void AfterStepPlacement();
+  LockstepCpu::ForEachProcess RunProcesses();
   bool Collides(const Proc& p) const;
   std::string DeadlockReport() const;
   // A stop point (sim/stop_controller.h; engine_stop.cc): hands the stop
@@ -454,6 +459,8 @@ class Engine {
     Engine* e_;
   } host_;
   std::vector<Proc> procs_;
+  // Lockstep: where the run's processes run (lockstep_cpu.h); set while they do.
+  std::optional<LockstepCpu> cpu_;
   Endpoints endpoints_;
   std::vector<std::pair<std::string, std::string>> model_env_;  // agents only
   // Telemetry settings every controlled process starts with (before the

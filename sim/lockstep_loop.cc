@@ -101,6 +101,18 @@ bool Engine::Step(Proc& p) {
   return true;
 }
 
+LockstepCpu::ForEachProcess Engine::RunProcesses() {
+  return [this](const std::function<void(pid_t)>& each) {
+    for (const Proc& q : procs_) {
+      if (q.alive && q.pid > 0) each(q.pid);
+    }
+  };
+}
+
+void Engine::AfterStepPlacement() {
+  if (cpu_) cpu_->AfterStep(RunProcesses());
+}
+
 std::string Engine::DeadlockReport() const {
   std::string out;
   for (const Proc& p : procs_) {
@@ -177,6 +189,7 @@ EngineResult::End Engine::LockstepLoop() {
     if (picked >= procs_.size()) {
       wall_deadline += StopPoint(picked);
       if (!StepInterposed(picked)) return EngineResult::End::kHarnessError;
+      AfterStepPlacement();
       if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
       continue;
     }
@@ -192,6 +205,7 @@ EngineResult::End Engine::LockstepLoop() {
       if (taken) continue;
     }
     if (!Step(p)) return EngineResult::End::kHarnessError;
+    AfterStepPlacement();
     const bool yielded = p.parked.kind == Parked::Kind::kYield;
     if (livelock_.OnStep(T(), static_cast<size_t>(&p - procs_.data()), p.id,
                          yielded ? p.parked.point : std::string(), p.parked.item)) {

@@ -3,6 +3,8 @@
 // that records what the engine asks of it. The test links only the sim core,
 // not sim/sut/: the engine needs no coordinator file, program or layout.
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "sim/engine.h"
+#include "sim/lockstep_cpu.h"
 #include "sim/process_set.h"
 #include "sim/sut.h"
 #include "sim/trace_writer.h"
@@ -28,7 +31,8 @@ size_t Entries(const std::string& dir) { return testing::CountEntries(dir); }
 // c_agent's queue: DIR/pending, claimed, done, ledger (one file per item).
 class QueueSut final : public Sut {
  public:
-  QueueSut(std::string dir, std::string log) : dir_(std::move(dir)), log_(std::move(log)) {}
+  QueueSut(std::string dir, std::string log, int items = 5)
+      : dir_(std::move(dir)), log_(std::move(log)), items_(items) {}
 
   json Describe() const override { return {{"name", "c_agent queue"}}; }
   const std::string& Dir() const override { return dir_; }
@@ -39,7 +43,7 @@ class QueueSut final : public Sut {
     calls.push_back("Prepare");
     for (const std::vector<std::string>& argv :
          {std::vector<std::string>{C_AGENT_BIN, "init", dir_},
-          std::vector<std::string>{C_AGENT_BIN, "submit", dir_, "5"}}) {
+          std::vector<std::string>{C_AGENT_BIN, "submit", dir_, std::to_string(items_)}}) {
       ExitStatus st;
       if (!host.RunProgram(argv, log_, &st, error)) return false;
       if (!st.exited || st.code != 0) {
@@ -68,6 +72,14 @@ class QueueSut final : public Sut {
 
   json Snapshot() const override {
     ++snapshots;
+    // The CPUs the engine's thread and its children may run on, as the
+    // engine left them mid-run (sched_getaffinity of a pid: its main thread).
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) engine_cpus.push_back(CPU_COUNT(&set));
+    std::ifstream children("/proc/self/task/" + std::to_string(gettid()) + "/children");
+    for (pid_t pid; children >> pid;) {
+      if (sched_getaffinity(pid, sizeof set, &set) == 0) child_cpus.push_back(CPU_COUNT(&set));
+    }
     return {{"locks", 0}, {"temps", 0}, {"claims", Entries(dir_ + "/claimed")}};
   }
   json StateCheck() const override {
@@ -91,7 +103,7 @@ class QueueSut final : public Sut {
     std::sort(items.begin(), items.end(),
               [](const json& a, const json& b) { return a["id"] < b["id"]; });
     return {{"items", items},
-            {"completed", Entries(dir_ + "/done") == 5},
+            {"completed", Entries(dir_ + "/done") == static_cast<size_t>(items_)},
             {"locks", 0},
             {"temps", 0},
             {"ledger", Entries(dir_ + "/ledger")}};
@@ -106,10 +118,13 @@ class QueueSut final : public Sut {
   std::vector<std::string> calls;
   mutable int snapshots = 0;
   mutable int state_checks = 0;
+  mutable std::vector<int> engine_cpus;  // per snapshot
+  mutable std::vector<int> child_cpus;   // per snapshot and child
 
  private:
   std::string dir_;
   std::string log_;
+  int items_;
 };
 
 struct RunRecord {
@@ -118,9 +133,10 @@ struct RunRecord {
   std::vector<std::string> calls;
   int snapshots = 0;
   std::vector<std::string> work_dir_entries;
+  std::vector<int> engine_cpus, child_cpus;
 };
 
-RunRecord RunOnce(uint64_t seed) {
+RunRecord RunOnce(uint64_t seed, int items = 5) {
   testing::TempDir tmp;
   stdfs::create_directories(tmp / "work");
   stdfs::create_directories(tmp / "logs");
@@ -128,10 +144,10 @@ RunRecord RunOnce(uint64_t seed) {
   s.name = "fake-sut";
   s.seed = seed;
   s.agents = 2;
-  s.items = 5;
+  s.items = items;
   s.reaper = false;
   s.wall_ms = 60'000;
-  QueueSut sut(tmp / "work/queue", tmp / "logs/queue.log");
+  QueueSut sut(tmp / "work/queue", tmp / "logs/queue.log", items);
   EngineOptions o;
   o.sut = &sut;
   o.work_dir = tmp / "work";
@@ -143,6 +159,8 @@ RunRecord RunOnce(uint64_t seed) {
   }
   run.calls = sut.calls;
   run.snapshots = sut.snapshots;
+  run.engine_cpus = sut.engine_cpus;
+  run.child_cpus = sut.child_cpus;
   for (const auto& e : stdfs::directory_iterator(tmp / "work")) {
     run.work_dir_entries.push_back(e.path().filename().string());
   }
@@ -217,6 +235,55 @@ TEST(EngineFakeSutTest, TheSameSeedGivesTheSameTrace) {
   ASSERT_EQ(a.result.end, EngineResult::End::kCompleted) << a.result.error;
   EXPECT_EQ(a.result.trace_sha256, b.result.trace_sha256);
   EXPECT_GT(a.result.steps, 10u);
+}
+
+// Where a lockstep run runs (sim/lockstep_cpu.h): pinned, the engine's thread
+// and every process of the run may use one CPU mid-run; by default, all;
+// measuring, first all, then (the window it tries the other placement) one. Afterwards the thread has its own CPU set back, and the trace is the
+// same every way.
+RunRecord RunPlaced(const char* pin, int items) {
+  setenv(kLockstepPinEnv, pin, 1);
+  RunRecord run = RunOnce(5, items);
+  unsetenv(kLockstepPinEnv);
+  return run;
+}
+
+TEST(EngineFakeSutTest, LockstepPlacementMovesTheRunNotItsTrace) {
+  cpu_set_t before;
+  ASSERT_EQ(sched_getaffinity(0, sizeof before, &before), 0);
+  const int all = CPU_COUNT(&before);
+  if (all < 2) GTEST_SKIP() << "one CPU only: there is nothing to place";
+  // Enough items for more than two windows of steps, with snapshots (every 64
+  // steps) in each; the last snapshot, after the processes stopped, sees the
+  // thread's CPU set given back.
+  constexpr int kItems = 150;
+  const RunRecord pinned = RunPlaced("1", kItems);
+  ASSERT_EQ(pinned.result.end, EngineResult::End::kCompleted) << pinned.result.error;
+  ASSERT_GT(pinned.result.steps, 2u * LockstepCpu::kWindowSteps);
+  for (size_t i = 0; i + 1 < pinned.engine_cpus.size(); ++i) EXPECT_EQ(pinned.engine_cpus[i], 1);
+  EXPECT_EQ(pinned.engine_cpus.back(), all);
+  ASSERT_FALSE(pinned.child_cpus.empty());
+  for (int n : pinned.child_cpus) EXPECT_EQ(n, 1);
+  cpu_set_t after;
+  ASSERT_EQ(sched_getaffinity(0, sizeof after, &after), 0);
+  EXPECT_TRUE(CPU_EQUAL(&before, &after));
+
+  const RunRecord spread = RunPlaced("", kItems);
+  ASSERT_EQ(spread.result.end, EngineResult::End::kCompleted) << spread.result.error;
+  for (int n : spread.engine_cpus) EXPECT_EQ(n, all);
+  for (int n : spread.child_cpus) EXPECT_EQ(n, all);
+
+  const RunRecord measured = RunPlaced("auto", kItems);
+  ASSERT_EQ(measured.result.end, EngineResult::End::kCompleted) << measured.result.error;
+  // Snapshots at steps 64-192 fall in the first window (all CPUs), those at
+  // 320-448 in the second, which tries one.
+  ASSERT_GE(measured.engine_cpus.size(), 8u);
+  EXPECT_EQ(measured.engine_cpus[0], all);
+  EXPECT_EQ(measured.engine_cpus[5], 1);
+  EXPECT_EQ(measured.engine_cpus.back(), all);
+
+  EXPECT_EQ(pinned.result.trace_sha256, spread.result.trace_sha256);
+  EXPECT_EQ(pinned.result.trace_sha256, measured.result.trace_sha256);
 }
 
 TEST(EngineFakeSutTest, ASetUpFailureOfTheSystemIsAHarnessErrorSayingWhy) {
