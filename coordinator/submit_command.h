@@ -12,7 +12,7 @@
 
 #include "base/subcommand_table.h"
 #include "coordinator/control_channel.h"
-#include "coordinator/fs_store.h"
+#include "coordinator/store.h"
 #include "coordinator/status.h"
 
 namespace swarm {
@@ -21,7 +21,7 @@ namespace swarm {
 // the harness, its control channel: SubmitGenerated yields between steps).
 struct SubmitStore {
   Runtime runtime;
-  std::unique_ptr<FsStore> store;
+  std::unique_ptr<Store> store;
 };
 
 struct SubmitCommand {

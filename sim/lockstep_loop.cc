@@ -3,6 +3,7 @@
 #include "sim/engine_internal.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdint>
 #include <fmt/format.h>
 

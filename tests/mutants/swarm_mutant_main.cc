@@ -24,6 +24,7 @@
 #include "coordinator/control_channel.h"
 #include "coordinator/exit_codes.h"
 #include "coordinator/reaper.h"
+#include "coordinator/store_open.h"
 #include "coordinator/submit_command.h"
 #include "coordinator/telemetry.h"
 #include "tests/mutants/mutant_store.h"
@@ -149,7 +150,7 @@ Runner SetupSubmit(CLI::App* app) {
     const char* name = std::getenv(kMutantEnv);
     if (name == nullptr || *name == '\0') {
       SubmitStore reference{MakeRuntimeFromEnvironment("submit", ""), nullptr};
-      auto store = FsStore::Open(dir, reference.runtime.clock, reference.runtime.probe);
+      auto store = OpenStore(dir, reference.runtime.clock, reference.runtime.probe);
       if (!store.ok()) return store.status();
       reference.store = std::move(*store);
       return reference;
