@@ -137,6 +137,10 @@ class FsStore : public Store {
     std::string unreadable;
   };
   Result<LedgerEntry> LookUpLedger(std::string_view id);
+  // Fsyncs ledger/: called before an item is marked done on the strength of
+  // an entry that may have been made by a process whose fsync failed, so
+  // that `done` is never more durable than its effect.
+  Status SyncLedger();
   // Under the item's lock: moves a corrupt state file to quarantine and
   // writes a record that accounts for the item.
   Status QuarantineItemLocked(std::string_view id, const Status& why);

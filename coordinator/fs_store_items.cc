@@ -54,6 +54,8 @@ Result<FsStore::LedgerEntry> FsStore::LookUpLedger(std::string_view id) {
   return entry;
 }
 
+Status FsStore::SyncLedger() { return fs::FsyncDir(Sub("ledger")); }
+
 Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
   // A copy goes to quarantine first (a hard link), and the new state then
   // replaces the corrupt file in one rename: a crash in between leaves the
@@ -75,6 +77,7 @@ Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
   auto ledger = LookUpLedger(id);
   if (!ledger.ok()) return ledger.status();  // the corrupt file stays; quarantined again later
   if (ledger->present) {
+    SWARM_RETURN_IF_ERROR(SyncLedger());  // the corrupt file stays; quarantined again later
     s.status = ItemStatus::kDone;
     if (ledger->effect) {
       s.token = ledger->effect->token;
@@ -122,6 +125,7 @@ Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* rep
   const std::optional<Effect>& effect = ledger->effect;
   enum { kPending, kDead, kDone } outcome = kPending;
   if (ledger->present) {
+    SWARM_RETURN_IF_ERROR(SyncLedger());  // not durable yet: nothing changes; tried again later
     outcome = kDone;
     s.status = ItemStatus::kDone;
     if (effect) {
@@ -242,7 +246,12 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
   SWARM_RETURN_IF_ERROR(CheckCurrent(*state, grant, "complete"));
   const int64_t now = clock_->NowMicros();
   Effect effect{grant.item, grant.agent, grant.token, now, std::string(result)};
-  Status wrote = fs::CreateAtomic(Sub("tmp"), LedgerPath(grant.item), ToJson(effect).dump());
+  // The item is marked done only once its effect is durable (rule 1 of
+  // docs/coordinator.md across a power loss): a failed fsync of ledger/ after
+  // the link fails this complete, and its retry (or recovery) syncs again.
+  Status unsynced = Status::Ok();
+  Status wrote =
+      fs::CreateAtomic(Sub("tmp"), LedgerPath(grant.item), ToJson(effect).dump(), &unsynced);
   if (wrote.code() == Status::Code::kConflict) {
     // An earlier holder wrote the effect and died before marking the item
     // done. That effect was accepted under a then-current token; it stays
@@ -260,11 +269,13 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
     }
     probe_->Reached(probe::kCompleteEffectPresent);
     Event(std::move(present));
+    SWARM_RETURN_IF_ERROR(SyncLedger());
   } else if (!wrote.ok()) {
     return wrote;
   } else {
     Event({{"type", "effect"}, {"item", grant.item}, {"agent", grant.agent},
            {"token", grant.token}, {"now_us", now}});
+    if (!unsynced.ok()) return unsynced;  // made, not synced: the retry finds it and syncs
   }
   probe_->Yield(point::kCompleteLedgerWritten, grant.item);
   ItemState s = std::move(*state);

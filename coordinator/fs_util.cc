@@ -75,6 +75,12 @@ class DirSync {
     }
     return Status::Ok();
   }
+  // The same fsync, its failure handed to the caller in `*unsynced`.
+  Status AfterChange(Status* unsynced) {
+    if (unsynced == nullptr) return AfterChange();
+    if (fsync(fd_.get()) != 0) *unsynced = Status::FromErrno(errno, "fsync directory " + dir_);
+    return Status::Ok();
+  }
 
  private:
   std::string dir_;
@@ -117,7 +123,8 @@ Status WriteAtomic(const std::string& tmp_dir, const std::string& path, std::str
   return dir.AfterChange();
 }
 
-Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data) {
+Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data,
+                    Status* unsynced) {
   auto tmp = WriteTemp(tmp_dir, path, data);
   if (!tmp.ok()) return tmp.status();
   DirSync dir(path);
@@ -132,7 +139,7 @@ Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::st
     if (err == EEXIST) return Status::Conflict(path + " already exists");
     return Status::FromErrno(err, "link " + *tmp + " to " + path);
   }
-  return dir.AfterChange();
+  return dir.AfterChange(unsynced);
 }
 
 Status Touch(const std::string& path) {

@@ -30,8 +30,12 @@ Result<std::string> ReadFile(const std::string& path);
 Status WriteAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data);
 
 // Creates `path` with `data` only if it does not exist yet, atomically and
-// durably (temp file, fsync, link, fsync dir). Conflict when it exists.
-Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data);
+// durably (temp file, fsync, link, fsync dir). Conflict when it exists. With
+// `unsynced`, a directory fsync that fails once the file is made goes there
+// instead of to TakeUnsyncedError (the call still succeeds: the file stands),
+// for a caller whose next step must not be durable before this one is.
+Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data,
+                    Status* unsynced = nullptr);
 
 // Creates an empty file if missing (O_CREAT, no O_TRUNC) and fsyncs its dir.
 Status Touch(const std::string& path);
