@@ -270,7 +270,8 @@ bool ControlConnection::NextMessage(const EventFn& on_event, ControlMessage* mes
 
 ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const EventFn& on_event,
                                                      Parked* parked, std::string* error,
-                                                     const std::atomic<bool>* interrupted) {
+                                                     const std::atomic<bool>* interrupted,
+                                                     const bool* abandon) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   ControlMessage m;
   for (;;) {
@@ -291,6 +292,7 @@ ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const Event
                     .count();
     if (left <= 0) return Read::kTimeout;
     if (interrupted != nullptr && interrupted->load()) return Read::kInterrupted;
+    if (abandon != nullptr && *abandon) return Read::kAbandoned;
     // In slices: a signal that lands just before poll() would not wake it,
     // and a process silent for the whole step timeout must not hold a
     // SIGINT/SIGTERM that long.

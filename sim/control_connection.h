@@ -69,7 +69,7 @@ class ControlConnection {
   // An event message: the event object and the sender's mono_us (0 if none).
   using EventFn = std::function<void(nlohmann::json event, int64_t mono_us)>;
 
-  enum class Read { kParked, kClosed, kTimeout, kBadMessage, kInterrupted };
+  enum class Read { kParked, kClosed, kTimeout, kBadMessage, kInterrupted, kAbandoned };
   // Lockstep: reads until the process parks (hello, yield, sleep or spawned), handing
   // every event to `on_event` in order. kTimeout after `timeout_ms` of wall
   // time without parking; kClosed at end of file (the process is gone, or
@@ -78,8 +78,12 @@ class ControlConnection {
   // kMaxLineBytes, or anything sent after the parking message before the
   // answer (a process waits for "go"). kInterrupted as soon as `interrupted`
   // (if not null; set by SIGINT/SIGTERM) is seen set, at most 100 ms late.
+  // kAbandoned once `*abandon` (if not null) is set, e.g. by `on_event` when
+  // the run has failed and nothing more the process says counts: checked
+  // after each chunk read, so a process that floods events without parking
+  // cannot hold the caller until the timeout.
   Read AwaitPark(int timeout_ms, const EventFn& on_event, Parked* parked, std::string* error,
-                 const std::atomic<bool>* interrupted = nullptr);
+                 const std::atomic<bool>* interrupted = nullptr, const bool* abandon = nullptr);
   // Freerun: reads what is available now without blocking (at most
   // kMaxLineBytes per call, so that a flood cannot hold the caller); the
   // first hello is skipped. kClosed at end of file, kBadMessage as above

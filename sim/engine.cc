@@ -181,7 +181,13 @@ EngineResult Engine::Run() {
     }
     cpu_.reset();
   }
-  if (!result_.error.empty()) end = EngineResult::End::kHarnessError;
+  // A SIGINT/SIGTERM cuts short whatever was under way (a program the
+  // harness ran, a start-up): the run was interrupted, not broken.
+  if (Interrupted()) {
+    end = EngineResult::End::kInterrupted;
+  } else if (!result_.error.empty()) {
+    end = EngineResult::End::kHarnessError;
+  }
   StopAll();
   // What the stopped processes last sent has reached the relay (and the
   // server) before the faults read their evidence.

@@ -21,7 +21,9 @@ void Engine::AddInterposedStops(size_t next, StopView* view) const {
     StopProcess sp;
     sp.id = InterposedId(ip->name);
     sp.role = "command";
-    sp.pid = ip->pid;
+    // The harness's pid: a debugger attaches from outside the run's PID
+    // namespace, where the process's own pid names someone else.
+    sp.pid = ip->host_pid != 0 ? ip->host_pid : ip->pid;
     sp.alive = true;
     sp.starts = 1;
     sp.command = ip->name;

@@ -3,7 +3,6 @@
 #include "sim/engine_internal.h"
 
 #include <algorithm>
-#include <csignal>
 #include <cstdint>
 #include <fmt/format.h>
 
@@ -61,15 +60,12 @@ bool Engine::Step(Proc& p) {
       [&](nlohmann::json ev, int64_t) {
         Emit(p.id, std::move(ev));
         // Once the run has failed while `p` talks (e.g. it passed
-        // limits.process_events), nothing more it says counts: it is killed
-        // and its channel read to the end, instead of waiting out the step
-        // timeout for a park that a flood never sends.
-        if (!silenced && !result_.error.empty()) {
-          silenced = true;
-          processes_.Signal(p.pid, SIGKILL);
-        }
+        // limits.process_events), nothing more it says counts: the read
+        // is abandoned, instead of waiting out the step timeout for a park
+        // that a flood never sends. The run ends; its processes are killed.
+        silenced = silenced || !result_.error.empty();
       },
-      &p.parked, &error, o_.interrupted);
+      &p.parked, &error, o_.interrupted, &silenced);
   switch (r) {
     case ControlConnection::Read::kParked:
       if (Collides(p)) CountProbe(protocol::probe::kCollision, true);
@@ -98,6 +94,8 @@ bool Engine::Step(Proc& p) {
       return Fail(fmt::format("{} broke the control protocol: {}", p.id, error));
     case ControlConnection::Read::kInterrupted:
       return true;  // the loop sees the flag next and ends the run as interrupted
+    case ControlConnection::Read::kAbandoned:
+      return false;  // the run failed while `p` talked; result_.error says why
   }
   return true;
 }

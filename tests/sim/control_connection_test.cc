@@ -109,6 +109,34 @@ TEST_F(ControlConnectionTest, AnInterruptEndsTheWaitLongBeforeTheTimeout) {
   EXPECT_EQ(c.AwaitPark(50, Collect(), &p, &error), ControlConnection::Read::kTimeout);
 }
 
+TEST_F(ControlConnectionTest, AbandonEndsTheReadOfAFloodThatNeverParks) {
+  ControlConnection c(sv_[0]);
+  std::atomic<bool> flooding{true};
+  // Events without end, never a parking message.
+  std::thread flood([&] {
+    const std::string line = R"({"event":{"type":"register"}})" "\n";
+    std::string chunk;
+    for (int i = 0; i < 64; ++i) chunk += line;
+    while (flooding.load()) {
+      if (send(sv_[1], chunk.data(), chunk.size(), MSG_NOSIGNAL) < 0) break;
+    }
+  });
+  Parked p;
+  std::string error;
+  bool abandon = false;
+  size_t seen = 0;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.AwaitPark(60'000, [&](nlohmann::json, int64_t) { abandon = ++seen >= 1000; }, &p,
+                        &error, nullptr, &abandon),
+            ControlConnection::Read::kAbandoned);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_GE(seen, 1000u);
+  // A writer blocked on the full buffer fails with EPIPE and ends.
+  flooding.store(false);
+  shutdown(sv_[1], SHUT_WR);
+  flood.join();
+}
+
 TEST_F(ControlConnectionTest, DrainTakesWhatIsThereAndSeesTheEnd) {
   ControlConnection c(sv_[0]);
   std::string error;
