@@ -82,9 +82,13 @@ TEST_F(FsStoreTest, TheClockAnchorIsSharedPerBootWhateverTheWallClockDoes) {
   // A real clock reads the boot clock plus its anchor, not the wall clock.
   RealClock clock;
   clock.SetBootAnchor(0);
-  const int64_t boot = RealClock::BootMicros();
-  EXPECT_GE(clock.NowMicros(), boot);
-  EXPECT_LE(clock.NowMicros(), RealClock::BootMicros());
+  // Read in sequence: the two arguments of one EXPECT are evaluated in an
+  // unspecified order, and under load the boot clock moves between them.
+  const int64_t before = RealClock::BootMicros();
+  const int64_t now = clock.NowMicros();
+  const int64_t after = RealClock::BootMicros();
+  EXPECT_GE(now, before);
+  EXPECT_LE(now, after);
 }
 
 TEST_F(FsStoreTest, AGrantedItemIsNotGrantedAgainWhileItsLeaseHolds) {
