@@ -68,6 +68,14 @@ struct Conn {
   bool client_shut = false;  // the client was told end of file
   bool server_shut = false;  // the server was told end of file (SHUT_WR)
   bool server_eof = false;
+  // Refused (the link resets, or the server is down): reset once the client
+  // has sent its first bytes (its start-up packet), not at the accept. A
+  // reset at the accept races the client's first send: it would fail there
+  // ("Connection reset by peer") or at its first read ("server closed the
+  // connection"), depending on timing. After the client's send it is always
+  // the read, the same in every run.
+  bool refused = false;
+  int64_t accepted = 0;  // monotonic µs
 };
 
 uint64_t SplitMix(uint64_t* s) {
@@ -207,22 +215,23 @@ bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
     c.cfd = cfd;
     const int one = 1;
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (e.mode == Mode::kReset) {
-      conns.push_back(std::move(c));
-      Reset(conns.back());
-      continue;
+    c.accepted = now;
+    if (e.mode != Mode::kReset) {
+      c.sfd = target.empty() ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", target.c_str());
+      if (c.sfd >= 0 && connect(c.sfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        close(c.sfd);
+        c.sfd = -1;
+      }
     }
-    c.sfd = target.empty() ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", target.c_str());
-    if (c.sfd < 0 || connect(c.sfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      // No server (down or restarting): the client's connection is refused.
-      if (c.sfd >= 0) close(c.sfd);
-      c.sfd = -1;
+    if (c.sfd < 0) {
+      // The link resets, or no server (down or restarting): the connection
+      // is refused, once the client has spoken.
+      c.refused = true;
       c.server_eof = c.server_shut = true;
       conns.push_back(std::move(c));
-      Reset(conns.back());
       continue;
     }
     SetNonBlocking(c.sfd);
@@ -232,10 +241,13 @@ bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
     if (c.cfd >= 0 && !c.client_eof && (revents(c.cfd) & (POLLIN | POLLHUP | POLLERR))) {
       client_activity = true;
       const ssize_t n = recv(c.cfd, buf, sizeof buf, 0);
-      if (n > 0) {
+      if (n > 0 && c.refused) {
+        Reset(c);
+      } else if (n > 0) {
         Push(c, true, std::string(buf, static_cast<size_t>(n)), now);
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         c.client_eof = true;
+        if (c.refused) Reset(c);
       }
     }
     if (c.sfd >= 0 && !c.server_eof && (revents(c.sfd) & (POLLIN | POLLHUP | POLLERR))) {
@@ -257,6 +269,7 @@ void NetRelay::State::Loop() {
     const int64_t now = base::MonotonicMicros();
     // Commands of the engine.
     for (Conn& c : conns) {
+      if (c.refused) continue;  // reset when its client speaks (Io)
       if (reset_all || c.ep->mode == Mode::kReset || c.ep->reset_requests > 0) {
         if (c.cfd >= 0 || !c.client_eof) {
           Reset(c);
@@ -270,6 +283,16 @@ void NetRelay::State::Loop() {
     // gives up (its TCP timeout) and the connection is reset.
     int64_t next_wake = -1;
     for (Conn& c : conns) {
+      // A refused client that does not speak within the hang time is reset
+      // anyway (PostgreSQL's clients speak first; this bounds any other).
+      if (c.refused && c.cfd >= 0) {
+        if (now - c.accepted >= hang_us) {
+          Reset(c);
+        } else {
+          next_wake =
+              next_wake < 0 ? c.accepted + hang_us : std::min(next_wake, c.accepted + hang_us);
+        }
+      }
       Deliver(c, now);
       const Endpoint& e = *c.ep;
       if (e.mode == Mode::kBlackhole && c.cfd >= 0 && !c.up.empty()) {

@@ -13,7 +13,11 @@
 // gone, or that was reset, has been closed by the server too (its backend
 // has ended). A blackholed connection whose client waits on it longer than
 // hang_ms of wall time is reset (the client's TCP timeout): in lockstep only
-// the running process can wait, so that outcome is the same in every run.
+// the running process can wait, so that outcome is the same in every run. A
+// connection the relay refuses (the link resets, the server is down) is
+// reset once its client has sent its first bytes, not at the accept: the
+// client then always fails at its first read, never at that send (which of
+// the two would depend on timing, and the client's error reaches the trace).
 //
 // Threads: the public methods are called from one thread (the engine's); the
 // relay runs its own. Nothing else is shared.

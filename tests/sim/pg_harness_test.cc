@@ -141,6 +141,36 @@ TEST_F(PgHarnessTest, BlackholedIdleTransactionResumesAfterHeal) {
   EXPECT_EQ(b.Query("SELECT owner FROM items WHERE id = 1"), "a0");
 }
 
+// A refused connection (the server is down, or the link resets) fails the
+// same way every time: at the client's first read, after its start-up packet
+// went out, never at that send. Which of the two it was depended on timing
+// when the relay reset at the accept, and the error text reaches the trace.
+TEST_F(PgHarnessTest, RefusedConnectionsFailTheSameWayEveryTime) {
+  auto error_of = [&](int port) {
+    Conn c(port);
+    EXPECT_FALSE(c.ok());
+    const std::string error = PQerrorMessage(c.c);
+    // What follows "connection to server at ..., port N failed: ".
+    const size_t colon = error.rfind(": ");
+    return colon == std::string::npos ? error : error.substr(colon + 2);
+  };
+  const std::string closed = "server closed the connection unexpectedly";
+  relay_->SetMode("a0", NetRelay::Mode::kReset);
+  for (int round = 0; round < 50; ++round) {
+    EXPECT_EQ(error_of(a0_).rfind(closed, 0), 0u) << "link reset, round " << round;
+  }
+  relay_->SetMode("a0", NetRelay::Mode::kUp);
+  server_->Kill();
+  relay_->ResetAll();
+  for (int round = 0; round < 50; ++round) {
+    EXPECT_EQ(error_of(a1_).rfind(closed, 0), 0u) << "server down, round " << round;
+  }
+  ASSERT_TRUE(server_->Start(30'000).ok());
+  Conn again(a1_);
+  ASSERT_TRUE(again.ok()) << PQerrorMessage(again.c);
+  EXPECT_EQ(again.Query("SELECT 9"), "9");
+}
+
 // A client killed inside a transaction: after Settle, its backend has ended
 // and its row locks are free, at once, every time.
 TEST_F(PgHarnessTest, SettleWaitsUntilAKilledClientsLocksAreReleased) {
