@@ -41,6 +41,12 @@ void EventualLockRelease::Observe(const TraceEvent& event) {
     const std::string& kind = StrField(event.fields, "kind");
     const bool stalled = kind == "stall_agent" ||
                          (kind == "network_partition" && StrField(event.fields, "phase") == "cut");
+    if ((kind == "db_crash" || kind == "db_restart") && configured_) {
+      const int64_t down =
+          IntField(event.fields, kind == "db_crash" ? "crashed_at_us" : "stopped_at_us");
+      const int64_t up = IntField(event.fields, "up_at_us");
+      if (up > down) OnDatabaseOutage(down, up);
+    }
     if (stalled && configured_) {
       const int64_t until = IntField(event.fields, "until_us");
       const int64_t deadline = event.t + lease_us_ + reap_us_ + skew_us_ + slack_us_;
@@ -104,11 +110,21 @@ void EventualLockRelease::OnHolderGone(const TraceEvent& event, const std::strin
   for (const auto* g : grants) {
     open_[g->first] = deadlines_.size();
     deadlines_.push_back(Deadline{g->first, agent, g->second.token, g->second.claim_seq, event.seq,
-                                  cause, deadline, true});
+                                  cause, event.t, deadline, "", true});
   }
   // A killed agent holds nothing any more; a restarted one under the same id
   // starts with new grants. A stalled one may resume and end its grants.
   if (killed) held->second.clear();
+}
+
+void EventualLockRelease::OnDatabaseOutage(int64_t down, int64_t up) {
+  // Nothing could be freed while the server was down (the outage's event
+  // comes when it is back, before anything it frees).
+  for (Deadline& d : deadlines_) {
+    if (!d.open || down >= d.deadline || up <= d.since) continue;
+    d.deadline = std::max(d.deadline + (up - std::max(down, d.since)), up + reap_us_ + slack_us_);
+    d.moved += fmt::format("; moved past the database outage {} - {}", Seconds(down), Seconds(up));
+  }
 }
 
 void EventualLockRelease::Free(const std::string& item, const TraceEvent& event) {
@@ -120,10 +136,10 @@ void EventualLockRelease::Free(const std::string& item, const TraceEvent& event)
   if (event.t <= d.deadline) return;
   violations_.Report(
       fmt::format("{}: {} was {} holding token {}; the item was freed only at {} by {}{}, "
-                  "after the deadline {} ({})",
+                  "after the deadline {} ({}{})",
                   d.item, d.agent, d.cause, d.token, Seconds(event.t), event.type,
                   event.agent.empty() ? "" : " (" + event.agent + ")", Seconds(d.deadline),
-                  Budget()),
+                  Budget(), d.moved),
       {d.claim_seq, d.cause_seq, event.seq});
 }
 
@@ -148,8 +164,9 @@ void EventualLockRelease::Finish(std::vector<Violation>* out) {
     if (!d.open || end <= d.deadline) continue;
     violations_.Report(
         fmt::format("{}: {} was {} holding token {}; the item was still not freed at the end "
-                    "({}), past the deadline {} ({})",
-                    d.item, d.agent, d.cause, d.token, Seconds(end), Seconds(d.deadline), Budget()),
+                    "({}), past the deadline {} ({}{})",
+                    d.item, d.agent, d.cause, d.token, Seconds(end), Seconds(d.deadline), Budget(),
+                    d.moved),
         {d.claim_seq, d.cause_seq});
   }
   violations_.MoveTo(out);

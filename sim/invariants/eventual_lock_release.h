@@ -20,6 +20,13 @@
 // sets no deadline: the agent is live again and may keep, renew or complete
 // its grant. run_end.locks must be 0.
 //
+// A database outage (`fault` of kind "db_crash" or "db_restart", landed when
+// the server is back: crashed_at_us or stopped_at_us, up_at_us) stalls every
+// process at once: nothing can be freed while the server is down. An open
+// deadline the outage began before is moved by the part of the outage after
+// the death, and to at least up + reap_interval_ms + slack (a reaper pass
+// that fell into the outage comes one interval after it).
+//
 // Without run_start (no lease) only the run_end.locks check is made.
 // Thread-compatible; memory is one entry per item plus one per open deadline.
 #pragma once
@@ -60,13 +67,17 @@ class EventualLockRelease final : public Invariant {
     uint64_t claim_seq = 0;
     uint64_t cause_seq = 0;
     std::string cause;  // "killed at 5.000 s", "stalled at 5.000 s until 40.000 s"
+    int64_t since = 0;  // the death or stall (run time)
     int64_t deadline = 0;
+    std::string moved;  // why the deadline is later than the budget says ("" if it is not)
     bool open = true;
   };
 
   void OnClaim(const TraceEvent& event);
   void OnHolderGone(const TraceEvent& event, const std::string& agent, const std::string& cause,
                     bool killed);
+  // The database was down from `down` to `up` (run time): open deadlines move.
+  void OnDatabaseOutage(int64_t down, int64_t up);
   // `event` frees `item`'s grant: closes its open deadline, reporting it if late.
   void Free(const std::string& item, const TraceEvent& event);
   void End(const std::string& item);

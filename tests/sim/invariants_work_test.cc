@@ -232,6 +232,55 @@ TEST(EventualLockReleaseTest, LongStallMustBeFreedShortStallNeedNot) {
   EXPECT_TRUE(v.empty()) << Messages(v);
 }
 
+// The database is down from 4.5 s to 7 s, while a1's deadline (6 s) runs:
+// nothing can be freed then. The 2.5 s of outage after the death move the
+// deadline to 8.5 s; a reaper pass that fell into the outage comes one
+// interval after it (7 s + 1 s), so 8.5 s it is.
+TEST(EventualLockReleaseTest, DatabaseOutageMovesTheDeadline) {
+  json crash = Ev(3, 7000, "fault",
+                  {{"kind", "db_crash"}, {"index", 0}, {"crashed_at_us", 4500 * kMs},
+                   {"up_at_us", 7000 * kMs}});
+  std::vector<json> history = {
+      RunStart("lockstep"),
+      Claim(1, "w1", "a1", 1, 1000, 4000),
+      Kill(2, 2000, "a1"),
+      crash,
+      Expired(4, 8500, "w1", "a1", 1),
+      RunEnd(5, 20000, json::array()),
+  };
+  auto v = Check<EventualLockRelease>(history);
+  EXPECT_TRUE(v.empty()) << Messages(v);
+
+  history[4] = Expired(4, 8600, "w1", "a1", 1);
+  v = Check<EventualLockRelease>(history);
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_EQ(v[0].evidence, (Evidence{1, 2, 4}));
+  EXPECT_EQ(v[0].message,
+            "w1: a1 was killed (signal 9) at 2.000 s holding token 1; the item was freed only at "
+            "8.600 s by lease_expired, after the deadline 8.500 s (lease 3000 ms + reap interval "
+            "1000 ms + slack 0 ms; moved past the database outage 4.500 s - 7.000 s)");
+
+  // A restart that began after the deadline had passed moves nothing.
+  history[3] = Ev(3, 7000, "fault",
+                  {{"kind", "db_restart"}, {"index", 0}, {"stopped_at_us", 6100 * kMs},
+                   {"up_at_us", 7000 * kMs}});
+  history[4] = Expired(4, 7100, "w1", "a1", 1);
+  v = Check<EventualLockRelease>(history);
+  ASSERT_EQ(v.size(), 1u) << Messages(v);
+  EXPECT_TRUE(Contains(v[0].message, "after the deadline 6.000 s (lease 3000 ms + reap interval "
+                                     "1000 ms + slack 0 ms)"))
+      << v[0].message;
+
+  // An outage that began just before the deadline: one reap interval after it.
+  history[3] = Ev(3, 7000, "fault",
+                  {{"kind", "db_restart"}, {"index", 0}, {"stopped_at_us", 5900 * kMs},
+                   {"up_at_us", 7000 * kMs}});
+  history[4] = Expired(4, 8000, "w1", "a1", 1);
+  EXPECT_TRUE(Check<EventualLockRelease>(history).empty());
+  history[4] = Expired(4, 8001, "w1", "a1", 1);
+  EXPECT_EQ(Check<EventualLockRelease>(history).size(), 1u);
+}
+
 TEST(EventualLockReleaseTest, LocksLeftAtTheEndAreAViolation) {
   auto v = Check<EventualLockRelease>({RunStart("lockstep"),
                                        RunEnd(1, 9000, json::array(), 0, true, /*locks=*/2)});
