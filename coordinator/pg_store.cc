@@ -413,6 +413,9 @@ Status PgStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
   auto now = LeaseNow();
   if (!now.ok()) return now.status();
   if (!clock_->Simulated()) agent.heartbeat_us = *now;
+  // What an earlier transaction staged and did not commit is not this one's
+  // to report (a completion cut after its ledger insert staged an effect).
+  Discard();
   pg::Txn txn(&conn_);
   SWARM_RETURN_IF_ERROR(txn.Begin());
   auto old = conn_.Exec(

@@ -167,7 +167,10 @@ Status PgStore::CompleteLocked(pg::Txn& txn, ItemState s, const Grant& grant,
                                      "lease_until_us = 0 WHERE id = $1",
                                      T("items")),
                          {pg::P(grant.item), pg::P(effect_agent)});
-  if (!rows.ok()) return rows.status();
+  if (!rows.ok()) {
+    Discard();  // the transaction, and the effect staged in it, are gone
+    return rows.status();
+  }
   if (Status c = txn.Commit(); !c.ok()) {
     Discard();
     return c;

@@ -147,6 +147,32 @@ TEST_P(PgStoreTest, AConnectionCutAtCommitIsAnErrorAndTheRetryCompletesOnce) {
   EXPECT_EQ(probe_.Count("effect"), 1u);
 }
 
+// The connection is cut between the completion's ledger insert and its
+// update of the item: the transaction rolls back, so its staged effect must
+// go with it, and not come out with the next operation's events (a
+// heartbeat's) as a second effect of the item.
+TEST_P(PgStoreTest, ACompletionCutBeforeItsUpdateLeavesNoEffectEvent) {
+  SubmitItems(1);
+  auto out = store_->ClaimNext("a1");
+  ASSERT_TRUE(out.ok() && out->grant);
+  Sql("CREATE SEQUENCE " + S() + ".cut_once");
+  Sql("CREATE FUNCTION " + S() + ".cut() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF nextval('" + S() + ".cut_once') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+      "END IF; RETURN NEW; END $$");
+  Sql("CREATE TRIGGER cut BEFORE UPDATE ON " + S() +
+      ".items FOR EACH ROW WHEN (NEW.status = 'done') EXECUTE FUNCTION " + S() + ".cut()");
+  Status cut = store_->Complete(*out->grant, "r");
+  EXPECT_EQ(cut.code(), Status::Code::kIOError) << cut.ToString();
+  AgentRecord a = AgentFor("a1");
+  a.holding = {"w1"};
+  ASSERT_TRUE(store_->Heartbeat(a, nullptr, nullptr).ok());
+  EXPECT_EQ(probe_.Count("heartbeat"), 1u);
+  EXPECT_EQ(probe_.Count("effect"), 0u);
+  ASSERT_TRUE(store_->Complete(*out->grant, "r").ok());
+  EXPECT_EQ(probe_.Count("effect"), 1u);
+  EXPECT_EQ((*store_->EndState())["ledger"], 1);
+}
+
 TEST_P(PgStoreTest, ACompletionWhoseAnswerWasLostIsSettledByTheNextOne) {
   SubmitItems(1);
   auto out = store_->ClaimNext("a1");
