@@ -86,6 +86,13 @@ class ContainmentCliTest : public containment::ScanTest {
     ScanTest::SetUp();
     if (!containment::PidNamespacesAllowed()) GTEST_SKIP() << "this host allows no PID namespace";
     std::filesystem::create_directories(work_);
+    // As root a run's database server is the user `postgres`, which must
+    // pass through to the scratch directory (sim/pg_server.h); TempDir is
+    // private to this user.
+    for (const std::string& d : {tmp_.path(), work_}) {
+      std::filesystem::permissions(d, std::filesystem::perms::others_exec,
+                                   std::filesystem::perm_options::add);
+    }
   }
   std::vector<std::string> Env() const {
     return {std::string(containment::kMarkKey) + "=" + mark_, "FAULTLINE_WORKDIR=" + work_};
@@ -132,6 +139,38 @@ TEST_F(ContainmentCliTest, InterposedRunIsContained) {
   EXPECT_TRUE(NothingLeft(tmp_.path(), work_));
 }
 
+// faultline SIGKILLed while a server that db_crash SIGKILLed is started
+// again by the fault and recovers from its write-ahead log: that server (a
+// child of the engine, not of the run's set-up), its backends and its data
+// directory go with the run like the first one.
+TEST_F(ContainmentCliTest, SigkilledDuringCrashRecoveryLeavesNothing) {
+  const std::string log = tmp_ / "log";
+  const pid_t pid =
+      StartFaultline({"run", std::string(SCENARIO_DIR) + "/postgres-db-crash.json", "--out",
+                      tmp_ / "out"},
+                     Env(), log);
+  ASSERT_GT(pid, 0);
+  const std::string server_log = tmp_ / "out/postgres-db-crash-1/logs/postgres.log";
+  ASSERT_TRUE(Eventually(
+      "the crashed server recovers",
+      [&] {
+        return testing::ReadAll(server_log).find("automatic recovery in progress") !=
+               std::string::npos;
+      },
+      120s, 1ms))
+      << testing::ReadAll(log) << testing::ReadAll(server_log);
+  const std::vector<std::string> running = containment::Marked(mark_);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended by itself: " << testing::ReadAll(log);
+  bool server = false;
+  for (const std::string& p : running) server |= p.find("postgres") != std::string::npos;
+  EXPECT_TRUE(server) << "no server process ran when faultline was killed:"
+                      << containment::Join(running);
+  EXPECT_TRUE(NothingLeft(tmp_.path(), work_));
+}
+
 TEST_F(ContainmentCliTest, SigkilledAtRandomTimesLeavesNothing) {
   const char* kills_env = std::getenv("FAULTLINE_CONTAIN_KILLS");
   const int kills = kills_env ? std::atoi(kills_env) : 20;
@@ -151,6 +190,8 @@ TEST_F(ContainmentCliTest, SigkilledAtRandomTimesLeavesNothing) {
       {"run", WriteEscapingSut(tmp_.path()), "--seeds", "20"},
       // A database server of the run, its backends and its data directory.
       {"run", dir + "/postgres-partition.json", "--seeds", "20"},
+      // ... and one a fault crashed and started again (crash recovery).
+      {"run", dir + "/postgres-db-crash.json", "--seeds", "20"},
   };
   int killed_mid_run = 0;
   for (int i = 0; i < kills; ++i) {
