@@ -102,7 +102,7 @@ Status FsStore::DropStaleMarker(const std::string& id) {
   if (!lock.ok()) return lock.status().IsBusy() ? Status::Ok() : lock.status();
   auto state = ReadItem(id);
   if (state.ok() && state->status == ItemStatus::kClaimed) return Status::Ok();
-  return fs::Remove(MarkerPath(id), /*durable=*/false);
+  return fs::Remove(claims_dir_, id, /*durable=*/false);
 }
 
 Status FsStore::Relist(const std::string& agent) {
@@ -110,13 +110,40 @@ Status FsStore::Relist(const std::string& agent) {
   if (!names.ok()) return names.status();
   if (agent != listed_for_) others_.clear();  // another agent's skills (tests share a store)
   listed_for_ = agent;
-  open_.clear();
+  std::vector<std::string> listed;
+  listed.reserve(names->size());
   for (const std::string& name : *names) {
     std::string id = StripSuffix(name, ".json");
-    if (!id.empty() && !terminal_.count(id) && !others_.count(id)) open_.push_back(std::move(id));
+    if (!id.empty() && !terminal_.count(id) && !others_.count(id)) listed.push_back(std::move(id));
   }
   // Agents start at different places, so that they rarely contend.
-  cursor_ = open_.empty() || claim_order_ == ClaimOrder::kFifo ? 0 : HashId(agent) % open_.size();
+  const size_t start =
+      listed.empty() || claim_order_ == ClaimOrder::kFifo ? 0 : HashId(agent) % listed.size();
+  // An item with a ledger entry is finished (its existence decides, as in
+  // the walk): one listing of ledger/ learns all of them at once, where the
+  // walk would stat each in turn — late in a run, every agent would stat
+  // nearly every item. The walk starts at the first item left at or after
+  // `start`, so it meets the same items in the same order as a walk over
+  // the whole listing that dropped these on the way. The listing is only a
+  // shortcut: when it cannot be had, the walk stats as before.
+  auto effects = fs::ListDir(Sub("ledger"));
+  open_.clear();
+  open_.reserve(listed.size());
+  cursor_ = 0;
+  bool cursor_set = false;
+  for (size_t i = 0; i < listed.size(); ++i) {
+    if (i == start) {
+      cursor_ = open_.size();
+      cursor_set = true;
+    }
+    if (effects.ok() &&
+        std::binary_search(effects->begin(), effects->end(), listed[i] + ".json")) {
+      terminal_.insert(std::move(listed[i]));
+      continue;
+    }
+    open_.push_back(std::move(listed[i]));
+  }
+  if (!cursor_set || cursor_ >= open_.size()) cursor_ = 0;
   next_listing_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
   return Status::Ok();
 }
@@ -134,7 +161,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
     const std::string& id = open_[index];
     // An item with an effect in the ledger is done: one stat instead of
     // reading and parsing its state (most of what a walk meets late in a run).
-    if (terminal_.count(id) || fs::Exists(LedgerPath(id))) {
+    if (terminal_.count(id) || fs::Exists(ledger_dir_, id + ".json")) {
       terminal_.insert(id);
       finished[index] = true;
       ++dropped;
@@ -229,7 +256,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   if (s.status == ItemStatus::kClaimed && ExpiredToOthers(s, now)) {
     // Takeover of an expired lease, unless the dead holder finished the
     // work (its effect is in the ledger) or the item used up its attempts.
-    if (s.attempts >= config_.max_attempts || fs::Exists(LedgerPath(id))) {
+    if (s.attempts >= config_.max_attempts || fs::Exists(ledger_dir_, id + ".json")) {
       probe_->Reached(probe::kTakeoverRecovered);
       SWARM_RETURN_IF_ERROR(ExpireLocked(s, agent, nullptr));
       terminal_.insert(id);
@@ -252,7 +279,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
     return Status::Conflict(fmt::format("{} is {}: {}", id, Name(s.status), s.reason));
   }
   // The marker goes first, so that a claimed item always has one.
-  SWARM_RETURN_IF_ERROR(fs::Touch(MarkerPath(id)));
+  SWARM_RETURN_IF_ERROR(fs::Touch(claims_dir_, id));
   probe_->Yield(point::kClaimMarked, id);
   s.status = ItemStatus::kClaimed;
   s.token += 1;
