@@ -32,6 +32,7 @@
 
 #include "coordinator/clock.h"
 #include "coordinator/file_lock.h"
+#include "coordinator/fs_util.h"
 #include "coordinator/probe.h"
 #include "coordinator/store.h"
 
@@ -169,6 +170,9 @@ class FsStore : public Store {
   void Event(nlohmann::json event);
 
   std::string dir_;
+  // The directories of the claim and complete path, kept open (fs::Dir): the
+  // state reads and writes, ledger entries and markers go through them.
+  fs::Dir items_dir_, ledger_dir_, claims_dir_, tmp_dir_;
   ClusterConfig config_;  // as of Open; the lease and limits this process uses
   Clock* clock_;
   Probe* probe_;
