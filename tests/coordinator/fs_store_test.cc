@@ -459,8 +459,10 @@ TEST_F(FsStoreTest, LedgerEntriesDoNotMoveWhereAWalkStarts) {
     const std::string k = first->grant->item;
     Reopen(ClusterConfig{});
     SubmitItems(10);
+    auto names = fs::ListDir(path_ + "/items");
+    ASSERT_TRUE(names.ok());
     int n = 0;
-    for (const std::string& name : *fs::ListDir(path_ + "/items")) {
+    for (const std::string& name : *names) {
       const std::string id = fs::StripSuffix(name, ".json");
       if (id == k || n++ % 2 == 1) continue;
       Effect e{id, "earlier", 1, 0, "r"};
