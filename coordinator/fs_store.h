@@ -183,6 +183,7 @@ class FsStore : public Store {
   std::vector<std::string> open_;     // items not known to be finished, sorted
   std::string listed_for_;            // the agent open_ was listed for
   std::set<std::string> others_;      // items needing a skill listed_for_ lacks
+  std::set<std::string> ledger_listed_;  // items with a ledger entry at the last listing
   size_t cursor_ = 0;                 // where the next walk of open_ starts
   ClaimOrder claim_order_ = ClaimOrder::kSpread;
   int64_t next_listing_us_ = 0;       // when items/ is listed again at the latest

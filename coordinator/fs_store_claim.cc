@@ -110,40 +110,26 @@ Status FsStore::Relist(const std::string& agent) {
   if (!names.ok()) return names.status();
   if (agent != listed_for_) others_.clear();  // another agent's skills (tests share a store)
   listed_for_ = agent;
-  std::vector<std::string> listed;
-  listed.reserve(names->size());
+  open_.clear();
   for (const std::string& name : *names) {
     std::string id = StripSuffix(name, ".json");
-    if (!id.empty() && !terminal_.count(id) && !others_.count(id)) listed.push_back(std::move(id));
+    if (!id.empty() && !terminal_.count(id) && !others_.count(id)) open_.push_back(std::move(id));
   }
   // Agents start at different places, so that they rarely contend.
-  const size_t start =
-      listed.empty() || claim_order_ == ClaimOrder::kFifo ? 0 : HashId(agent) % listed.size();
-  // An item with a ledger entry is finished (its existence decides, as in
-  // the walk): one listing of ledger/ learns all of them at once, where the
-  // walk would stat each in turn — late in a run, every agent would stat
-  // nearly every item. The walk starts at the first item left at or after
-  // `start`, so it meets the same items in the same order as a walk over
-  // the whole listing that dropped these on the way. The listing is only a
-  // shortcut: when it cannot be had, the walk stats as before.
-  auto effects = fs::ListDir(Sub("ledger"));
-  open_.clear();
-  open_.reserve(listed.size());
-  cursor_ = 0;
-  bool cursor_set = false;
-  for (size_t i = 0; i < listed.size(); ++i) {
-    if (i == start) {
-      cursor_ = open_.size();
-      cursor_set = true;
+  cursor_ = open_.empty() || claim_order_ == ClaimOrder::kFifo ? 0 : HashId(agent) % open_.size();
+  // An item with a ledger entry is finished (its existence decides): one
+  // listing of ledger/ tells the walk of all of them at once, where it would
+  // stat each as it met it — late in a run, every agent would stat nearly
+  // every item. They stay in open_, so the walk meets and drops them exactly
+  // where it did (the order of claims is unchanged), only without the stat.
+  // The listing is only a shortcut: when it cannot be had, the walk stats.
+  ledger_listed_.clear();
+  if (auto effects = fs::ListDir(Sub("ledger")); effects.ok()) {
+    for (const std::string& name : *effects) {
+      std::string id = StripSuffix(name, ".json");
+      if (!id.empty()) ledger_listed_.insert(std::move(id));
     }
-    if (effects.ok() &&
-        std::binary_search(effects->begin(), effects->end(), listed[i] + ".json")) {
-      terminal_.insert(std::move(listed[i]));
-      continue;
-    }
-    open_.push_back(std::move(listed[i]));
   }
-  if (!cursor_set || cursor_ >= open_.size()) cursor_ = 0;
   next_listing_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
   return Status::Ok();
 }
@@ -161,7 +147,8 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
     const std::string& id = open_[index];
     // An item with an effect in the ledger is done: one stat instead of
     // reading and parsing its state (most of what a walk meets late in a run).
-    if (terminal_.count(id) || fs::Exists(ledger_dir_, id + ".json")) {
+    if (terminal_.count(id) || ledger_listed_.count(id) ||
+        fs::Exists(ledger_dir_, id + ".json")) {
       terminal_.insert(id);
       finished[index] = true;
       ++dropped;
