@@ -54,19 +54,16 @@ At Locate(Dir& dir, std::string_view name) {
   return {fd, std::string(name)};
 }
 
-std::string_view BaseName(std::string_view path) {
-  return path.substr(path.find_last_of('/') + 1);
-}
+std::string_view BaseName(std::string_view path) { return path.substr(path.find_last_of('/') + 1); }
 
 // Writes `data` to a fresh temp file (in `tmp`'s descriptor when it has one,
 // else at the full path) and fsyncs it; returns the temp path.
 Result<std::string> WriteTempAt(int tmp_fd, const std::string& tmp_dir, const std::string& path,
                                 std::string_view data) {
   std::string tmp = TempPath(tmp_dir, BaseName(path));
-  Fd fd(tmp_fd < 0
-            ? open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
-            : openat(tmp_fd, std::string(BaseName(tmp)).c_str(),
-                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  Fd fd(tmp_fd < 0 ? open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
+                   : openat(tmp_fd, std::string(BaseName(tmp)).c_str(),
+                            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) return Status::FromErrno(errno, "create temp file " + tmp);
   Status s = WriteAll(fd.get(), data, tmp);
   if (s.ok() && fsync(fd.get()) != 0) s = Status::FromErrno(errno, "fsync " + tmp);

@@ -13,35 +13,34 @@
 
 // Every libpq function the backend calls: name, return type, parameters,
 // arguments. A function missing here is an undefined symbol at link time.
-#define SWARM_PQ_FUNCTIONS(X)                                                                  \
-  X(PQbackendPID, int, (const PGconn* c), (c))                                                 \
-  X(PQclear, void, (PGresult * r), (r))                                                        \
-  X(PQcmdTuples, char*, (PGresult * r), (r))                                                   \
-  X(PQconnectPoll, PostgresPollingStatusType, (PGconn * c), (c))                               \
-  X(PQconnectStartParams, PGconn*, (const char* const* k, const char* const* v, int e),        \
-    (k, v, e))                                                                                 \
-  X(PQconsumeInput, int, (PGconn * c), (c))                                                    \
-  X(PQerrorMessage, char*, (const PGconn* c), (c))                                             \
-  X(PQfinish, void, (PGconn * c), (c))                                                         \
-  X(PQflush, int, (PGconn * c), (c))                                                           \
-  X(PQgetResult, PGresult*, (PGconn * c), (c))                                                 \
-  X(PQgetisnull, int, (const PGresult* r, int t, int f), (r, t, f))                            \
-  X(PQgetvalue, char*, (const PGresult* r, int t, int f), (r, t, f))                           \
-  X(PQhost, char*, (const PGconn* c), (c))                                                     \
-  X(PQisBusy, int, (PGconn * c), (c))                                                          \
-  X(PQntuples, int, (const PGresult* r), (r))                                                  \
-  X(PQport, char*, (const PGconn* c), (c))                                                     \
-  X(PQresultErrorField, char*, (const PGresult* r, int f), (r, f))                             \
-  X(PQresultErrorMessage, char*, (const PGresult* r), (r))                                     \
-  X(PQresultStatus, ExecStatusType, (const PGresult* r), (r))                                  \
-  X(PQsendQuery, int, (PGconn * c, const char* q), (c, q))                                     \
-  X(PQsendQueryParams, int,                                                                    \
-    (PGconn * c, const char* q, int n, const Oid* t, const char* const* v, const int* l,       \
-     const int* f, int rf),                                                                    \
-    (c, q, n, t, v, l, f, rf))                                                                 \
-  X(PQsetNoticeProcessor, PQnoticeProcessor, (PGconn * c, PQnoticeProcessor p, void* a),       \
-    (c, p, a))                                                                                 \
-  X(PQsocket, int, (const PGconn* c), (c))                                                     \
+#define SWARM_PQ_FUNCTIONS(X)                                                                      \
+  X(PQbackendPID, int, (const PGconn* c), (c))                                                     \
+  X(PQclear, void, (PGresult * r), (r))                                                            \
+  X(PQcmdTuples, char*, (PGresult * r), (r))                                                       \
+  X(PQconnectPoll, PostgresPollingStatusType, (PGconn * c), (c))                                   \
+  X(PQconnectStartParams, PGconn*, (const char* const* k, const char* const* v, int e), (k, v, e)) \
+  X(PQconsumeInput, int, (PGconn * c), (c))                                                        \
+  X(PQerrorMessage, char*, (const PGconn* c), (c))                                                 \
+  X(PQfinish, void, (PGconn * c), (c))                                                             \
+  X(PQflush, int, (PGconn * c), (c))                                                               \
+  X(PQgetResult, PGresult*, (PGconn * c), (c))                                                     \
+  X(PQgetisnull, int, (const PGresult* r, int t, int f), (r, t, f))                                \
+  X(PQgetvalue, char*, (const PGresult* r, int t, int f), (r, t, f))                               \
+  X(PQhost, char*, (const PGconn* c), (c))                                                         \
+  X(PQisBusy, int, (PGconn * c), (c))                                                              \
+  X(PQntuples, int, (const PGresult* r), (r))                                                      \
+  X(PQport, char*, (const PGconn* c), (c))                                                         \
+  X(PQresultErrorField, char*, (const PGresult* r, int f), (r, f))                                 \
+  X(PQresultErrorMessage, char*, (const PGresult* r), (r))                                         \
+  X(PQresultStatus, ExecStatusType, (const PGresult* r), (r))                                      \
+  X(PQsendQuery, int, (PGconn * c, const char* q), (c, q))                                         \
+  X(PQsendQueryParams, int,                                                                        \
+    (PGconn * c, const char* q, int n, const Oid* t, const char* const* v, const int* l,           \
+     const int* f, int rf),                                                                        \
+    (c, q, n, t, v, l, f, rf))                                                                     \
+  X(PQsetNoticeProcessor, PQnoticeProcessor, (PGconn * c, PQnoticeProcessor p, void* a),           \
+    (c, p, a))                                                                                     \
+  X(PQsocket, int, (const PGconn* c), (c))                                                         \
   X(PQstatus, ConnStatusType, (const PGconn* c), (c))
 
 namespace swarm::pq {
@@ -63,18 +62,19 @@ void Open() {
   void* handle = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    loaded = Status::InvalidArgument(
-        std::string("the PostgreSQL backend needs ") + kLibrary + ", which cannot be loaded (" +
-        (why != nullptr ? why : "unknown error") + "); install libpq5 (Debian: apt-get install "
-        "libpq5)");
+    loaded = Status::InvalidArgument(std::string("the PostgreSQL backend needs ") + kLibrary +
+                                     ", which cannot be loaded (" +
+                                     (why != nullptr ? why : "unknown error") +
+                                     "); install libpq5 (Debian: apt-get install "
+                                     "libpq5)");
     return;
   }
-#define SWARM_PQ_RESOLVE(name, ret, params, args)                                             \
-  api.name = reinterpret_cast<ret(*) params>(dlsym(handle, #name));                          \
-  if (api.name == nullptr) {                                                                  \
-    loaded = Status::InvalidArgument(std::string(kLibrary) + " has no " #name                 \
-                                     "; install a libpq5 of PostgreSQL 10 or later");         \
-    return;                                                                                   \
+#define SWARM_PQ_RESOLVE(name, ret, params, args)                                                 \
+  api.name = reinterpret_cast<ret(*) params>(dlsym(handle, #name));                               \
+  if (api.name == nullptr) {                                                                      \
+    loaded = Status::InvalidArgument(                                                             \
+        std::string(kLibrary) + " has no " #name "; install a libpq5 of PostgreSQL 10 or later"); \
+    return;                                                                                       \
   }
   SWARM_PQ_FUNCTIONS(SWARM_PQ_RESOLVE)
 #undef SWARM_PQ_RESOLVE

@@ -466,7 +466,8 @@ TEST_F(FsStoreTest, LedgerEntriesDoNotMoveWhereAWalkStarts) {
       const std::string id = fs::StripSuffix(name, ".json");
       if (id == k || n++ % 2 == 1) continue;
       Effect e{id, "earlier", 1, 0, "r"};
-      ASSERT_TRUE(fs::CreateAtomic(path_ + "/tmp", path_ + "/ledger/" + name, ToJson(e).dump()).ok());
+      ASSERT_TRUE(
+          fs::CreateAtomic(path_ + "/tmp", path_ + "/ledger/" + name, ToJson(e).dump()).ok());
     }
     auto again = store_->ClaimNext(agent);
     ASSERT_TRUE(again.ok() && again->grant) << agent;
