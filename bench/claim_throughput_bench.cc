@@ -80,7 +80,14 @@ double DurableWritesPerSecond(const std::string& root, double seconds) {
 struct Coordinator {
   std::vector<std::string> prefix;  // argv before the subcommand
 };
-const Coordinator kSwarm{{SWARM_BIN}};
+// FAULTLINE_BENCH_SWARM names another swarm binary to measure (a build of
+// the coordinator before a change, say), so that two builds can be compared
+// side by side on the same machine; by default, the one of this build.
+const char* SwarmBin() {
+  const char* other = std::getenv("FAULTLINE_BENCH_SWARM");
+  return other != nullptr && *other != '\0' ? other : SWARM_BIN;
+}
+const Coordinator kSwarm{{SwarmBin()}};
 const Coordinator kBash{{"/bin/bash", BASH_COORDINATOR}};
 
 std::vector<std::string> Cmd(const Coordinator& c, std::vector<std::string> rest) {

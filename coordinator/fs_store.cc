@@ -136,7 +136,14 @@ Result<ClusterConfig> FsStore::LoadDir(const std::string& dir) {
 }
 
 FsStore::FsStore(std::string dir, ClusterConfig config, Clock* clock, Probe* probe)
-    : dir_(std::move(dir)), config_(config), clock_(clock), probe_(probe) {}
+    : dir_(std::move(dir)),
+      items_dir_(dir_ + "/items"),
+      ledger_dir_(dir_ + "/ledger"),
+      claims_dir_(dir_ + "/claims"),
+      tmp_dir_(dir_ + "/tmp"),
+      config_(config),
+      clock_(clock),
+      probe_(probe) {}
 
 std::string FsStore::ItemPath(std::string_view id) const {
   return fmt::format("{}/items/{}.json", dir_, id);

@@ -32,6 +32,7 @@
 
 #include "coordinator/clock.h"
 #include "coordinator/file_lock.h"
+#include "coordinator/fs_util.h"
 #include "coordinator/probe.h"
 #include "coordinator/store.h"
 
@@ -169,6 +170,9 @@ class FsStore : public Store {
   void Event(nlohmann::json event);
 
   std::string dir_;
+  // The directories of the claim and complete path, kept open (fs::Dir): the
+  // state reads and writes, ledger entries and markers go through them.
+  fs::Dir items_dir_, ledger_dir_, claims_dir_, tmp_dir_;
   ClusterConfig config_;  // as of Open; the lease and limits this process uses
   Clock* clock_;
   Probe* probe_;
@@ -179,6 +183,7 @@ class FsStore : public Store {
   std::vector<std::string> open_;     // items not known to be finished, sorted
   std::string listed_for_;            // the agent open_ was listed for
   std::set<std::string> others_;      // items needing a skill listed_for_ lacks
+  std::set<std::string> ledger_listed_;  // items with a ledger entry at the last listing
   size_t cursor_ = 0;                 // where the next walk of open_ starts
   ClaimOrder claim_order_ = ClaimOrder::kSpread;
   int64_t next_listing_us_ = 0;       // when items/ is listed again at the latest

@@ -102,7 +102,7 @@ Status FsStore::DropStaleMarker(const std::string& id) {
   if (!lock.ok()) return lock.status().IsBusy() ? Status::Ok() : lock.status();
   auto state = ReadItem(id);
   if (state.ok() && state->status == ItemStatus::kClaimed) return Status::Ok();
-  return fs::Remove(MarkerPath(id), /*durable=*/false);
+  return fs::Remove(claims_dir_, id, /*durable=*/false);
 }
 
 Status FsStore::Relist(const std::string& agent) {
@@ -117,6 +117,19 @@ Status FsStore::Relist(const std::string& agent) {
   }
   // Agents start at different places, so that they rarely contend.
   cursor_ = open_.empty() || claim_order_ == ClaimOrder::kFifo ? 0 : HashId(agent) % open_.size();
+  // An item with a ledger entry is finished (its existence decides): one
+  // listing of ledger/ tells the walk of all of them at once, where it would
+  // stat each as it met it — late in a run, every agent would stat nearly
+  // every item. They stay in open_, so the walk meets and drops them exactly
+  // where it did (the order of claims is unchanged), only without the stat.
+  // The listing is only a shortcut: when it cannot be had, the walk stats.
+  ledger_listed_.clear();
+  if (auto effects = fs::ListDir(Sub("ledger")); effects.ok()) {
+    for (const std::string& name : *effects) {
+      std::string id = StripSuffix(name, ".json");
+      if (!id.empty()) ledger_listed_.insert(std::move(id));
+    }
+  }
   next_listing_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
   return Status::Ok();
 }
@@ -134,7 +147,8 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
     const std::string& id = open_[index];
     // An item with an effect in the ledger is done: one stat instead of
     // reading and parsing its state (most of what a walk meets late in a run).
-    if (terminal_.count(id) || fs::Exists(LedgerPath(id))) {
+    if (terminal_.count(id) || ledger_listed_.count(id) ||
+        fs::Exists(ledger_dir_, id + ".json")) {
       terminal_.insert(id);
       finished[index] = true;
       ++dropped;
@@ -229,7 +243,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
   if (s.status == ItemStatus::kClaimed && ExpiredToOthers(s, now)) {
     // Takeover of an expired lease, unless the dead holder finished the
     // work (its effect is in the ledger) or the item used up its attempts.
-    if (s.attempts >= config_.max_attempts || fs::Exists(LedgerPath(id))) {
+    if (s.attempts >= config_.max_attempts || fs::Exists(ledger_dir_, id + ".json")) {
       probe_->Reached(probe::kTakeoverRecovered);
       SWARM_RETURN_IF_ERROR(ExpireLocked(s, agent, nullptr));
       terminal_.insert(id);
@@ -252,7 +266,7 @@ Result<Grant> FsStore::Claim(const std::string& id, const std::string& agent) {
     return Status::Conflict(fmt::format("{} is {}: {}", id, Name(s.status), s.reason));
   }
   // The marker goes first, so that a claimed item always has one.
-  SWARM_RETURN_IF_ERROR(fs::Touch(MarkerPath(id)));
+  SWARM_RETURN_IF_ERROR(fs::Touch(claims_dir_, id));
   probe_->Yield(point::kClaimMarked, id);
   s.status = ItemStatus::kClaimed;
   s.token += 1;

@@ -19,18 +19,18 @@ namespace probe = faultline::protocol::probe;
 // Items
 
 Result<ItemState> FsStore::ReadItem(std::string_view id) {
-  std::string path = ItemPath(id);
-  auto text = fs::ReadFile(path);
+  const std::string rel = fmt::format("items/{}.json", id);  // Rel(ItemPath(id))
+  auto text = fs::ReadFile(items_dir_, std::string_view(rel).substr(6));
   if (!text.ok()) return text.status();
-  auto state = ItemFromJson(*text, Rel(path));
+  auto state = ItemFromJson(*text, rel);
   if (state.ok() && state->id != id) {
-    return Status::Corrupt(fmt::format("{}: names item \"{}\"", Rel(path), state->id));
+    return Status::Corrupt(fmt::format("{}: names item \"{}\"", rel, state->id));
   }
   return state;
 }
 
 Status FsStore::WriteItem(const ItemState& state) {
-  return fs::WriteAtomic(Sub("tmp"), ItemPath(state.id), ToJson(state).dump());
+  return fs::WriteAtomic(tmp_dir_, items_dir_, state.id + ".json", ToJson(state).dump());
 }
 
 Result<FsStore::LedgerEntry> FsStore::LookUpLedger(std::string_view id) {
@@ -54,7 +54,7 @@ Result<FsStore::LedgerEntry> FsStore::LookUpLedger(std::string_view id) {
   return entry;
 }
 
-Status FsStore::SyncLedger() { return fs::FsyncDir(Sub("ledger")); }
+Status FsStore::SyncLedger() { return fs::FsyncDir(ledger_dir_); }
 
 Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
   // A copy goes to quarantine first (a hard link), and the new state then
@@ -89,7 +89,7 @@ Status FsStore::QuarantineItemLocked(std::string_view id, const Status& why) {
     s.reason = "state file was corrupt (" + why.message() + "); moved to quarantine/" + name;
   }
   SWARM_RETURN_IF_ERROR(WriteItem(s));
-  SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(id), /*durable=*/false));
+  SWARM_RETURN_IF_ERROR(fs::Remove(claims_dir_, id, /*durable=*/false));
   probe_->Reached(probe::kQuarantineItem);
   Event({{"type", "quarantine"}, {"item", id}, {"file", "quarantine/" + name},
          {"status", Name(s.status)}, {"reason", why.message()}});
@@ -151,7 +151,7 @@ Status FsStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* rep
   s.lease_until_us = 0;
   SWARM_RETURN_IF_ERROR(WriteItem(s));
   probe_->Yield(point::kReapStateWritten, s.id);
-  SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(s.id), /*durable=*/false));
+  SWARM_RETURN_IF_ERROR(fs::Remove(claims_dir_, s.id, /*durable=*/false));
   switch (outcome) {
     case kDone:
       if (effect) {
@@ -250,8 +250,8 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
   // docs/coordinator.md across a power loss): a failed fsync of ledger/ after
   // the link fails this complete, and its retry (or recovery) syncs again.
   Status unsynced = Status::Ok();
-  Status wrote =
-      fs::CreateAtomic(Sub("tmp"), LedgerPath(grant.item), ToJson(effect).dump(), &unsynced);
+  Status wrote = fs::CreateAtomic(tmp_dir_, ledger_dir_, grant.item + ".json",
+                                  ToJson(effect).dump(), &unsynced);
   if (wrote.code() == Status::Code::kConflict) {
     // An earlier holder wrote the effect and died before marking the item
     // done. That effect was accepted under a then-current token; it stays
@@ -287,7 +287,7 @@ Status FsStore::Complete(const Grant& grant, std::string_view result) {
   terminal_.insert(grant.item);
   // The marker is only a hint; losing this unlink to a crash is repaired by
   // the reaper.
-  SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(grant.item), /*durable=*/false));
+  SWARM_RETURN_IF_ERROR(fs::Remove(claims_dir_, grant.item, /*durable=*/false));
   probe_->Reached(probe::kCompleteOk);
   Event({{"type", "complete_ok"}, {"item", grant.item}, {"agent", grant.agent},
          {"token", grant.token}, {"now_us", now}});
@@ -311,7 +311,7 @@ Status FsStore::Release(const Grant& grant, std::string_view reason) {
   // holder crashed) plus a live one. max_attempts judges those alone.
   if (s.attempts > 0) s.attempts -= 1;
   SWARM_RETURN_IF_ERROR(WriteItem(s));
-  SWARM_RETURN_IF_ERROR(fs::Remove(MarkerPath(grant.item), /*durable=*/false));
+  SWARM_RETURN_IF_ERROR(fs::Remove(claims_dir_, grant.item, /*durable=*/false));
   probe_->Reached(probe::kReleaseOk);
   Event({{"type", "release"}, {"item", grant.item}, {"agent", grant.agent},
          {"token", grant.token}, {"reason", reason}});

@@ -28,6 +28,10 @@ class Fd {
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
   int Release() { return std::exchange(fd_, -1); }
+  void Reset(int fd) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
 
  private:
   int fd_;
@@ -38,11 +42,28 @@ Status WriteAll(int fd, std::string_view data, const std::string& what) {
   return Status::Ok();
 }
 
-// Writes `data` to a fresh temp file and fsyncs it; returns the temp path.
-Result<std::string> WriteTemp(const std::string& tmp_dir, const std::string& path,
-                              std::string_view data) {
-  std::string tmp = TempPath(tmp_dir, path.substr(path.find_last_of('/') + 1));
-  Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+// Where a call on `name` in `dir` goes: relative to the kept descriptor, or
+// by the full path (AT_FDCWD) while there is none.
+struct At {
+  int fd;
+  std::string name;
+};
+At Locate(Dir& dir, std::string_view name) {
+  const int fd = dir.fd();
+  if (fd < 0) return {AT_FDCWD, dir.Join(name)};
+  return {fd, std::string(name)};
+}
+
+std::string_view BaseName(std::string_view path) { return path.substr(path.find_last_of('/') + 1); }
+
+// Writes `data` to a fresh temp file (in `tmp`'s descriptor when it has one,
+// else at the full path) and fsyncs it; returns the temp path.
+Result<std::string> WriteTempAt(int tmp_fd, const std::string& tmp_dir, const std::string& path,
+                                std::string_view data) {
+  std::string tmp = TempPath(tmp_dir, BaseName(path));
+  Fd fd(tmp_fd < 0 ? open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
+                   : openat(tmp_fd, std::string(BaseName(tmp)).c_str(),
+                            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) return Status::FromErrno(errno, "create temp file " + tmp);
   Status s = WriteAll(fd.get(), data, tmp);
   if (s.ok() && fsync(fd.get()) != 0) s = Status::FromErrno(errno, "fsync " + tmp);
@@ -54,6 +75,11 @@ Result<std::string> WriteTemp(const std::string& tmp_dir, const std::string& pat
   return tmp;
 }
 
+Result<std::string> WriteTemp(const std::string& tmp_dir, const std::string& path,
+                              std::string_view data) {
+  return WriteTempAt(-1, tmp_dir, path, data);
+}
+
 // The first failure DirSync::AfterChange kept since TakeUnsyncedError last ran.
 thread_local Status unsynced_error;
 
@@ -62,15 +88,24 @@ thread_local Status unsynced_error;
 // operation before its commit point; AfterChange fsyncs it once the change is
 // made, when a failure no longer undoes anything and is kept instead of
 // returned.
+// With a kept Dir, its descriptor stands for the opened one (it is already
+// open, which is all the early open is for).
 class DirSync {
  public:
   explicit DirSync(const std::string& path)
-      : dir_(DirName(path)), fd_(open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
-    if (fd_.get() < 0) status_ = Status::FromErrno(errno, "open the directory of " + path);
+      : dir_(DirName(path)), owned_(open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    fd_ = owned_.get();
+    if (fd_ < 0) status_ = Status::FromErrno(errno, "open the directory of " + path);
+  }
+  DirSync(Dir& kept, const std::string& path) : dir_(kept.path()), owned_(-1), fd_(kept.fd()) {
+    if (fd_ >= 0) return;
+    owned_.Reset(open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    fd_ = owned_.get();
+    if (fd_ < 0) status_ = Status::FromErrno(errno, "open the directory of " + path);
   }
   const Status& status() const { return status_; }
   Status AfterChange() {
-    if (fsync(fd_.get()) != 0 && unsynced_error.ok()) {
+    if (fsync(fd_) != 0 && unsynced_error.ok()) {
       unsynced_error = Status::FromErrno(errno, "fsync directory " + dir_);
     }
     return Status::Ok();
@@ -78,13 +113,14 @@ class DirSync {
   // The same fsync, its failure handed to the caller in `*unsynced`.
   Status AfterChange(Status* unsynced) {
     if (unsynced == nullptr) return AfterChange();
-    if (fsync(fd_.get()) != 0) *unsynced = Status::FromErrno(errno, "fsync directory " + dir_);
+    if (fsync(fd_) != 0) *unsynced = Status::FromErrno(errno, "fsync directory " + dir_);
     return Status::Ok();
   }
 
  private:
   std::string dir_;
-  Fd fd_;
+  Fd owned_;
+  int fd_;
   Status status_;
 };
 
@@ -268,6 +304,114 @@ int TempFileOwner(std::string_view name) {
 bool ProcessAlive(int pid) {
   if (pid <= 0) return false;
   return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+// ---------------------------------------------------------------------------
+// Calls in a kept directory
+
+Dir::~Dir() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::string Dir::Join(std::string_view name) const {
+  std::string out;
+  out.reserve(path_.size() + 1 + name.size());
+  out.append(path_).append("/").append(name);
+  return out;
+}
+
+int Dir::fd() {
+  if (fd_ < 0) fd_ = open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return fd_;
+}
+
+Result<std::string> ReadFile(Dir& dir, std::string_view name) {
+  const At at = Locate(dir, name);
+  Fd fd(openat(at.fd, at.name.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Status::FromErrno(errno, "open " + dir.Join(name));
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(errno, "read " + dir.Join(name));
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status WriteAtomic(Dir& tmp, Dir& dir, std::string_view name, std::string_view data) {
+  const std::string path = dir.Join(name);
+  auto temp = WriteTempAt(tmp.fd(), tmp.path(), path, data);
+  if (!temp.ok()) return temp.status();
+  DirSync sync(dir, path);
+  if (!sync.status().ok()) {
+    unlink(temp->c_str());
+    return sync.status();
+  }
+  const At from = Locate(tmp, BaseName(*temp));
+  const At to = Locate(dir, name);
+  if (renameat(from.fd, from.name.c_str(), to.fd, to.name.c_str()) != 0) {
+    Status s = Status::FromErrno(errno, "rename " + *temp + " to " + path);
+    unlink(temp->c_str());
+    return s;
+  }
+  return sync.AfterChange();
+}
+
+Status CreateAtomic(Dir& tmp, Dir& dir, std::string_view name, std::string_view data,
+                    Status* unsynced) {
+  const std::string path = dir.Join(name);
+  auto temp = WriteTempAt(tmp.fd(), tmp.path(), path, data);
+  if (!temp.ok()) return temp.status();
+  DirSync sync(dir, path);
+  if (!sync.status().ok()) {
+    unlink(temp->c_str());
+    return sync.status();
+  }
+  const At from = Locate(tmp, BaseName(*temp));
+  const At to = Locate(dir, name);
+  int rc = linkat(from.fd, from.name.c_str(), to.fd, to.name.c_str(), 0);
+  int err = errno;
+  unlinkat(from.fd, from.name.c_str(), 0);
+  if (rc != 0) {
+    if (err == EEXIST) return Status::Conflict(path + " already exists");
+    return Status::FromErrno(err, "link " + *temp + " to " + path);
+  }
+  return sync.AfterChange(unsynced);
+}
+
+Status Touch(Dir& dir, std::string_view name) {
+  const std::string path = dir.Join(name);
+  DirSync sync(dir, path);
+  if (!sync.status().ok()) return sync.status();
+  const At at = Locate(dir, name);
+  Fd fd(openat(at.fd, at.name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return Status::FromErrno(errno, "create " + path);
+  return sync.AfterChange();
+}
+
+Status Remove(Dir& dir, std::string_view name, bool durable) {
+  if (durable) return Remove(dir.Join(name), /*durable=*/true);
+  const At at = Locate(dir, name);
+  if (unlinkat(at.fd, at.name.c_str(), 0) != 0 && errno != ENOENT) {
+    return Status::FromErrno(errno, "unlink " + dir.Join(name));
+  }
+  return Status::Ok();
+}
+
+bool Exists(Dir& dir, std::string_view name) {
+  const At at = Locate(dir, name);
+  struct stat st {};
+  return fstatat(at.fd, at.name.c_str(), &st, 0) == 0;
+}
+
+Status FsyncDir(Dir& dir) {
+  const int fd = dir.fd();
+  if (fd < 0) return FsyncDir(dir.path());
+  if (fsync(fd) != 0) return Status::FromErrno(errno, "fsync directory " + dir.path());
+  return Status::Ok();
 }
 
 }  // namespace swarm::fs

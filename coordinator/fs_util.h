@@ -15,6 +15,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "coordinator/status.h"
@@ -79,5 +80,41 @@ int TempFileOwner(std::string_view name);
 
 // kill(pid, 0) says the process exists (EPERM counts as alive).
 bool ProcessAlive(int pid);
+
+// A directory its user keeps open, so that the calls below that take one
+// work relative to its descriptor: no lookup of the directory's path per
+// call, and no open and close of it per change (the directory fsync goes
+// through the kept descriptor). Opened on first use; while it cannot be
+// opened (no descriptor left, no such directory), each call works by path
+// exactly as its path-taking namesake above, and the open is tried again at
+// the next call. Error messages name full paths, as the path-taking calls do.
+// A kept descriptor follows the directory it was opened on: keep a Dir only
+// as long as nobody replaces the directory under its path.
+class Dir {
+ public:
+  explicit Dir(std::string path) : path_(std::move(path)) {}
+  ~Dir();
+  Dir(const Dir&) = delete;
+  Dir& operator=(const Dir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string Join(std::string_view name) const;
+  // The descriptor, opening it if needed; -1 if it cannot be opened now.
+  int fd();
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// The calls above, for `name` in `dir` (temp files in `tmp`).
+Result<std::string> ReadFile(Dir& dir, std::string_view name);
+Status WriteAtomic(Dir& tmp, Dir& dir, std::string_view name, std::string_view data);
+Status CreateAtomic(Dir& tmp, Dir& dir, std::string_view name, std::string_view data,
+                    Status* unsynced = nullptr);
+Status Touch(Dir& dir, std::string_view name);
+Status Remove(Dir& dir, std::string_view name, bool durable);
+bool Exists(Dir& dir, std::string_view name);
+Status FsyncDir(Dir& dir);
 
 }  // namespace swarm::fs

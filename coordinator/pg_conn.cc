@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "coordinator/pq_lazy.h"
+
 namespace swarm::pg {
 namespace {
 
@@ -132,6 +134,7 @@ Status Connection::Connect() {
   const char* keys[] = {"application_name", "dbname", nullptr};
   const char* values[] = {"swarm", conninfo_.c_str(), nullptr};
   if (conninfo_.empty()) keys[1] = nullptr;  // everything from PG* variables
+  SWARM_RETURN_IF_ERROR(pq::Load());
   conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
   if (conn_ == nullptr) return Status::IOError("database: out of memory starting a connection");
   if (PQstatus(conn_) == CONNECTION_BAD) return Lost("cannot connect");

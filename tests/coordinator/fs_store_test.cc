@@ -448,5 +448,33 @@ TEST_F(FsStoreTest, InspectCountsEverything) {
   EXPECT_EQ(snap->locks, 0u);
 }
 
+// The walk's listing leaves out the items with a ledger entry; an agent's
+// walk still starts where it would over the whole listing, so that it meets
+// the items left in the same order as before.
+TEST_F(FsStoreTest, LedgerEntriesDoNotMoveWhereAWalkStarts) {
+  for (const std::string agent : {"a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"}) {
+    SubmitItems(10);
+    auto first = store_->ClaimNext(agent);
+    ASSERT_TRUE(first.ok() && first->grant) << agent;
+    const std::string k = first->grant->item;
+    Reopen(ClusterConfig{});
+    SubmitItems(10);
+    auto names = fs::ListDir(path_ + "/items");
+    ASSERT_TRUE(names.ok());
+    int n = 0;
+    for (const std::string& name : *names) {
+      const std::string id = fs::StripSuffix(name, ".json");
+      if (id == k || n++ % 2 == 1) continue;
+      Effect e{id, "earlier", 1, 0, "r"};
+      ASSERT_TRUE(
+          fs::CreateAtomic(path_ + "/tmp", path_ + "/ledger/" + name, ToJson(e).dump()).ok());
+    }
+    auto again = store_->ClaimNext(agent);
+    ASSERT_TRUE(again.ok() && again->grant) << agent;
+    EXPECT_EQ(again->grant->item, k) << agent;
+    Reopen(ClusterConfig{});
+  }
+}
+
 }  // namespace
 }  // namespace swarm

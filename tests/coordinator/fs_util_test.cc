@@ -68,5 +68,51 @@ TEST(FsUtilTest, TempNamesCarryTheirWriter) {
   EXPECT_FALSE(fs::ProcessAlive(0));
 }
 
+// The calls in a kept directory do what their path-taking namesakes do, and
+// name full paths in their errors.
+TEST(FsUtilTest, KeptDirectoryCallsMatchThePathCalls) {
+  TempDir dir;
+  ASSERT_TRUE(fs::MakeDir(dir / "tmp").ok());
+  ASSERT_TRUE(fs::MakeDir(dir / "d").ok());
+  fs::Dir tmp(dir / "tmp"), d(dir / "d");
+  ASSERT_TRUE(fs::WriteAtomic(tmp, d, "f", "one").ok());
+  ASSERT_TRUE(fs::WriteAtomic(tmp, d, "f", "two").ok());
+  EXPECT_GE(d.fd(), 0);
+  EXPECT_EQ(*fs::ReadFile(d, "f"), "two");
+  EXPECT_EQ(*fs::ReadFile(dir / "d/f"), "two");
+  ASSERT_TRUE(fs::CreateAtomic(tmp, d, "e", "first").ok());
+  EXPECT_EQ(fs::CreateAtomic(tmp, d, "e", "second").code(), Status::Code::kConflict);
+  EXPECT_EQ(*fs::ReadFile(d, "e"), "first");
+  EXPECT_EQ(CountEntries(dir / "tmp"), 0u);
+  ASSERT_TRUE(fs::Touch(d, "m").ok());
+  EXPECT_TRUE(fs::Exists(d, "m"));
+  ASSERT_TRUE(fs::Remove(d, "m", /*durable=*/false).ok());
+  EXPECT_FALSE(fs::Exists(d, "m"));
+  EXPECT_TRUE(fs::Remove(d, "m", /*durable=*/true).ok());  // already gone: fine
+  EXPECT_TRUE(fs::FsyncDir(d).ok());
+  Result<std::string> missing = fs::ReadFile(d, "none");
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(missing.status().message().find(dir / "d/none"), std::string::npos)
+      << missing.status().message();
+}
+
+// A directory that cannot be opened yet is worked on by path, and kept once
+// it can be.
+TEST(FsUtilTest, KeptDirectoryIsOpenedOnceItExists) {
+  TempDir dir;
+  ASSERT_TRUE(fs::MakeDir(dir / "tmp").ok());
+  fs::Dir tmp(dir / "tmp"), d(dir / "later");
+  EXPECT_LT(d.fd(), 0);
+  Status s = fs::WriteAtomic(tmp, d, "f", "x");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(dir / "later/f"), std::string::npos) << s.message();
+  EXPECT_EQ(CountEntries(dir / "tmp"), 0u);
+  EXPECT_FALSE(fs::Exists(d, "f"));
+  ASSERT_TRUE(fs::MakeDir(dir / "later").ok());
+  ASSERT_TRUE(fs::WriteAtomic(tmp, d, "f", "x").ok());
+  EXPECT_GE(d.fd(), 0);
+  EXPECT_EQ(*fs::ReadFile(dir / "later/f"), "x");
+}
+
 }  // namespace
 }  // namespace swarm
