@@ -32,15 +32,7 @@ Status FsStore::Init(const std::string& dir, const ClusterConfig& config) {
   if (fs::Exists(dir + "/cluster.json")) {
     return Status::InvalidArgument(dir + " is already a swarm coordination directory");
   }
-  if (fs::Exists(dir)) {
-    if (!fs::IsDirectory(dir)) return Status::InvalidArgument(dir + " exists and is not a directory");
-    auto names = fs::ListDir(dir);
-    if (!names.ok()) return names.status();
-    if (!names->empty()) {
-      return Status::InvalidArgument(dir + " is not empty and not a swarm coordination directory; "
-                                           "choose an empty or new directory");
-    }
-  }
+  SWARM_RETURN_IF_ERROR(fs::CheckEmptyOrNew(dir));
   SWARM_RETURN_IF_ERROR(fs::MakeDir(dir));
   for (const char* sub : kSubdirs) SWARM_RETURN_IF_ERROR(fs::MakeDir(dir + "/" + sub));
   SWARM_RETURN_IF_ERROR(fs::FsyncDir(dir));
