@@ -275,6 +275,18 @@ int64_t DoneItems(const std::string& url, const std::string& schema) {
   return rows.ok() && rows->size() == 1 ? rows->Int(0, 0) : -1;
 }
 
+// Transactions the server has ended in its database, committed or rolled
+// back (a statement outside BEGIN is one), as its statistics count them: a
+// backend reports its counts at the latest when it exits. -1 if the query
+// fails.
+int64_t EndedTransactions(const std::string& url) {
+  swarm::pg::Connection conn(url, 10'000);
+  auto rows =
+      conn.Exec("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1",
+                {swarm::pg::P(faultline::PgServer::kDatabase)});
+  return rows.ok() && rows->size() == 1 ? rows->Int(0, 0) : -1;
+}
+
 void BM_SwarmPostgresClaimComplete(benchmark::State& state) {
   const int agents = static_cast<int>(state.range(0));
   constexpr int kItems = 2000;  // as many as the fs series on tmpfs
@@ -284,7 +296,7 @@ void BM_SwarmPostgresClaimComplete(benchmark::State& state) {
     return;
   }
   const std::string url = db.Url();
-  int64_t processed = 0;
+  int64_t processed = 0, txns = 0;
   double commits_per_s = 0, run_s = 0;
   int round = 0;
   for (auto _ : state) {
@@ -298,9 +310,11 @@ void BM_SwarmPostgresClaimComplete(benchmark::State& state) {
       state.SkipWithError("swarm init --store postgres:// or submit failed");
       break;
     }
+    const int64_t txns_before = EndedTransactions(url);
     state.ResumeTiming();
     const bool ok = RunAgents(kSwarm, dir, agents, &run_s);
     state.PauseTiming();
+    txns += EndedTransactions(url) - txns_before;
     const int64_t done = DoneItems(url, schema);
     commits_per_s += UpdateCommitsPerSecond(url, 0.5) / 2;
     state.ResumeTiming();
@@ -321,6 +335,9 @@ void BM_SwarmPostgresClaimComplete(benchmark::State& state) {
     state.counters["update_commits_per_s"] = commits_per_s / n;
     state.counters["items_per_commit"] =
         static_cast<double>(processed) / run_s / (commits_per_s / n);
+    // What an item costs the server: its claim, its completion, and the
+    // agents' other statements (heartbeats, leases, empty searches) shared out.
+    state.counters["txns_per_item"] = static_cast<double>(txns) / static_cast<double>(processed);
   }
 }
 
