@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,20 @@ bool RunQuiet(const std::vector<std::string>& argv) {
          WEXITSTATUS(status) == 0;
 }
 
+// How often per second `op(0)`, `op(1)`, ... run back to back for about
+// `seconds` of wall time; 0 as soon as one returns false.
+double TimesPerSecond(double seconds, const std::function<bool(long)>& op) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto until = start + std::chrono::duration<double>(seconds);
+  long times = 0;
+  for (auto now = start; now < until; now = Clock::now(), ++times) {
+    if (!op(times)) return 0;
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  return elapsed > 0 ? static_cast<double>(times) / elapsed : 0;
+}
+
 // Atomic durable writes per second of an item-sized state file, for about
 // `seconds`, in a fresh directory under `root`. 0 if a write fails.
 double DurableWritesPerSecond(const std::string& root, double seconds) {
@@ -71,17 +86,10 @@ double DurableWritesPerSecond(const std::string& root, double seconds) {
     const std::string data =
         R"({"attempts":1,"id":"w000123","lease_until_us":1700000003000000,"owner":"a7",)"
         R"("payload":"","reason":"","skill":"","status":"claimed","token":1})";
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    const auto until = start + std::chrono::duration<double>(seconds);
-    long writes = 0;
-    bool ok = true;
-    for (auto now = start; now < until && ok; now = Clock::now(), ++writes) {
-      ok = swarm::fs::WriteAtomic(tmp, items + "/w" + std::to_string(writes % 64) + ".json", data)
-               .ok();
-    }
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    if (ok && elapsed > 0) rate = static_cast<double>(writes) / elapsed;
+    rate = TimesPerSecond(seconds, [&](long i) {
+      return swarm::fs::WriteAtomic(tmp, items + "/w" + std::to_string(i % 64) + ".json", data)
+          .ok();
+    });
   }
   std::filesystem::remove_all(dir);
   return rate;
@@ -122,6 +130,21 @@ bool RunAgents(const Coordinator& coord, const std::string& dir, int agents, dou
   return ok;
 }
 
+// The counters of a run of `processed` items in `run_s` seconds of agents'
+// wall time, against a bound summed over the iterations in `bound_sum`:
+// items_per_s, `bound_name` (the bound's mean) and `ratio_name` (items per
+// second of the agents' time over that mean).
+void ReportAgainstBound(benchmark::State& state, int64_t processed, double run_s, double bound_sum,
+                        const char* bound_name, const char* ratio_name) {
+  state.counters["items_per_s"] =
+      benchmark::Counter(static_cast<double>(processed), benchmark::Counter::kIsRate);
+  if (processed > 0 && run_s > 0) {
+    const double bound = bound_sum / static_cast<double>(state.iterations());
+    state.counters[bound_name] = bound;
+    state.counters[ratio_name] = static_cast<double>(processed) / run_s / bound;
+  }
+}
+
 void RunThroughput(benchmark::State& state, const Coordinator& coord, int items) {
   const int agents = static_cast<int>(state.range(0));
   const auto storage = static_cast<Storage>(state.range(1));
@@ -153,13 +176,8 @@ void RunThroughput(benchmark::State& state, const Coordinator& coord, int items)
     }
     processed += items;
   }
-  state.counters["items_per_s"] =
-      benchmark::Counter(static_cast<double>(processed), benchmark::Counter::kIsRate);
-  if (processed > 0 && run_s > 0) {
-    const double n = static_cast<double>(state.iterations());
-    state.counters["durable_writes_per_s"] = writes_per_s / n;
-    state.counters["items_per_write"] = static_cast<double>(processed) / run_s / (writes_per_s / n);
-  }
+  ReportAgainstBound(state, processed, run_s, writes_per_s, "durable_writes_per_s",
+                     "items_per_write");
 }
 
 void BM_SwarmClaimComplete(benchmark::State& state) {
@@ -251,20 +269,14 @@ double UpdateCommitsPerSecond(const std::string& url, double seconds) {
            .ok()) {
     return 0;
   }
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  const auto until = start + std::chrono::duration<double>(seconds);
-  long commits = 0;
-  bool ok = true;
-  for (auto now = start; now < until && ok; now = Clock::now(), ++commits) {
-    ok = conn.Exec(
-                 "UPDATE bound_item SET status = 'claimed', token = token + 1, owner = 'a7', "
-                 "lease_until_us = $1 WHERE id = 'w000123'",
-                 {swarm::pg::P(static_cast<int64_t>(1700000003000000 + commits))})
-             .ok();
-  }
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  return ok && elapsed > 0 ? static_cast<double>(commits) / elapsed : 0;
+  return TimesPerSecond(seconds, [&](long i) {
+    return conn
+        .Exec(
+            "UPDATE bound_item SET status = 'claimed', token = token + 1, owner = 'a7', "
+            "lease_until_us = $1 WHERE id = 'w000123'",
+            {swarm::pg::P(static_cast<int64_t>(1700000003000000 + i))})
+        .ok();
+  });
 }
 
 // Items whose status is done in `schema` (-1 if the query fails).
@@ -328,13 +340,9 @@ void BM_SwarmPostgresClaimComplete(benchmark::State& state) {
     }
     processed += kItems;
   }
-  state.counters["items_per_s"] =
-      benchmark::Counter(static_cast<double>(processed), benchmark::Counter::kIsRate);
-  if (processed > 0 && run_s > 0) {
-    const double n = static_cast<double>(state.iterations());
-    state.counters["update_commits_per_s"] = commits_per_s / n;
-    state.counters["items_per_commit"] =
-        static_cast<double>(processed) / run_s / (commits_per_s / n);
+  ReportAgainstBound(state, processed, run_s, commits_per_s, "update_commits_per_s",
+                     "items_per_commit");
+  if (processed > 0) {
     // What an item costs the server: its claim, its completion, and the
     // agents' other statements (heartbeats, leases, empty searches) shared out.
     state.counters["txns_per_item"] = static_cast<double>(txns) / static_cast<double>(processed);
