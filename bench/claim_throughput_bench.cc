@@ -10,20 +10,32 @@
 // either side of each run. A claim and a complete are two transitions: at
 // one write each, the bound is 0.5.
 //
+// The PostgreSQL series runs the same agents on `swarm init --store
+// postgres://` against a private server this process starts (and removes) for
+// each benchmark run; its bound is single-row UPDATE+COMMIT transactions per
+// second of one connection to the same server, measured likewise, and
+// items_per_commit is again bounded by 0.5 for one agent.
+//
 //   build/bench/claim_throughput_bench --benchmark_repetitions=3
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "coordinator/fs_util.h"
+#include "coordinator/pg_conn.h"
+#include "sim/pg_server.h"
+#include "sim/run_containment.h"
 #include "tests/support/subprocess.h"
 
 namespace {
@@ -49,6 +61,20 @@ bool RunQuiet(const std::vector<std::string>& argv) {
          WEXITSTATUS(status) == 0;
 }
 
+// How often per second `op(0)`, `op(1)`, ... run back to back for about
+// `seconds` of wall time; 0 as soon as one returns false.
+double TimesPerSecond(double seconds, const std::function<bool(long)>& op) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto until = start + std::chrono::duration<double>(seconds);
+  long times = 0;
+  for (auto now = start; now < until; now = Clock::now(), ++times) {
+    if (!op(times)) return 0;
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  return elapsed > 0 ? static_cast<double>(times) / elapsed : 0;
+}
+
 // Atomic durable writes per second of an item-sized state file, for about
 // `seconds`, in a fresh directory under `root`. 0 if a write fails.
 double DurableWritesPerSecond(const std::string& root, double seconds) {
@@ -60,17 +86,10 @@ double DurableWritesPerSecond(const std::string& root, double seconds) {
     const std::string data =
         R"({"attempts":1,"id":"w000123","lease_until_us":1700000003000000,"owner":"a7",)"
         R"("payload":"","reason":"","skill":"","status":"claimed","token":1})";
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    const auto until = start + std::chrono::duration<double>(seconds);
-    long writes = 0;
-    bool ok = true;
-    for (auto now = start; now < until && ok; now = Clock::now(), ++writes) {
-      ok = swarm::fs::WriteAtomic(tmp, items + "/w" + std::to_string(writes % 64) + ".json", data)
-               .ok();
-    }
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    if (ok && elapsed > 0) rate = static_cast<double>(writes) / elapsed;
+    rate = TimesPerSecond(seconds, [&](long i) {
+      return swarm::fs::WriteAtomic(tmp, items + "/w" + std::to_string(i % 64) + ".json", data)
+          .ok();
+    });
   }
   std::filesystem::remove_all(dir);
   return rate;
@@ -96,6 +115,43 @@ std::vector<std::string> Cmd(const Coordinator& c, std::vector<std::string> rest
   return argv;
 }
 
+// Starts `agents` agents on `dir` at once, each with --exit-when-idle, and
+// waits for all; adds the wall time from the first spawn to the last exit to
+// *seconds. False unless every one exited 0.
+bool RunAgents(const Coordinator& coord, const std::string& dir, int agents, double* seconds) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<pid_t> pids;
+  for (int i = 0; i < agents; ++i) {
+    pids.push_back(SpawnQuiet(
+        Cmd(coord, {"agent", dir, "--id", "a" + std::to_string(i), "--exit-when-idle"})));
+  }
+  bool ok = true;
+  for (pid_t pid : pids) {
+    // Every one is waited for, also after a failure: none is left running.
+    int status = 0;
+    const bool exited =
+        pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    ok = exited && ok;
+  }
+  *seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return ok;
+}
+
+// The counters of a run of `processed` items in `run_s` seconds of agents'
+// wall time, against a bound summed over the iterations in `bound_sum`:
+// items_per_s, `bound_name` (the bound's mean) and `ratio_name` (items per
+// second of the agents' time over that mean).
+void ReportAgainstBound(benchmark::State& state, int64_t processed, double run_s, double bound_sum,
+                        const char* bound_name, const char* ratio_name) {
+  state.counters["items_per_s"] =
+      benchmark::Counter(static_cast<double>(processed), benchmark::Counter::kIsRate);
+  if (processed > 0 && run_s > 0) {
+    const double bound = bound_sum / static_cast<double>(state.iterations());
+    state.counters[bound_name] = bound;
+    state.counters[ratio_name] = static_cast<double>(processed) / run_s / bound;
+  }
+}
+
 void RunThroughput(benchmark::State& state, const Coordinator& coord, int items) {
   const int agents = static_cast<int>(state.range(0));
   const auto storage = static_cast<Storage>(state.range(1));
@@ -116,19 +172,7 @@ void RunThroughput(benchmark::State& state, const Coordinator& coord, int items)
       break;
     }
     state.ResumeTiming();
-    const auto started = std::chrono::steady_clock::now();
-    std::vector<pid_t> pids;
-    for (int i = 0; i < agents; ++i) {
-      pids.push_back(SpawnQuiet(
-          Cmd(coord, {"agent", dir, "--id", "a" + std::to_string(i), "--exit-when-idle"})));
-    }
-    bool ok = true;
-    for (pid_t pid : pids) {
-      int status = 0;
-      ok = ok && pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-           WEXITSTATUS(status) == 0;
-    }
-    run_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const bool ok = RunAgents(coord, dir, agents, &run_s);
     state.PauseTiming();
     std::filesystem::remove_all(root);
     writes_per_s += DurableWritesPerSecond(ScratchRoot(storage), 0.5) / 2;
@@ -139,13 +183,8 @@ void RunThroughput(benchmark::State& state, const Coordinator& coord, int items)
     }
     processed += items;
   }
-  state.counters["items_per_s"] =
-      benchmark::Counter(static_cast<double>(processed), benchmark::Counter::kIsRate);
-  if (processed > 0 && run_s > 0) {
-    const double n = static_cast<double>(state.iterations());
-    state.counters["durable_writes_per_s"] = writes_per_s / n;
-    state.counters["items_per_write"] = static_cast<double>(processed) / run_s / (writes_per_s / n);
-  }
+  ReportAgainstBound(state, processed, run_s, writes_per_s, "durable_writes_per_s",
+                     "items_per_write");
 }
 
 void BM_SwarmClaimComplete(benchmark::State& state) {
@@ -165,6 +204,167 @@ void Args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_SwarmClaimComplete)->Apply(Args);
 BENCHMARK(BM_BashFlockMvClaimComplete)->Apply(Args);
+
+// ---------------------------------------------------------------------------
+// The PostgreSQL backend: the same agents on `swarm init --store postgres://`.
+
+// A private PostgreSQL server for one benchmark run, started as faultline
+// starts one for a scenario (sim/pg_server.h): inside a RunContainment whose
+// scratch directory under /dev/shm holds the cluster and its socket, so that
+// the server, its backends and the directory go at the end, also when a run
+// fails, and even when this process is SIGKILLed (the supervisor removes
+// them). The server runs with fsync off, so it compares with the fs series on
+// tmpfs, where an fsync costs nothing either.
+class BenchDatabase {
+ public:
+  static constexpr int64_t kStartTimeoutMs = 60'000;
+
+  BenchDatabase()
+      : containment_(
+            std::make_unique<faultline::RunContainment>("/dev/shm/faultline-pgbench-XXXXXX")) {}
+  ~BenchDatabase() {
+    if (server_ != nullptr) (void)server_->Stop(10'000, /*immediate=*/true);
+    server_.reset();
+    containment_->Quiesce();
+    if (!containment_->scratch().empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(containment_->scratch(), ec);
+    }
+    containment_->End();
+  }
+  BenchDatabase(const BenchDatabase&) = delete;
+  BenchDatabase& operator=(const BenchDatabase&) = delete;
+
+  // Makes the cluster and starts the server; "" when it is up, else why not.
+  std::string Start() {
+    const std::string& scratch = containment_->scratch();
+    if (scratch.empty()) return "cannot create a scratch directory under /dev/shm";
+    auto server = faultline::PgServer::Create(scratch + "/pg", scratch + "/postgres.log");
+    if (!server.ok()) return server.status().message();
+    server_ = std::move(*server);
+    const base::Status started = server_->Start(kStartTimeoutMs);
+    return started.ok() ? "" : started.message();
+  }
+
+  // The run's scratch directory (under /dev/shm), which goes with it.
+  const std::string& scratch() const { return containment_->scratch(); }
+
+  // The server as `swarm init --store` takes it: a URL naming the socket
+  // directory as its host.
+  std::string Url() const {
+    return fmt::format("postgresql://{}@/{}?host={}", faultline::PgServer::kUser,
+                       faultline::PgServer::kDatabase, server_->socket_dir());
+  }
+
+ private:
+  std::unique_ptr<faultline::RunContainment> containment_;
+  std::unique_ptr<faultline::PgServer> server_;
+};
+
+// Transactions per second of one connection that each update one row of an
+// item-sized table and commit (autocommit: the UPDATE is its own transaction,
+// its commit record written to the WAL), for about `seconds`. A claim and a
+// complete are one such transaction each at the least. 0 if a statement fails.
+double UpdateCommitsPerSecond(const std::string& url, double seconds) {
+  swarm::pg::Connection conn(url, 10'000);
+  if (!conn.Exec("CREATE TABLE IF NOT EXISTS bound_item (id text PRIMARY KEY, status text NOT "
+                 "NULL, token bigint NOT NULL, owner text NOT NULL, lease_until_us bigint NOT "
+                 "NULL)")
+           .ok() ||
+      !conn.Exec("INSERT INTO bound_item VALUES ('w000123', 'pending', 0, '', 0) "
+                 "ON CONFLICT (id) DO NOTHING")
+           .ok()) {
+    return 0;
+  }
+  return TimesPerSecond(seconds, [&](long i) {
+    return conn
+        .Exec(
+            "UPDATE bound_item SET status = 'claimed', token = token + 1, owner = 'a7', "
+            "lease_until_us = $1 WHERE id = 'w000123'",
+            {swarm::pg::P(static_cast<int64_t>(1700000003000000 + i))})
+        .ok();
+  });
+}
+
+// Items whose status is done in `schema` (-1 if the query fails).
+int64_t DoneItems(const std::string& url, const std::string& schema) {
+  swarm::pg::Connection conn(url, 10'000);
+  auto rows = conn.Exec("SELECT count(*) FROM " + swarm::pg::Quote(schema) +
+                        ".items WHERE status = 'done'");
+  return rows.ok() && rows->size() == 1 ? rows->Int(0, 0) : -1;
+}
+
+// Transactions the server has ended in its database, committed or rolled
+// back (a statement outside BEGIN is one), as its statistics count them: a
+// backend reports its counts at the latest when it exits. -1 if the query
+// fails.
+int64_t EndedTransactions(const std::string& url) {
+  swarm::pg::Connection conn(url, 10'000);
+  auto rows =
+      conn.Exec("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1",
+                {swarm::pg::P(faultline::PgServer::kDatabase)});
+  return rows.ok() && rows->size() == 1 ? rows->Int(0, 0) : -1;
+}
+
+void BM_SwarmPostgresClaimComplete(benchmark::State& state) {
+  const int agents = static_cast<int>(state.range(0));
+  constexpr int kItems = 2000;  // as many as the fs series on tmpfs
+  BenchDatabase db;
+  if (std::string error = db.Start(); !error.empty()) {
+    state.SkipWithError(("cannot start PostgreSQL: " + error).c_str());
+    return;
+  }
+  const std::string url = db.Url();
+  int64_t processed = 0, txns = 0;
+  double commits_per_s = 0, run_s = 0;
+  int round = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    commits_per_s += UpdateCommitsPerSecond(url, 0.5) / 2;
+    // A schema a run: every iteration starts from an empty queue.
+    const std::string schema = "bench" + std::to_string(++round);
+    const std::string dir = fmt::format("{}/coord{}", db.scratch(), round);
+    if (!RunQuiet(Cmd(kSwarm, {"init", dir, "--store", url, "--schema", schema})) ||
+        !RunQuiet(Cmd(kSwarm, {"submit", dir, "--items", std::to_string(kItems)}))) {
+      state.SkipWithError("swarm init --store postgres:// or submit failed");
+      break;
+    }
+    const int64_t txns_before = EndedTransactions(url);
+    state.ResumeTiming();
+    const bool ok = RunAgents(kSwarm, dir, agents, &run_s);
+    state.PauseTiming();
+    txns += EndedTransactions(url) - txns_before;
+    const int64_t done = DoneItems(url, schema);
+    commits_per_s += UpdateCommitsPerSecond(url, 0.5) / 2;
+    state.ResumeTiming();
+    if (!ok) {
+      state.SkipWithError("an agent failed");
+      break;
+    }
+    if (done != kItems) {
+      state.SkipWithError(fmt::format("{} of {} items done", done, kItems).c_str());
+      break;
+    }
+    processed += kItems;
+  }
+  ReportAgainstBound(state, processed, run_s, commits_per_s, "update_commits_per_s",
+                     "items_per_commit");
+  if (processed > 0) {
+    // What an item costs the server: its claim, its completion, and the
+    // agents' other statements (heartbeats, leases, empty searches) shared out.
+    state.counters["txns_per_item"] = static_cast<double>(txns) / static_cast<double>(processed);
+  }
+}
+
+BENCHMARK(BM_SwarmPostgresClaimComplete)
+    ->ArgName("agents")
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(16)
+    ->Arg(64)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 }  // namespace
 

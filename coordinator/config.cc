@@ -103,4 +103,25 @@ std::string DescribeDifference(const ClusterConfig& a, const ClusterConfig& b) {
   return out.empty() ? "no difference" : out;
 }
 
+std::string ClusterText(const ClusterConfig& config, const ClusterFormat& format) {
+  const nlohmann::json j = {
+      {"format", format.name}, {"config", ToJson(config)}, {"fingerprint", Fingerprint(config)}};
+  return format.pretty ? j.dump(2) + "\n" : j.dump();
+}
+
+Result<ClusterConfig> ParseCluster(const std::string& text, const ClusterFormat& format,
+                                   const std::string& where) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != format.name ||
+      !j.contains("config") || !j.contains("fingerprint") || !j["fingerprint"].is_string()) {
+    return Status::Corrupt(fmt::format("{}: not a swarm cluster {}", where, format.noun));
+  }
+  auto config = ConfigFromJson(j["config"], where);
+  if (!config.ok()) return Status::Corrupt(config.status().message());
+  if (Fingerprint(*config) != j["fingerprint"].get<std::string>()) {
+    return Status::Corrupt(where + ": fingerprint does not match its settings");
+  }
+  return config;
+}
+
 }  // namespace swarm

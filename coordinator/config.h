@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "coordinator/status.h"
 
@@ -43,5 +44,25 @@ Result<ClusterConfig> LoadConfigFile(const std::string& path);
 
 // Human summary of what differs between two configs ("lease_ms 3000 vs 5000").
 std::string DescribeDifference(const ClusterConfig& a, const ClusterConfig& b);
+
+// How a store keeps its config: a JSON object {"format", "config",
+// "fingerprint"} whose "format" names the kind of store.
+struct ClusterFormat {
+  std::string_view name;  // the value of "format"
+  std::string_view noun;  // what holds it, in messages ("file", "record")
+  bool pretty;            // indented with a final newline, else one line
+};
+// DIR/cluster.json of the fs backend; meta.cluster of the PostgreSQL backend.
+inline constexpr ClusterFormat kClusterFile{"swarm-coordination-dir", "file", true};
+inline constexpr ClusterFormat kClusterRecord{"swarm-cluster", "record", false};
+
+// `config` as `format` stores it.
+std::string ClusterText(const ClusterConfig& config, const ClusterFormat& format);
+
+// Parses what ClusterText wrote. Corrupt, prefixed with `where`, when it is
+// not such a text of `format`, a setting is bad, or the fingerprint does not
+// match the settings.
+Result<ClusterConfig> ParseCluster(const std::string& text, const ClusterFormat& format,
+                                   const std::string& where);
 
 }  // namespace swarm

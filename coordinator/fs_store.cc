@@ -18,31 +18,10 @@ namespace {
 namespace point = faultline::protocol::point;
 namespace probe = faultline::protocol::probe;
 
-constexpr const char* kFormat = "swarm-coordination-dir";
 constexpr const char* kSubdirs[] = {"items", "claims", "locks", "ledger",
                                     "agents", "quarantine", "tmp"};
 constexpr int kLockRetries = 50;
 constexpr int64_t kLockRetrySleepUs = 2000;
-
-Result<ClusterConfig> ParseCluster(const std::string& text, const std::string& where) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != kFormat ||
-      !j.contains("config") || !j.contains("fingerprint") || !j["fingerprint"].is_string()) {
-    return Status::Corrupt(where + ": not a swarm cluster file");
-  }
-  auto config = ConfigFromJson(j["config"], where);
-  if (!config.ok()) return Status::Corrupt(config.status().message());
-  if (Fingerprint(*config) != j["fingerprint"].get<std::string>()) {
-    return Status::Corrupt(where + ": fingerprint does not match its settings");
-  }
-  return config;
-}
-
-std::string ClusterText(const ClusterConfig& config) {
-  nlohmann::json j = {{"format", kFormat}, {"config", ToJson(config)},
-                      {"fingerprint", Fingerprint(config)}};
-  return j.dump(2) + "\n";
-}
 
 }  // namespace
 
@@ -53,20 +32,12 @@ Status FsStore::Init(const std::string& dir, const ClusterConfig& config) {
   if (fs::Exists(dir + "/cluster.json")) {
     return Status::InvalidArgument(dir + " is already a swarm coordination directory");
   }
-  if (fs::Exists(dir)) {
-    if (!fs::IsDirectory(dir)) return Status::InvalidArgument(dir + " exists and is not a directory");
-    auto names = fs::ListDir(dir);
-    if (!names.ok()) return names.status();
-    if (!names->empty()) {
-      return Status::InvalidArgument(dir + " is not empty and not a swarm coordination directory; "
-                                           "choose an empty or new directory");
-    }
-  }
+  SWARM_RETURN_IF_ERROR(fs::CheckEmptyOrNew(dir));
   SWARM_RETURN_IF_ERROR(fs::MakeDir(dir));
   for (const char* sub : kSubdirs) SWARM_RETURN_IF_ERROR(fs::MakeDir(dir + "/" + sub));
   SWARM_RETURN_IF_ERROR(fs::FsyncDir(dir));
   // cluster.json last: its presence is what makes the directory usable.
-  return fs::WriteAtomic(dir + "/tmp", dir + "/cluster.json", ClusterText(config));
+  return fs::WriteAtomic(dir + "/tmp", dir + "/cluster.json", ClusterText(config, kClusterFile));
 }
 
 Result<std::unique_ptr<FsStore>> FsStore::Open(const std::string& dir, Clock* clock,
@@ -132,7 +103,7 @@ Result<ClusterConfig> FsStore::LoadDir(const std::string& dir) {
   }
   auto text = fs::ReadFile(dir + "/cluster.json");
   if (!text.ok()) return text.status();
-  return ParseCluster(*text, dir + "/cluster.json");
+  return ParseCluster(*text, kClusterFile, dir + "/cluster.json");
 }
 
 FsStore::FsStore(std::string dir, ClusterConfig config, Clock* clock, Probe* probe)
@@ -201,11 +172,12 @@ Result<FileLock> FsStore::LockWithRetry(const std::string& path, std::string_vie
 Result<ClusterConfig> FsStore::LoadCluster() {
   auto text = fs::ReadFile(Sub("cluster.json"));
   if (!text.ok()) return text.status();
-  return ParseCluster(*text, "cluster.json");
+  return ParseCluster(*text, kClusterFile, "cluster.json");
 }
 
 Status FsStore::Reconfigure(const ClusterConfig& config) {
-  SWARM_RETURN_IF_ERROR(fs::WriteAtomic(Sub("tmp"), Sub("cluster.json"), ClusterText(config)));
+  SWARM_RETURN_IF_ERROR(
+      fs::WriteAtomic(Sub("tmp"), Sub("cluster.json"), ClusterText(config, kClusterFile)));
   config_ = config;
   return Status::Ok();
 }

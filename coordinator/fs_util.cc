@@ -272,6 +272,19 @@ Result<bool> Present(const std::string& path) {
   return Status::FromErrno(errno, "stat " + path);
 }
 
+Status CheckEmptyOrNew(const std::string& dir) {
+  if (!Exists(dir)) return Status::Ok();
+  if (!IsDirectory(dir)) return Status::InvalidArgument(dir + " exists and is not a directory");
+  auto names = ListDir(dir);
+  if (!names.ok()) return names.status();
+  if (!names->empty()) {
+    return Status::InvalidArgument(dir +
+                                   " is not empty and not a swarm coordination directory; "
+                                   "choose an empty or new directory");
+  }
+  return Status::Ok();
+}
+
 bool IsDirectory(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);

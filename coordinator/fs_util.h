@@ -62,6 +62,11 @@ Status MakeDir(const std::string& dir);  // existing directory is fine
 // the file system's own order.
 Result<std::vector<std::string>> ListDir(const std::string& dir);
 
+// Ok when a new coordination directory may be made at `dir`: it does not
+// exist, or is a directory with nothing in it (dot files aside, as ListDir).
+// InvalidArgument naming `dir` and what to do otherwise.
+Status CheckEmptyOrNew(const std::string& dir);
+
 // `name` without `suffix` ("w1.json", ".json" -> "w1"); "" when `name` does
 // not end in `suffix` or is nothing but it.
 std::string StripSuffix(const std::string& name, std::string_view suffix);

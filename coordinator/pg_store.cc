@@ -20,28 +20,6 @@ namespace {
 namespace point = faultline::protocol::point;
 namespace probe = faultline::protocol::probe;
 
-constexpr const char* kClusterFormat = "swarm-cluster";
-
-std::string ClusterText(const ClusterConfig& config) {
-  return nlohmann::json{{"format", kClusterFormat}, {"config", ToJson(config)},
-                        {"fingerprint", Fingerprint(config)}}
-      .dump();
-}
-
-Result<ClusterConfig> ParseCluster(const std::string& text, const std::string& where) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != kClusterFormat ||
-      !j.contains("config") || !j.contains("fingerprint") || !j["fingerprint"].is_string()) {
-    return Status::Corrupt(where + ": not a swarm cluster record");
-  }
-  auto config = ConfigFromJson(j["config"], where);
-  if (!config.ok()) return Status::Corrupt(config.status().message());
-  if (Fingerprint(*config) != j["fingerprint"].get<std::string>()) {
-    return Status::Corrupt(where + ": fingerprint does not match its settings");
-  }
-  return config;
-}
-
 // The tables of one schema (pg_store.h). Ids sort bytewise (COLLATE "C"), as
 // file names do, so that listings agree with the fs backend's.
 std::string SchemaSql(const std::string& s) {
@@ -131,7 +109,7 @@ Status PgStore::Init(const PgLocation& where, const ClusterConfig& config) {
       fmt::format("INSERT INTO {} (key, value) VALUES ('store_version', $1), ('cluster', $2) "
                   "ON CONFLICT (key) DO NOTHING",
                   meta),
-      {pg::P(kStoreVersion), pg::P(ClusterText(config))});
+      {pg::P(kStoreVersion), pg::P(ClusterText(config, kClusterRecord))});
   if (!wrote.ok()) return wrote.status();
   return txn.Commit();
 }
@@ -161,7 +139,7 @@ Result<ClusterConfig> PgStore::LoadSchema(pg::Connection& conn, const std::strin
         schema, conn.Where(), version.empty() ? "(none)" : version, kStoreVersion));
   }
   if (cluster.empty()) return Status::NotFound("schema \"" + schema + "\" has no cluster record");
-  return ParseCluster(cluster, "schema " + schema + " meta.cluster");
+  return ParseCluster(cluster, kClusterRecord, "schema " + schema + " meta.cluster");
 }
 
 Result<std::unique_ptr<PgStore>> PgStore::Open(const PgLocation& where, Clock* clock,
@@ -251,12 +229,12 @@ Result<ClusterConfig> PgStore::LoadCluster() {
   auto rows = conn_.Exec(fmt::format("SELECT value FROM {} WHERE key = 'cluster'", T("meta")));
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status::Corrupt("schema " + where_.schema + ": no cluster record");
-  return ParseCluster(rows->Text(0, 0), "schema " + where_.schema + " meta.cluster");
+  return ParseCluster(rows->Text(0, 0), kClusterRecord, "schema " + where_.schema + " meta.cluster");
 }
 
 Status PgStore::Reconfigure(const ClusterConfig& config) {
   auto rows = conn_.Exec(fmt::format("UPDATE {} SET value = $1 WHERE key = 'cluster'", T("meta")),
-                         {pg::P(ClusterText(config))});
+                         {pg::P(ClusterText(config, kClusterRecord))});
   if (!rows.ok()) return rows.status();
   config_ = config;
   return Status::Ok();

@@ -61,22 +61,13 @@ Status InitStore(const std::string& dir, const Backend& backend, const ClusterCo
   if (fs::Exists(dir + "/" + kBackendFile) || fs::Exists(dir + "/cluster.json")) {
     return Status::InvalidArgument(dir + " is already a swarm coordination directory");
   }
-  if (fs::Exists(dir)) {
-    if (!fs::IsDirectory(dir)) return Status::InvalidArgument(dir + " exists and is not a directory");
-    auto names = fs::ListDir(dir);
-    if (!names.ok()) return names.status();
-    if (!names->empty()) {
-      return Status::InvalidArgument(dir + " is not empty and not a swarm coordination directory; "
-                                           "choose an empty or new directory");
-    }
-  }
+  SWARM_RETURN_IF_ERROR(fs::CheckEmptyOrNew(dir));
   SWARM_RETURN_IF_ERROR(PgStore::Init(backend.postgres, config));
   SWARM_RETURN_IF_ERROR(fs::MakeDir(dir));
   SWARM_RETURN_IF_ERROR(fs::MakeDir(dir + "/tmp"));
   // The record last: its presence is what makes the directory usable.
-  const nlohmann::json record = {{"backend", "postgres"},
-                                 {"url", backend.postgres.url},
-                                 {"schema", backend.postgres.schema}};
+  const nlohmann::json record = {
+      {"backend", "postgres"}, {"url", backend.postgres.url}, {"schema", backend.postgres.schema}};
   return fs::WriteAtomic(dir + "/tmp", dir + "/" + kBackendFile, record.dump(2) + "\n");
 }
 

@@ -14,8 +14,7 @@
 
 #include "coordinator/store_open.h"
 #include "tests/coordinator/pg_server.h"
-#include "tests/support/recording_probe.h"
-#include "tests/support/temp_dir.h"
+#include "tests/coordinator/store_fixture.h"
 
 namespace swarm {
 
@@ -66,7 +65,9 @@ inline std::string FreshSchema() {
   return "t" + std::to_string(getpid()) + "_" + std::to_string(++n);
 }
 
-class BackendFixture : public ::testing::TestWithParam<BackendKind> {
+// The store of the test's backend, on fs set up as StoreFixture sets up its
+// directory (StoreFixtureBase), on PostgreSQL in a schema of its own.
+class BackendFixture : public StoreFixtureBase<::testing::TestWithParam<BackendKind>, Store> {
  protected:
   void SetUp() override { Reopen(ClusterConfig{}); }
 
@@ -74,9 +75,7 @@ class BackendFixture : public ::testing::TestWithParam<BackendKind> {
 
   // Re-initialises a new store with `config`.
   void Reopen(const ClusterConfig& config) {
-    store_.reset();
-    dir_ = std::make_unique<faultline::testing::TempDir>();
-    path_ = *dir_ / "swarm";
+    NewDirectory();
     Backend backend;
     if (postgres()) {
       auto* server = SharedPgServer();
@@ -97,14 +96,6 @@ class BackendFixture : public ::testing::TestWithParam<BackendKind> {
     return store.ok() ? std::move(*store) : nullptr;
   }
 
-  void SubmitItems(int n) {
-    std::vector<std::pair<std::string, std::string>> items;
-    for (int i = 1; i <= n; ++i) items.emplace_back("w" + std::to_string(i), "p");
-    auto added = store_->Submit(items);
-    ASSERT_TRUE(added.ok()) << added.status().ToString();
-    ASSERT_EQ(*added, static_cast<size_t>(n));
-  }
-
   // The item's entry in the end state ({} when there is none).
   nlohmann::json Item(const std::string& id) {
     auto state = store_->EndState();
@@ -116,21 +107,7 @@ class BackendFixture : public ::testing::TestWithParam<BackendKind> {
     return {};
   }
 
-  AgentRecord AgentFor(const std::string& id) {
-    AgentRecord a;
-    a.id = id;
-    a.pid = getpid();
-    a.fingerprint = Fingerprint(ClusterConfig{});
-    a.registered_us = a.heartbeat_us = clock_.NowMicros();
-    return a;
-  }
-
-  FakeClock clock_;
-  faultline::testing::RecordingProbe probe_;
-  std::unique_ptr<faultline::testing::TempDir> dir_;
-  std::string path_;
   std::string schema_;  // postgres: the store's schema
-  std::unique_ptr<Store> store_;
 };
 
 }  // namespace swarm

@@ -59,5 +59,41 @@ TEST(ConfigTest, LoadsFileWithCommentsAndDescribesDifferences) {
   EXPECT_EQ(LoadConfigFile(dir / "missing.json").status().code(), Status::Code::kNotFound);
 }
 
+TEST(ConfigTest, ClusterTextRoundTripsInEachFormatAndOnlyInItsOwn) {
+  ClusterConfig c;
+  c.lease_ms = 4321;
+  const std::string file = ClusterText(c, kClusterFile);
+  const std::string record = ClusterText(c, kClusterRecord);
+  // A file a person reads, a record on one line; the format names the store.
+  EXPECT_EQ(file.back(), '\n');
+  EXPECT_NE(file.find("\n  \"format\": \"swarm-coordination-dir\""), std::string::npos) << file;
+  EXPECT_EQ(record.find('\n'), std::string::npos) << record;
+  EXPECT_NE(record.find("\"format\":\"swarm-cluster\""), std::string::npos) << record;
+  for (const auto& [text, format] : {std::pair{file, kClusterFile}, {record, kClusterRecord}}) {
+    auto back = ParseCluster(text, format, "here");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, c);
+  }
+  auto crossed = ParseCluster(record, kClusterFile, "DIR/cluster.json");
+  EXPECT_EQ(crossed.status().code(), Status::Code::kCorrupt);
+  EXPECT_EQ(crossed.status().message(), "DIR/cluster.json: not a swarm cluster file");
+  crossed = ParseCluster(file, kClusterRecord, "meta.cluster");
+  EXPECT_EQ(crossed.status().message(), "meta.cluster: not a swarm cluster record");
+  EXPECT_EQ(ParseCluster("{", kClusterFile, "f").status().code(), Status::Code::kCorrupt);
+}
+
+TEST(ConfigTest, ClusterTextWhoseSettingsDoNotMatchItsFingerprintIsCorrupt) {
+  nlohmann::json j = nlohmann::json::parse(ClusterText(ClusterConfig{}, kClusterRecord));
+  j["config"]["lease_ms"] = 1;
+  auto tampered = ParseCluster(j.dump(), kClusterRecord, "meta.cluster");
+  EXPECT_EQ(tampered.status().code(), Status::Code::kCorrupt);
+  EXPECT_EQ(tampered.status().message(), "meta.cluster: fingerprint does not match its settings");
+  j = nlohmann::json::parse(ClusterText(ClusterConfig{}, kClusterRecord));
+  j["config"]["lease_msx"] = 1;
+  tampered = ParseCluster(j.dump(), kClusterRecord, "meta.cluster");
+  EXPECT_EQ(tampered.status().code(), Status::Code::kCorrupt);
+  EXPECT_NE(tampered.status().message().find("unknown setting \"lease_msx\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace swarm

@@ -51,6 +51,25 @@ TEST(FsUtilTest, ListDirIsSortedAndSkipsDotFiles) {
   EXPECT_EQ(fs::ListDir(dir / "none").status().code(), Status::Code::kNotFound);
 }
 
+TEST(FsUtilTest, ANewDirectoryGoesWhereThereIsNothingOrAnEmptyDirectory) {
+  TempDir dir;
+  EXPECT_TRUE(fs::CheckEmptyOrNew(dir / "new").ok());
+  ASSERT_TRUE(fs::MakeDir(dir / "empty").ok());
+  ASSERT_TRUE(fs::Touch(dir / "empty/.hidden").ok());
+  EXPECT_TRUE(fs::CheckEmptyOrNew(dir / "empty").ok());
+  ASSERT_TRUE(fs::Touch(dir / "file").ok());
+  Status file = fs::CheckEmptyOrNew(dir / "file");
+  EXPECT_EQ(file.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(file.message(), dir / "file" + " exists and is not a directory");
+  ASSERT_TRUE(fs::Touch(dir / "empty/notes.txt").ok());
+  Status full = fs::CheckEmptyOrNew(dir / "empty");
+  EXPECT_EQ(full.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(full.message().find("empty is not empty and not a swarm coordination directory; "
+                                "choose an empty or new directory"),
+            std::string::npos)
+      << full.message();
+}
+
 TEST(FsUtilTest, ErrnoMapping) {
   EXPECT_EQ(Status::FromErrno(ENOSPC, "x").code(), Status::Code::kNoSpace);
   EXPECT_EQ(Status::FromErrno(EDQUOT, "x").code(), Status::Code::kNoSpace);
