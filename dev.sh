@@ -26,13 +26,15 @@ FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 usage() {
   cat <<USAGE
-usage: ./dev.sh main [--seeds N] | test | build | package | deps | fuzz [SECONDS]
+usage: ./dev.sh main [--seeds N] [--store fs|postgres] | test | build | package | deps | fuzz [SECONDS]
 
   main    install missing packages, build, run the main job: the qualification suite —
           every bundled scenario (scenarios/*.json) against the reference coordinator
           over N seeds each (default 3; a release qualification uses more, e.g.
           --seeds 50) — and write the FMEA evidence report:
-          out/report/fmea-report.{html,md,json}, out/report/junit.xml; runs in out/runs
+          out/report/fmea-report.{html,md,json}, out/report/junit.xml; runs in out/runs.
+          --store postgres: every scenario that can run on PostgreSQL, on PostgreSQL
+          (the others are skipped, saying why; docs/scenario-format.md, "Stores")
   test    install missing packages, build, run every test (ctest)
   build   install missing packages and build only
   package install missing packages and build the Debian package with CPack (prefix /usr,
@@ -45,7 +47,8 @@ usage: ./dev.sh main [--seeds N] | test | build | package | deps | fuzz [SECONDS
 
 Environment: BUILD_DIR (default: build), PACKAGE_DIR (default: build-package),
 SANITIZE=ON for an ASan/UBSan build,
-SEEDS (main: seeds per scenario when --seeds is not given).
+SEEDS (main: seeds per scenario when --seeds is not given),
+STORE (main: the store when --store is not given; default: each scenario's own).
 USAGE
 }
 
@@ -115,16 +118,24 @@ case "${1:-}" in
   build) install_deps; build ;;
   package) install_deps; package ;;
   main) seeds=${SEEDS:-3}
-        if [ "${2:-}" = "--seeds" ] && [[ "${3:-}" =~ ^[1-9][0-9]*$ ]]; then seeds=$3
-        elif [ $# -gt 1 ]; then
-          echo "dev.sh main: unexpected arguments '${*:2}'; expected --seeds N (N >= 1)" >&2
-          usage >&2; exit 2
-        fi
+        store=${STORE:-}
+        shift
+        while [ $# -gt 0 ]; do
+          if [ "$1" = "--seeds" ] && [[ "${2:-}" =~ ^[1-9][0-9]*$ ]]; then seeds=$2; shift 2
+          elif [ "$1" = "--store" ] && [[ "${2:-}" =~ ^(fs|postgres)$ ]]; then store=$2; shift 2
+          else
+            echo "dev.sh main: unexpected arguments '$*'; expected --seeds N (N >= 1)," \
+              "--store fs|postgres" >&2
+            usage >&2; exit 2
+          fi
+        done
+        store_args=()
+        [ -n "$store" ] && store_args=(--store "$store")
         install_deps; build
         rm -rf out/runs out/report
         status=0
-        "$BUILD_DIR/bin/faultline" run scenarios/*.json --seeds "$seeds" --out out/runs \
-          --junit out/junit.xml || status=$?
+        "$BUILD_DIR/bin/faultline" run scenarios/*.json --seeds "$seeds" "${store_args[@]}" \
+          --out out/runs --junit out/junit.xml || status=$?
         "$BUILD_DIR/bin/faultline" report out/runs --out out/report || status=$((status ? status : $?))
         echo "dev.sh: FMEA evidence report in out/report/fmea-report.html (and .md, .json, junit.xml)"
         exit "$status" ;;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,25 @@ struct RunFlags {
   ProgressLine* progress = nullptr;  // the suite's line, wiped before a run's summary
 };
 
+// RunOne's result for a run skipped by SkippedOnStore (never an exit code).
+constexpr int kSkippedRun = -1;
+
+// --store STORE over a scenario that cannot run there (docs/scenario-format.md,
+// "Stores"): says so once and true; the run is skipped, not failed, so that a
+// suite runs on a store whatever of it can run there.
+bool SkippedOnStore(const Scenario& scenario, const RunFlags& f, const Catalog& catalog) {
+  if (f.store.empty()) return false;
+  const std::optional<ScenarioError> refusal = StoreRefusal(scenario, catalog, f.store);
+  if (!refusal) return false;
+  if (f.seed_offset == 0) {
+    if (f.progress != nullptr) f.progress->Clear();
+    std::printf("%s: skipped, not applicable on --store %s: %s\n", scenario.name.c_str(),
+                f.store.c_str(), refusal->ToString().c_str());
+    std::fflush(stdout);
+  }
+  return true;
+}
+
 // --dry-run: one line per run this shard would do, "FILE SEED"; the same
 // loading and seed arithmetic as a real run, so that CI recipes can be
 // checked without running anything.
@@ -58,6 +78,7 @@ int PrintRun(const std::string& path, const RunFlags& f, const Catalog& catalog,
     it = loaded->emplace(path, std::move(scenario)).first;
   }
   const Scenario& scenario = it->second;
+  if (SkippedOnStore(scenario, f, catalog)) return kSkippedRun;
   const uint64_t seed =
       (f.seed >= 0 ? static_cast<uint64_t>(f.seed) : scenario.doc.value("seed", uint64_t{1})) +
       static_cast<uint64_t>(f.seed_offset);
@@ -136,6 +157,7 @@ int RunOne(const std::string& path, const RunFlags& f, const Catalog& catalog,
     return kExitUsage;
   }
   if (!ApplySut(f.sut, catalog, &scenario)) return kExitUsage;
+  if (SkippedOnStore(scenario, f, catalog)) return kSkippedRun;
   if (!f.store.empty()) {
     // The same scenario on the other store: validated again, since a
     // combination may become impossible (an external SUT, a network fault).
@@ -224,7 +246,7 @@ int RunAll(const RunFlags& f) {
   each.progress = &progress;
   std::map<std::string, Scenario> loaded;  // --dry-run: each file once
   reports::ProbeCoverage coverage;
-  int64_t index = f.first_index, done = 0, failing = 0;
+  int64_t index = f.first_index, done = 0, failing = 0, skipped = 0;
   for (const std::string& path : f.scenarios) {
     for (int64_t k = 0; k < f.seeds && code != kExitInterrupted; ++k, ++index) {
       // A signal between runs, or while runs fail before they start (a
@@ -236,11 +258,17 @@ int RunAll(const RunFlags& f) {
       if (!InShard(shard, index)) continue;
       each.seed_offset = k;
       if (f.dry_run) {
-        code = Worst(code, PrintRun(path, each, catalog, &loaded));
+        const int one = PrintRun(path, each, catalog, &loaded);
+        skipped += one == kSkippedRun ? 1 : 0;
+        code = Worst(code, one == kSkippedRun ? kExitPass : one);
         continue;
       }
       progress.Update(done, failing);  // shown while the run goes on
       const int one = RunOne(path, each, catalog, &junit, &coverage);
+      if (one == kSkippedRun) {
+        ++skipped;
+        continue;
+      }
       failing += one == kExitPass ? 0 : 1;
       code = Worst(code, one);
       ++done;
@@ -251,6 +279,15 @@ int RunAll(const RunFlags& f) {
     if (code == kExitInterrupted) break;
   }
   progress.Clear();
+  // --store over scenarios none of which can run there: nothing was tested.
+  // (A shard of a suite may well hold only such runs.)
+  if (skipped > 0 && done == 0 && shard.total <= 1 && !f.dry_run && code == kExitPass) {
+    std::fprintf(stderr,
+                 "faultline run: none of the runs given can run on --store %s (each is skipped "
+                 "above, saying why); run them on their own store, without --store\n",
+                 f.store.c_str());
+    return kExitUsage;
+  }
   if (f.dry_run) return code;
   // The suite's probe coverage: which probes no run of it reached.
   if (coverage.runs() > 1) std::printf("%s\n", coverage.Text().c_str());
@@ -277,7 +314,9 @@ base::Runner SetupRun(CLI::App* app) {
       ->check(CLI::IsMember({"lockstep", "freerun"}));
   app->add_option("--store", f->store,
                   "Override the scenario's \"store\": fs (the shared directory) or postgres (a "
-                  "database server the run starts, docs/postgres.md)")
+                  "database server the run starts, docs/postgres.md). A scenario that cannot "
+                  "run there (an external SUT, a fault of the other store) is skipped, saying "
+                  "why (docs/scenario-format.md, \"Stores\")")
       ->check(CLI::IsMember({"fs", "postgres"}));
   app->add_option("--sut", f->sut,
                   "Run against the external SUT described in this file (a \"sut\" block, see "

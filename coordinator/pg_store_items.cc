@@ -201,12 +201,18 @@ Status PgStore::Release(const Grant& grant, std::string_view reason) {
                                      T("items")),
                          {pg::P(grant.item)});
   if (!rows.ok()) return rows.status();
-  SWARM_RETURN_IF_ERROR(txn.Commit());
+  // Recorded while the row lock is held, as the fs backend records it under
+  // the item's lock: once the COMMIT is out another agent may claim the item,
+  // and a release recorded after that claim_ok (freerun orders the history by
+  // when events are sent) would read as two owners at once. A COMMIT that
+  // fails after this leaves the grant in force until its lease ends, which is
+  // when any other agent may take the item anyway.
   probe_->Reached(probe::kReleaseOk);
   if (probe_->recording()) {
     probe_->Emit({{"type", "release"}, {"item", grant.item}, {"agent", grant.agent},
                   {"token", grant.token}, {"reason", reason}});
   }
+  SWARM_RETURN_IF_ERROR(txn.Commit());
   return Status::Ok();
 }
 

@@ -97,7 +97,7 @@ FaultKind CorruptFileKind() {
            "time between them"},
       },
       [](const nlohmann::json& o) { return std::make_unique<CorruptFile>(o); },
-      /*needs=*/capability::kDirectory | capability::kReferenceFiles,
+      /*needs=*/capability::kDirectory | capability::kStateFiles | capability::kReferenceFiles,
   };
 }
 

@@ -67,10 +67,30 @@ std::vector<std::string> Points() {
   return v;
 }
 
+// The steps between two writes of the file protocol: a lock file held, a
+// claim marker written, the ledger file written before the state, a corrupt
+// file moved aside, an id about to be taken by a create-once write, and every
+// file-system call of an interposed process. A store whose transition is one
+// database transaction has no such step (docs/postgres.md): a crash there
+// needs the state files (capability::kStateFiles).
+unsigned PointNeeds(const nlohmann::json& options) {
+  const auto it = options.find("point");
+  if (it == options.end() || !it->is_string()) return 0;
+  const std::string& point = it->get_ref<const std::string&>();
+  namespace p = protocol::point;
+  for (const char* file_step :
+       {p::kClaimLocked, p::kClaimMarked, p::kRenewLocked, p::kCompleteLocked,
+        p::kCompleteLedgerWritten, p::kReleaseLocked, p::kReapLocked, p::kHeartbeatLocked,
+        p::kQuarantineMoved, p::kSubmitListed, p::kSubmitCreate}) {
+    if (point == file_step) return capability::kStateFiles;
+  }
+  return point.rfind("sys.", 0) == 0 ? capability::kStateFiles : 0;
+}
+
 }  // namespace
 
 FaultKind CrashAtKind() {
-  return {
+  FaultKind kind = {
       "crash_at",
       "SIGKILL the process parked at the nth occurrence of a yield point",
       "torn write, crash between two steps of a state transition",
@@ -89,6 +109,8 @@ FaultKind CrashAtKind() {
       [](const nlohmann::json& o) { return std::make_unique<CrashAt>(o); },
       /*needs=*/capability::kProcesses,
   };
+  kind.option_needs = PointNeeds;
+  return kind;
 }
 
 }  // namespace faultline::faults

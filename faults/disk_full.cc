@@ -84,7 +84,7 @@ FaultKind DiskFullKind() {
            "time between fillings"},
       },
       [](const nlohmann::json& o) { return std::make_unique<DiskFull>(o); },
-      /*needs=*/capability::kDirectory,
+      /*needs=*/capability::kDirectory | capability::kStateFiles,
   };
 }
 

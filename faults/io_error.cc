@@ -261,7 +261,7 @@ FaultKind IoErrorKind() {
            "only files of the coordination directory whose path contains this (\"\": any)"},
       },
       [](const nlohmann::json& o) { return std::make_unique<IoError>(o); },
-      /*needs=*/capability::kProcesses | capability::kDirectory,
+      /*needs=*/capability::kProcesses | capability::kDirectory | capability::kStateFiles,
   };
 }
 

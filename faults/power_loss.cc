@@ -509,7 +509,7 @@ FaultKind PowerLossKind() {
            "the power comes back and every killed process starts again after this long; -1: never"},
       },
       [](const nlohmann::json& o) { return std::make_unique<PowerLoss>(o); },
-      /*needs=*/capability::kProcesses | capability::kDirectory,
+      /*needs=*/capability::kProcesses | capability::kDirectory | capability::kStateFiles,
   };
 }
 

@@ -43,6 +43,12 @@ inline constexpr unsigned kDirectory = 1u << 3;  // CoordinationDirectory
 // network between the processes and the server, and the server itself.
 inline constexpr unsigned kNetwork = 1u << 4;   // NetworkControl
 inline constexpr unsigned kDatabase = 1u << 5;  // DatabaseControl
+// The coordination state kept in files of the coordination directory (the
+// shared-directory store, an external SUT's directory): what a fault of the
+// file system acts on (I/O errors, a full disk, a power loss, a damaged state
+// file, a crash between two writes of the file protocol). A run on a
+// database server keeps its state there and does not offer it.
+inline constexpr unsigned kStateFiles = 1u << 6;
 // The reference coordinator's state files: their layout and their format.
 inline constexpr unsigned kReferenceFiles = 1u << 8;
 // The reference coordinator's tool (CoordinationDirectory::RunTool).
@@ -51,12 +57,19 @@ inline constexpr unsigned kReferenceTool = 1u << 9;
 // gives them must be understood for it to act.
 inline constexpr unsigned kReferenceAgents = 1u << 10;
 
-// What a run offers, by its system under test; a run on a database server
-// offers kServerStore besides.
-inline constexpr unsigned kExternalSut = kProcesses | kClocks | kEndpoints | kDirectory;
+// What a run offers, by its system under test (on the shared directory).
+inline constexpr unsigned kExternalSut =
+    kProcesses | kClocks | kEndpoints | kDirectory | kStateFiles;
 inline constexpr unsigned kReferenceSut =
     kExternalSut | kReferenceFiles | kReferenceTool | kReferenceAgents;
 inline constexpr unsigned kServerStore = kNetwork | kDatabase;
+
+// What a run offers: `system`'s bits on the shared directory; on a database
+// server ("store": "postgres") the network and the server instead of state
+// files.
+constexpr unsigned OnStore(unsigned system, bool server) {
+  return server ? (system & ~kStateFiles) | kServerStore : system;
+}
 
 // The bits of `needs` that `offered` lacks; 0: the fault can run there.
 constexpr unsigned Unmet(unsigned needs, unsigned offered) { return needs & ~offered; }
@@ -332,8 +345,18 @@ struct FaultKind {
   // Options are resolved: every key of `options` present with a concrete value.
   std::function<std::unique_ptr<Fault>(const nlohmann::json& options)> make;
   // capability:: bits. A scenario that runs the fault against a system under
-  // test that does not offer them all is rejected when it is loaded.
+  // test, or on a store, that does not offer them all is rejected when it is
+  // loaded.
   unsigned needs = 0;
+  // Optional: what one fault of the kind needs beyond `needs`, from its
+  // options as the scenario writes them (crash_at at a step only the
+  // shared-directory store has needs kStateFiles). Checked like `needs`.
+  std::function<unsigned(const nlohmann::json& options)> option_needs = nullptr;
 };
+
+// Everything `kind` needs for the fault `options` (a scenario's "faults" entry).
+inline unsigned NeedsOf(const FaultKind& kind, const nlohmann::json& options) {
+  return kind.needs | (kind.option_needs ? kind.option_needs(options) : 0u);
+}
 
 }  // namespace faultline

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,15 @@ bool LoadScenario(const std::string& path, const Catalog& catalog, Scenario* out
 // The same, from text already read (`file` is used in messages).
 bool ParseScenario(const std::string& text, const std::string& file, const Catalog& catalog,
                    Scenario* out, ScenarioError* error);
+
+// Why the valid `scenario` cannot run on `store` ("fs" or "postgres") in
+// place of its own "store" (docs/scenario-format.md, "Stores"): an external
+// SUT or a differential on "postgres", or a fault that needs what `store`
+// does not offer (the shared directory's state files, the database server and
+// its network; sim/fault.h). nullopt if it can. Loading refuses a scenario
+// that cannot run on its own store with the same error.
+std::optional<ScenarioError> StoreRefusal(const Scenario& scenario, const Catalog& catalog,
+                                          const std::string& store);
 
 enum class Mode { kLockstep, kFreerun };
 

@@ -84,26 +84,42 @@ Check CheckStringList(const json& doc, const std::string& key, std::string_view 
 }
 
 // "expect": {"reached": [probe names], "sometimes": [probe names]}
-// (docs/scenario-format.md): probes a run must reach to be meaningful.
-Check CheckExpect(const json& doc) {
-  const auto it = doc.find("expect");
-  if (it == doc.end()) return std::nullopt;
-  const std::string pointer = Child("", "expect");
-  if (!it->is_object()) {
+// (docs/scenario-format.md): probes a run must reach to be meaningful; under
+// "fs" or "postgres" the same lists for runs on that store only (a probe of
+// one backend's own path, such as claim.busy at a lock file).
+Check CheckExpectLists(const json& expect, const std::string& pointer, bool stores) {
+  if (!expect.is_object()) {
     return Fail(pointer, fmt::format("found {}, expected an object with \"reached\" and/or "
-                                     "\"sometimes\" (lists of probe names)", ShowTyped(*it)));
+                                     "\"sometimes\" (lists of probe names){}",
+                                     ShowTyped(expect),
+                                     stores ? ", and \"fs\" or \"postgres\" (the same for one "
+                                              "store)"
+                                            : ""));
   }
-  static const std::vector<std::string> kKeys = {"reached", "sometimes"};
-  if (const std::optional<std::string> key = diag::FirstUnknownKey(*it, kKeys)) {
-    return Fail(Child(pointer, *key), diag::Unknown("key", *key, kKeys, "keys"));
+  static const std::vector<std::string> kLists = {"reached", "sometimes"};
+  static const std::vector<std::string> kKeys = {"reached", "sometimes", "fs", "postgres"};
+  const std::vector<std::string>& keys = stores ? kKeys : kLists;
+  if (const std::optional<std::string> key = diag::FirstUnknownKey(expect, keys)) {
+    return Fail(Child(pointer, *key), diag::Unknown("key", *key, keys, "keys"));
   }
-  for (const std::string& key : kKeys) {
-    if (Check problem = CheckStringList(*it, key, "probe name")) {
+  for (const std::string& key : kLists) {
+    if (Check problem = CheckStringList(expect, key, "probe name")) {
       problem->pointer = pointer + problem->pointer;
       return problem;
     }
   }
+  for (const char* store : {"fs", "postgres"}) {
+    const auto it = expect.find(store);
+    if (!stores || it == expect.end()) continue;
+    if (Check problem = CheckExpectLists(*it, Child(pointer, store), false)) return problem;
+  }
   return std::nullopt;
+}
+
+Check CheckExpect(const json& doc) {
+  const auto it = doc.find("expect");
+  if (it == doc.end()) return std::nullopt;
+  return CheckExpectLists(*it, Child("", "expect"), true);
 }
 
 Check CheckSeed(const json& doc) {
@@ -357,37 +373,6 @@ Check CheckDifferentialBlock(const json& doc, const Catalog& catalog, bool freer
   return std::nullopt;
 }
 
-// "store" (docs/postgres.md): a database server is the reference
-// coordinator's alone, and the faults of the network and the server need one.
-Check CheckStore(const json& doc, const Catalog& catalog) {
-  const std::string store = ValueOf(doc, "", "store").get<std::string>();
-  const bool server = store == "postgres";
-  if (server && doc.contains("sut")) {
-    return Fail("/store",
-                "\"store\": \"postgres\" runs the reference coordinator (swarm) on a database "
-                "server the run starts; an external SUT (\"sut\") keeps its state its own way "
-                "(impossible combination: remove \"store\" or \"sut\")");
-  }
-  if (server && doc.contains("differential")) {
-    return Fail("/store",
-                "\"store\": \"postgres\" cannot be combined with \"differential\" (the "
-                "counterpart would run on a database server it does not know)");
-  }
-  const auto faults = doc.find("faults");
-  for (size_t i = 0; !server && faults != doc.end() && i < faults->size(); ++i) {
-    const FaultKind* kind = catalog.FindFault((*faults)[i].at("kind").get<std::string>());
-    if (kind != nullptr && (kind->needs & capability::kServerStore) != 0) {
-      return Fail(Child(Child("/faults", i), "kind"),
-                  fmt::format("fault {} acts on the database server or the network to it, which "
-                              "only a run with \"store\": \"postgres\" has (this run's store "
-                              "is {}{}; impossible combination)",
-                              Quote(kind->name), Quote(store),
-                              doc.contains("sut") ? ", and an external SUT has none" : ""));
-    }
-  }
-  return std::nullopt;
-}
-
 // "agents"/"skills" and "work"/"skills" (sim/skills.h); the reference
 // coordinator is the one that knows skills.
 Check CheckSkills(const json& doc) {
@@ -464,7 +449,9 @@ Check CheckDocument(const json& doc, const Catalog& catalog) {
   if (Check problem = CheckFaults(doc, catalog, freerun)) return problem;
   if (Check problem = CheckInvariants(doc, catalog)) return problem;
   if (Check problem = CheckSkills(doc)) return problem;
-  if (Check problem = CheckStore(doc, catalog)) return problem;
+  if (Check problem = CheckStoreOf(doc, catalog, ValueOf(doc, "", "store").get<std::string>())) {
+    return problem;
+  }
   if (Check problem = CheckArrivals(doc)) return problem;
   if (Check problem = CheckSutBlock(doc, catalog, freerun)) return problem;
   if (Check problem = CheckDifferentialBlock(doc, catalog, freerun)) return problem;

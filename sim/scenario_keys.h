@@ -54,6 +54,11 @@ struct Span {
 // An integer v is the range [v, v]. REQUIRES: a valid int-or-range value.
 Span SpanOf(const nlohmann::json& value);
 
+// Whether the scenario `doc` can run on `store` ("fs" or "postgres") whatever
+// its own "store" says (sim/scenario_store.cc): an external SUT or a
+// differential, or a fault that needs what the store lacks, is a problem.
+diag::Check CheckStoreOf(const nlohmann::json& doc, const Catalog& catalog, std::string_view store);
+
 // Validates a parsed scenario document against the format and `catalog`.
 diag::Check CheckDocument(const nlohmann::json& doc, const Catalog& catalog);
 

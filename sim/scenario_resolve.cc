@@ -41,6 +41,16 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   if (const auto expect = doc.find("expect"); expect != doc.end()) {
     r.expect_reached = expect->value("reached", std::vector<std::string>{});
     r.expect_sometimes = expect->value("sometimes", std::vector<std::string>{});
+    // Then those of the run's store only.
+    const auto own = expect->find(value("", "store").get<std::string>());
+    if (own != expect->end()) {
+      for (const std::string& name : own->value("reached", std::vector<std::string>{})) {
+        r.expect_reached.push_back(name);
+      }
+      for (const std::string& name : own->value("sometimes", std::vector<std::string>{})) {
+        r.expect_sometimes.push_back(name);
+      }
+    }
   }
   r.mode = value("", "mode") == "freerun" ? Mode::kFreerun : Mode::kLockstep;
   r.seed = seed;

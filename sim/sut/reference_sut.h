@@ -34,7 +34,10 @@ class ReferenceSut final : public Sut {
   nlohmann::json Describe() const override;
   const std::string& Dir() const override { return paths_.dir; }
   unsigned Observations() const override;
-  unsigned Offers() const override { return capability::kReferenceSut; }
+  // On a database server: its network and the server, no state files.
+  unsigned Offers() const override {
+    return capability::OnStore(capability::kReferenceSut, s_.store == "postgres");
+  }
 
   bool Prepare(SutHost& host, std::string* error) override;
   bool Processes(SutHost& host, std::vector<SutProcessSpec>* out, std::string* error) override;

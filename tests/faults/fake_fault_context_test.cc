@@ -146,5 +146,17 @@ TEST(FaultRegistryTest, OnlyFaultsOfTheReferenceCoordinatorsOwnPartsAreRefusedEl
                                                 "connection_reset", "db_crash", "db_restart"}));
 }
 
+// A run on a database server has no state files: these are refused there
+// (docs/scenario-format.md, "Stores"), and everything else runs on both.
+TEST(FaultRegistryTest, OnlyFaultsOfTheStateFilesAreRefusedOnTheServer) {
+  const unsigned server = capability::OnStore(capability::kReferenceSut, true);
+  std::set<std::string> files_only;
+  for (const FaultKind& kind : faults::AllFaults()) {
+    if (capability::Unmet(kind.needs, server) != 0) files_only.insert(kind.name);
+  }
+  EXPECT_EQ(files_only,
+            (std::set<std::string>{"io_error", "disk_full", "power_loss", "corrupt_file"}));
+}
+
 }  // namespace
 }  // namespace faultline::testing
