@@ -28,6 +28,15 @@ class Clock {
   // waits for a socket must settle the outcome within one step and then
   // spend the time on this clock (coordinator/model_client.h).
   virtual bool Simulated() const { return false; }
+  // The clock a simulation's database server keeps: in lockstep the
+  // simulator's "server" when this process's clock is skewed off it
+  // (docs/protocol.md), otherwise NowMicros(). A store that judges leases on
+  // its server's clock reads this under a simulated clock.
+  virtual int64_t ServerMicros() { return NowMicros(); }
+  // Whether this process's clock was skewed on purpose (the simulator's
+  // clock_skew fault): its own readings then differ from its server's, and a
+  // store's history events say which clock they carry.
+  virtual bool Skewed() const { return false; }
   // Real clocks: from now on read CLOCK_BOOTTIME + `anchor_us`, the anchor
   // every process of this boot shares (FsStore::Open sets it). Simulated
   // and fake clocks ignore it.

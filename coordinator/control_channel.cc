@@ -107,6 +107,11 @@ void ControlChannel::AwaitGo() {
         if (!reply[proto::kBoot].is_number_integer()) Lost("unexpected reply '" + line + "'");
         boot_ = reply[proto::kBoot].get<int64_t>();
       }
+      server_ = boot_;
+      if (reply.contains(proto::kServer)) {
+        if (!reply[proto::kServer].is_number_integer()) Lost("unexpected reply '" + line + "'");
+        server_ = reply[proto::kServer].get<int64_t>();
+      }
       return;
     }
     char chunk[512];

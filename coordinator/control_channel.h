@@ -33,6 +33,10 @@ class ControlChannel final : public Clock, public Probe {
   int64_t NowMicros() override;
   void SleepMicros(int64_t micros) override;
   bool Simulated() const override { return lockstep_; }
+  int64_t ServerMicros() override { return lockstep_ ? server_ : NowMicros(); }
+  bool Skewed() const override {
+    return lockstep_ ? server_ != boot_ : skew_offset_us_ != 0 || skew_drift_ppm_ != 0;
+  }
   void SetBootAnchor(int64_t anchor_us) override { real_.SetBootAnchor(anchor_us); }
   void Yield(std::string_view point, std::string_view item) override;
   void Emit(const nlohmann::json& event) override;
@@ -53,8 +57,9 @@ class ControlChannel final : public Clock, public Probe {
   int fd_;
   bool lockstep_;
   RealClock real_;
-  int64_t now_ = 0;   // lockstep: the wall clock of the last answer
-  int64_t boot_ = 0;  // lockstep: the boot clock of the last answer
+  int64_t now_ = 0;     // lockstep: the wall clock of the last answer
+  int64_t boot_ = 0;    // lockstep: the boot clock of the last answer
+  int64_t server_ = 0;  // lockstep: the database server's clock of the last answer
   int64_t skew_offset_us_ = 0;
   int64_t skew_drift_ppm_ = 0;
   int64_t skew_origin_us_ = 0;  // real clock when the skew began

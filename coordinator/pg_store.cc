@@ -193,10 +193,16 @@ std::string PgStore::T(std::string_view name) const {
 }
 
 Result<int64_t> PgStore::LeaseNow() {
-  if (clock_->Simulated()) return clock_->NowMicros();
+  server_clock_ = clock_->Skewed();
+  lease_now_own_us_ = clock_->NowMicros();
+  if (clock_->Simulated()) {
+    lease_now_store_us_ = clock_->ServerMicros();
+    return lease_now_store_us_;
+  }
   auto rows = conn_.Exec("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint");
   if (!rows.ok()) return rows.status();
-  return rows->Int(0, 0);
+  lease_now_store_us_ = rows->Int(0, 0);
+  return lease_now_store_us_;
 }
 
 void PgStore::Flush() {
@@ -361,7 +367,9 @@ Status PgStore::Register(const AgentRecord& agent) {
   auto now = LeaseNow();
   if (!now.ok()) return now.status();
   AgentRecord record = agent;
-  if (!clock_->Simulated()) record.registered_us = record.heartbeat_us = *now;
+  if (!clock_->Simulated() || clock_->Skewed()) {
+    record.registered_us = record.heartbeat_us = *now;
+  }
   const std::string host = HostName();
   pg::Txn txn(&conn_);
   Result<pg::Rows> old = Status::Busy("");
@@ -412,7 +420,7 @@ Status PgStore::Register(const AgentRecord& agent) {
 Status PgStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
   auto now = LeaseNow();
   if (!now.ok()) return now.status();
-  if (!clock_->Simulated()) agent.heartbeat_us = *now;
+  if (!clock_->Simulated() || clock_->Skewed()) agent.heartbeat_us = *now;
   pg::Txn txn(&conn_);
   SWARM_RETURN_IF_ERROR(txn.Begin());
   auto old = conn_.Exec(
@@ -447,8 +455,10 @@ Status PgStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
     return s;
   }
   StageReached(probe::kHeartbeatOk);
-  Stage({{"type", "heartbeat"}, {"agent", agent.id}, {"at_us", agent.heartbeat_us},
-         {"holding", agent.holding}});
+  nlohmann::json beat = {{"type", "heartbeat"}, {"agent", agent.id},
+                         {"at_us", agent.heartbeat_us}, {"holding", agent.holding}};
+  MarkClock(beat);
+  Stage(std::move(beat));
   Flush();
   probe_->Yield(point::kHeartbeatWritten, "");
   return Status::Ok();
@@ -456,7 +466,7 @@ Status PgStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
 
 Status PgStore::MarkAgent(const AgentRecord& agent) {
   AgentRecord record = agent;
-  if (!clock_->Simulated()) {
+  if (!clock_->Simulated() || clock_->Skewed()) {
     auto now = LeaseNow();
     if (!now.ok()) return now.status();
     record.heartbeat_us = *now;

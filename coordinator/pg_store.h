@@ -19,10 +19,13 @@
 // NOWAIT (Busy, retried briefly on the clock like the fs backend's locks).
 //
 // Time: leases and heartbeats are judged on one clock for all hosts. With a
-// simulated clock (faultline's lockstep, FakeClock) that is the process's
-// Clock, so a run stays deterministic; otherwise it is the database server's
-// clock_timestamp(), whatever the agents' own clocks say. Either way
-// clock_skew_ms keeps its meaning: the observer's tolerance.
+// simulated clock (faultline's lockstep, FakeClock) that is the simulated
+// server's clock (Clock::ServerMicros: the process's own unless the
+// simulator skewed it), so a run stays deterministic; otherwise it is the
+// database server's clock_timestamp(), whatever the agents' own clocks say.
+// Either way clock_skew_ms keeps its meaning: the observer's tolerance. A
+// Grant's lease_until_us is on the holder's own clock (OwnDeadline), which
+// is what it schedules its renewals by.
 //
 // A connection lost in the middle of an operation returns IOError and
 // nothing is assumed done; the next operation reconnects. A Complete whose
@@ -108,7 +111,23 @@ class PgStore : public Store {
   std::string T(std::string_view name) const;
 
   // The time leases and heartbeats are judged by (see the header comment).
+  // Notes which clock it read (MarkClock) and this process's own clock just
+  // before (OwnDeadline).
   virtual Result<int64_t> LeaseNow();
+  // A deadline on the store's clock (the last LeaseNow's) as this process's
+  // own clock will read it: what a Grant carries, so that the holder
+  // schedules its renewals on its own clock even when that runs ahead of or
+  // behind the server's. Rounded early by the time a server read takes.
+  int64_t OwnDeadline(int64_t store_us) const {
+    return store_us - lease_now_store_us_ + lease_now_own_us_;
+  }
+  // Adds "clock": "server" to a history event whose times the last LeaseNow
+  // read from the server's clock while this process's own clock is skewed
+  // (Clock::Skewed): checkers then take those times as they are, instead of
+  // removing the process's skew from them (sim/invariants/checker_support.h).
+  void MarkClock(nlohmann::json& event) const {
+    if (server_clock_) event["clock"] = "server";
+  }
 
   // History events and probes of the transaction under way: kept until it
   // commits (Flush) or dropped with it (Discard).
@@ -163,6 +182,11 @@ class PgStore : public Store {
 
   std::vector<nlohmann::json> staged_;
   std::vector<std::string> staged_probes_;
+  // Of the last LeaseNow: the store's clock it returned, this process's own
+  // clock read just before, and whether the two are apart on purpose.
+  int64_t lease_now_store_us_ = 0;
+  int64_t lease_now_own_us_ = 0;
+  bool server_clock_ = false;
 };
 
 // The libpq connection timeout of the backend in ms: $SWARM_PG_TIMEOUT_MS,

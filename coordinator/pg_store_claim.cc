@@ -186,9 +186,10 @@ Result<Grant> PgStore::GrantLocked(const ItemState& previous, const std::string&
                               {"token", token},     {"lease_until_us", lease_until},
                               {"now_us", now},      {"attempt", attempts}};
     if (!previous.skill.empty()) granted["skill"] = previous.skill;
+    MarkClock(granted);
     probe_->Emit(granted);
   }
-  return Grant{previous.id, agent, token, lease_until, attempts, previous.payload};
+  return Grant{previous.id, agent, token, OwnDeadline(lease_until), attempts, previous.payload};
 }
 
 Status PgStore::ExpireLocked(ItemState& s, std::string_view who, ReapReport* report) {

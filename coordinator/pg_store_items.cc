@@ -94,11 +94,14 @@ Status PgStore::Renew(Grant& grant) {
                          {pg::P(grant.item), pg::P(lease_until)});
   if (!rows.ok()) return rows.status();
   SWARM_RETURN_IF_ERROR(txn.Commit());
-  grant.lease_until_us = lease_until;
+  grant.lease_until_us = OwnDeadline(lease_until);
   probe_->Reached(probe::kRenewOk);
   if (probe_->recording()) {
-    probe_->Emit({{"type", "renew_ok"}, {"item", grant.item}, {"agent", grant.agent},
-                  {"token", grant.token}, {"lease_until_us", lease_until}, {"now_us", *now}});
+    nlohmann::json renewed = {{"type", "renew_ok"},        {"item", grant.item},
+                              {"agent", grant.agent},      {"token", grant.token},
+                              {"lease_until_us", lease_until}, {"now_us", *now}};
+    MarkClock(renewed);
+    probe_->Emit(renewed);
   }
   return Status::Ok();
 }

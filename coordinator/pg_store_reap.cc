@@ -107,9 +107,14 @@ Result<ReapReport> PgStore::Reap(const ReapOptions& options) {
     SWARM_RETURN_IF_ERROR(txn.Commit());
     probe_->Reached(probe::kDeclareDead);
     if (probe_->recording()) {
-      probe_->Emit({{"type", "agent_dead"}, {"agent", id},
-                    {"last_heartbeat_us", fresh->heartbeat_us}, {"now_us", *now},
-                    {"agent_timeout_ms", config_.agent_timeout_ms}, {"reason", fresh->reason}});
+      nlohmann::json dead = {{"type", "agent_dead"},
+                             {"agent", id},
+                             {"last_heartbeat_us", fresh->heartbeat_us},
+                             {"now_us", *now},
+                             {"agent_timeout_ms", config_.agent_timeout_ms},
+                             {"reason", fresh->reason}};
+      MarkClock(dead);
+      probe_->Emit(dead);
     }
     report.agents_dead.push_back(id);
   }

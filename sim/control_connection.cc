@@ -332,9 +332,10 @@ ControlConnection::Read ControlConnection::Drain(const EventFn& on_event, std::s
   }
 }
 
-bool ControlConnection::Go(int64_t now_us, int64_t boot_us, bool timed_out) {
+bool ControlConnection::Go(int64_t now_us, int64_t boot_us, int64_t server_us, bool timed_out) {
   std::string reply = R"({"go":true,"now":)" + std::to_string(now_us);
   if (boot_us != now_us) reply += R"(,"boot":)" + std::to_string(boot_us);
+  if (server_us != boot_us) reply += R"(,"server":)" + std::to_string(server_us);
   if (timed_out) reply += R"(,"timed_out":true)";
   reply += "}\n";
   return base::SendAll(fd_, reply);

@@ -91,9 +91,11 @@ class ControlConnection {
   // drained for now).
   Read Drain(const EventFn& on_event, std::string* error);
   // Answers the parked process: its wall clock reads `now_us`, its boot clock
-  // `boot_us` (sent only when it differs, control_protocol.h); `timed_out`:
-  // the command it said "spawned" for was ended at its timeout.
-  bool Go(int64_t now_us, int64_t boot_us, bool timed_out = false);
+  // `boot_us` (sent only when it differs, control_protocol.h), the database
+  // server's clock `server_us` (sent only when it differs from `boot_us`: the
+  // process's clock is skewed in a run with a server); `timed_out`: the
+  // command it said "spawned" for was ended at its timeout.
+  bool Go(int64_t now_us, int64_t boot_us, int64_t server_us, bool timed_out = false);
 
   int fd() const { return fd_; }
 

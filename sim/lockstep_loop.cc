@@ -49,7 +49,11 @@ bool Engine::Step(Proc& p) {
   if (was.kind == Parked::Kind::kCommand) p.command.clear();  // its command has ended
   p.command_timed_out = false;
   const int64_t boot = p.ClockAt(now_, T());
-  if (!p.conn->Go(boot + p.wall_step_us, boot, timed_out)) {
+  // The database server's clock is the simulated clock itself: a skewed
+  // process's clock is off it, and a store that judges leases on the
+  // server's clock reads it from the answer (docs/protocol.md).
+  const int64_t server = db_ != nullptr ? now_ : boot;
+  if (!p.conn->Go(boot + p.wall_step_us, boot, server, timed_out)) {
     OnClosed(p);
     return result_.error.empty();
   }

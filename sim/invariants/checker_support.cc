@@ -54,6 +54,11 @@ void ProcessClocks::Observe(const TraceEvent& event) {
   }
 }
 
+bool ProcessClocks::OnServerClock(const TraceEvent& event) {
+  auto clock = event.fields.find("clock");
+  return clock != event.fields.end() && clock->is_string() && *clock == "server";
+}
+
 int64_t ProcessClocks::SkewAt(const std::string& proc, int64_t t) const {
   if (skew_.empty()) return 0;
   auto it = skew_.find(proc);

@@ -87,6 +87,15 @@ class ProcessClocks {
   int64_t Unskew(const std::string& proc, int64_t reading, int64_t t) const {
     return reading - SkewAt(proc, t);
   }
+  // Whether `event`'s clock readings are its database server's, not its
+  // process's ("clock": "server": a store that keeps leases on the server's
+  // clock, docs/postgres.md): they carry no skew of the process.
+  static bool OnServerClock(const TraceEvent& event);
+  // A reading `event` carries from `proc`'s clock, on the unskewed clock;
+  // as it is when the event says it is on the server's clock.
+  int64_t Unskew(const TraceEvent& event, const std::string& proc, int64_t reading) const {
+    return OnServerClock(event) ? reading : Unskew(proc, reading, event.t);
+  }
 
  private:
   struct Skew {

@@ -27,7 +27,8 @@ void NoFalseDeath::Observe(const TraceEvent& event) {
   if (type == "heartbeat") {
     if (!event.fields.contains("at_us")) return;
     const int64_t at = IntField(event.fields, "at_us");
-    const Beat beat{at, clocks_.Unskew(event.proc, at, event.t), event.seq, event.t};
+    const Beat beat{at, clocks_.Unskew(event, event.proc, at), event.seq, event.t,
+                    checker::ProcessClocks::OnServerClock(event)};
     auto [it, inserted] = beats_.try_emplace(event.agent, beat);
     if (!inserted && at >= it->second.at_us) it->second = beat;
   } else if (type == "agent_dead") {
@@ -44,7 +45,7 @@ void NoFalseDeath::OnDead(const TraceEvent& event) {
   if (timeout_ms <= 0) return;
   const int64_t now = event.now_us;
   // On the unskewed clock: a heartbeat written after `since` is recent.
-  const int64_t declared_at = clocks_.Unskew(event.proc, now, event.t);
+  const int64_t declared_at = clocks_.Unskew(event, event.proc, now);
   const int64_t since = declared_at - timeout_ms * 1000;
   const std::string& reason = StrField(event.fields, "reason");
   const std::string declared =
@@ -63,7 +64,10 @@ void NoFalseDeath::OnDead(const TraceEvent& event) {
   }
   if (event.fields.contains("last_heartbeat_us")) {
     const int64_t last = IntField(event.fields, "last_heartbeat_us");
-    const int64_t last_run = clocks_.Unskew(event.agent, last, event.t);
+    // Stamped with the clock the agent's heartbeats carry.
+    const bool on_server = checker::ProcessClocks::OnServerClock(event) ||
+                           (beat != beats_.end() && beat->second.server_clock);
+    const int64_t last_run = on_server ? last : clocks_.Unskew(event.agent, last, event.t);
     if (last_run > since) {
       violations_.Report(
           fmt::format("{} although its own last_heartbeat_us is {} the declaration, within "

@@ -46,6 +46,7 @@ class NoFalseDeath final : public Invariant {
     int64_t at_run = 0; // at_us on the unskewed clock
     uint64_t seq = 0;
     int64_t t = 0;
+    bool server_clock = false;  // at_us is on the database server's clock
   };
 
   void OnDead(const TraceEvent& event);

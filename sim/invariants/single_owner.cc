@@ -17,7 +17,7 @@ void SingleOwner::Observe(const TraceEvent& event) {
   } else if (type == "renew_ok") {
     auto it = latest_.find(event.item);
     if (it != latest_.end() && it->second.token == event.token && !it->second.ended) {
-      it->second.lease_until_us = clocks_.Unskew(event.proc, event.lease_until_us, event.t);
+      it->second.lease_until_us = clocks_.Unskew(event, event.proc, event.lease_until_us);
       it->second.renewed = true;
       it->second.renew_seq = event.seq;
     }
@@ -53,8 +53,8 @@ void SingleOwner::OnClaim(const TraceEvent& event) {
   const bool has_now = event.fields.contains("now_us");
   const bool dated = has_now || lease_us_ >= 0;
   // Both times on the unskewed clock (the same as read without clock_skew).
-  const int64_t now = clocks_.Unskew(
-      event.proc, has_now ? event.now_us : event.lease_until_us - lease_us_, event.t);
+  const int64_t now =
+      clocks_.Unskew(event, event.proc, has_now ? event.now_us : event.lease_until_us - lease_us_);
   if (dated && !clock_offset_) clock_offset_ = now - event.t;
   auto [it, inserted] = latest_.try_emplace(event.item);
   Grant& previous = it->second;
@@ -88,7 +88,7 @@ void SingleOwner::OnClaim(const TraceEvent& event) {
   }
   held_[event.agent].push_back(event.item);
   previous = Grant{event.agent, event.proc, event.token,
-                   clocks_.Unskew(event.proc, event.lease_until_us, event.t), event.seq, false, 0,
+                   clocks_.Unskew(event, event.proc, event.lease_until_us), event.seq, false, 0,
                    false};
 }
 

@@ -33,6 +33,11 @@
 // (CLOCK_BOOTTIME with a fixed anchor, what "now" would read without the
 // steps). A process that keeps time on a clock that never steps reads "boot"
 // when it is there and "now" otherwise; without a step both are the same.
+// In a run with a database server (docs/postgres.md) the reply of a process
+// whose clock is skewed (the clock_skew fault) also carries "server": the
+// server's clock, which is the simulated clock without any process's skew. A
+// store that judges leases on its server's clock reads it there; without the
+// field it is "boot" (or "now").
 //
 // In freerun mode (kModeEnv=freerun) nothing is ever answered: the process
 // runs on real time, its yield points are inert, and it only sends "hello"
@@ -78,6 +83,7 @@ inline constexpr const char* kEvent = "event";
 inline constexpr const char* kGo = "go";
 inline constexpr const char* kNow = "now";
 inline constexpr const char* kBoot = "boot";
+inline constexpr const char* kServer = "server";
 inline constexpr const char* kMonoUs = "mono_us";
 inline constexpr const char* kSpawned = "spawned";
 inline constexpr const char* kTimeoutMs = "timeout_ms";

@@ -78,10 +78,10 @@ struct Mutant {
 
 // Every mutant, in the order of tests/mutants/README.md.
 const std::vector<Mutant>& AllMutants();
-// The mutants of the PostgreSQL backend (pg_mutant_store.h), listed apart
-// (swarm-mutant --list-postgres) until scenarios on that backend catch them.
+// Those of them of the PostgreSQL backend (pg_mutant_store.h; named pg_*),
+// which also swarm-mutant --list-postgres prints.
 const std::vector<Mutant>& PostgresMutants();
-// nullptr when there is no mutant of that name (in either list).
+// nullptr when there is no mutant of that name.
 const Mutant* FindMutant(std::string_view name);
 
 }  // namespace swarm::mutants

@@ -65,6 +65,10 @@ const std::vector<ZooCase>& Zoo() {
        {1, 2, 3}},
       {"spin_wait", "spin_wait.json", {"progress"}, {1, 2, 3}},
       {"submit_from_count", "submit_from_count.json", {"no_lost_submission"}, {1, 2, 3}},
+      {"pg_check_then_update", "pg_check_then_update.json", {"single_owner"}, {2, 3, 4}},
+      {"pg_no_token_check", "pg_no_token_check.json", {"exactly_once_effect", "single_owner"},
+       {1, 2, 4}},
+      {"pg_local_clock_lease", "pg_local_clock_lease.json", {"single_owner"}, {1, 2, 3}},
   };
   return zoo;
 }

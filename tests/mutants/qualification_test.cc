@@ -6,7 +6,7 @@
 // printed reproduce command fails again with that invariant; a failure of
 // the family's largest member must shrink too (explore --shrink). And the
 // reference coordinator must pass the same family over at least 200 drawn
-// scenarios: no false positives.
+// scenarios (30 for the families on PostgreSQL): no false positives.
 //
 // CI budget by default; FAULTLINE_QUALIFY_LONG=1 explores with five master
 // seeds per mutant and 1000 reference scenarios per family.
@@ -31,10 +31,16 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
+// A family on PostgreSQL starts a database server for every run (a copy of
+// a cached cluster, a fraction of a second, but 200 of them are minutes on
+// the shared CI cores): the reference runs fewer of them in the CI budget.
+constexpr int kPostgresReferenceRuns = 30;
+
 struct Expectation {
   const char* mutant;
   std::vector<std::string> invariants;  // the failure mode's invariants: any one of them
   bool claim_race;                      // must shrink to 2 agents and 1 item
+  int reference_runs = 200;             // drawn scenarios the reference passes (CI budget)
 };
 
 // The mapping of tests/mutants/README.md: which invariant names each
@@ -60,6 +66,10 @@ const std::vector<Expectation>& Expectations() {
       {"in_place_complete", {"no_torn_state", "no_acknowledged_loss"}, false},
       {"spin_wait", {"progress"}, false},
       {"submit_from_count", {"no_lost_submission"}, false},
+      {"pg_check_then_update", {"single_owner"}, true, kPostgresReferenceRuns},
+      {"pg_no_token_check", {"exactly_once_effect", "single_owner"}, false,
+       kPostgresReferenceRuns},
+      {"pg_local_clock_lease", {"single_owner"}, false, kPostgresReferenceRuns},
   };
   return all;
 }
@@ -86,7 +96,7 @@ constexpr int kShrinkBudgetS = 60;
 std::vector<uint64_t> MasterSeeds() {
   return Long() ? std::vector<uint64_t>{1, 2, 3, 4, 5} : std::vector<uint64_t>{1};
 }
-int ReferenceRuns() { return Long() ? 1000 : 200; }
+int ReferenceRuns(const Expectation& e) { return Long() ? 1000 : e.reference_runs; }
 
 std::string Scenario(const std::string& mutant) {
   return std::string(MUTANT_SCENARIO_DIR) + "/" + mutant + ".json";
@@ -294,9 +304,11 @@ TEST_P(QualificationTest, ReferenceCoordinatorPassesTheFamily) {
   const std::string mutant = GetParam();
   // A mutant missing from the binary is a failure: skipping would pass its CTest.
   ASSERT_TRUE(Listed(mutant)) << "swarm-mutant --list does not report " << mutant;
+  const Expectation* e = Find(mutant);
+  ASSERT_NE(e, nullptr);
   ScopedEnv env("SWARM_MUTANT", nullptr);
   const std::string out = tmp_ / ("reference-" + mutant);
-  const int runs = ReferenceRuns();
+  const int runs = ReferenceRuns(*e);
   const testing::Ran explored = Explore(
       SWARM_BIN, out,
       {"--seed", "1", "--runs", std::to_string(runs), "--time-budget", "3600"});

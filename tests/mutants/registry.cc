@@ -13,25 +13,27 @@ const std::vector<Mutant>& AllMutants() {
       ModelRetryHot(), SkipFileFsync(), SkipDirFsync(), InPlaceComplete(),
       SpinWait(),
       SubmitFromCount(),
+      // Of the PostgreSQL backend (also PostgresMutants()).
+      PgCheckThenUpdate(), PgNoTokenCheck(), PgLocalClockLease(),
   };
   return all;
 }
 
 const std::vector<Mutant>& PostgresMutants() {
-  static const std::vector<Mutant> all = {
-      PgCheckThenUpdate(),
-      PgNoTokenCheck(),
-      PgLocalClockLease(),
-  };
+  static const std::vector<Mutant> all = [] {
+    std::vector<Mutant> pg;
+    for (const Mutant& m : AllMutants()) {
+      if (std::string_view(m.name).substr(0, 3) == "pg_") pg.push_back(m);
+    }
+    return pg;
+  }();
   return all;
 }
 
 const Mutant* FindMutant(std::string_view name) {
-  for (const auto* all : {&AllMutants(), &PostgresMutants()}) {
-    auto it = std::find_if(all->begin(), all->end(), [&](const Mutant& m) { return m.name == name; });
-    if (it != all->end()) return &*it;
-  }
-  return nullptr;
+  const std::vector<Mutant>& all = AllMutants();
+  auto it = std::find_if(all.begin(), all.end(), [&](const Mutant& m) { return m.name == name; });
+  return it == all.end() ? nullptr : &*it;
 }
 
 }  // namespace swarm::mutants

@@ -58,9 +58,7 @@ int Fail(std::string_view cmd, const Status& s) {
 
 std::string MutantNames() {
   std::string names;
-  for (const auto* list : {&AllMutants(), &PostgresMutants()}) {
-    for (const Mutant& m : *list) names += std::string(names.empty() ? "" : ", ") + m.name;
-  }
+  for (const Mutant& m : AllMutants()) names += std::string(names.empty() ? "" : ", ") + m.name;
   return names;
 }
 

@@ -58,7 +58,7 @@ TEST_F(ControlConnectionTest, EventsInOrderThenTheParkingMessage) {
 
 TEST_F(ControlConnectionTest, GoCarriesTheSimulatedTime) {
   ControlConnection c(sv_[0]);
-  ASSERT_TRUE(c.Go(1234567, 1234567));
+  ASSERT_TRUE(c.Go(1234567, 1234567, 1234567));
   char buf[64] = {};
   ASSERT_GT(read(sv_[1], buf, sizeof buf - 1), 0);
   EXPECT_EQ(std::string(buf), "{\"go\":true,\"now\":1234567}\n");
@@ -66,10 +66,18 @@ TEST_F(ControlConnectionTest, GoCarriesTheSimulatedTime) {
 
 TEST_F(ControlConnectionTest, ASteppedWallClockAlsoSendsTheBootClock) {
   ControlConnection c(sv_[0]);
-  ASSERT_TRUE(c.Go(11234567, 1234567));
+  ASSERT_TRUE(c.Go(11234567, 1234567, 1234567));
   char buf[64] = {};
   ASSERT_GT(read(sv_[1], buf, sizeof buf - 1), 0);
   EXPECT_EQ(std::string(buf), "{\"go\":true,\"now\":11234567,\"boot\":1234567}\n");
+}
+
+TEST_F(ControlConnectionTest, ASkewedClockInARunWithADatabaseAlsoSendsTheServerClock) {
+  ControlConnection c(sv_[0]);
+  ASSERT_TRUE(c.Go(1734567, 1734567, 1234567));
+  char buf[80] = {};
+  ASSERT_GT(read(sv_[1], buf, sizeof buf - 1), 0);
+  EXPECT_EQ(std::string(buf), "{\"go\":true,\"now\":1734567,\"server\":1234567}\n");
 }
 
 TEST_F(ControlConnectionTest, TimeoutClosedAndBadMessages) {

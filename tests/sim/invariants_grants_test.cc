@@ -78,6 +78,24 @@ TEST(SingleOwnerTest, ATakeoverByAClockAheadIsJudgedOnTheUnskewedClock) {
   EXPECT_TRUE(Check<SingleOwner>({Claim(1, "w1", "a1", 1, 1000, 4000), early}).empty());
 }
 
+// A store that keeps leases on its database server's clock says so
+// ("clock": "server"): a2's clock runs 2 s ahead, but its claim's times are
+// the server's, so they are taken as they are, not moved back by the skew.
+TEST(SingleOwnerTest, TimesOnTheServersClockKeepNoSkew) {
+  json skew = Ev(0, 0, "fault", {{"kind", "clock_skew"}, {"index", 0}, {"agent", "a2"},
+                                 {"offset_us", 2000 * kMs}, {"drift_ppm", 0}});
+  json on_time = Claim(2, "w1", "a2", 2, 4000, 7000);
+  on_time["clock"] = "server";
+  EXPECT_TRUE(Check<SingleOwner>({skew, Claim(1, "w1", "a1", 1, 1000, 4000), on_time}).empty());
+  // Unmarked, the same times would be a2's own clock: 2 s early, a violation.
+  on_time.erase("clock");
+  EXPECT_EQ(Check<SingleOwner>({skew, Claim(1, "w1", "a1", 1, 1000, 4000), on_time}).size(), 1u);
+  // A takeover before the lease ran out on the server's clock is caught.
+  json early = Claim(2, "w1", "a2", 2, 3000, 6000);
+  early["clock"] = "server";
+  EXPECT_EQ(Check<SingleOwner>({skew, Claim(1, "w1", "a1", 1, 1000, 4000), early}).size(), 1u);
+}
+
 // Freerun stamps "t" when an event is sent, a little after the clock was
 // read: a renewal sent 10 ms late must not push the holder's lease 10 ms into
 // a takeover that came exactly when it ran out.
