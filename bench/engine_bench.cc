@@ -11,7 +11,10 @@
 // Lockstep runs are measured with each CPU placement (sim/lockstep_cpu.h),
 // side by side in one process so that all see the same machine: pin:0 the
 // default (never placed, as lockstep always ran), pin:1 "auto" (measure and
-// choose), pin:2 on one CPU.
+// choose), pin:2 on one CPU; and with the heartbeat's own-state yield points
+// passed (pass:1, "scheduler": {"own_state": "pass"}, the default) or decided
+// like every other point (pass:0, "park", as lockstep ran before), so that
+// before and after are measured in one run.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -69,6 +72,7 @@ void BM_LockstepSteps(benchmark::State& state) {
   const int agents = static_cast<int>(state.range(0));
   SetPin(state.range(1));
   ResolvedScenario s = Base(agents, 2000);
+  s.own_state = state.range(2) != 0 ? "pass" : "park";
   s.work_min_ms = 1;
   s.work_max_ms = 5;
   double steps = 0, loop_ms = 0, round_trips = 0;
@@ -94,12 +98,13 @@ void BM_LockstepSteps(benchmark::State& state) {
   state.counters["steps_per_rt"] = steps / (loop_ms / 1000.0) / (round_trips / n);
 }
 BENCHMARK(BM_LockstepSteps)
-    ->ArgNames({"agents", "pin"})
-    ->Args({1, 1})
-    ->Args({8, 1})
-    ->Args({64, 0})
-    ->Args({64, 1})
-    ->Args({64, 2})
+    ->ArgNames({"agents", "pin", "pass"})
+    ->Args({1, 1, 1})
+    ->Args({8, 1, 1})
+    ->Args({64, 0, 0})
+    ->Args({64, 0, 1})
+    ->Args({64, 1, 1})
+    ->Args({64, 2, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
@@ -125,18 +130,27 @@ void BM_SimTimeSpeedup(benchmark::State& state) {
   // time, with 3 s leases renewed every 1.5 s and heartbeats every 500 ms.
   SetPin(state.range(0));
   ResolvedScenario s = Base(64, 2000);
+  s.own_state = state.range(1) != 0 ? "pass" : "park";
   s.work_min_ms = 16'000;
   s.work_max_ms = 20'000;
   s.sim_ms = 900'000;
-  double sim_ms = 0;
-  for (auto _ : state) sim_ms += RunOnce(s, state).sim_ms;
+  double sim_ms = 0, steps = 0;
+  for (auto _ : state) {
+    const Outcome o = RunOnce(s, state);
+    sim_ms += o.sim_ms;
+    steps += o.steps;
+  }
   state.counters["sim_s"] = sim_ms / 1000.0 / static_cast<double>(state.iterations());
+  // Scheduling decisions per simulated second: what passing own-state points
+  // cuts.
+  state.counters["steps_per_sim_s"] = steps / (sim_ms / 1000.0);
   state.counters["speedup"] = benchmark::Counter(sim_ms / 1000.0, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SimTimeSpeedup)
-    ->ArgName("pin")
-    ->Arg(0)
-    ->Arg(1)
+    ->ArgNames({"pin", "pass"})
+    ->Args({0, 0})
+    ->Args({0, 1})
+    ->Args({1, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);

@@ -52,8 +52,24 @@ void ControlChannel::SleepMicros(int64_t micros) {
   AwaitGo();
 }
 
+void ControlChannel::PassPoints(std::string_view points) {
+  pass_.clear();
+  while (!points.empty()) {
+    const size_t comma = points.find(',');
+    const std::string_view one = points.substr(0, comma);
+    if (!one.empty()) pass_.emplace_back(one);
+    points = comma == std::string_view::npos ? std::string_view() : points.substr(comma + 1);
+  }
+}
+
 void ControlChannel::Yield(std::string_view point, std::string_view item) {
   if (!lockstep_) return;
+  // A point of the process's own state the simulator said it need not decide
+  // at: going on at once is what its "go" would have done (nothing else runs
+  // in between, and the clock it would send is the one this process holds).
+  for (const std::string& pass : pass_) {
+    if (pass == point) return;
+  }
   Send({{proto::kYield, point}, {proto::kItem, item}});
   AwaitGo();
 }
@@ -143,6 +159,9 @@ Runtime MakeRuntimeFromEnvironment(std::string_view role, std::string_view id) {
       bool lockstep = mode == nullptr || std::string_view(mode) != proto::kFreerun;
       rt.channel = std::make_unique<ControlChannel>(static_cast<int>(fd), role, id, lockstep);
       if (!lockstep) ApplyClockSkew(*rt.channel);
+      if (const char* pass = std::getenv(proto::kPassPointsEnv); lockstep && pass != nullptr) {
+        rt.channel->PassPoints(pass);
+      }
       rt.clock = rt.channel.get();
       rt.probe = rt.channel.get();
       return rt;

@@ -13,6 +13,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "coordinator/clock.h"
 #include "coordinator/probe.h"
@@ -43,6 +45,9 @@ class ControlChannel final : public Clock, public Probe {
   // Freerun: the clock reads the real clock + offset_us, drifting by
   // drift_ppm from now on (kClockSkewEnv; the clock_skew fault).
   void SkewRealClock(int64_t offset_us, int64_t drift_ppm);
+  // Lockstep: yields at these points return at once, without a message
+  // (protocol::kPassPointsEnv). A comma-separated list; "" passes none.
+  void PassPoints(std::string_view points);
 
  private:
   void Send(const nlohmann::json& message);
@@ -59,6 +64,7 @@ class ControlChannel final : public Clock, public Probe {
   int64_t skew_drift_ppm_ = 0;
   int64_t skew_origin_us_ = 0;  // real clock when the skew began
   std::string buffer_;
+  std::vector<std::string> pass_;  // lockstep: points passed without parking
 };
 
 // The clock and probe a coordinator process runs with: a ControlChannel when

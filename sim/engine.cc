@@ -143,6 +143,11 @@ EngineResult Engine::Run() {
                     {"agents", s_.agents},
                     {"items", s_.items}});
   if (interposed_) run_start["interleave"] = "syscalls";
+  // The trace says which points were passed: a run with other passed points
+  // takes other steps, and its trace differs from here on.
+  if (const std::vector<std::string> passed = PassedPoints(); !passed.empty()) {
+    run_start["passed_points"] = passed;
+  }
   Emit("sim", std::move(run_start));
   if (set_up) {
     // Before any process runs, so that every claim can be judged against

@@ -330,6 +330,10 @@ class Engine {
   // The endpoints' end: what the collector received and the spools still hold.
   void EndpointsEnd();
   bool Spawn(Proc& p);
+  // Lockstep with "own_state": "pass": the points of protocol::point::kOwnState
+  // the run's processes pass without parking, those no fault of the scenario
+  // names in its options; empty otherwise (docs/determinism.md).
+  std::vector<std::string> PassedPoints() const;
   // --- work arrivals (engine_arrivals.cc) ---
   // Setup: one process per submitter of "work"/"arrivals", not started yet.
   bool SetupArrivals();

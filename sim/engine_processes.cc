@@ -72,6 +72,34 @@ bool Engine::LimitFiles(const std::string& id, int limit) {
   return prlimit(p->pid, RLIMIT_NOFILE, &rl, nullptr) == 0;
 }
 
+namespace {
+
+// Whether `point` is a string anywhere in `options` (a fault that acts at a
+// point names it in an option: crash_at's and power_loss's "point").
+bool Names(const nlohmann::json& options, const std::string& point) {
+  if (options.is_string()) return options.get_ref<const std::string&>() == point;
+  if (!options.is_structured()) return false;
+  for (const nlohmann::json& value : options) {
+    if (Names(value, point)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> Engine::PassedPoints() const {
+  std::vector<std::string> passed;
+  // The points are the reference coordinator's; another system's processes
+  // park wherever they yield.
+  if (!lockstep_ || s_.own_state != "pass" || external_sut()) return passed;
+  for (const char* point : protocol::point::kOwnState) {
+    const bool named = std::any_of(s_.faults.begin(), s_.faults.end(),
+                                   [&](const FaultInstance& f) { return Names(f.options, point); });
+    if (!named) passed.emplace_back(point);
+  }
+  return passed;
+}
+
 bool Engine::Spawn(Proc& p) {
   SpawnSpec spec;
   spec.id = p.id;
@@ -86,6 +114,9 @@ bool Engine::Spawn(Proc& p) {
                           fmt::format("{}:{}", p.skew_offset_us, p.skew_drift_ppm));
   }
   if (!lockstep_ && p.step_page) AddWallClockEnv(p, &spec.env);
+  if (const std::vector<std::string> passed = PassedPoints(); !passed.empty()) {
+    spec.env.emplace_back(protocol::kPassPointsEnv, fmt::format("{}", fmt::join(passed, ",")));
+  }
   spec.log_path = o_.log_dir + "/" + p.id + ".log";
   spec.control_channel = true;
   spec.nofile_limit = p.nofile_limit;

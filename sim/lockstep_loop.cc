@@ -143,6 +143,12 @@ EngineResult::End Engine::LockstepLoop() {
   int64_t wall_deadline = start_mono_ + s_.wall_ms * 1000;  // moved on by stops
   const int64_t sim_deadline = kSimEpochUs + s_.sim_ms * 1000;
   std::vector<size_t> runnable;
+  // A snapshot every kSnapshotEverySteps decisions, or every half as many
+  // where the heartbeat's points are passed: fewer decisions then cover the
+  // same work, and the snapshots must not get sparser for it (at most 32
+  // steps on shared state between two; docs/determinism.md).
+  const uint64_t snapshot_every =
+      PassedPoints().empty() ? kSnapshotEverySteps : kSnapshotEverySteps / 2;
   for (;;) {
     if (Interrupted()) return EngineResult::End::kInterrupted;
     if (!result_.error.empty()) return EngineResult::End::kHarnessError;
@@ -193,7 +199,7 @@ EngineResult::End Engine::LockstepLoop() {
       wall_deadline += StopPoint(picked);
       if (!StepInterposed(picked)) return EngineResult::End::kHarnessError;
       AfterStepPlacement();
-      if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
+      if (result_.steps % snapshot_every == 0) Snapshot();
       continue;
     }
     Proc& p = procs_[picked];
@@ -214,7 +220,7 @@ EngineResult::End Engine::LockstepLoop() {
                          yielded ? p.parked.point : std::string(), p.parked.item)) {
       return EngineResult::End::kLivelock;
     }
-    if (result_.steps % kSnapshotEverySteps == 0) Snapshot();
+    if (result_.steps % snapshot_every == 0) Snapshot();
   }
 }
 

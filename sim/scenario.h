@@ -106,6 +106,11 @@ struct ResolvedScenario : ScenarioSettings {
   // scheduler (lockstep)
   std::string scheduler = "random";  // "random" | "pct"
   int pct_depth = 3;
+  // "pass": processes pass the yield points of their own state
+  // (protocol::point::kOwnState) without a scheduling decision, unless a
+  // fault names the point; "park": they park there like anywhere else
+  // (docs/determinism.md, "Performance").
+  std::string own_state = "pass";
   std::vector<FaultInstance> faults;
   std::vector<std::string> invariants;  // by name, each at most once
   // "expect": probes a run must reach (any hit) and "sometimes" conditions

@@ -88,6 +88,7 @@ ResolvedScenario Resolve(const Scenario& scenario, const Catalog& catalog, uint6
   r.store = value("", "store").get<std::string>();
   r.scheduler = value("scheduler", "kind").get<std::string>();
   r.pct_depth = static_cast<int>(draw("scheduler", "depth"));
+  r.own_state = value("scheduler", "own_state").get<std::string>();
 
   const auto faults = doc.find("faults");
   for (size_t i = 0; faults != doc.end() && i < faults->size(); ++i) {
@@ -157,7 +158,7 @@ json ResolvedScenario::ToJson() const {
                                                : json::array({work_min_ms, work_max_ms})}}},
       {"work", {{"items", items}}},
       {"reaper", reaper},
-      {"scheduler", {{"kind", scheduler}, {"depth", pct_depth}}},
+      {"scheduler", {{"kind", scheduler}, {"depth", pct_depth}, {"own_state", own_state}}},
       {"faults", std::move(fault_list)},
       {"limits",
        {{"sim_ms", sim_ms},

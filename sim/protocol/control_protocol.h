@@ -62,6 +62,12 @@ inline constexpr const char* kModeEnv = "FAULTLINE_MODE";  // "lockstep" (defaul
 // simulator applies the same skew to the "now" it sends.
 inline constexpr const char* kClockSkewEnv = "FAULTLINE_CLOCK_SKEW";
 inline constexpr const char* kFreerun = "freerun";
+// Lockstep only: the yield points (comma-separated, from point::kOwnState)
+// this process may pass without parking: it sends no "yield" there and goes
+// on as if answered at once, its clock unchanged. Every other point, and
+// every sleep, parks as before. A process that ignores the variable parks at
+// every point, which is equally correct (only slower).
+inline constexpr const char* kPassPointsEnv = "FAULTLINE_PASS_POINTS";
 
 inline constexpr const char* kProbeEvent = "probe";
 // A command run by the command adapter reports a probe with a line
@@ -129,6 +135,14 @@ inline constexpr const char* kOpProgress = "op.progress";
 inline constexpr const char* kOpComplete = "op.complete";
 inline constexpr const char* kOpRelease = "op.release";
 inline constexpr const char* kOpReap = "op.reap";
+
+// Points of a step that touches only the process's own state: a heartbeat
+// locks, reads and rewrites the agent's own record (the reaper reads that
+// record without its lock, and takes the lock only to mark the agent dead).
+// In lockstep the simulator may let a process pass them without parking
+// (kPassPointsEnv, docs/determinism.md, "Performance"): the heartbeat is then
+// one step with the wake-up before it, not three.
+inline constexpr const char* kOwnState[] = {kHeartbeatLocked, kHeartbeatWritten};
 
 // Every point above, for validation and listings.
 inline constexpr const char* kAll[] = {

@@ -67,6 +67,32 @@ TEST(ControlChannelTest, SpeaksTheProtocolAndRunsOnSimulatedTime) {
   EXPECT_EQ(lines[3], R"({"sleep_us":1000})");
 }
 
+TEST(ControlChannelTest, PassedPointsSendNothingAndKeepTheClock) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  std::vector<std::string> lines;
+  std::thread sim(FakeSim, sv[1], &lines, int64_t{0});
+  {
+    ControlChannel ch(sv[0], "agent", "a1");
+    ch.PassPoints("heartbeat.locked,,heartbeat.written");
+    ch.Yield("heartbeat.locked", "");
+    ch.Emit({{"type", "heartbeat"}, {"agent", "a1"}});
+    ch.Yield("heartbeat.written", "");
+    EXPECT_EQ(ch.NowMicros(), 5000) << "a passed point is no answer: the clock stays";
+    ch.Yield("heartbeat", "");  // a prefix of a passed point is not one
+    EXPECT_EQ(ch.NowMicros(), 5001);
+    ch.PassPoints("");
+    ch.Yield("heartbeat.locked", "");
+    EXPECT_EQ(ch.NowMicros(), 5002);
+  }
+  sim.join();
+  close(sv[1]);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1], R"({"event":{"agent":"a1","type":"heartbeat"}})");
+  EXPECT_EQ(lines[2], R"({"item":"","yield":"heartbeat"})");
+  EXPECT_EQ(lines[3], R"({"item":"","yield":"heartbeat.locked"})");
+}
+
 TEST(ControlChannelTest, AfterAWallClockStepTheClockReadsTheBootClock) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);

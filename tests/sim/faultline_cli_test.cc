@@ -41,6 +41,48 @@ TEST_F(FaultlineCliTest, SameSeedSameTraceOtherSeedOtherTrace) {
       << r.output;
 }
 
+// "scheduler": {"own_state": "pass"} (the default) lets a heartbeat run as
+// one step with its wake-up; "park" decides at both of its points. A point a
+// fault names is never passed, so a crash there still lands.
+TEST_F(FaultlineCliTest, OwnStatePointsArePassedUnlessAFaultNamesThem) {
+  auto scenario = [](const std::string& own_state, const std::string& faults) {
+    return R"({"name": "beats", "seed": 5,
+      "coordinator": {"lease_ms": 1000, "heartbeat_ms": 100, "reap_interval_ms": 300,
+                      "agent_timeout_ms": 600},
+      "agents": {"count": 3, "work_ms": [200, 400]}, "work": {"items": 12},
+      "scheduler": {"own_state": ")" + own_state + R"("}, "faults": [)" + faults + "]}";
+  };
+  auto steps = [&](const std::string& dir) { return Verdict(dir)["stats"]["steps"].get<int64_t>(); };
+  auto heartbeats = [](const std::string& dir) {
+    int64_t n = 0;
+    for (const nlohmann::json& e : Trace(dir)) n += e["type"] == "heartbeat";
+    return n;
+  };
+  std::string out = tmp_ / "out";
+  Ran pass = Faultline({"run", Write("pass.json", scenario("pass", "")), "--out", out + "/pass",
+                        "--check-determinism"});
+  ASSERT_EQ(pass.exit.code, 0) << pass.output;
+  Ran park = Faultline({"run", Write("park.json", scenario("park", "")), "--out", out + "/park"});
+  ASSERT_EQ(park.exit.code, 0) << park.output;
+  const std::string passed = out + "/pass/beats-5", parked = out + "/park/beats-5";
+  EXPECT_EQ(Trace(passed)[0]["passed_points"],
+            nlohmann::json::array({"heartbeat.locked", "heartbeat.written"}));
+  EXPECT_FALSE(Trace(parked)[0].contains("passed_points"));
+  // Parked, a heartbeat takes two steps more than its wake-up; passed, none.
+  ASSERT_GT(heartbeats(passed), 20);
+  EXPECT_LE(steps(passed) + heartbeats(passed), steps(parked))
+      << heartbeats(passed) << " heartbeats passed, " << heartbeats(parked) << " parked";
+
+  Ran crash = Faultline({"run",
+                         Write("crash.json", scenario("pass", R"({"kind": "crash_at",
+                             "point": "heartbeat.locked", "nth": 5, "restart_after_ms": 100})")),
+                         "--out", out + "/crash", "--require-landed"});
+  ASSERT_EQ(crash.exit.code, 0) << crash.output;
+  const std::string crashed = out + "/crash/beats-5";
+  EXPECT_EQ(Trace(crashed)[0]["passed_points"], nlohmann::json::array({"heartbeat.written"}));
+  EXPECT_EQ(Verdict(crashed)["faults"][0]["landed"], true);
+}
+
 TEST_F(FaultlineCliTest, RunDirectoryHasTheResolvedScenarioTraceAndVerdict) {
   std::string scn = Write("small.json", kSmall);
   std::string out = tmp_ / "out";
