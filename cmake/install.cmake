@@ -65,5 +65,9 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# swarm loads libpq at its first PostgreSQL connection (coordinator/pq_lazy.h),
+# so dpkg-shlibdeps cannot see it; the server itself is the user's choice.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libpq5")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql-15")
 set(CPACK_STRIP_FILES ON)
 include(CPack)

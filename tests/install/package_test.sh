@@ -21,6 +21,9 @@ for f in ./usr/bin/faultline ./usr/bin/swarm "./usr/$libexecdir/faultline/faultl
   grep -qxF "$f" "$tmp/deb.contents" || fail "the .deb lacks $f"
 done
 grep -q 'libc6' <(dpkg-deb -f "$deb" Depends) || fail "the .deb declares no dependencies"
+# swarm opens libpq.so.5 only at its first PostgreSQL connection, so no
+# shared-library scan finds it: the package must name it itself.
+grep -q 'libpq5' <(dpkg-deb -f "$deb" Depends) || fail "the .deb does not depend on libpq5 (swarm loads it at run time)"
 dpkg-deb -x "$deb" "$tmp/debroot"
 grep -q '^faultline ' <("$tmp/debroot/usr/bin/faultline" --version) || fail "the unpacked .deb does not run"
 echo "package_test: ok"
