@@ -16,6 +16,7 @@ void BoundedMemory::Observe(const TraceEvent& event) {
   } else if (event.type == "run_end") {
     run_end_seq_ = event.seq;
   }
+  if (!event.proc.empty()) event_times_[event.proc].push_back(event.t);
   last_seq_ = event.seq;
 }
 
@@ -25,8 +26,18 @@ void BoundedMemory::Finish(std::vector<Violation>* out) {
   const std::optional<uint64_t> end = run_end_seq_ ? run_end_seq_ : last_seq_;
   std::vector<uint64_t> evidence;
   if (end) evidence.push_back(*end);
+  for (auto& [proc, times] : event_times_) std::sort(times.begin(), times.end());
   for (const checker::Incarnation& inc : series_.incarnations()) {
-    const auto growth = checker::MeasureRssGrowth(inc.samples, kMinSamples);
+    // The incarnation is ready at its first event after its first sample; one
+    // that never said anything is judged on all its samples.
+    int64_t ready_t = 0;
+    const auto times = event_times_.find(inc.proc);
+    if (times != event_times_.end() && !inc.samples.empty()) {
+      const auto first =
+          std::lower_bound(times->second.begin(), times->second.end(), inc.samples.front().t);
+      if (first != times->second.end()) ready_t = *first;
+    }
+    const auto growth = checker::MeasureRssGrowth(inc.samples, kMinSamples, ready_t);
     if (!growth) {
       ++unjudged_;
       continue;
@@ -68,14 +79,13 @@ nlohmann::json BoundedMemory::Summary() const {
 
 std::string BoundedMemory::SummaryText() const {
   if (judged_.empty()) {
-    return unjudged_ == 0 ? ""
-                          : fmt::format("{} processes measured, none long enough to judge",
-                                        unjudged_);
+    return unjudged_ == 0
+               ? ""
+               : fmt::format("{} processes measured, none long enough to judge", unjudged_);
   }
-  const auto worst = std::max_element(judged_.begin(), judged_.end(),
-                                      [](const Judged& a, const Judged& b) {
-                                        return a.growth.growth_kb < b.growth.growth_kb;
-                                      });
+  const auto worst = std::max_element(
+      judged_.begin(), judged_.end(),
+      [](const Judged& a, const Judged& b) { return a.growth.growth_kb < b.growth.growth_kb; });
   return fmt::format(
       "{} processes judged{}; largest resident-set growth after warm-up {} KB ({}: {} → {} "
       "KB), limit {} KB",

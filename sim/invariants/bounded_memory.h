@@ -11,6 +11,9 @@
 // trace: the trace gives the limit (run_start's slo) and the spans each agent
 // created, quoted per span in the message. An incarnation with fewer than
 // kMinSamples samples is not judged (too short to tell growth from warm-up).
+// An incarnation's warm-up starts at its first event in the trace: samples
+// before it were taken while it was still starting (a process stopped right
+// after exec measures a few KB until it is let go).
 // One violation per incarnation, naming the process, its readings, the times
 // and the limit; evidence: the run_end.
 //
@@ -52,6 +55,7 @@ class BoundedMemory final : public Invariant {
 
   int64_t max_growth_kb_ = checker::SloDefault(&ScenarioSettings::slo_max_rss_growth_kb);
   std::map<std::string, int64_t> spans_;  // span_created per agent
+  std::map<std::string, std::vector<int64_t>> event_times_;  // per process, sorted in Finish
   checker::ResourceSeries series_;
   std::vector<Judged> judged_;  // after Finish
   size_t unjudged_ = 0;         // incarnations with too few samples

@@ -51,12 +51,17 @@ class ExactlyOnceEffect final : public Invariant {
 
   void OnEffect(const TraceEvent& event);
   void OnRunEnd(const TraceEvent& event);
+  // Credits the entries that a holder killed after its claim may have made
+  // without reporting them (see OnRunEnd).
+  void CreditKilledWriters(const nlohmann::json& items);
 
   std::unordered_map<std::string, ItemRecord> items_;  // by item
   // Items with an effect event or an effect_present. The latter still proves
   // a ledger entry without the former: in freerun the writer can be killed
   // between creating the entry and emitting the event.
   size_t with_effect_ = 0;
+  // Per agent, the seqs of its exits by a signal (killed), in trace order.
+  std::unordered_map<std::string, std::vector<uint64_t>> killed_at_;
   checker::ViolationList violations_{kName};
 };
 

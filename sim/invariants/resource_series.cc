@@ -26,10 +26,10 @@ void ResourceSeries::Add(const ResourceSample& sample) {
 }
 
 std::optional<RssGrowth> MeasureRssGrowth(const std::vector<ResourceSample>& samples,
-                                          size_t min_samples) {
+                                          size_t min_samples, int64_t ready_t) {
   std::vector<const ResourceSample*> readable;
   for (const ResourceSample& s : samples) {
-    if (s.rss_kb >= 0) readable.push_back(&s);
+    if (s.rss_kb >= 0 && s.t >= ready_t) readable.push_back(&s);
   }
   if (readable.size() < std::max<size_t>(min_samples, 2)) return std::nullopt;
   const size_t warm_up = (readable.size() + 3) / 4;

@@ -50,8 +50,11 @@ struct RssGrowth {
 };
 
 // nullopt with fewer than `min_samples` readable samples (too short to judge).
+// Samples taken before `ready_t` (run time) are left out: the process was still
+// starting (loading its libraries, or stopped before it had done anything), so
+// it had not reached its working size.
 std::optional<RssGrowth> MeasureRssGrowth(const std::vector<ResourceSample>& samples,
-                                          size_t min_samples);
+                                          size_t min_samples, int64_t ready_t = 0);
 
 // The median of `values` (the lower one of the middle two); 0 when empty.
 int64_t Median(std::vector<int64_t> values);

@@ -272,6 +272,31 @@ TEST(ExactlyOnceEffectTest, EffectPresentIsNotASecondEffect) {
   EXPECT_TRUE(v.empty()) << Messages(v);
 }
 
+TEST(ExactlyOnceEffectTest, AnEntryOfAHolderKilledBeforeItsReportCounts) {
+  // a1 made the entry and marked w1 done in one transaction, and was killed
+  // before its effect event left: only run_end's flag reports the entry.
+  auto v = Check<ExactlyOnceEffect>({
+      Claim(1, "w1", "a1", 1, 1000, 4000),
+      Ev(2, 1200, "exit", {{"agent", "a1"}, {"signal", 9}}),
+      RunEnd(3, 5000, {Item("w1", "done", "", true)}, 1),
+  });
+  EXPECT_TRUE(v.empty()) << Messages(v);
+
+  // The same entry with its holder alive (or killed before its claim) is an
+  // effect nobody reported.
+  for (const uint64_t exit_seq : {0u, 1u}) {
+    std::vector<nlohmann::json> events;
+    if (exit_seq == 1) events.push_back(Ev(1, 500, "exit", {{"agent", "a1"}, {"signal", 9}}));
+    events.push_back(Claim(2, "w1", "a1", 1, 1000, 4000));
+    events.push_back(Ev(3, 1200, "exit", {{"agent", "a1"}, {"code", 0}}));
+    events.push_back(RunEnd(4, 5000, {Item("w1", "done", "", true)}, 1));
+    auto alive = Check<ExactlyOnceEffect>(events);
+    ASSERT_EQ(alive.size(), 2u) << Messages(alive);
+    EXPECT_TRUE(Contains(alive[0].message, "w1 (in the ledger, no effect event)"))
+        << alive[0].message;
+  }
+}
+
 TEST(ExactlyOnceEffectTest, SecondEffectIsAViolation) {
   auto v = Check<ExactlyOnceEffect>({
       Claim(1, "w1", "a1", 1, 1000, 4000),

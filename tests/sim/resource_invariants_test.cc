@@ -107,6 +107,28 @@ TEST(BoundedMemoryTest, SteadyGrowthAboveTheLimitIsAViolationNamingTheFigures) {
   EXPECT_TRUE(Contains(checker.SummaryText(), "3000 KB (a1")) << checker.SummaryText();
 }
 
+TEST(BoundedMemoryTest, SamplesBeforeTheFirstEventAreStartUpNotWarmUp) {
+  // Stopped right after exec (16 KB) until 1 s, then at its working size:
+  // the load of its libraries after it was let go is not growth.
+  std::vector<ResourceSample> samples = AgentSeries("a0", 40, 0, 1, 9000);
+  for (int i = 0; i < 10; ++i) samples[i].rss_kb = 16;
+  std::vector<json> events = {
+      RunStart({{"max_rss_growth_kb", 1024}}),
+      {{"seq", 1}, {"t", 1000000}, {"proc", "a0"}, {"type", "register"}, {"agent", "a0"}},
+      RunEnd(2)};
+  BoundedMemory checker;
+  EXPECT_TRUE(Check(events, samples, &checker).empty()) << checker.SummaryText();
+  EXPECT_EQ(checker.Summary()["processes"][0]["warm_up_kb"], 9000);
+  EXPECT_EQ(checker.Summary()["processes"][0]["samples"], 30);
+
+  // Growth after its first event is still growth.
+  for (int i = 10; i < 40; ++i) samples[i].rss_kb = 9000 + (i - 10) * 100;
+  BoundedMemory grown;
+  const std::vector<Violation> out = Check(events, samples, &grown);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(Contains(out[0].message, "from 9700 KB")) << out[0].message;
+}
+
 TEST(BoundedMemoryTest, TheSloSetsTheLimit) {
   const std::vector<ResourceSample> samples = AgentSeries("a0", 40, 100);  // +3000 KB
   BoundedMemory within;
