@@ -1,6 +1,8 @@
 #include "sim/control_connection.h"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -282,6 +284,17 @@ ControlConnection::Read ControlConnection::AwaitPark(int timeout_ms, const Event
         // message is a flood, not a conversation.
         *error = "a message after its " + std::string(MessageName(m.kind)) +
                  " before faultline answered: " + Excerpt(buffer_);
+        return Read::kBadMessage;
+      }
+      // The same flood, told apart from a conversation when its lines come
+      // one read at a time: a process parks again without having read the
+      // answer to its last park (still queued on the socket). Left alone,
+      // every such park gets an answer it never reads, until the socket is
+      // full and faultline's next answer blocks for good.
+      if (int unread = 0; ioctl(fd_, SIOCOUTQ, &unread) == 0 && unread > 0) {
+        *error = "its " + std::string(MessageName(m.kind)) + " came before it read faultline's " +
+                 "answer to its last one (" + std::to_string(unread) +
+                 " bytes unread): it parked again before faultline answered";
         return Read::kBadMessage;
       }
       *parked = std::move(m.parked);

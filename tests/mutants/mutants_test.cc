@@ -52,7 +52,7 @@ const std::vector<ZooCase>& Zoo() {
       {"immortal_lease", "immortal_lease.json",
        {"eventual_lock_release", "no_lost_work", "progress"}, {1, 2, 3}},
       {"trigger_happy_reaper", "trigger_happy_reaper.json", {"no_false_death"}, {1, 2, 3}},
-      {"unlocked_rmw", "unlocked_rmw.json", {"single_owner"}, {2, 8, 10}},
+      {"unlocked_rmw", "unlocked_rmw.json", {"single_owner"}, {2, 5, 9}},
       {"span_leak", "span_leak.json", {"bounded_memory"}, {1, 2, 3}},
       {"reaper_rescan", "reaper_rescan.json", {"bounded_monitor_cost"}, {1, 2, 3}},
       {"ignore_skills", "ignore_skills.json", {"skill_match"}, {1, 2, 3}},
