@@ -56,6 +56,25 @@ TEST_F(ControlConnectionTest, EventsInOrderThenTheParkingMessage) {
   EXPECT_EQ(p.kind, Parked::Kind::kHello);
 }
 
+TEST_F(ControlConnectionTest, AParkBeforeTheLastAnswerWasReadIsAFlood) {
+  ControlConnection c(sv_[0]);
+  Parked p;
+  std::string error;
+  Send(R"({"yield":"claim.locked","item":""})" "\n");
+  ASSERT_EQ(c.AwaitPark(1000, Collect(), &p, &error), ControlConnection::Read::kParked) << error;
+  ASSERT_TRUE(c.Go(1000, 1000, 1000));
+  // The peer reads its answer, then parks again: a conversation.
+  char answer[256];
+  ASSERT_GT(read(sv_[1], answer, sizeof answer), 0);
+  Send(R"({"yield":"claim.locked","item":""})" "\n");
+  ASSERT_EQ(c.AwaitPark(1000, Collect(), &p, &error), ControlConnection::Read::kParked) << error;
+  ASSERT_TRUE(c.Go(2000, 2000, 2000));
+  // It parks again with that answer unread, in a read of its own: a flood.
+  Send(R"({"yield":"claim.locked","item":""})" "\n");
+  EXPECT_EQ(c.AwaitPark(1000, Collect(), &p, &error), ControlConnection::Read::kBadMessage);
+  EXPECT_NE(error.find("before faultline answered"), std::string::npos) << error;
+}
+
 TEST_F(ControlConnectionTest, GoCarriesTheSimulatedTime) {
   ControlConnection c(sv_[0]);
   ASSERT_TRUE(c.Go(1234567, 1234567, 1234567));
