@@ -32,6 +32,17 @@ class PgStoreTest : public BackendFixture {
   std::string S() const { return "\"" + schema_ + "\""; }
   PgStore* pg_store() { return dynamic_cast<PgStore*>(store_.get()); }
 
+  // Ends the connection of the session that first fires a trigger made from
+  // `trigger` (CREATE ... TRIGGER cut <trigger> EXECUTE FUNCTION cut()), once;
+  // the function returns `returns` (NULL for an AFTER trigger, NEW to go on).
+  void CutOnceAt(const std::string& trigger, const std::string& returns) {
+    Sql("CREATE SEQUENCE " + S() + ".cut_once");
+    Sql("CREATE FUNCTION " + S() + ".cut() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF nextval('" + S() + ".cut_once') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+        "END IF; RETURN " + returns + "; END $$");
+    Sql("CREATE " + trigger + " EXECUTE FUNCTION " + S() + ".cut()");
+  }
+
   // Ends the store's connection from outside and waits until it is gone.
   void CutConnection() {
     const int pid = pg_store()->backend_pid();
@@ -129,12 +140,9 @@ TEST_P(PgStoreTest, AConnectionCutAtCommitIsAnErrorAndTheRetryCompletesOnce) {
   ASSERT_TRUE(out.ok() && out->grant);
   // At the completion's COMMIT the server ends the connection (once): the
   // answer never comes, and the transaction is rolled back.
-  Sql("CREATE SEQUENCE " + S() + ".cut_once");
-  Sql("CREATE FUNCTION " + S() + ".cut() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-      "IF nextval('" + S() + ".cut_once') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
-      "END IF; RETURN NULL; END $$");
-  Sql("CREATE CONSTRAINT TRIGGER cut AFTER INSERT ON " + S() +
-      ".ledger DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " + S() + ".cut()");
+  CutOnceAt("CONSTRAINT TRIGGER cut AFTER INSERT ON " + S() +
+                ".ledger DEFERRABLE INITIALLY DEFERRED FOR EACH ROW",
+            "NULL");
   Status cut = store_->Complete(*out->grant, "r");
   EXPECT_EQ(cut.code(), Status::Code::kIOError) << cut.ToString();
   EXPECT_EQ(probe_.Count("complete_ok"), 0u);
@@ -155,12 +163,9 @@ TEST_P(PgStoreTest, ACompletionCutBeforeItsUpdateLeavesNoEffectEvent) {
   SubmitItems(1);
   auto out = store_->ClaimNext("a1");
   ASSERT_TRUE(out.ok() && out->grant);
-  Sql("CREATE SEQUENCE " + S() + ".cut_once");
-  Sql("CREATE FUNCTION " + S() + ".cut() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-      "IF nextval('" + S() + ".cut_once') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
-      "END IF; RETURN NEW; END $$");
-  Sql("CREATE TRIGGER cut BEFORE UPDATE ON " + S() +
-      ".items FOR EACH ROW WHEN (NEW.status = 'done') EXECUTE FUNCTION " + S() + ".cut()");
+  CutOnceAt("TRIGGER cut BEFORE UPDATE ON " + S() +
+                ".items FOR EACH ROW WHEN (NEW.status = 'done')",
+            "NEW");
   Status cut = store_->Complete(*out->grant, "r");
   EXPECT_EQ(cut.code(), Status::Code::kIOError) << cut.ToString();
   AgentRecord a = AgentFor("a1");
