@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "base/monotonic_clock.h"
+#include "sim/pg_wire.h"
 
 namespace faultline {
 
@@ -57,6 +58,15 @@ struct Endpoint {
   bool last_was_up = false;
   int reset_requests = 0;  // ResetConnections calls not yet carried out
   bool dead = false;       // Settle: its process is gone
+  bool limited = false;    // its connections count toward the connection limit
+  uint64_t limit_refusals = 0;
+};
+
+// A connection accepted while a connection limit was on.
+enum class Gate {
+  kOpen,     // forwarded (admitted, or never gated)
+  kWaiting,  // its start-up packet is read into `startup`; nothing forwarded yet
+  kFull,     // turned away: the relay answered for the server
 };
 
 struct Conn {
@@ -76,6 +86,10 @@ struct Conn {
   // the read, the same in every run.
   bool refused = false;
   int64_t accepted = 0;  // monotonic µs
+  Gate gate = Gate::kOpen;
+  std::string startup;     // kWaiting: what the client sent so far
+  int64_t spoke = 0;       // kWaiting: when its first bytes came (monotonic µs)
+  bool counted = true;     // a session (not a cancel request): counts toward the limit
 };
 
 uint64_t SplitMix(uint64_t* s) {
@@ -110,6 +124,7 @@ struct NetRelay::State {
   std::list<Endpoint> endpoints;
   std::list<Conn> conns;
   bool reset_all = false;
+  int limit_max = -1;  // LimitConnections; < 0: none
   // Connections reset by the engine's commands (ResetConnections, ResetAll),
   // zeroed by the engine before it asks: what its call did.
   int command_resets = 0;
@@ -133,6 +148,14 @@ struct NetRelay::State {
   // One pass over every socket; true if a client did something.
   bool Io(const std::vector<pollfd>& fds, int64_t now);
   void Deliver(Conn& c, int64_t now);
+  // Connects `c` to the server (c.sfd); false if there is none to reach.
+  bool ConnectServer(Conn& c);
+  // One read from the client of `c`; true if there was something to read.
+  bool ReadClient(Conn& c, char* buf, int64_t now);
+  // kWaiting, link up: admits `c` or turns it away once its start-up packet is in.
+  void Decide(Conn& c, int64_t now);
+  // Admitted sessions of limited processes whose client has not closed.
+  int LimitedOpen() const;
   void Push(Conn& c, bool up, std::string data, int64_t now);
 };
 
@@ -193,6 +216,91 @@ void NetRelay::State::Deliver(Conn& c, int64_t now) {
   }
 }
 
+bool NetRelay::State::ConnectServer(Conn& c) {
+  c.sfd = target.empty() ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", target.c_str());
+  if (c.sfd >= 0 && connect(c.sfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(c.sfd);
+    c.sfd = -1;
+  }
+  if (c.sfd >= 0) SetNonBlocking(c.sfd);
+  return c.sfd >= 0;
+}
+
+bool NetRelay::State::ReadClient(Conn& c, char* buf, int64_t now) {
+  const ssize_t n = recv(c.cfd, buf, kChunk, 0);
+  if (n > 0 && c.refused) {
+    Reset(c);
+  } else if (n > 0 && c.gate == Gate::kWaiting) {
+    if (c.startup.empty()) c.spoke = now;
+    c.startup.append(buf, static_cast<size_t>(n));
+  } else if (n > 0 && c.gate == Gate::kFull) {
+    // Said after the server's (the relay's) last word: nobody reads it.
+  } else if (n > 0) {
+    Push(c, true, std::string(buf, static_cast<size_t>(n)), now);
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    c.client_eof = true;
+    if (c.refused) Reset(c);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int NetRelay::State::LimitedOpen() const {
+  int n = 0;
+  for (const Conn& c : conns) {
+    n += c.ep->limited && c.gate == Gate::kOpen && c.counted && !c.refused && !c.client_eof;
+  }
+  return n;
+}
+
+void NetRelay::State::Decide(Conn& c, int64_t now) {
+  pg_wire::FirstMessage first = pg_wire::ParseFirst(c.startup);
+  // No encryption here (the server has none either): 'N', and the client
+  // sends its start-up packet in the clear.
+  while (first.kind == pg_wire::FirstMessage::Kind::kEncryption) {
+    Push(c, false, "N", now);
+    c.startup.erase(0, first.length);
+    first = pg_wire::ParseFirst(c.startup);
+  }
+  if (first.kind == pg_wire::FirstMessage::Kind::kIncomplete) return;
+  c.counted = first.kind == pg_wire::FirstMessage::Kind::kStartup;
+  if (c.counted && limit_max >= 0) {
+    // Every end of file already sent is counted first: a client that closed
+    // its old connection before it opened this one has given its place back.
+    char buf[kChunk];
+    for (Conn& other : conns) {
+      while (&other != &c && other.cfd >= 0 && !other.client_eof && other.ep->limited &&
+             ReadClient(other, buf, now)) {
+      }
+    }
+    if (LimitedOpen() >= limit_max) {
+      ++c.ep->limit_refusals;
+      ++stats.limit_refusals;
+      c.gate = Gate::kFull;
+      c.startup.clear();
+      Push(c, false, pg_wire::TooManyClients(), now);
+      c.server_eof = c.server_shut = true;  // then end of file, as the server closes
+      return;
+    }
+  }
+  // Admitted (or a cancel request, which holds no session; or something the
+  // server itself will reject): the server sees the client's bytes as sent.
+  c.gate = Gate::kOpen;
+  if (!ConnectServer(c)) {
+    c.refused = true;
+    c.server_eof = c.server_shut = true;
+    Reset(c);
+    return;
+  }
+  std::string bytes = std::move(c.startup);
+  c.startup.clear();
+  Push(c, true, std::move(bytes), now);
+}
+
 bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
   bool client_activity = false;
   char buf[kChunk];
@@ -216,16 +324,13 @@ bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
     const int one = 1;
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c.accepted = now;
-    if (e.mode != Mode::kReset) {
-      c.sfd = target.empty() ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_un addr{};
-      addr.sun_family = AF_UNIX;
-      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", target.c_str());
-      if (c.sfd >= 0 && connect(c.sfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        close(c.sfd);
-        c.sfd = -1;
-      }
+    if (e.mode != Mode::kReset && e.limited && limit_max >= 0) {
+      // Nothing reaches the server before the limit has admitted it (Decide).
+      c.gate = Gate::kWaiting;
+      conns.push_back(std::move(c));
+      continue;
     }
+    if (e.mode != Mode::kReset) ConnectServer(c);
     if (c.sfd < 0) {
       // The link resets, or no server (down or restarting): the connection
       // is refused, once the client has spoken.
@@ -234,21 +339,12 @@ bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
       conns.push_back(std::move(c));
       continue;
     }
-    SetNonBlocking(c.sfd);
     conns.push_back(std::move(c));
   }
   for (Conn& c : conns) {
     if (c.cfd >= 0 && !c.client_eof && (revents(c.cfd) & (POLLIN | POLLHUP | POLLERR))) {
       client_activity = true;
-      const ssize_t n = recv(c.cfd, buf, sizeof buf, 0);
-      if (n > 0 && c.refused) {
-        Reset(c);
-      } else if (n > 0) {
-        Push(c, true, std::string(buf, static_cast<size_t>(n)), now);
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        c.client_eof = true;
-        if (c.refused) Reset(c);
-      }
+      ReadClient(c, buf, now);
     }
     if (c.sfd >= 0 && !c.server_eof && (revents(c.sfd) & (POLLIN | POLLHUP | POLLERR))) {
       const ssize_t n = recv(c.sfd, buf, sizeof buf, 0);
@@ -293,8 +389,19 @@ void NetRelay::State::Loop() {
               next_wake < 0 ? c.accepted + hang_us : std::min(next_wake, c.accepted + hang_us);
         }
       }
+      if (c.gate == Gate::kWaiting && c.cfd >= 0 && c.ep->mode == Mode::kUp) Decide(c, now);
       Deliver(c, now);
       const Endpoint& e = *c.ep;
+      if (e.mode == Mode::kBlackhole && c.cfd >= 0 && c.gate == Gate::kWaiting &&
+          !c.startup.empty()) {
+        // Its start-up packet is held like any data in a blackhole.
+        const int64_t since = std::max(c.spoke, e.blackhole_since);
+        if (now - since >= hang_us) {
+          Reset(c);
+        } else {
+          next_wake = next_wake < 0 ? since + hang_us : std::min(next_wake, since + hang_us);
+        }
+      }
       if (e.mode == Mode::kBlackhole && c.cfd >= 0 && !c.up.empty()) {
         const int64_t since = std::max(c.up.front().arrived, e.blackhole_since);
         if (now - since >= hang_us) {
@@ -463,6 +570,23 @@ int NetRelay::ResetAll() {
   st_->command_resets = 0;
   st_->Kick(lock);
   return st_->command_resets;
+}
+
+void NetRelay::LimitConnections(const std::vector<std::string>& procs, int max) {
+  std::unique_lock<std::mutex> lock(st_->mu);
+  for (Endpoint& e : st_->endpoints) {
+    e.limited = max >= 0 && std::find(procs.begin(), procs.end(), e.proc) != procs.end();
+  }
+  st_->limit_max = max;
+  st_->Kick(lock);
+}
+
+uint64_t NetRelay::LimitRefusals(const std::string& proc) const {
+  std::lock_guard<std::mutex> lock(st_->mu);
+  for (const Endpoint& e : st_->endpoints) {
+    if (e.proc == proc) return e.limit_refusals;
+  }
+  return 0;
 }
 
 void NetRelay::SetLatency(const std::string& proc, int64_t up_us, int64_t down_us,
