@@ -20,9 +20,17 @@
 #include <thread>
 
 #include "base/monotonic_clock.h"
-#include "sim/pg_wire.h"
+#include "sim/net_relay_state.h"
 
 namespace faultline {
+
+using net_relay_detail::CloseWithReset;
+using net_relay_detail::Conn;
+using net_relay_detail::Endpoint;
+using net_relay_detail::Gate;
+using net_relay_detail::SetNonBlocking;
+using net_relay_detail::SplitMix;
+using net_relay_detail::kChunk;
 
 std::string_view Name(NetRelay::Mode mode) {
   switch (mode) {
@@ -32,132 +40,6 @@ std::string_view Name(NetRelay::Mode mode) {
   }
   return "?";
 }
-
-namespace {
-
-constexpr size_t kChunk = 64 * 1024;
-
-struct Chunk {
-  std::string data;
-  size_t off = 0;
-  int64_t arrived = 0;  // monotonic µs
-  int64_t release = 0;  // monotonic µs: not delivered before
-};
-
-struct Endpoint {
-  std::string proc;
-  int lfd = -1;
-  int port = 0;
-  NetRelay::Mode mode = NetRelay::Mode::kUp;
-  int64_t blackhole_since = 0;
-  int64_t up_us = 0, down_us = 0, jitter_us = 0;
-  uint64_t rng = 0;
-  int64_t last_release_up = 0, last_release_down = 0;
-  uint64_t round_trips = 0;
-  uint64_t opened = 0;
-  bool last_was_up = false;
-  int reset_requests = 0;  // ResetConnections calls not yet carried out
-  bool dead = false;       // Settle: its process is gone
-  bool limited = false;    // its connections count toward the connection limit
-  uint64_t limit_refusals = 0;
-};
-
-// A connection accepted while a connection limit was on.
-enum class Gate {
-  kOpen,     // forwarded (admitted, or never gated)
-  kWaiting,  // its start-up packet is read into `startup`; nothing forwarded yet
-  kFull,     // turned away: the relay answered for the server
-};
-
-struct Conn {
-  Endpoint* ep = nullptr;
-  int cfd = -1;  // the client's side (an agent)
-  int sfd = -1;  // toward the server
-  std::deque<Chunk> up, down;
-  bool client_eof = false;   // nothing more comes from the client
-  bool client_shut = false;  // the client was told end of file
-  bool server_shut = false;  // the server was told end of file (SHUT_WR)
-  bool server_eof = false;
-  // Refused (the link resets, or the server is down): reset once the client
-  // has sent its first bytes (its start-up packet), not at the accept. A
-  // reset at the accept races the client's first send: it would fail there
-  // ("Connection reset by peer") or at its first read ("server closed the
-  // connection"), depending on timing. After the client's send it is always
-  // the read, the same in every run.
-  bool refused = false;
-  int64_t accepted = 0;  // monotonic µs
-  Gate gate = Gate::kOpen;
-  std::string startup;     // kWaiting: what the client sent so far
-  int64_t spoke = 0;       // kWaiting: when its first bytes came (monotonic µs)
-  bool counted = true;     // a session (not a cancel request): counts toward the limit
-};
-
-uint64_t SplitMix(uint64_t* s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-// Closes with a TCP reset (the peer reads ECONNRESET, not end of file).
-void CloseWithReset(int fd) {
-  linger l{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-  close(fd);
-}
-
-}  // namespace
-
-struct NetRelay::State {
-  std::string target;
-  int64_t hang_us = 0;
-  int wake_fd = -1;
-  std::thread thread;
-  mutable std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  uint64_t requested = 0, processed = 0;  // commands carried out by the thread
-  uint64_t settle_requested = 0, settled = 0;
-  uint64_t settle_looked = 0;  // the settle request the thread has polled for once
-  std::list<Endpoint> endpoints;
-  std::list<Conn> conns;
-  bool reset_all = false;
-  int limit_max = -1;  // LimitConnections; < 0: none
-  // Connections reset by the engine's commands (ResetConnections, ResetAll),
-  // zeroed by the engine before it asks: what its call did.
-  int command_resets = 0;
-  Stats stats;
-
-  Endpoint* Find(const std::string& proc) {
-    for (Endpoint& e : endpoints) {
-      if (e.proc == proc) return &e;
-    }
-    return nullptr;
-  }
-  // Under mu: asks the thread to carry out what was changed and waits.
-  void Kick(std::unique_lock<std::mutex>& lock) {
-    const uint64_t mine = ++requested;
-    const uint64_t one = 1;
-    (void)!write(wake_fd, &one, sizeof one);
-    cv.wait(lock, [&] { return processed >= mine || stop; });
-  }
-  void Loop();
-  void Reset(Conn& c);
-  // One pass over every socket; true if a client did something.
-  bool Io(const std::vector<pollfd>& fds, int64_t now);
-  void Deliver(Conn& c, int64_t now);
-  // Connects `c` to the server (c.sfd); false if there is none to reach.
-  bool ConnectServer(Conn& c);
-  // One read from the client of `c`; true if there was something to read.
-  bool ReadClient(Conn& c, char* buf, int64_t now);
-  // kWaiting, link up: admits `c` or turns it away once its start-up packet is in.
-  void Decide(Conn& c, int64_t now);
-  // Admitted sessions of limited processes whose client has not closed.
-  int LimitedOpen() const;
-  void Push(Conn& c, bool up, std::string data, int64_t now);
-};
 
 void NetRelay::State::Reset(Conn& c) {
   if (c.cfd >= 0) CloseWithReset(c.cfd);
@@ -216,19 +98,6 @@ void NetRelay::State::Deliver(Conn& c, int64_t now) {
   }
 }
 
-bool NetRelay::State::ConnectServer(Conn& c) {
-  c.sfd = target.empty() ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", target.c_str());
-  if (c.sfd >= 0 && connect(c.sfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(c.sfd);
-    c.sfd = -1;
-  }
-  if (c.sfd >= 0) SetNonBlocking(c.sfd);
-  return c.sfd >= 0;
-}
-
 bool NetRelay::State::ReadClient(Conn& c, char* buf, int64_t now) {
   const ssize_t n = recv(c.cfd, buf, kChunk, 0);
   if (n > 0 && c.refused) {
@@ -247,58 +116,6 @@ bool NetRelay::State::ReadClient(Conn& c, char* buf, int64_t now) {
     return false;
   }
   return true;
-}
-
-int NetRelay::State::LimitedOpen() const {
-  int n = 0;
-  for (const Conn& c : conns) {
-    n += c.ep->limited && c.gate == Gate::kOpen && c.counted && !c.refused && !c.client_eof;
-  }
-  return n;
-}
-
-void NetRelay::State::Decide(Conn& c, int64_t now) {
-  pg_wire::FirstMessage first = pg_wire::ParseFirst(c.startup);
-  // No encryption here (the server has none either): 'N', and the client
-  // sends its start-up packet in the clear.
-  while (first.kind == pg_wire::FirstMessage::Kind::kEncryption) {
-    Push(c, false, "N", now);
-    c.startup.erase(0, first.length);
-    first = pg_wire::ParseFirst(c.startup);
-  }
-  if (first.kind == pg_wire::FirstMessage::Kind::kIncomplete) return;
-  c.counted = first.kind == pg_wire::FirstMessage::Kind::kStartup;
-  if (c.counted && limit_max >= 0) {
-    // Every end of file already sent is counted first: a client that closed
-    // its old connection before it opened this one has given its place back.
-    char buf[kChunk];
-    for (Conn& other : conns) {
-      while (&other != &c && other.cfd >= 0 && !other.client_eof && other.ep->limited &&
-             ReadClient(other, buf, now)) {
-      }
-    }
-    if (LimitedOpen() >= limit_max) {
-      ++c.ep->limit_refusals;
-      ++stats.limit_refusals;
-      c.gate = Gate::kFull;
-      c.startup.clear();
-      Push(c, false, pg_wire::TooManyClients(), now);
-      c.server_eof = c.server_shut = true;  // then end of file, as the server closes
-      return;
-    }
-  }
-  // Admitted (or a cancel request, which holds no session; or something the
-  // server itself will reject): the server sees the client's bytes as sent.
-  c.gate = Gate::kOpen;
-  if (!ConnectServer(c)) {
-    c.refused = true;
-    c.server_eof = c.server_shut = true;
-    Reset(c);
-    return;
-  }
-  std::string bytes = std::move(c.startup);
-  c.startup.clear();
-  Push(c, true, std::move(bytes), now);
 }
 
 bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
@@ -570,23 +387,6 @@ int NetRelay::ResetAll() {
   st_->command_resets = 0;
   st_->Kick(lock);
   return st_->command_resets;
-}
-
-void NetRelay::LimitConnections(const std::vector<std::string>& procs, int max) {
-  std::unique_lock<std::mutex> lock(st_->mu);
-  for (Endpoint& e : st_->endpoints) {
-    e.limited = max >= 0 && std::find(procs.begin(), procs.end(), e.proc) != procs.end();
-  }
-  st_->limit_max = max;
-  st_->Kick(lock);
-}
-
-uint64_t NetRelay::LimitRefusals(const std::string& proc) const {
-  std::lock_guard<std::mutex> lock(st_->mu);
-  for (const Endpoint& e : st_->endpoints) {
-    if (e.proc == proc) return e.limit_refusals;
-  }
-  return 0;
 }
 
 void NetRelay::SetLatency(const std::string& proc, int64_t up_us, int64_t down_us,

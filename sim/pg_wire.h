@@ -58,9 +58,10 @@ inline FirstMessage ParseFirst(std::string_view b) {
 // SQLSTATE 53300 (too_many_connections).
 inline std::string TooManyClients() {
   std::string fields;
-  for (const auto& [code, value] :
-       {std::pair<char, std::string_view>{'S', "FATAL"}, {'V', "FATAL"}, {'C', "53300"},
-        {'M', "sorry, too many clients already"}}) {
+  for (const auto& [code, value] : {std::pair<char, std::string_view>{'S', "FATAL"},
+                                    {'V', "FATAL"},
+                                    {'C', "53300"},
+                                    {'M', "sorry, too many clients already"}}) {
     fields.push_back(code);
     fields.append(value);
     fields.push_back('\0');
