@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include "coordinator/status_report.h"
 #include "coordinator/submit_command.h"
 #include "coordinator/telemetry.h"
+#include "sim/protocol/control_protocol.h"
 
 namespace swarm {
 namespace {
@@ -58,6 +60,60 @@ Result<Opened> OpenDir(const std::string& dir, std::string_view role, std::strin
   if (!store.ok()) return store.status();
   o.store = std::move(*store);
   return o;
+}
+
+// The agent and the reaper are long-running: one started while its database
+// server cannot be reached (the pool is full, "too many clients"; the server
+// is down or restarting) waits for it instead of exiting, as it would wait
+// once running: bounded exponential backoff with jitter (100 ms doubling to
+// 2 s, a draw from [d/2, d] seeded by its id, so a lockstep run stays a
+// function of its seed), one log line and one storage_error event per
+// distinct problem, until it gets in or is told to stop. Only on the
+// PostgreSQL backend and only for a lost connection (IOError): a shared
+// directory that cannot be opened, or a missing schema, does not come back
+// by waiting. The other subcommands fail at once.
+Result<Opened> OpenDaemonDir(const std::string& dir, std::string_view role, std::string_view id) {
+  Opened o{MakeRuntimeFromEnvironment(role, id), nullptr};
+  const std::string who = id.empty() ? std::string(role) : std::string(id);
+  uint64_t rng = 0x9e3779b97f4a7c15ULL;
+  for (char c : who) rng = (rng ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  int64_t ceiling_us = 100'000;
+  std::string last_error;
+  while (true) {
+    auto store = OpenStore(dir, o.runtime.clock, o.runtime.probe);
+    if (store.ok()) {
+      o.store = std::move(*store);
+      return o;
+    }
+    auto backend = ReadBackend(dir);
+    if (store.status().code() != Status::Code::kIOError || !backend.ok() ||
+        backend->kind != Backend::Kind::kPostgres) {
+      return store.status();
+    }
+    InstallStopHandlers();
+    if (g_stop.load()) {
+      return Status::IOError("stopped before the database could be reached: " +
+                             store.status().message());
+    }
+    // Without the address, which names a port that differs run to run.
+    const std::string& message = store.status().message();
+    const size_t colon = message.rfind(": ");
+    const std::string error = colon == std::string::npos ? message : message.substr(colon + 2);
+    if (error != last_error) {
+      std::fprintf(stderr, "swarm %s %s: %s; waiting for the database\n",
+                   std::string(role).c_str(), who.c_str(), message.c_str());
+      o.runtime.probe->Reached(faultline::protocol::probe::kStorageError);
+      o.runtime.probe->Emit({{"type", "storage_error"},
+                             {"agent", who},
+                             {"code", store.status().CodeName()},
+                             {"error", error}});
+      last_error = error;
+    }
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int64_t half = ceiling_us / 2;
+    o.runtime.clock->SleepMicros(half + static_cast<int64_t>((rng >> 33) % (half + 1)));
+    ceiling_us = std::min<int64_t>(ceiling_us * 2, 2'000'000);
+  }
 }
 
 
@@ -111,7 +167,7 @@ Runner SetupAgent(CLI::App* app) {
   command.program = "swarm";
   command.open = [](const std::string& dir, const std::string& id,
                     const std::optional<ClusterConfig>&) -> Result<AgentStore> {
-    auto opened = OpenDir(dir, "agent", id);
+    auto opened = OpenDaemonDir(dir, "agent", id);
     if (!opened.ok()) return opened.status();
     return AgentStore{std::move(opened->runtime), std::move(opened->store)};
   };
@@ -128,7 +184,7 @@ Runner SetupReaper(CLI::App* app) {
   app->add_flag("--once", *once, "Run one pass and exit");
   app->add_flag("-v,--verbose", *verbose, "Log what each pass did");
   return [=] {
-    auto opened = OpenDir(*dir, "reaper", "reaper");
+    auto opened = OpenDaemonDir(*dir, "reaper", "reaper");
     if (!opened.ok()) return Fail("reaper", opened.status());
     InstallStopHandlers();
     auto telemetry = telemetry::ReaperTelemetry::FromEnvironment(*dir, opened->runtime.clock,

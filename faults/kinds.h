@@ -24,6 +24,7 @@ FaultKind PowerLossKind();        // power_loss.cc
 FaultKind NetworkPartitionKind();  // network_partition.cc
 FaultKind NetworkLatencyKind();    // network_latency.cc
 FaultKind ConnectionResetKind();   // connection_reset.cc
+FaultKind ConnectionLimitKind();   // connection_limit.cc
 FaultKind DbCrashKind();           // db_crash.cc
 FaultKind DbRestartKind();         // db_restart.cc
 

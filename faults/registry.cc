@@ -9,7 +9,7 @@ std::vector<FaultKind> AllFaults() {
           ConfigDriftKind(), FdExhaustionKind(), DiskFullKind(),        CorruptFileKind(),
           ClockSkewKind(),   ClockStepKind(),    ClaimStormKind(),      IoErrorKind(),
           CollectorOutageKind(), ModelOutageKind(), PowerLossKind(),
-          NetworkPartitionKind(), NetworkLatencyKind(), ConnectionResetKind(),
+          NetworkPartitionKind(), NetworkLatencyKind(), ConnectionResetKind(), ConnectionLimitKind(),
           DbCrashKind(),     DbRestartKind()};
 }
 

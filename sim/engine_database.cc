@@ -184,6 +184,18 @@ uint64_t FaultCtx::ConnectionsOpened(const std::string& proc) const {
   return relay == nullptr ? 0 : relay->ConnectionsOpened(proc);
 }
 
+void FaultCtx::LimitConnections(const std::vector<std::string>& procs, int max) {
+  NetRelay* relay = engine_->relay();
+  if (relay == nullptr) return;
+  relay->LimitConnections(procs, max);
+  engine_->SettleDatabase();
+}
+
+uint64_t FaultCtx::LimitRefusals(const std::string& proc) const {
+  NetRelay* relay = engine_->relay();
+  return relay == nullptr ? 0 : relay->LimitRefusals(proc);
+}
+
 bool FaultCtx::Crash(std::string* error) { return engine_->CrashDatabase(false, error); }
 
 bool FaultCtx::Shutdown(std::string* error) { return engine_->CrashDatabase(true, error); }

@@ -206,6 +206,8 @@ class FaultCtx final : public FaultContext,
                   int64_t jitter_us) override;
   uint64_t RoundTrips(const std::string& proc) const override;
   uint64_t ConnectionsOpened(const std::string& proc) const override;
+  void LimitConnections(const std::vector<std::string>& procs, int max) override;
+  uint64_t LimitRefusals(const std::string& proc) const override;
   bool Crash(std::string* error) override;
   bool Shutdown(std::string* error) override;
   bool Start(int64_t* took_us, std::string* error) override;

@@ -235,6 +235,15 @@ class NetworkControl {
   virtual uint64_t RoundTrips(const std::string& proc) const = 0;
   // Connections `proc` has opened so far (also refused ones).
   virtual uint64_t ConnectionsOpened(const std::string& proc) const = 0;
+  // From now on at most `max` connections of the processes in `procs` are
+  // open at once, as in a full pool or a server at max_connections: a new
+  // one beyond that is answered "FATAL: sorry, too many clients already"
+  // (SQLSTATE 53300) and closed. Only their connections count; connections
+  // open now stay open. max < 0: no limit. In lockstep the answer depends
+  // only on which processes hold connections (sim/net_relay.h).
+  virtual void LimitConnections(const std::vector<std::string>& procs, int max) = 0;
+  // Connections of `proc` the limit has refused so far.
+  virtual uint64_t LimitRefusals(const std::string& proc) const = 0;
 };
 
 // The run's database server (capability::kDatabase).

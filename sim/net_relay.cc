@@ -20,8 +20,17 @@
 #include <thread>
 
 #include "base/monotonic_clock.h"
+#include "sim/net_relay_state.h"
 
 namespace faultline {
+
+using net_relay_detail::CloseWithReset;
+using net_relay_detail::Conn;
+using net_relay_detail::Endpoint;
+using net_relay_detail::Gate;
+using net_relay_detail::SetNonBlocking;
+using net_relay_detail::SplitMix;
+using net_relay_detail::kChunk;
 
 std::string_view Name(NetRelay::Mode mode) {
   switch (mode) {
@@ -31,110 +40,6 @@ std::string_view Name(NetRelay::Mode mode) {
   }
   return "?";
 }
-
-namespace {
-
-constexpr size_t kChunk = 64 * 1024;
-
-struct Chunk {
-  std::string data;
-  size_t off = 0;
-  int64_t arrived = 0;  // monotonic µs
-  int64_t release = 0;  // monotonic µs: not delivered before
-};
-
-struct Endpoint {
-  std::string proc;
-  int lfd = -1;
-  int port = 0;
-  NetRelay::Mode mode = NetRelay::Mode::kUp;
-  int64_t blackhole_since = 0;
-  int64_t up_us = 0, down_us = 0, jitter_us = 0;
-  uint64_t rng = 0;
-  int64_t last_release_up = 0, last_release_down = 0;
-  uint64_t round_trips = 0;
-  uint64_t opened = 0;
-  bool last_was_up = false;
-  int reset_requests = 0;  // ResetConnections calls not yet carried out
-  bool dead = false;       // Settle: its process is gone
-};
-
-struct Conn {
-  Endpoint* ep = nullptr;
-  int cfd = -1;  // the client's side (an agent)
-  int sfd = -1;  // toward the server
-  std::deque<Chunk> up, down;
-  bool client_eof = false;   // nothing more comes from the client
-  bool client_shut = false;  // the client was told end of file
-  bool server_shut = false;  // the server was told end of file (SHUT_WR)
-  bool server_eof = false;
-  // Refused (the link resets, or the server is down): reset once the client
-  // has sent its first bytes (its start-up packet), not at the accept. A
-  // reset at the accept races the client's first send: it would fail there
-  // ("Connection reset by peer") or at its first read ("server closed the
-  // connection"), depending on timing. After the client's send it is always
-  // the read, the same in every run.
-  bool refused = false;
-  int64_t accepted = 0;  // monotonic µs
-};
-
-uint64_t SplitMix(uint64_t* s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-// Closes with a TCP reset (the peer reads ECONNRESET, not end of file).
-void CloseWithReset(int fd) {
-  linger l{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-  close(fd);
-}
-
-}  // namespace
-
-struct NetRelay::State {
-  std::string target;
-  int64_t hang_us = 0;
-  int wake_fd = -1;
-  std::thread thread;
-  mutable std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  uint64_t requested = 0, processed = 0;  // commands carried out by the thread
-  uint64_t settle_requested = 0, settled = 0;
-  uint64_t settle_looked = 0;  // the settle request the thread has polled for once
-  std::list<Endpoint> endpoints;
-  std::list<Conn> conns;
-  bool reset_all = false;
-  // Connections reset by the engine's commands (ResetConnections, ResetAll),
-  // zeroed by the engine before it asks: what its call did.
-  int command_resets = 0;
-  Stats stats;
-
-  Endpoint* Find(const std::string& proc) {
-    for (Endpoint& e : endpoints) {
-      if (e.proc == proc) return &e;
-    }
-    return nullptr;
-  }
-  // Under mu: asks the thread to carry out what was changed and waits.
-  void Kick(std::unique_lock<std::mutex>& lock) {
-    const uint64_t mine = ++requested;
-    const uint64_t one = 1;
-    (void)!write(wake_fd, &one, sizeof one);
-    cv.wait(lock, [&] { return processed >= mine || stop; });
-  }
-  void Loop();
-  void Reset(Conn& c);
-  // One pass over every socket; true if a client did something.
-  bool Io(const std::vector<pollfd>& fds, int64_t now);
-  void Deliver(Conn& c, int64_t now);
-  void Push(Conn& c, bool up, std::string data, int64_t now);
-};
 
 void NetRelay::State::Reset(Conn& c) {
   if (c.cfd >= 0) CloseWithReset(c.cfd);
@@ -193,6 +98,26 @@ void NetRelay::State::Deliver(Conn& c, int64_t now) {
   }
 }
 
+bool NetRelay::State::ReadClient(Conn& c, char* buf, int64_t now) {
+  const ssize_t n = recv(c.cfd, buf, kChunk, 0);
+  if (n > 0 && c.refused) {
+    Reset(c);
+  } else if (n > 0 && c.gate == Gate::kWaiting) {
+    if (c.startup.empty()) c.spoke = now;
+    c.startup.append(buf, static_cast<size_t>(n));
+  } else if (n > 0 && c.gate == Gate::kFull) {
+    // Said after the server's (the relay's) last word: nobody reads it.
+  } else if (n > 0) {
+    Push(c, true, std::string(buf, static_cast<size_t>(n)), now);
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    c.client_eof = true;
+    if (c.refused) Reset(c);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
   bool client_activity = false;
   char buf[kChunk];
@@ -216,16 +141,13 @@ bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
     const int one = 1;
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c.accepted = now;
-    if (e.mode != Mode::kReset) {
-      c.sfd = target.empty() ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_un addr{};
-      addr.sun_family = AF_UNIX;
-      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", target.c_str());
-      if (c.sfd >= 0 && connect(c.sfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        close(c.sfd);
-        c.sfd = -1;
-      }
+    if (e.mode != Mode::kReset && e.limited && limit_max >= 0) {
+      // Nothing reaches the server before the limit has admitted it (Decide).
+      c.gate = Gate::kWaiting;
+      conns.push_back(std::move(c));
+      continue;
     }
+    if (e.mode != Mode::kReset) ConnectServer(c);
     if (c.sfd < 0) {
       // The link resets, or no server (down or restarting): the connection
       // is refused, once the client has spoken.
@@ -234,21 +156,12 @@ bool NetRelay::State::Io(const std::vector<pollfd>& fds, int64_t now) {
       conns.push_back(std::move(c));
       continue;
     }
-    SetNonBlocking(c.sfd);
     conns.push_back(std::move(c));
   }
   for (Conn& c : conns) {
     if (c.cfd >= 0 && !c.client_eof && (revents(c.cfd) & (POLLIN | POLLHUP | POLLERR))) {
       client_activity = true;
-      const ssize_t n = recv(c.cfd, buf, sizeof buf, 0);
-      if (n > 0 && c.refused) {
-        Reset(c);
-      } else if (n > 0) {
-        Push(c, true, std::string(buf, static_cast<size_t>(n)), now);
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        c.client_eof = true;
-        if (c.refused) Reset(c);
-      }
+      ReadClient(c, buf, now);
     }
     if (c.sfd >= 0 && !c.server_eof && (revents(c.sfd) & (POLLIN | POLLHUP | POLLERR))) {
       const ssize_t n = recv(c.sfd, buf, sizeof buf, 0);
@@ -293,8 +206,19 @@ void NetRelay::State::Loop() {
               next_wake < 0 ? c.accepted + hang_us : std::min(next_wake, c.accepted + hang_us);
         }
       }
+      if (c.gate == Gate::kWaiting && c.cfd >= 0 && c.ep->mode == Mode::kUp) Decide(c, now);
       Deliver(c, now);
       const Endpoint& e = *c.ep;
+      if (e.mode == Mode::kBlackhole && c.cfd >= 0 && c.gate == Gate::kWaiting &&
+          !c.startup.empty()) {
+        // Its start-up packet is held like any data in a blackhole.
+        const int64_t since = std::max(c.spoke, e.blackhole_since);
+        if (now - since >= hang_us) {
+          Reset(c);
+        } else {
+          next_wake = next_wake < 0 ? since + hang_us : std::min(next_wake, since + hang_us);
+        }
+      }
       if (e.mode == Mode::kBlackhole && c.cfd >= 0 && !c.up.empty()) {
         const int64_t since = std::max(c.up.front().arrived, e.blackhole_since);
         if (now - since >= hang_us) {

@@ -19,6 +19,19 @@
 // client then always fails at its first read, never at that send (which of
 // the two would depend on timing, and the client's error reaches the trace).
 //
+// A connection limit (LimitConnections) stands for a full pool or a server
+// at max_connections: while it is on, a new connection of a limited process
+// is held until its start-up packet has arrived, then admitted (forwarded to
+// the server, which sees the packet as usual) if fewer than `max` admitted
+// connections of limited processes are open, or answered by the relay as
+// PostgreSQL answers when it is full: an ErrorResponse (FATAL, SQLSTATE
+// 53300, "sorry, too many clients already") in place of the authentication
+// request, then end of file. libpq reports it exactly as from the server.
+// The decision is made when the start-up packet is read, after every end of
+// file the relay can see: a client that closed its old connection before it
+// opened the new one (as libpq does on reconnect) has freed its place, so in
+// lockstep the count depends only on which processes hold connections.
+//
 // Threads: the public methods are called from one thread (the engine's); the
 // relay runs its own. Nothing else is shared.
 #pragma once
@@ -41,6 +54,7 @@ class NetRelay {
     uint64_t resets = 0;       // connections the relay reset
     uint64_t bytes_up = 0;     // client to server, forwarded
     uint64_t bytes_down = 0;
+    uint64_t limit_refusals = 0;  // connections the connection limit turned away
   };
 
   // Starts the relay's thread, forwarding to the Unix socket `target` (""
@@ -64,6 +78,14 @@ class NetRelay {
   int ResetConnections(const std::string& proc);
   // Every connection of every process reset (the server went away).
   int ResetAll();
+  // From now on at most `max` connections of the processes in `procs` are
+  // open at once; a new one beyond that is refused with SQLSTATE 53300 (see
+  // above). Only connections of `procs` count; other processes pass freely.
+  // Connections open before stay open even beyond `max` (evicting them is
+  // ResetConnections). max < 0: no limit (what was held is admitted).
+  void LimitConnections(const std::vector<std::string>& procs, int max);
+  // Connections of `proc` the limit has refused so far.
+  uint64_t LimitRefusals(const std::string& proc) const;
   // Freerun: each chunk `proc` sends waits up_us (+ a uniform draw of
   // jitter_us from a stream seeded with `seed`), each it receives down_us
   // (+ jitter); order kept per direction. Zeros: none.

@@ -25,22 +25,19 @@ void ReconnectsAfterPartition::Observe(const TraceEvent& event) {
         }
       }
     } else if (phase == "end") {
-      const auto after = event.fields.find("after_heal");
-      if (after == event.fields.end() || !after->is_array()) return;
-      for (const nlohmann::json& a : *after) {
-        if (!a.is_object()) continue;
-        const auto it = cut_.find(StrField(a, "agent"));
-        if (it == cut_.end()) continue;
-        const Cut& c = it->second;
-        if (c.healed_t < 0 || c.exited_after_heal || c.stopped_t < 0) continue;
-        if (c.stopped_t - c.healed_t < grace_us_) continue;
-        if (IntField(a, "round_trips") > 0) continue;
-        violations_.Report(
-            fmt::format("{} was cut off from the database until {} and ran until {} without "
-                        "reaching it again (no round trip after the heal)",
-                        it->first, Seconds(c.healed_t), Seconds(c.stopped_t)),
-            {c.cut_seq, c.healed_seq, c.stopped_seq, event.seq});
+      JudgeEnd(event, "after_heal", "was cut off from the database", "the heal");
+    }
+  } else if (type == "fault" && StrField(event.fields, "kind") == "connection_limit") {
+    // An agent the limit refused was cut off until the lift, as by a partition.
+    const std::string& phase = StrField(event.fields, "phase");
+    const auto by = event.fields.find("refused_by");
+    if (phase == "lifted" && by != event.fields.end() && by->is_object()) {
+      for (const auto& [proc, n] : by->items()) {
+        if (proc != "reaper") cut_[proc] = Cut{event.seq, event.t, event.seq};
       }
+    } else if (phase == "end") {
+      JudgeEnd(event, "after_lift", "was refused connections by the connection limit",
+               "the lift");
     }
   } else if (type == "exit" || type == "stop") {
     const auto it = cut_.find(event.agent);
@@ -55,6 +52,26 @@ void ReconnectsAfterPartition::Observe(const TraceEvent& event) {
     // A restart after the heal is a new process: it is judged from its own start.
     const auto it = cut_.find(event.agent);
     if (it != cut_.end() && it->second.healed_t >= 0) it->second.exited_after_heal = true;
+  }
+}
+
+void ReconnectsAfterPartition::JudgeEnd(const TraceEvent& event, const char* key,
+                                         std::string_view what, std::string_view until) {
+  const auto after = event.fields.find(key);
+  if (after == event.fields.end() || !after->is_array()) return;
+  for (const nlohmann::json& a : *after) {
+    if (!a.is_object()) continue;
+    const auto it = cut_.find(StrField(a, "agent"));
+    if (it == cut_.end()) continue;
+    const Cut& c = it->second;
+    if (c.healed_t < 0 || c.exited_after_heal || c.stopped_t < 0) continue;
+    if (c.stopped_t - c.healed_t < grace_us_) continue;
+    if (IntField(a, "round_trips") > 0) continue;
+    violations_.Report(fmt::format("{} {} until {} and ran until {} without reaching it again "
+                                   "(no round trip after {})",
+                                   it->first, what, Seconds(c.healed_t), Seconds(c.stopped_t),
+                                   until),
+                       {c.cut_seq, c.healed_seq, c.stopped_seq, event.seq});
   }
 }
 

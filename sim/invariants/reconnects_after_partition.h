@@ -2,6 +2,9 @@
 // partition cut off from the database, and that was still running a while
 // after the partition healed, talked to the database again.
 //
+// The connection_limit fault's refused agents are judged the same way, from
+// the lift ("lifted": refused_by; "end": after_lift).
+//
 // Reads the network_partition fault's events: "cut" (agent), "healed"
 // (time of the heal) and, at the end, "end" with each cut-off agent's round
 // trips to the server after the heal. An agent judged is one that was not
@@ -18,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/invariant.h"
@@ -43,6 +47,11 @@ class ReconnectsAfterPartition final : public Invariant {
     int64_t stopped_t = -1;  // ran until the end
     uint64_t stopped_seq = 0;
   };
+  // At a fault's "end" event: every agent of its `key` array ({"agent",
+  // "round_trips"}) judged as above.
+  void JudgeEnd(const TraceEvent& event, const char* key, std::string_view what,
+                std::string_view until);
+
   int64_t grace_us_ = 0;
   std::map<std::string, Cut> cut_;  // by agent
   checker::ViolationList violations_{kName, "stuck agents"};

@@ -285,6 +285,41 @@ TEST_P(PgStoreTest, EveryCommandOpensTheRecordedBackend) {
   EXPECT_NE(down.output.find("database"), std::string::npos) << down.output;
 }
 
+// An agent started while its database cannot be reached (a full pool, a
+// server that is down or restarting) waits for it with backoff, saying so
+// once, instead of exiting; it works as soon as the server is there.
+TEST_P(PgStoreTest, AnAgentStartedWhileTheServerIsUnreachableWaitsForIt) {
+  const std::string dir = *dir_ / "wait";
+  ASSERT_EQ(Swarm({"init", dir, "--store", "postgres", "--schema", FreshSchema()}, "i.log")
+                .exit.code,
+            0);
+  ASSERT_EQ(Swarm({"submit", dir, "--items", "3"}, "s.log").exit.code, 0);
+  // The server's socket appears at `later` only when the test says so.
+  const std::string later = *dir_ / "later";
+  setenv("PGHOST", later.c_str(), 1);
+  const std::string log = *dir_ / "agent.log";
+  const pid_t agent = faultline::testing::Spawn(
+      {SWARM_BIN, "agent", dir, "--id", "a0", "--exit-when-idle", "-v"}, log);
+  SharedPgServer()->ExportEnvironment();
+  ASSERT_GT(agent, 0);
+  faultline::testing::Exit ended;
+  bool gone = false;
+  ASSERT_TRUE(faultline::testing::Eventually("the agent waits or exits", [&] {
+    gone = gone || faultline::testing::Ended(agent, &ended);
+    return gone || faultline::testing::ReadAll(log).find("waiting for the database") !=
+                       std::string::npos;
+  }, 30s));
+  ASSERT_FALSE(gone) << "exited " << ended.code << ": " << faultline::testing::ReadAll(log);
+  ASSERT_EQ(symlink(SharedPgServer()->host().c_str(), later.c_str()), 0);
+  const faultline::testing::Exit exit = faultline::testing::WaitFor(agent, 60s);
+  EXPECT_TRUE(exit.exited && exit.code == 0) << faultline::testing::ReadAll(log);
+  const std::string out = faultline::testing::ReadAll(log);
+  EXPECT_EQ(out.find("waiting for the database"), out.rfind("waiting for the database"))
+      << "said once: " << out;
+  auto end = nlohmann::json::parse(Swarm({"dump", dir}, "d.log").output);
+  EXPECT_EQ(end["ledger"], 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, PgStoreTest, ::testing::Values(BackendKind::kPostgres),
                          BackendName);
 

@@ -114,7 +114,8 @@ TEST(FaultRegistryTest, EveryKindIsTestedAndDeclaresWhatItNeeds) {
       "fd_exhaustion", "clock_skew",   "config_drift", "collector_outage", "model_outage",
       "disk_full",     "corrupt_file", "io_error",     "power_loss",   "clock_step",
       // server_store_faults_test.cc
-      "network_partition", "network_latency", "connection_reset", "db_crash", "db_restart"};
+      "network_partition", "network_latency", "connection_reset", "connection_limit",
+      "db_crash", "db_restart"};
   std::set<std::string> names;
   for (const FaultKind& kind : faults::AllFaults()) {
     EXPECT_TRUE(names.insert(kind.name).second) << "twice: " << kind.name;
@@ -142,8 +143,9 @@ TEST(FaultRegistryTest, OnlyFaultsOfTheReferenceCoordinatorsOwnPartsAreRefusedEl
   EXPECT_EQ(reference_only,
             (std::set<std::string>{"config_drift", "corrupt_file", "model_outage"}));
   // Only a run on a database server ("store": "postgres") has these.
-  EXPECT_EQ(server_only, (std::set<std::string>{"network_partition", "network_latency",
-                                                "connection_reset", "db_crash", "db_restart"}));
+  EXPECT_EQ(server_only,
+            (std::set<std::string>{"network_partition", "network_latency", "connection_reset",
+                                   "connection_limit", "db_crash", "db_restart"}));
 }
 
 // A run on a database server has no state files: these are refused there

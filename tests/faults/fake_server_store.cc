@@ -36,6 +36,15 @@ uint64_t FakeServerStore::ConnectionsOpened(const std::string& proc) const {
   return it == opened_.end() ? 0 : it->second;
 }
 
+void FakeServerStore::LimitConnections(const std::vector<std::string>& procs, int max) {
+  limits_.push_back({procs, max, now_()});
+}
+
+uint64_t FakeServerStore::LimitRefusals(const std::string& proc) const {
+  const auto it = refusals_.find(proc);
+  return it == refusals_.end() ? 0 : it->second;
+}
+
 bool FakeServerStore::Crash(std::string* error) {
   if (!running_) {
     *error = "the database server is not running";

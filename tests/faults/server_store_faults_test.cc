@@ -1,7 +1,8 @@
 // Unit tests of the faults of a run on a database server — network_partition,
-// network_latency, connection_reset, db_crash, db_restart — against the fake
-// context and its fake server and network (fake_server_store.h): what each
-// did to which link or to the server, when, and the evidence it landed.
+// network_latency, connection_reset, connection_limit, db_crash, db_restart —
+// against the fake context and its fake server and network
+// (fake_server_store.h): what each did to which link or to the server, when,
+// and the evidence it landed.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -148,6 +149,64 @@ TEST(ConnectionResetTest, LandsOnlyWhenAConnectionWasReset) {
   ctx.RunUntil(200'000);  // nothing open any more
   EXPECT_EQ(ctx.server_store().resets().size(), 2u);
   EXPECT_EQ(ctx.landings().size(), 1u);
+}
+
+// The limit comes at at_ms for duration_ms on every process of the system
+// (role any) after evicting them, and lands at the lift with what it refused;
+// at the end, with what each refused agent did after the lift.
+TEST(ConnectionLimitTest, EvictsLimitsAndLandsWithWhatItRefused) {
+  FakeFaultContext ctx(KindNamed("connection_limit"),
+                       {{"at_ms", 100}, {"duration_ms", 2000}, {"max", 1}, {"evict", true}},
+                       {.agents = 2});
+  ctx.Start();
+  FakeServerStore& net = ctx.server_store();
+  net.set_open_connections("a0", 1);
+  net.set_open_connections("reaper", 1);
+  ctx.RunUntil(100'000);
+  ASSERT_EQ(net.limits().size(), 1u);
+  EXPECT_EQ(net.limits()[0].max, 1);
+  EXPECT_EQ(net.limits()[0].procs, (std::vector<std::string>{"reaper", "a0", "a1"}));
+  EXPECT_EQ(net.resets().size(), 3u) << "evict: every limited process's connections";
+  EXPECT_TRUE(ctx.landings().empty()) << "lands at the lift, with what it refused";
+  net.set_limit_refusals("a1", 4);
+  net.set_limit_refusals("reaper", 2);
+  net.set_round_trips("a1", 10);
+  ctx.RunUntil(2'100'000);
+  ASSERT_EQ(net.limits().size(), 2u);
+  EXPECT_LT(net.limits()[1].max, 0) << "lifted";
+  EXPECT_EQ(net.limits()[1].at, 2'100'000);
+  ASSERT_EQ(ctx.landings().size(), 1u);
+  EXPECT_EQ(ctx.landings()[0].details, (json{{"phase", "lifted"},
+                                             {"max", 1},
+                                             {"evicted", 2},
+                                             {"refused", 6},
+                                             {"refused_by", {{"a1", 4}, {"reaper", 2}}},
+                                             {"from_us", 100'000},
+                                             {"until_us", 2'100'000}}));
+  net.set_round_trips("a1", 13);
+  ctx.Finish();
+  ASSERT_EQ(ctx.landings().size(), 2u);
+  EXPECT_EQ(ctx.landings()[1].details,
+            (json{{"phase", "end"},
+                  {"lifted_at_us", 2'100'000},
+                  {"after_lift", {{{"agent", "a1"}, {"round_trips", 3}, {"connections", 0}}}}}));
+}
+
+// role agent: the reaper is not limited; no eviction by default; a limit
+// that refused nothing did not land, also when the run ends under it.
+TEST(ConnectionLimitTest, AgentsOnlyAndNothingRefusedDoesNotLand) {
+  FakeFaultContext ctx(KindNamed("connection_limit"),
+                       {{"at_ms", 0}, {"duration_ms", 10'000}, {"max", 3}, {"role", "agent"}},
+                       {.agents = 2});
+  ctx.Start();
+  ctx.server_store().set_open_connections("a0", 1);
+  ctx.RunUntil(0);
+  ASSERT_EQ(ctx.server_store().limits().size(), 1u);
+  EXPECT_EQ(ctx.server_store().limits()[0].procs, (std::vector<std::string>{"a0", "a1"}));
+  EXPECT_TRUE(ctx.server_store().resets().empty()) << "no eviction unless asked";
+  ctx.Finish();
+  ASSERT_EQ(ctx.server_store().limits().size(), 2u) << "lifted at the end";
+  EXPECT_TRUE(ctx.landings().empty());
 }
 
 TEST(DbCrashTest, CrashesThenRecoversAfterDownMs) {

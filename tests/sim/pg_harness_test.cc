@@ -2,6 +2,7 @@
 // it (sim/net_relay.h), against a real PostgreSQL with libpq as the client.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -215,6 +216,64 @@ TEST_F(PgHarnessTest, CrashKeepsCommittedAndRecovers) {
   ASSERT_TRUE(b.ok()) << PQerrorMessage(b.c);
   EXPECT_EQ(b.Query("SELECT owner FROM items WHERE id = 2"), "acked");
   std::printf("restart after crash (recovery) %.1f ms\n", server_->start_us() / 1e3);
+}
+
+// A connection attempt with verbose errors (the SQLSTATE in the message):
+// what libpq says when it fails, "" when it connects.
+std::string ConnectError(int port) {
+  PGconn* c = PQconnectStart(Conninfo(port).c_str());
+  PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
+  PostgresPollingStatusType s = PGRES_POLLING_WRITING;
+  while (s != PGRES_POLLING_OK && s != PGRES_POLLING_FAILED && PQstatus(c) != CONNECTION_BAD) {
+    pollfd p{PQsocket(c), static_cast<short>(s == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+    if (poll(&p, 1, 10'000) <= 0) break;
+    s = PQconnectPoll(c);
+  }
+  const std::string error = PQstatus(c) == CONNECTION_OK ? "" : PQerrorMessage(c);
+  PQfinish(c);
+  return error;
+}
+
+// A connection beyond the limit gets what a full server answers, and libpq
+// reports it as from the server: FATAL, SQLSTATE 53300. Open connections
+// stay usable, other processes are not limited, and the lift admits again.
+TEST_F(PgHarnessTest, ConnectionLimitRefusesAsAFullServer) {
+  Conn a(a0_);
+  ASSERT_TRUE(a.ok());
+  relay_->LimitConnections({"a0", "a1"}, 1);
+  const std::string error = ConnectError(a1_);
+  EXPECT_NE(error.find("FATAL:  53300: sorry, too many clients already"), std::string::npos)
+      << error;
+  Conn refused(a1_);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(std::string(PQerrorMessage(refused.c)).find("sorry, too many clients already"),
+            std::string::npos);
+  EXPECT_EQ(relay_->LimitRefusals("a1"), 2u);
+  EXPECT_EQ(relay_->stats().limit_refusals, 2u);
+  EXPECT_EQ(a.Query("SELECT 5"), "5") << "an open connection stays";
+  EXPECT_EQ(ConnectError(tool_), "") << "the tool is not limited";
+  EXPECT_NE(ConnectError(a0_).find("53300"), std::string::npos)
+      << "a second connection of a0 is beyond the limit too";
+  relay_->LimitConnections({}, -1);
+  Conn again(a1_);
+  ASSERT_TRUE(again.ok()) << PQerrorMessage(again.c);
+  EXPECT_EQ(again.Query("SELECT 6"), "6");
+}
+
+// A client that closes its connection and opens a new one at once (libpq's
+// reconnect) has given its place back, every time: in lockstep the decision
+// depends on who holds connections, not on when the relay saw the close.
+TEST_F(PgHarnessTest, ConnectionLimitCountsACloseBeforeTheNextConnect) {
+  relay_->LimitConnections({"a0", "a1"}, 1);
+  for (int round = 0; round < 50; ++round) {
+    {
+      Conn first(round % 2 == 0 ? a0_ : a1_);
+      ASSERT_TRUE(first.ok()) << "round " << round << ": " << PQerrorMessage(first.c);
+      EXPECT_EQ(first.Query("SELECT 1"), "1");
+      EXPECT_NE(ConnectError(a1_).find("53300"), std::string::npos) << "round " << round;
+    }
+  }
+  EXPECT_EQ(relay_->LimitRefusals("a1"), 50u);
 }
 
 // Lines of /proc/sysvipc/shm: the System V segments of this IPC namespace.

@@ -1,5 +1,6 @@
-// reconnects_after_partition over hand-built histories, and the
-// network_partition "cut" event as a stall in eventual_lock_release.
+// reconnects_after_partition over hand-built histories (network_partition's
+// and connection_limit's events), and the network_partition "cut" event as a
+// stall in eventual_lock_release.
 #include <gtest/gtest.h>
 
 #include "sim/invariants/eventual_lock_release.h"
@@ -49,6 +50,34 @@ TEST(ReconnectsAfterPartitionTest, ReconnectedExitedOrTooSoonIsFine) {
   EXPECT_TRUE(Check<ReconnectsAfterPartition>(History(20'000, 1, 0, true)).empty());
   // The run ended before lease + 2 heartbeats had passed since the heal.
   EXPECT_TRUE(Check<ReconnectsAfterPartition>(History(7000, 0, 0, false)).empty());
+}
+
+json Limit(uint64_t seq, int64_t t_ms, json fields) {
+  fields["kind"] = "connection_limit";
+  fields["index"] = 0;
+  return Ev(seq, t_ms, "fault", fields);
+}
+
+// A connection limit refused a0 and the reaper until its lift at 5 s: a0 is
+// judged from the lift like a partitioned agent; the reaper is not judged.
+TEST(ReconnectsAfterPartitionTest, AnAgentTheConnectionLimitRefusedMustComeBack) {
+  auto history = [](int a0_trips) {
+    return std::vector<json>{
+        RunStart("lockstep", /*lease_ms=*/3000),
+        Limit(1, 5000, {{"phase", "lifted"}, {"max", 1}, {"evicted", 2}, {"refused", 9},
+                        {"refused_by", {{"a0", 7}, {"reaper", 2}}}, {"from_us", 1'000'000},
+                        {"until_us", 5'000'000}}),
+        Ev(2, 20'000, "stop", {{"agent", "a0"}, {"role", "agent"}}),
+        Limit(3, 20'000, {{"phase", "end"}, {"lifted_at_us", 5'000'000},
+                          {"after_lift", {{{"agent", "a0"}, {"round_trips", a0_trips}}}}})};
+  };
+  const auto out = Check<ReconnectsAfterPartition>(history(0));
+  ASSERT_EQ(out.size(), 1u) << Messages(out);
+  EXPECT_TRUE(Contains(out[0].message,
+                       "a0 was refused connections by the connection limit until 5.000 s"))
+      << out[0].message;
+  EXPECT_EQ(out[0].evidence, (Evidence{1, 1, 2, 3}));
+  EXPECT_TRUE(Check<ReconnectsAfterPartition>(history(3)).empty());
 }
 
 TEST(ReconnectsAfterPartitionTest, APartitionedHoldersGrantMustBeFreedWithinTheLease) {
