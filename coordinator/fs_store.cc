@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "coordinator/fs_util.h"
 #include "sim/protocol/control_protocol.h"
@@ -291,8 +292,16 @@ Status FsStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
   if (!lock.ok()) return lock.status();
   probe_->Yield(point::kHeartbeatLocked, "");
   // The holding is checked after the last yield before the write, so that
-  // the record written is true at the moment it is written.
+  // the record written is true at the moment it is written; and under the
+  // item's lock, kept until the heartbeat's event is out, since a takeover
+  // needs that lock. Without it a holder stopped after its check (SIGSTOP,
+  // a loaded machine) could trace, long after, a heartbeat listing an item
+  // taken over and completed meanwhile.
+  std::optional<FileLock> item_lock;
   if (held != nullptr) {
+    auto locked = LockWithRetry(ItemLockPath(held->item), "heartbeat", agent.id, held->item);
+    if (!locked.ok()) return locked.status();
+    item_lock.emplace(std::move(*locked));
     const Status checked = CheckGrant(*held);
     const Status::Code check = checked.code();
     // Stale, or the item's file is damaged or gone: nothing names this agent
@@ -321,6 +330,7 @@ Status FsStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
   probe_->Reached(probe::kHeartbeatOk);
   Event({{"type", "heartbeat"}, {"agent", agent.id}, {"at_us", agent.heartbeat_us},
          {"holding", agent.holding}});
+  item_lock.reset();  // not held across the yield: others may take the item now
   probe_->Yield(point::kHeartbeatWritten, "");
   return Status::Ok();
 }

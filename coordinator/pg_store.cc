@@ -406,48 +406,57 @@ Status PgStore::Heartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
   auto now = LeaseNow();
   if (!now.ok()) return now.status();
   if (!clock_->Simulated() || clock_->Skewed()) agent.heartbeat_us = *now;
-  // What an earlier transaction staged and did not commit is not this one's
-  // to report (a completion cut after its ledger insert staged an effect).
-  Discard();
-  pg::Txn txn(&conn_);
-  SWARM_RETURN_IF_ERROR(txn.Begin());
-  auto old = conn_.Exec(
-      fmt::format("SELECT record FROM {} WHERE id = $1 FOR UPDATE NOWAIT", T("agents")),
-      {pg::P(agent.id)});
-  if (!old.ok()) return old.status();
-  if (held != nullptr) {
-    const Status checked = CheckGrant(*held);
-    if (checked.code() == Status::Code::kStaleToken || checked.code() == Status::Code::kNotFound) {
-      agent.holding.erase(std::remove(agent.holding.begin(), agent.holding.end(), held->item),
-                          agent.holding.end());
-      if (lost != nullptr) *lost = true;
-    } else if (!checked.ok()) {
-      return checked;  // nothing proven either way; nothing written
-    }
-  }
-  if (!old->empty()) {
-    auto prev = AgentFromJson(old->Text(0, 0), "agents/" + agent.id);
-    if (prev.ok() && prev->status == AgentStatus::kDead) {
-      StageReached(probe::kAgentBack);
-      Stage({{"type", "agent_back"}, {"agent", agent.id}, {"declared_dead", prev->reason}});
-    }
-  }
-  auto wrote = conn_.Exec(
-      fmt::format("INSERT INTO {} (id, host, record) VALUES ($1, $2, $3) ON CONFLICT (id) "
-                  "DO UPDATE SET record = EXCLUDED.record",
-                  T("agents")),
-      {pg::P(agent.id), pg::P(HostName()), pg::P(ToJson(agent).dump())});
-  if (!wrote.ok()) return wrote.status();
-  if (Status s = txn.Commit(); !s.ok()) {
+  for (int attempt = 0;; ++attempt) {
+    // What an earlier transaction staged and did not commit is not this
+    // one's to report (a completion cut after its ledger insert staged an
+    // effect).
     Discard();
-    return s;
+    pg::Txn txn(&conn_);
+    SWARM_RETURN_IF_ERROR(txn.Begin());
+    auto old = conn_.Exec(
+        fmt::format("SELECT record FROM {} WHERE id = $1 FOR UPDATE NOWAIT", T("agents")),
+        {pg::P(agent.id)});
+    if (!old.ok()) return old.status();
+    if (held != nullptr) {
+      // Under the row's shared lock, so that no takeover commits between
+      // this check and the record's: the record is never out of date.
+      auto state = ShareItem(held->item);
+      if (state.status().IsBusy()) {
+        conn_.Rollback();
+        SWARM_RETURN_IF_ERROR(WaitForRow(attempt, held->item, "heartbeat", agent.id));
+        continue;
+      }
+      const Status checked = state.ok() ? CheckHeld(*state, *held) : state.status();
+      if (checked.code() == Status::Code::kStaleToken ||
+          checked.code() == Status::Code::kNotFound) {
+        agent.holding.erase(std::remove(agent.holding.begin(), agent.holding.end(), held->item),
+                            agent.holding.end());
+        if (lost != nullptr) *lost = true;
+      } else if (!checked.ok()) {
+        return checked;  // nothing proven either way; nothing written
+      }
+    }
+    if (!old->empty()) {
+      auto prev = AgentFromJson(old->Text(0, 0), "agents/" + agent.id);
+      if (prev.ok() && prev->status == AgentStatus::kDead) {
+        StageReached(probe::kAgentBack);
+        Stage({{"type", "agent_back"}, {"agent", agent.id}, {"declared_dead", prev->reason}});
+      }
+    }
+    auto wrote = conn_.Exec(
+        fmt::format("INSERT INTO {} (id, host, record) VALUES ($1, $2, $3) ON CONFLICT (id) "
+                    "DO UPDATE SET record = EXCLUDED.record",
+                    T("agents")),
+        {pg::P(agent.id), pg::P(HostName()), pg::P(ToJson(agent).dump())});
+    if (!wrote.ok()) return wrote.status();
+    if (Status s = txn.Commit(); !s.ok()) {
+      Discard();
+      return s;
+    }
+    Flush();
+    break;
   }
-  StageReached(probe::kHeartbeatOk);
-  nlohmann::json beat = {{"type", "heartbeat"}, {"agent", agent.id},
-                         {"at_us", agent.heartbeat_us}, {"holding", agent.holding}};
-  MarkClock(beat);
-  Stage(std::move(beat));
-  Flush();
+  SWARM_RETURN_IF_ERROR(TraceHeartbeat(agent, held, lost));
   probe_->Yield(point::kHeartbeatWritten, "");
   return Status::Ok();
 }

@@ -13,7 +13,9 @@
 //
 // Every operation is one transaction (or none); its history events are
 // emitted only after its COMMIT succeeded, so a rolled-back or lost
-// transaction leaves no trace of having happened. Row locks are taken
+// transaction leaves no trace of having happened. (A heartbeat that holds
+// items emits its event from a second, read-only transaction that holds
+// their rows FOR SHARE: TraceHeartbeat.) Row locks are taken
 // without waiting: claims with FOR UPDATE SKIP LOCKED (a row another
 // transaction holds is not claimable now), the holder's operations with
 // NOWAIT (Busy, retried briefly on the clock like the fs backend's locks).
@@ -159,6 +161,26 @@ class PgStore : public Store {
   // event) when it stays locked. Starts the transaction.
   Result<ItemState> LockItem(pg::Txn& txn, const std::string& item, std::string_view op,
                              std::string_view who);
+  // Inside a transaction: the item's row under a shared lock (FOR SHARE
+  // NOWAIT), which no takeover, expiry or holder's operation (all FOR
+  // UPDATE) passes until the transaction ends. Busy when another
+  // transaction holds the row; NotFound when there is none.
+  Result<ItemState> ShareItem(const std::string& item);
+  // After a NOWAIT lock on `item` was refused and its transaction rolled
+  // back: waits briefly on the clock before the next try, as LockItem does.
+  // Busy, with a lock_timeout event, once `attempt` reaches the limit.
+  Status WaitForRow(int attempt, const std::string& item, std::string_view op,
+                    std::string_view who);
+  // Whether the item in state `s` is still held under `grant`; otherwise
+  // the holding_lost event and StaleToken.
+  Status CheckHeld(const ItemState& s, const Grant& grant);
+  // A heartbeat's event, once its record has committed: in a transaction of
+  // its own holding every listed item's row FOR SHARE, the items still the
+  // agent's are listed (a lost `held` is dropped from agent.holding, with
+  // *lost set) and the event is emitted before the locks are let go. So no
+  // takeover can come before it in the history. Nothing is emitted when this
+  // fails; the record stands (a heartbeat written but not traced).
+  Status TraceHeartbeat(AgentRecord& agent, const Grant* held, bool* lost);
   // The reference complete with the row locked: the grant checked unless
   // `check_grant` is false, the effect inserted once, the item marked done.
   Status CompleteLocked(pg::Txn& txn, ItemState s, const Grant& grant, std::string_view result,

@@ -1,7 +1,10 @@
 // The PostgreSQL backend's operations of a grant's holder: check, renew,
-// complete, release (pg_store.h; docs/coordinator.md). Each locks the item's
-// row with NOWAIT and compares (item, token, owner) before it writes.
+// complete, release, and the heartbeat's event (pg_store.h;
+// docs/coordinator.md). Each locks the item's row with NOWAIT and compares
+// (item, token, owner) before it writes or reports.
 #include <fmt/format.h>
+
+#include <vector>
 
 #include "coordinator/pg_store.h"
 #include "sim/protocol/control_protocol.h"
@@ -61,6 +64,28 @@ Status PgStore::CheckCurrent(const ItemState& s, const Grant& grant, std::string
       grant.token, Name(s.status), s.token, s.owner.empty() ? "" : " held by " + s.owner));
 }
 
+Result<ItemState> PgStore::ShareItem(const std::string& item) {
+  auto rows = conn_.Exec(
+      fmt::format("SELECT {} FROM {} WHERE id = $1 FOR SHARE NOWAIT", kItemColumns, T("items")),
+      {pg::P(item)});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status::NotFound(item + ": no such item");
+  return ItemFromRow(*rows, 0);
+}
+
+Status PgStore::WaitForRow(int attempt, const std::string& item, std::string_view op,
+                           std::string_view who) {
+  if (attempt >= kLockRetries) {
+    if (probe_->recording()) {
+      probe_->Emit({{"type", "lock_timeout"}, {"agent", who}, {"item", item}, {"op", op}});
+    }
+    return Status::Busy(fmt::format("{}: {} row stayed locked by another transaction", op, item));
+  }
+  probe_->Yield(point::kLockBusy, item);
+  clock_->SleepMicros(kLockRetrySleepUs);
+  return Status::Ok();
+}
+
 Status PgStore::CheckGrant(const Grant& grant) {
   auto rows = conn_.Exec(fmt::format("SELECT {} FROM {} WHERE id = $1", kItemColumns, T("items")),
                          {pg::P(grant.item)});
@@ -68,7 +93,10 @@ Status PgStore::CheckGrant(const Grant& grant) {
   if (rows->empty()) return Status::NotFound(grant.item + ": no such item");
   auto state = ItemFromRow(*rows, 0);
   if (!state.ok()) return state.status();
-  const ItemState& s = *state;
+  return CheckHeld(*state, grant);
+}
+
+Status PgStore::CheckHeld(const ItemState& s, const Grant& grant) {
   if (s.status == ItemStatus::kClaimed && s.token == grant.token && s.owner == grant.agent) {
     return Status::Ok();
   }
@@ -80,6 +108,61 @@ Status PgStore::CheckGrant(const Grant& grant) {
   }
   return Status::StaleToken(fmt::format("{} is no longer held with token {}: it is {} with token {}",
                                         grant.item, grant.token, Name(s.status), s.token));
+}
+
+Status PgStore::TraceHeartbeat(AgentRecord& agent, const Grant* held, bool* lost) {
+  // The row locks of the record's transaction went with its COMMIT; a
+  // holder stopped after it (SIGSTOP, a loaded machine) could otherwise
+  // trace, long after, a heartbeat listing an item taken over and completed
+  // meanwhile. The event is emitted after the COMMIT, not before it, so that
+  // a heartbeat in the history is one the reaper can see.
+  std::vector<Result<ItemState>> states;
+  pg::Txn txn(&conn_);
+  for (int attempt = 0; !agent.holding.empty(); ++attempt) {
+    SWARM_RETURN_IF_ERROR(txn.Begin());
+    states.clear();
+    const std::string* busy = nullptr;
+    for (const std::string& item : agent.holding) {
+      states.push_back(ShareItem(item));
+      const Status& got = states.back().status();
+      if (got.IsBusy()) {
+        busy = &item;
+        break;
+      }
+      if (!got.ok() && got.code() != Status::Code::kNotFound) return got;
+    }
+    if (busy == nullptr) break;
+    conn_.Rollback();
+    SWARM_RETURN_IF_ERROR(WaitForRow(attempt, *busy, "heartbeat", agent.id));
+  }
+  // `held` is checked with its token; any other item listed is the agent's
+  // while it is claimed in its name.
+  std::vector<std::string> listed;
+  for (size_t i = 0; i < states.size(); ++i) {
+    const std::string& item = agent.holding[i];
+    const Result<ItemState>& state = states[i];
+    bool ours = false;
+    if (held != nullptr && item == held->item) {
+      ours = state.ok() && CheckHeld(*state, *held).ok();
+      if (!ours && lost != nullptr) *lost = true;
+    } else {
+      ours = state.ok() && state->status == ItemStatus::kClaimed && state->owner == agent.id;
+    }
+    if (ours) listed.push_back(item);
+  }
+  agent.holding = listed;
+  probe_->Reached(probe::kHeartbeatOk);
+  if (probe_->recording()) {
+    nlohmann::json beat = {{"type", "heartbeat"},
+                           {"agent", agent.id},
+                           {"at_us", agent.heartbeat_us},
+                           {"holding", agent.holding}};
+    MarkClock(beat);
+    probe_->Emit(beat);
+  }
+  // Only read and locked: ending the transaction lets the rows go.
+  if (conn_.in_transaction()) conn_.Rollback();
+  return Status::Ok();
 }
 
 Status PgStore::Renew(Grant& grant) {

@@ -27,6 +27,9 @@ class RecordingProbe final : public swarm::Probe {
     }
   }
   void Emit(const nlohmann::json& event) override { events.push_back(event); }
+  void Reached(std::string_view name, bool hit = true) override {
+    if (hit && on_reached) on_reached(name);
+  }
   bool recording() const override { return true; }
 
   size_t Count(std::string_view type) const {
@@ -39,6 +42,9 @@ class RecordingProbe final : public swarm::Probe {
   std::vector<nlohmann::json> events;
   // Called at every yield, e.g. to change the world at an exact step.
   std::function<void(std::string_view point, std::string_view item)> on_yield;
+  // Called at every probe reached (hit), e.g. to act between two steps that
+  // have no yield point between them.
+  std::function<void(std::string_view name)> on_reached;
   std::string crash_at;    // throw CrashHere at the next yield at this point
   std::string crash_item;  // ... for this item only ("" = any)
 };
