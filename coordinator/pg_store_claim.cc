@@ -59,19 +59,20 @@ Result<bool> PgStore::WorkRemaining(const std::string& agent) {
 Result<ClaimOutcome> PgStore::ClaimNext(const std::string& agent) {
   auto now = LeaseNow();
   if (!now.ok()) return now.status();
-  // Expired claims first, then pending items. A row found finished on the
-  // way (recovered from the ledger, dead-lettered) ends its own transaction
-  // and the search starts again; each such row is terminal afterwards, so
-  // this ends.
+  // Expired claims first, then pending items, in one transaction: a search
+  // that finds nothing locks nothing, so the next may follow it at once. A
+  // row found finished on the way (recovered from the ledger, dead-lettered)
+  // ends the transaction and the search starts again; each such row is
+  // terminal afterwards, so this ends.
   while (true) {
-    bool granted_or_changed = false;
+    bool changed = false;
+    Discard();
+    pg::Txn txn(&conn_);
+    SWARM_RETURN_IF_ERROR(txn.Begin());
     for (bool expired : {true, false}) {
-      Discard();
-      pg::Txn txn(&conn_);
-      SWARM_RETURN_IF_ERROR(txn.Begin());
       auto candidate = LockCandidate(agent, expired, *now);
       if (!candidate.ok()) return candidate.status();
-      if (!candidate->has_value()) continue;  // the transaction rolls back
+      if (!candidate->has_value()) continue;
       ItemState s = std::move(**candidate);
       if (expired && s.attempts < config_.max_attempts) {
         auto ledger = conn_.Exec(fmt::format("SELECT 1 FROM {} WHERE item = $1", T("ledger")),
@@ -95,10 +96,12 @@ Result<ClaimOutcome> PgStore::ClaimNext(const std::string& agent) {
       }
       SWARM_RETURN_IF_ERROR(txn.Commit());
       Flush();
-      granted_or_changed = true;
+      changed = true;
       break;
     }
-    if (granted_or_changed) continue;
+    if (changed) continue;
+    // Still in the transaction, which holds no lock: its rollback is due
+    // anyway, and this read needs none of its own.
     auto remaining = WorkRemaining(agent);
     if (!remaining.ok()) return remaining.status();
     return ClaimOutcome{std::nullopt, *remaining};
@@ -159,7 +162,10 @@ Result<Grant> PgStore::Claim(const std::string& id, const std::string& agent) {
 Result<Grant> PgStore::GrantLocked(const ItemState& previous, const std::string& agent,
                                    int64_t now) {
   const int64_t lease_until = now + config_.lease_ms * 1000;
-  auto rows = conn_.Exec(
+  // The grant goes with the COMMIT (one round trip). A lost answer leaves
+  // the grant unknown to us: if it was made, it expires unused and is taken
+  // over like a crashed holder's.
+  auto rows = conn_.ExecCommit(
       fmt::format("UPDATE {} SET status = 'claimed', token = token + 1, owner = $2, "
                   "lease_until_us = $3, attempts = attempts + 1 WHERE id = $1 "
                   "RETURNING token, attempts",
@@ -169,9 +175,6 @@ Result<Grant> PgStore::GrantLocked(const ItemState& previous, const std::string&
   if (rows->empty()) return Status::NotFound(previous.id + ": no such item");
   const int64_t token = rows->Int(0, 0);
   const int attempts = static_cast<int>(rows->Int(0, 1));
-  // A lost answer to this COMMIT leaves the grant unknown to us: if it was
-  // made, it expires unused and is taken over like a crashed holder's.
-  SWARM_RETURN_IF_ERROR(conn_.Commit());
   const bool takeover = previous.status == ItemStatus::kClaimed;
   probe_->Yield(point::kClaimStateWritten, previous.id);
   probe_->Reached(takeover ? probe::kTakeoverAfterExpiry : probe::kClaimGranted);
