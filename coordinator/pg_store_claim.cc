@@ -16,31 +16,32 @@ namespace probe = faultline::protocol::probe;
 
 }  // namespace
 
-Result<std::optional<ItemState>> PgStore::LockCandidate(const std::string& agent, bool expired,
-                                                        int64_t now) {
+Result<std::optional<ItemState>> PgStore::LockCandidate(const std::string& agent, int64_t now,
+                                                        bool* expired) {
   const auto it = skills_.find(agent);
   const std::vector<std::string> none;
   const pg::Param skills = pg::ArrayParam(it == skills_.end() ? none : it->second);
-  // Expired claims in lease order, pending items in submission order; each
-  // query walks its partial index. A row another transaction holds is
-  // skipped, not waited for; a row changed since the statement's snapshot
-  // is re-checked against the condition once locked (READ COMMITTED).
-  auto rows =
-      expired
-          ? conn_.Exec(fmt::format("SELECT {} FROM {} WHERE status = 'claimed' AND "
-                                   "lease_until_us <= $1 AND (skill = '' OR skill = ANY($2)) "
-                                   "ORDER BY lease_until_us, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-                                   kItemColumns, T("items")),
-                       {pg::P(now - config_.clock_skew_ms * 1000), skills})
-          : conn_.Exec(fmt::format("SELECT {} FROM {} WHERE status = 'pending' AND "
-                                   "(skill = '' OR skill = ANY($1)) "
-                                   "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED",
-                                   kItemColumns, T("items")),
-                       {skills});
+  // Expired claims in lease order, then pending items in submission order,
+  // in one round trip; each search walks its partial index. The pending
+  // search runs only when the expired one found nothing (a one-time filter:
+  // it locks no row otherwise). A row another transaction holds is skipped,
+  // not waited for; a row changed since the statement's snapshot is
+  // re-checked against the condition once locked (READ COMMITTED).
+  auto rows = conn_.Exec(
+      fmt::format("WITH expired AS (SELECT {0}, true AS expired FROM {1} WHERE "
+                  "status = 'claimed' AND lease_until_us <= $1 AND (skill = '' OR skill = "
+                  "ANY($2)) ORDER BY lease_until_us, id LIMIT 1 FOR UPDATE SKIP LOCKED), "
+                  "pending AS (SELECT {0}, false AS expired FROM {1} WHERE status = 'pending' "
+                  "AND (skill = '' OR skill = ANY($2)) AND NOT EXISTS (SELECT 1 FROM expired) "
+                  "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                  "SELECT * FROM expired UNION ALL SELECT * FROM pending",
+                  kItemColumns, T("items")),
+      {pg::P(now - config_.clock_skew_ms * 1000), skills});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<ItemState>();
   auto s = ItemFromRow(*rows, 0);
   if (!s.ok()) return s.status();
+  *expired = rows->Bool(0, 9);
   return std::optional<ItemState>(std::move(*s));
 }
 
@@ -59,52 +60,46 @@ Result<bool> PgStore::WorkRemaining(const std::string& agent) {
 Result<ClaimOutcome> PgStore::ClaimNext(const std::string& agent) {
   auto now = LeaseNow();
   if (!now.ok()) return now.status();
-  // Expired claims first, then pending items, in one transaction: a search
-  // that finds nothing locks nothing, so the next may follow it at once. A
-  // row found finished on the way (recovered from the ledger, dead-lettered)
-  // ends the transaction and the search starts again; each such row is
-  // terminal afterwards, so this ends.
+  // A row found finished on the way (recovered from the ledger,
+  // dead-lettered) ends its own transaction and the search starts again;
+  // each such row is terminal afterwards, so this ends.
   while (true) {
-    bool changed = false;
     Discard();
     pg::Txn txn(&conn_);
     SWARM_RETURN_IF_ERROR(txn.Begin());
-    for (bool expired : {true, false}) {
-      auto candidate = LockCandidate(agent, expired, *now);
-      if (!candidate.ok()) return candidate.status();
-      if (!candidate->has_value()) continue;
-      ItemState s = std::move(**candidate);
-      if (expired && s.attempts < config_.max_attempts) {
-        auto ledger = conn_.Exec(fmt::format("SELECT 1 FROM {} WHERE item = $1", T("ledger")),
-                                 {pg::P(s.id)});
-        if (!ledger.ok()) return ledger.status();
-        if (ledger->empty()) {
-          auto grant = GrantLocked(s, agent, *now);
-          if (!grant.ok()) return grant.status();
-          return ClaimOutcome{std::move(*grant), true};
-        }
-      }
-      if (expired) {
-        StageReached(probe::kTakeoverRecovered);
-        SWARM_RETURN_IF_ERROR(ExpireLocked(s, agent, nullptr));
-      } else if (s.attempts >= config_.max_attempts) {
-        SWARM_RETURN_IF_ERROR(DeadLetterPendingLocked(s, agent));
-      } else {
+    bool expired = false;
+    auto candidate = LockCandidate(agent, *now, &expired);
+    if (!candidate.ok()) return candidate.status();
+    if (!candidate->has_value()) {
+      // Still in the transaction, which holds no lock: its rollback is due
+      // anyway, and this read needs none of its own.
+      auto remaining = WorkRemaining(agent);
+      if (!remaining.ok()) return remaining.status();
+      return ClaimOutcome{std::nullopt, *remaining};
+    }
+    ItemState s = std::move(**candidate);
+    if (expired && s.attempts < config_.max_attempts) {
+      auto ledger = conn_.Exec(fmt::format("SELECT 1 FROM {} WHERE item = $1", T("ledger")),
+                               {pg::P(s.id)});
+      if (!ledger.ok()) return ledger.status();
+      if (ledger->empty()) {
         auto grant = GrantLocked(s, agent, *now);
         if (!grant.ok()) return grant.status();
         return ClaimOutcome{std::move(*grant), true};
       }
-      SWARM_RETURN_IF_ERROR(txn.Commit());
-      Flush();
-      changed = true;
-      break;
     }
-    if (changed) continue;
-    // Still in the transaction, which holds no lock: its rollback is due
-    // anyway, and this read needs none of its own.
-    auto remaining = WorkRemaining(agent);
-    if (!remaining.ok()) return remaining.status();
-    return ClaimOutcome{std::nullopt, *remaining};
+    if (expired) {
+      StageReached(probe::kTakeoverRecovered);
+      SWARM_RETURN_IF_ERROR(ExpireLocked(s, agent, nullptr));
+    } else if (s.attempts >= config_.max_attempts) {
+      SWARM_RETURN_IF_ERROR(DeadLetterPendingLocked(s, agent));
+    } else {
+      auto grant = GrantLocked(s, agent, *now);
+      if (!grant.ok()) return grant.status();
+      return ClaimOutcome{std::move(*grant), true};
+    }
+    SWARM_RETURN_IF_ERROR(txn.Commit());
+    Flush();
   }
 }
 

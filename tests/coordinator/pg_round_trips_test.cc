@@ -114,7 +114,7 @@ TEST_F(PgRoundTripsTest, AFailedLastStatementLeavesTheTransactionOpenAndUncommit
   EXPECT_EQ(one->Int(0, 0), 7);
 }
 
-TEST_F(PgRoundTripsTest, AClaimTakesThreeRoundTripsAndACompletionTwo) {
+TEST_F(PgRoundTripsTest, AClaimTakesTwoRoundTripsAndACompletionTwo) {
   PgLocation where{conninfo_, FreshSchema()};
   ASSERT_TRUE(PgStore::Init(where, ClusterConfig{}).ok());
   FakeClock clock;  // simulated: the lease clock costs no query
@@ -125,9 +125,9 @@ TEST_F(PgRoundTripsTest, AClaimTakesThreeRoundTripsAndACompletionTwo) {
   Trips();
   auto claimed = (*store)->ClaimNext("a0");
   ASSERT_TRUE(claimed.ok() && claimed->grant) << claimed.status().ToString();
-  // The search for an expired claim with BEGIN, the pending item, the grant
-  // with COMMIT.
-  EXPECT_EQ(Trips(), 3u);
+  // The search (an expired claim, else a pending item) with BEGIN, the
+  // grant with COMMIT.
+  EXPECT_EQ(Trips(), 2u);
   ASSERT_TRUE((*store)->Complete(*claimed->grant, "r").ok());
   // The row lock with BEGIN, the effect and the item with COMMIT.
   EXPECT_EQ(Trips(), 2u);
@@ -139,8 +139,33 @@ TEST_F(PgRoundTripsTest, AClaimTakesThreeRoundTripsAndACompletionTwo) {
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->grant);
   EXPECT_FALSE(none->work_remaining);
-  // Both searches, what remains, the rollback.
-  EXPECT_EQ(Trips(), 4u);
+  // The search, what remains, the rollback.
+  EXPECT_EQ(Trips(), 3u);
+}
+
+TEST_F(PgRoundTripsTest, AnExpiredClaimIsTakenBeforeAPendingItem) {
+  PgLocation where{conninfo_, FreshSchema()};
+  ClusterConfig config;
+  ASSERT_TRUE(PgStore::Init(where, config).ok());
+  FakeClock clock;
+  NullProbe probe;
+  auto store = PgStore::Open(where, &clock, &probe);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->Submit({{"w1", ""}, {"w2", ""}}).ok());
+  auto first = (*store)->ClaimNext("a0");
+  ASSERT_TRUE(first.ok() && first->grant);
+  EXPECT_EQ(first->grant->item, "w1");
+  clock.Advance((config.lease_ms + 1) * 1000);
+  Trips();
+  auto taken = (*store)->ClaimNext("a1");
+  ASSERT_TRUE(taken.ok() && taken->grant) << taken.status().ToString();
+  EXPECT_EQ(taken->grant->item, "w1") << "the expired claim first";
+  EXPECT_EQ(taken->grant->token, first->grant->token + 1);
+  // The search with BEGIN, the ledger (no effect yet), the grant with COMMIT.
+  EXPECT_EQ(Trips(), 3u);
+  auto next = (*store)->ClaimNext("a1");
+  ASSERT_TRUE(next.ok() && next->grant);
+  EXPECT_EQ(next->grant->item, "w2");
 }
 
 }  // namespace
