@@ -175,6 +175,8 @@ class PgStore : public Store {
   std::map<std::string, std::vector<std::string>> skills_;  // of agents registered here
 
  private:
+  // ANALYZE of the items table after a submit added rows (why: pg_store.cc).
+  void RefreshStatistics();
   // ClaimNext's one query: the first claimable row locked, an expired
   // claim before any pending item, or none. `*expired` says which it is.
   Result<std::optional<ItemState>> LockCandidate(const std::string& agent, int64_t now,
