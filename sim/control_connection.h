@@ -107,7 +107,13 @@ class ControlConnection {
   // Appends what one read returned; false (with `error`) when the line being
   // assembled grows beyond kMaxLineBytes.
   bool Append(const char* data, size_t n, std::string* error);
+  // AwaitPark waits in read(), bounded by SO_RCVTIMEO: sets it to `ms`
+  // unless it is already; false where the fd takes none (then it polls).
+  // Only AwaitPark reads with it set: Drain reads with MSG_DONTWAIT.
+  bool SetReceiveTimeout(int64_t ms);
+  static constexpr int64_t kNoReceiveTimeout = -2;
   int fd_;
+  int64_t receive_timeout_ms_ = -1;  // -1: not set yet
   std::string buffer_;
   size_t scanned_ = 0;  // bytes of buffer_ known to hold no '\n'
   bool hello_seen_ = false;

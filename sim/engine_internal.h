@@ -31,6 +31,7 @@
 #include "sim/net_relay.h"
 #include "sim/pg_server.h"
 #include "sim/process_set.h"
+#include "sim/resource_log.h"
 #include "sim/rng.h"
 #include "sim/settings.h"
 #include "sim/sut.h"
@@ -95,6 +96,7 @@ struct Proc {
   std::shared_ptr<StepPage> step_page;  // freerun, steppable only
   int64_t started_at = 0;  // run time of the latest start
   int64_t sleeps = 0;      // sleeps parked in since the latest start (resources.jsonl)
+  UsageReader usage;       // its /proc file kept open for the samples
 
   bool skewed() const { return skew_offset_us != 0 || skew_drift_ppm != 0; }
   // What the process's clock reads at absolute simulated time `now`.
@@ -370,7 +372,7 @@ class Engine {
   bool OfferDeath(Proc& p);
   // Resource measurement (resources.jsonl, never the trace): what `p` uses
   // now, and its final figures once reaped.
-  void SampleUsage(const Proc& p);
+  void SampleUsage(Proc& p);
   void SampleExit(const Proc& p, const ExitStatus& status);
   void DrainDead(Proc& p);
   void Snapshot();

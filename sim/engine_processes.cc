@@ -173,9 +173,9 @@ void Engine::DrainDead(Proc& p) {
       &error);
 }
 
-void Engine::SampleUsage(const Proc& p) {
+void Engine::SampleUsage(Proc& p) {
   if (o_.resources == nullptr) return;
-  const Usage usage = ReadUsage(p.pid);
+  const Usage usage = p.usage.Read(p.pid);
   ResourceSample sample;
   sample.proc = p.id;
   sample.role = p.role;

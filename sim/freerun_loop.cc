@@ -58,7 +58,7 @@ EngineResult::End Engine::FreerunLoop() {
     if (T() - last_snapshot_ >= kFreerunSnapshotUs) {
       last_snapshot_ = T();
       Snapshot();
-      for (const Proc& p : procs_) {
+      for (Proc& p : procs_) {
         if (p.alive) SampleUsage(p);
       }
     }

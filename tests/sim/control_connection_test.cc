@@ -247,6 +247,55 @@ TEST(ParseControlLineTest, RefusesWhatTheProtocolDoesNotAllow) {
   EXPECT_EQ(m.parked.timeout_ms, 0);
 }
 
+// The reference coordinator's sleep and yield lines are read without a JSON
+// parser (the fast path of ParseControlLine): each must read exactly as the
+// same message spelled so that only the parser takes it (a space after the
+// brace), and the near misses must still be refused or read in full.
+TEST(ParseControlLineTest, TheCoordinatorsOwnLinesReadAsTheParserReadsThem) {
+  const std::vector<std::string> lines = {
+      R"({"sleep_us":0})",
+      R"({"sleep_us":7})",
+      R"({"sleep_us":500000})",
+      R"({"sleep_us":31536000000000})",
+      R"({"item":"","yield":"heartbeat.locked"})",
+      R"({"item":"w000123","yield":"claim.locked"})",
+      R"({"item":"@agent.a1.lock","yield":"lock.busy"})",
+      R"({"item":"a\"b","yield":"p"})",
+      R"({"item":"é","yield":"p"})",
+      R"({"item":"w1","yield":"p","x":1})",
+  };
+  for (const std::string& line : lines) {
+    ControlMessage fast, full;
+    std::string fast_error, full_error;
+    const bool fast_ok = ParseControlLine(line, &fast, &fast_error);
+    const bool full_ok = ParseControlLine("{ " + line.substr(1), &full, &full_error);
+    EXPECT_EQ(fast_ok, full_ok) << line;
+    EXPECT_EQ(fast.kind, full.kind) << line;
+    EXPECT_EQ(fast.parked.kind, full.parked.kind) << line;
+    EXPECT_EQ(fast.parked.sleep_us, full.parked.sleep_us) << line;
+    EXPECT_EQ(fast.parked.point, full.parked.point) << line;
+    EXPECT_EQ(fast.parked.item, full.parked.item) << line;
+  }
+  ControlMessage m;
+  std::string error;
+  ASSERT_TRUE(ParseControlLine(R"({"sleep_us":500000})", &m, &error)) << error;
+  EXPECT_EQ(m.kind, ControlMessage::Kind::kSleep);
+  EXPECT_EQ(m.parked.sleep_us, 500000);
+  ASSERT_TRUE(ParseControlLine(R"({"item":"w7","yield":"renew.locked"})", &m, &error)) << error;
+  EXPECT_EQ(m.parked.kind, Parked::Kind::kYield);
+  EXPECT_EQ(m.parked.point, "renew.locked");
+  EXPECT_EQ(m.parked.item, "w7");
+  ASSERT_TRUE(ParseControlLine(R"({"item":"a\"b","yield":"p"})", &m, &error)) << error;
+  EXPECT_EQ(m.parked.item, "a\"b");
+  for (const std::string bad : {R"({"sleep_us":01})", R"({"sleep_us":31536000000001})",
+                                R"({"sleep_us":})", R"({"item":"w1","yield":""})",
+                                R"({"item":"w1","yield":"p"}})"}) {
+    error.clear();
+    EXPECT_FALSE(ParseControlLine(bad, &m, &error)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+}
+
 TEST_F(ControlConnectionTest, ASecondHelloAFloodAndAnEndlessLineAreRefused) {
   {
     ControlConnection c(sv_[0]);
