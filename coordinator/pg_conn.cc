@@ -97,6 +97,7 @@ void Connection::Drop() {
   if (conn_ != nullptr) PQfinish(conn_);
   conn_ = nullptr;
   in_tx_ = false;
+  begin_pending_ = false;
 }
 
 std::string Connection::Where() const {
@@ -159,16 +160,65 @@ Status Connection::Connect() {
 }
 
 Result<Rows> Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
+  CommitOutcome none = CommitOutcome::kNotSent;
+  return Run(sql, params, /*commit=*/false, &none);
+}
+
+Result<Rows> Connection::ExecCommit(std::string_view sql, const std::vector<Param>& params) {
+  CommitOutcome outcome = CommitOutcome::kNotSent;
+  auto r = Run(sql, params, /*commit=*/true, &outcome);
+  switch (outcome) {
+    case CommitOutcome::kNotRun:  // the statement failed: the transaction is open
+    case CommitOutcome::kNotSent:
+      return r;
+    case CommitOutcome::kCommitted:
+    case CommitOutcome::kFailed:  // the server rolled the transaction back
+      in_tx_ = false;
+      return r;
+    case CommitOutcome::kUnknown:
+      in_tx_ = false;
+      if (r.ok()) return Status::IOError("database: no answer to COMMIT");
+      return Status::IOError(r.status().message() +
+                             " (at commit: whether the change was made is not known)");
+  }
+  return r;
+}
+
+Result<Rows> Connection::Run(std::string_view sql, const std::vector<Param>& params, bool commit,
+                             CommitOutcome* outcome) {
+  // A pending BEGIN, and a COMMIT asked for, go in the same round trip as
+  // the statement: a pipeline of the two or three queries, or, for BEGIN
+  // before a statement without parameters (which may be several), one
+  // simple query. The statement runs only if BEGIN did, COMMIT only if the
+  // statement did. The flag is taken before Connect, whose own SET must not
+  // carry it (nor be undone by a rollback), and whose reconnection clears
+  // the transaction's flags.
+  const bool begin = begin_pending_;
+  begin_pending_ = false;
   if (Status s = Connect(); !s.ok()) return s;
+  if (begin) in_tx_ = true;
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
-  const std::string text(sql);
-  const int sent = params.empty()
-                       ? PQsendQuery(conn_, text.c_str())
-                       : PQsendQueryParams(conn_, text.c_str(), static_cast<int>(params.size()),
-                                           nullptr, values.data(), nullptr, nullptr, 0);
-  if (sent == 0) return Lost("cannot send");
+  const bool pipelined = commit || (begin && !params.empty());
+  const int statement = pipelined && begin ? 1 : 0;  // the query whose rows are the answer
+  const int queries = statement + 1 + (commit ? 1 : 0);
+  const std::string text = !pipelined && begin ? "BEGIN; " + std::string(sql) : std::string(sql);
+  auto send = [&](const char* q, int n, const char* const* v) {
+    return PQsendQueryParams(conn_, q, n, nullptr, v, nullptr, nullptr, 0) != 0;
+  };
+  bool sent = false;
+  if (pipelined) {
+    sent = PQenterPipelineMode(conn_) != 0 && (!begin || send("BEGIN", 0, nullptr)) &&
+           send(text.c_str(), static_cast<int>(params.size()), values.data()) &&
+           (!commit || send("COMMIT", 0, nullptr)) && PQpipelineSync(conn_) != 0;
+  } else if (params.empty()) {
+    sent = PQsendQuery(conn_, text.c_str()) != 0;
+  } else {
+    sent = send(text.c_str(), static_cast<int>(params.size()), values.data());
+  }
+  if (!sent) return Lost("cannot send");
+  if (commit) *outcome = CommitOutcome::kUnknown;
   const int64_t deadline = MonotonicMicros() + timeout_ms_ * 1000;
   while (true) {
     const int f = PQflush(conn_);
@@ -176,37 +226,63 @@ Result<Rows> Connection::Exec(std::string_view sql, const std::vector<Param>& pa
     if (f < 0) return Lost("cannot send");
     if (!Wait(true, deadline)) return Lost(fmt::format("no progress within {} ms", timeout_ms_));
   }
-  Rows last;
+  Rows answer;
   Status error = Status::Ok();
+  // A pipeline's results end with its sync, each query's with a null
+  // result on the way. A simple query's follow one another; the last is
+  // the statement's.
+  int query = 0;
   while (true) {
     while (PQisBusy(conn_) != 0) {
       if (!Wait(false, deadline)) return Lost(fmt::format("no answer within {} ms", timeout_ms_));
       if (PQconsumeInput(conn_) == 0) return Lost("connection lost");
     }
     PGresult* r = PQgetResult(conn_);
-    if (r == nullptr) break;
+    if (r == nullptr) {
+      if (!pipelined) break;
+      if (PQstatus(conn_) == CONNECTION_BAD || ++query > queries) return Lost("connection lost");
+      continue;
+    }
     const ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      if (PQexitPipelineMode(conn_) == 0) return Lost("cannot leave the pipeline");
+      break;
+    }
     if (st == PGRES_FATAL_ERROR && error.ok()) {
       const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
       error = FromSqlState(state == nullptr ? "" : state,
                            fmt::format("database at {}: {}", Where(),
                                        Trim(PQresultErrorMessage(r))));
     }
-    last = Rows(r);
+    if (commit && query == queries - 1) {
+      *outcome = st == PGRES_COMMAND_OK    ? CommitOutcome::kCommitted
+                 : st == PGRES_FATAL_ERROR ? CommitOutcome::kFailed
+                                           : CommitOutcome::kNotRun;  // aborted before it
+    }
+    if (!pipelined || query == statement) {
+      answer = Rows(r);
+    } else {
+      PQclear(r);
+    }
   }
   if (PQstatus(conn_) == CONNECTION_BAD) return Lost("connection lost");
   if (!error.ok()) return error;
-  return last;
+  return answer;
 }
 
 Status Connection::Begin() {
-  auto r = Exec("BEGIN");
-  if (!r.ok()) return r.status();
+  begin_pending_ = true;
   in_tx_ = true;
   return Status::Ok();
 }
 
 Status Connection::Commit() {
+  if (begin_pending_) {  // nothing was sent: nothing to commit
+    begin_pending_ = false;
+    in_tx_ = false;
+    return Status::Ok();
+  }
   auto r = Exec("COMMIT");
   in_tx_ = false;
   if (!r.ok()) {
@@ -221,6 +297,10 @@ Status Connection::Commit() {
 
 void Connection::Rollback() {
   in_tx_ = false;
+  if (begin_pending_) {
+    begin_pending_ = false;
+    return;
+  }
   if (conn_ == nullptr) return;
   if (!Exec("ROLLBACK").ok()) Drop();
 }

@@ -77,10 +77,20 @@ class Connection {
 
   // Runs one statement with text parameters $1..$n.
   Result<Rows> Exec(std::string_view sql, const std::vector<Param>& params = {});
+  // Runs the open transaction's last statement (one, with parameters) and
+  // commits, in one round trip. The statement's error leaves the
+  // transaction open (and failed: roll it back); after a COMMIT that
+  // failed or whose answer is lost the transaction is over, and an IOError
+  // says that whether the change was made is not known (as Commit's).
+  Result<Rows> ExecCommit(std::string_view sql, const std::vector<Param>& params);
 
   // Transactions. Begin starts one (READ COMMITTED); Commit ends it. A
   // Commit whose answer is lost returns IOError although the server may
   // have committed: callers that must know re-read what they wrote.
+  // Begin sends nothing: BEGIN travels with the transaction's first
+  // statement, in one round trip (a pipeline), so a failure to reach the
+  // server shows at that Exec. A transaction without a statement costs no
+  // round trip to commit or roll back.
   Status Begin();
   Status Commit();
   // Rolls back an open transaction; a failure drops the connection.
@@ -98,11 +108,18 @@ class Connection {
   // on CLOCK_MONOTONIC. False on timeout or error.
   bool Wait(bool for_write, int64_t deadline_us) const;
   Status Lost(std::string_view what);
+  // What became of the COMMIT of a Run with `commit`.
+  enum class CommitOutcome { kNotSent, kUnknown, kNotRun, kCommitted, kFailed };
+  // Exec and ExecCommit: the statement, with a pending BEGIN before it and
+  // COMMIT after it when `commit`.
+  Result<Rows> Run(std::string_view sql, const std::vector<Param>& params, bool commit,
+                   CommitOutcome* outcome);
 
   std::string conninfo_;
   int64_t timeout_ms_;
   pg_conn* conn_ = nullptr;
   bool in_tx_ = false;
+  bool begin_pending_ = false;  // Begin was called; BEGIN goes with the next Exec
 };
 
 // A transaction scope: rolls back on destruction unless committed.
@@ -116,6 +133,10 @@ class Txn {
   Txn& operator=(const Txn&) = delete;
   Status Begin() { return c_->Begin(); }
   Status Commit() { return c_->Commit(); }
+  // The last statement and the commit in one round trip (Connection::ExecCommit).
+  Result<Rows> ExecCommit(std::string_view sql, const std::vector<Param>& params) {
+    return c_->ExecCommit(sql, params);
+  }
 
  private:
   Connection* c_;

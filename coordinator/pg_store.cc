@@ -286,7 +286,20 @@ Result<size_t> PgStore::Submit(const std::vector<std::pair<std::string, std::str
                   T("items")),
       {pg::ArrayParam(ids), pg::ArrayParam(payloads), pg::P(skill)});
   if (!rows.ok()) return rows.status();
+  if (rows->Affected() > 0) RefreshStatistics();
   return static_cast<size_t>(rows->Affected());
+}
+
+void PgStore::RefreshStatistics() {
+  // Without statistics (a table just filled) the planner reckons a handful
+  // of pending rows and answers each claim's `ORDER BY seq LIMIT 1` by
+  // reading and sorting every pending row, on every claim (quadratic in the
+  // queue). With them it walks the pending index in order and stops at the
+  // first row it can lock. Autovacuum would analyse the table too, but only
+  // after its nap (a minute by default). Only speed depends on it: a failure
+  // (a role that does not own the table is warned, not refused) changes no
+  // outcome, so it is not the submit's.
+  (void)conn_.Exec(fmt::format("ANALYZE {}", T("items")));
 }
 
 Result<std::vector<std::string>> PgStore::SubmitGenerated(std::string_view prefix, int64_t count,
@@ -339,6 +352,7 @@ Result<std::vector<std::string>> PgStore::SubmitGenerated(std::string_view prefi
     }
   }
   SWARM_RETURN_IF_ERROR(txn.Commit());
+  if (!added.empty()) RefreshStatistics();
   // The ids this submitter added, as the fs backend reports them
   // (no_lost_submission checks each against the end state).
   if (probe_->recording()) probe_->Emit({{"type", "submit_ok"}, {"ids", added}});

@@ -197,10 +197,12 @@ class PgStore : public Store {
   std::map<std::string, std::vector<std::string>> skills_;  // of agents registered here
 
  private:
-  // One ClaimNext query: the first claimable row of `which` ("expired" or
-  // "pending") locked, or none.
-  Result<std::optional<ItemState>> LockCandidate(const std::string& agent, bool expired,
-                                                 int64_t now);
+  // ANALYZE of the items table after a submit added rows (why: pg_store.cc).
+  void RefreshStatistics();
+  // ClaimNext's one query: the first claimable row locked, an expired
+  // claim before any pending item, or none. `*expired` says which it is.
+  Result<std::optional<ItemState>> LockCandidate(const std::string& agent, int64_t now,
+                                                 bool* expired);
 
   std::vector<nlohmann::json> staged_;
   std::vector<std::string> staged_probes_;

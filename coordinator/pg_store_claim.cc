@@ -16,31 +16,32 @@ namespace probe = faultline::protocol::probe;
 
 }  // namespace
 
-Result<std::optional<ItemState>> PgStore::LockCandidate(const std::string& agent, bool expired,
-                                                        int64_t now) {
+Result<std::optional<ItemState>> PgStore::LockCandidate(const std::string& agent, int64_t now,
+                                                        bool* expired) {
   const auto it = skills_.find(agent);
   const std::vector<std::string> none;
   const pg::Param skills = pg::ArrayParam(it == skills_.end() ? none : it->second);
-  // Expired claims in lease order, pending items in submission order; each
-  // query walks its partial index. A row another transaction holds is
-  // skipped, not waited for; a row changed since the statement's snapshot
-  // is re-checked against the condition once locked (READ COMMITTED).
-  auto rows =
-      expired
-          ? conn_.Exec(fmt::format("SELECT {} FROM {} WHERE status = 'claimed' AND "
-                                   "lease_until_us <= $1 AND (skill = '' OR skill = ANY($2)) "
-                                   "ORDER BY lease_until_us, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-                                   kItemColumns, T("items")),
-                       {pg::P(now - config_.clock_skew_ms * 1000), skills})
-          : conn_.Exec(fmt::format("SELECT {} FROM {} WHERE status = 'pending' AND "
-                                   "(skill = '' OR skill = ANY($1)) "
-                                   "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED",
-                                   kItemColumns, T("items")),
-                       {skills});
+  // Expired claims in lease order, then pending items in submission order,
+  // in one round trip; each search walks its partial index. The pending
+  // search runs only when the expired one found nothing (a one-time filter:
+  // it locks no row otherwise). A row another transaction holds is skipped,
+  // not waited for; a row changed since the statement's snapshot is
+  // re-checked against the condition once locked (READ COMMITTED).
+  auto rows = conn_.Exec(
+      fmt::format("WITH expired AS (SELECT {0}, true AS expired FROM {1} WHERE "
+                  "status = 'claimed' AND lease_until_us <= $1 AND (skill = '' OR skill = "
+                  "ANY($2)) ORDER BY lease_until_us, id LIMIT 1 FOR UPDATE SKIP LOCKED), "
+                  "pending AS (SELECT {0}, false AS expired FROM {1} WHERE status = 'pending' "
+                  "AND (skill = '' OR skill = ANY($2)) AND NOT EXISTS (SELECT 1 FROM expired) "
+                  "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                  "SELECT * FROM expired UNION ALL SELECT * FROM pending",
+                  kItemColumns, T("items")),
+      {pg::P(now - config_.clock_skew_ms * 1000), skills});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<ItemState>();
   auto s = ItemFromRow(*rows, 0);
   if (!s.ok()) return s.status();
+  *expired = rows->Bool(0, 9);
   return std::optional<ItemState>(std::move(*s));
 }
 
@@ -59,49 +60,46 @@ Result<bool> PgStore::WorkRemaining(const std::string& agent) {
 Result<ClaimOutcome> PgStore::ClaimNext(const std::string& agent) {
   auto now = LeaseNow();
   if (!now.ok()) return now.status();
-  // Expired claims first, then pending items. A row found finished on the
-  // way (recovered from the ledger, dead-lettered) ends its own transaction
-  // and the search starts again; each such row is terminal afterwards, so
-  // this ends.
+  // A row found finished on the way (recovered from the ledger,
+  // dead-lettered) ends its own transaction and the search starts again;
+  // each such row is terminal afterwards, so this ends.
   while (true) {
-    bool granted_or_changed = false;
-    for (bool expired : {true, false}) {
-      Discard();
-      pg::Txn txn(&conn_);
-      SWARM_RETURN_IF_ERROR(txn.Begin());
-      auto candidate = LockCandidate(agent, expired, *now);
-      if (!candidate.ok()) return candidate.status();
-      if (!candidate->has_value()) continue;  // the transaction rolls back
-      ItemState s = std::move(**candidate);
-      if (expired && s.attempts < config_.max_attempts) {
-        auto ledger = conn_.Exec(fmt::format("SELECT 1 FROM {} WHERE item = $1", T("ledger")),
-                                 {pg::P(s.id)});
-        if (!ledger.ok()) return ledger.status();
-        if (ledger->empty()) {
-          auto grant = GrantLocked(s, agent, *now);
-          if (!grant.ok()) return grant.status();
-          return ClaimOutcome{std::move(*grant), true};
-        }
-      }
-      if (expired) {
-        StageReached(probe::kTakeoverRecovered);
-        SWARM_RETURN_IF_ERROR(ExpireLocked(s, agent, nullptr));
-      } else if (s.attempts >= config_.max_attempts) {
-        SWARM_RETURN_IF_ERROR(DeadLetterPendingLocked(s, agent));
-      } else {
+    Discard();
+    pg::Txn txn(&conn_);
+    SWARM_RETURN_IF_ERROR(txn.Begin());
+    bool expired = false;
+    auto candidate = LockCandidate(agent, *now, &expired);
+    if (!candidate.ok()) return candidate.status();
+    if (!candidate->has_value()) {
+      // Still in the transaction, which holds no lock: its rollback is due
+      // anyway, and this read needs none of its own.
+      auto remaining = WorkRemaining(agent);
+      if (!remaining.ok()) return remaining.status();
+      return ClaimOutcome{std::nullopt, *remaining};
+    }
+    ItemState s = std::move(**candidate);
+    if (expired && s.attempts < config_.max_attempts) {
+      auto ledger = conn_.Exec(fmt::format("SELECT 1 FROM {} WHERE item = $1", T("ledger")),
+                               {pg::P(s.id)});
+      if (!ledger.ok()) return ledger.status();
+      if (ledger->empty()) {
         auto grant = GrantLocked(s, agent, *now);
         if (!grant.ok()) return grant.status();
         return ClaimOutcome{std::move(*grant), true};
       }
-      SWARM_RETURN_IF_ERROR(txn.Commit());
-      Flush();
-      granted_or_changed = true;
-      break;
     }
-    if (granted_or_changed) continue;
-    auto remaining = WorkRemaining(agent);
-    if (!remaining.ok()) return remaining.status();
-    return ClaimOutcome{std::nullopt, *remaining};
+    if (expired) {
+      StageReached(probe::kTakeoverRecovered);
+      SWARM_RETURN_IF_ERROR(ExpireLocked(s, agent, nullptr));
+    } else if (s.attempts >= config_.max_attempts) {
+      SWARM_RETURN_IF_ERROR(DeadLetterPendingLocked(s, agent));
+    } else {
+      auto grant = GrantLocked(s, agent, *now);
+      if (!grant.ok()) return grant.status();
+      return ClaimOutcome{std::move(*grant), true};
+    }
+    SWARM_RETURN_IF_ERROR(txn.Commit());
+    Flush();
   }
 }
 
@@ -159,7 +157,10 @@ Result<Grant> PgStore::Claim(const std::string& id, const std::string& agent) {
 Result<Grant> PgStore::GrantLocked(const ItemState& previous, const std::string& agent,
                                    int64_t now) {
   const int64_t lease_until = now + config_.lease_ms * 1000;
-  auto rows = conn_.Exec(
+  // The grant goes with the COMMIT (one round trip). A lost answer leaves
+  // the grant unknown to us: if it was made, it expires unused and is taken
+  // over like a crashed holder's.
+  auto rows = conn_.ExecCommit(
       fmt::format("UPDATE {} SET status = 'claimed', token = token + 1, owner = $2, "
                   "lease_until_us = $3, attempts = attempts + 1 WHERE id = $1 "
                   "RETURNING token, attempts",
@@ -169,9 +170,6 @@ Result<Grant> PgStore::GrantLocked(const ItemState& previous, const std::string&
   if (rows->empty()) return Status::NotFound(previous.id + ": no such item");
   const int64_t token = rows->Int(0, 0);
   const int attempts = static_cast<int>(rows->Int(0, 1));
-  // A lost answer to this COMMIT leaves the grant unknown to us: if it was
-  // made, it expires unused and is taken over like a crashed holder's.
-  SWARM_RETURN_IF_ERROR(conn_.Commit());
   const bool takeover = previous.status == ItemStatus::kClaimed;
   probe_->Yield(point::kClaimStateWritten, previous.id);
   probe_->Reached(takeover ? probe::kTakeoverAfterExpiry : probe::kClaimGranted);

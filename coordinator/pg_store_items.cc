@@ -225,41 +225,31 @@ Status PgStore::CompleteLocked(pg::Txn& txn, ItemState s, const Grant& grant,
   auto now = LeaseNow();
   if (!now.ok()) return now.status();
   // The primary key on ledger.item makes the effect exactly once: a second
-  // insert for the item does nothing, whoever tries it.
-  auto inserted = conn_.Exec(
-      fmt::format("INSERT INTO {} (item, agent, token, at_us, result) VALUES ($1, $2, $3, $4, "
-                  "$5) ON CONFLICT (item) DO NOTHING RETURNING item",
-                  T("ledger")),
+  // insert for the item does nothing, whoever tries it. The item is marked
+  // done in the same statement, owned by whoever's effect the ledger holds,
+  // and the statement goes with the COMMIT (one round trip).
+  auto done = txn.ExecCommit(
+      fmt::format("WITH ins AS (INSERT INTO {0} (item, agent, token, at_us, result) "
+                  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item) DO NOTHING RETURNING agent), "
+                  "prior AS (SELECT agent, token FROM {0} WHERE item = $1), "
+                  "upd AS (UPDATE {1} SET status = 'done', lease_until_us = 0, "
+                  "owner = coalesce((SELECT agent FROM ins), (SELECT agent FROM prior), $2) "
+                  "WHERE id = $1 RETURNING owner) "
+                  "SELECT EXISTS (SELECT 1 FROM ins), (SELECT token FROM prior), "
+                  "(SELECT owner FROM upd)",
+                  T("ledger"), T("items")),
       {pg::P(grant.item), pg::P(grant.agent), pg::P(grant.token), pg::P(*now), pg::P(result)});
-  if (!inserted.ok()) return inserted.status();
-  std::string effect_agent = grant.agent;
-  if (inserted->empty()) {
+  if (!done.ok()) return done.status();  // nothing was staged yet
+  if (!done->Bool(0, 0)) {
     // An earlier holder wrote the effect and died before marking the item
     // done (only possible for tables written by another backend version or
     // by hand: here the two happen in one transaction). It stays the effect.
-    auto ledger = conn_.Exec(fmt::format("SELECT agent, token FROM {} WHERE item = $1",
-                                         T("ledger")),
-                             {pg::P(grant.item)});
-    if (!ledger.ok()) return ledger.status();
-    if (!ledger->empty()) effect_agent = ledger->Text(0, 0);
     StageReached(probe::kCompleteEffectPresent);
     Stage({{"type", "effect_present"}, {"item", grant.item}, {"agent", grant.agent},
-           {"token", grant.token}, {"effect_token", ledger->empty() ? 0 : ledger->Int(0, 1)}});
+           {"token", grant.token}, {"effect_token", done->IsNull(0, 1) ? 0 : done->Int(0, 1)}});
   } else {
     Stage({{"type", "effect"}, {"item", grant.item}, {"agent", grant.agent},
            {"token", grant.token}, {"now_us", *now}});
-  }
-  auto rows = conn_.Exec(fmt::format("UPDATE {} SET status = 'done', owner = $2, "
-                                     "lease_until_us = 0 WHERE id = $1",
-                                     T("items")),
-                         {pg::P(grant.item), pg::P(effect_agent)});
-  if (!rows.ok()) {
-    Discard();  // the transaction, and the effect staged in it, are gone
-    return rows.status();
-  }
-  if (Status c = txn.Commit(); !c.ok()) {
-    Discard();
-    return c;
   }
   Flush();
   probe_->Yield(point::kCompleteStateWritten, grant.item);

@@ -20,7 +20,9 @@
   X(PQconnectPoll, PostgresPollingStatusType, (PGconn * c), (c))                                   \
   X(PQconnectStartParams, PGconn*, (const char* const* k, const char* const* v, int e), (k, v, e)) \
   X(PQconsumeInput, int, (PGconn * c), (c))                                                        \
+  X(PQenterPipelineMode, int, (PGconn * c), (c))                                                   \
   X(PQerrorMessage, char*, (const PGconn* c), (c))                                                 \
+  X(PQexitPipelineMode, int, (PGconn * c), (c))                                                    \
   X(PQfinish, void, (PGconn * c), (c))                                                             \
   X(PQflush, int, (PGconn * c), (c))                                                               \
   X(PQgetResult, PGresult*, (PGconn * c), (c))                                                     \
@@ -29,6 +31,7 @@
   X(PQhost, char*, (const PGconn* c), (c))                                                         \
   X(PQisBusy, int, (PGconn * c), (c))                                                              \
   X(PQntuples, int, (const PGresult* r), (r))                                                      \
+  X(PQpipelineSync, int, (PGconn * c), (c))                                                        \
   X(PQport, char*, (const PGconn* c), (c))                                                         \
   X(PQresultErrorField, char*, (const PGresult* r, int f), (r, f))                                 \
   X(PQresultErrorMessage, char*, (const PGresult* r), (r))                                         \
@@ -73,7 +76,7 @@ void Open() {
   api.name = reinterpret_cast<ret(*) params>(dlsym(handle, #name));                               \
   if (api.name == nullptr) {                                                                      \
     loaded = Status::InvalidArgument(                                                             \
-        std::string(kLibrary) + " has no " #name "; install a libpq5 of PostgreSQL 10 or later"); \
+        std::string(kLibrary) + " has no " #name "; install a libpq5 of PostgreSQL 14 or later"); \
     return;                                                                                       \
   }
   SWARM_PQ_FUNCTIONS(SWARM_PQ_RESOLVE)

@@ -24,6 +24,12 @@ void EventualLockRelease::Observe(const TraceEvent& event) {
       Free(event.item, event);
       End(event.item);
     }
+  } else if (type == "effect") {
+    auto it = holdings_.find(event.item);
+    if (it != holdings_.end() && it->second.active && it->second.agent == event.agent &&
+        it->second.token == event.token) {
+      it->second.effect_seq = event.seq;
+    }
   } else if (type == "lease_expired" || type == "takeover" || type == "dead_letter" ||
              type == "complete_recovered" ||
              (type == "quarantine" && !event.item.empty())) {
@@ -76,6 +82,25 @@ void EventualLockRelease::Observe(const TraceEvent& event) {
     end_seq_ = event.seq;
     end_t_ = event.t;
     end_locks_ = IntField(event.fields, "locks");
+    auto items = event.fields.find("items");
+    if (items != event.fields.end() && items->is_array()) CreditEffectsAtEnd(*items);
+  }
+}
+
+void EventualLockRelease::CreditEffectsAtEnd(const nlohmann::json& items) {
+  if (open_.empty()) return;
+  for (const auto& entry : items) {
+    if (!entry.is_object()) continue;
+    auto open = open_.find(StrField(entry, "id"));
+    if (open == open_.end()) continue;
+    Deadline& d = deadlines_[open->second];
+    auto effect = entry.find("effect");
+    if (d.effect_seq == 0 || StrField(entry, "status") != "done" || effect == entry.end() ||
+        !effect->is_boolean() || !effect->get<bool>()) {
+      continue;
+    }
+    d.open = false;  // freed at the effect, before the holder was gone
+    open_.erase(open);
   }
 }
 
@@ -90,7 +115,7 @@ void EventualLockRelease::OnClaim(const TraceEvent& event) {
     auto agent = held_.find(h.agent);
     if (agent != held_.end()) agent->second.erase(event.item);
   }
-  h = Holding{event.agent, event.token, event.seq, true};
+  h = Holding{event.agent, event.token, event.seq, /*effect_seq=*/0, /*active=*/true};
   held_[event.agent].insert(event.item);
 }
 
@@ -110,7 +135,7 @@ void EventualLockRelease::OnHolderGone(const TraceEvent& event, const std::strin
   for (const auto* g : grants) {
     open_[g->first] = deadlines_.size();
     deadlines_.push_back(Deadline{g->first, agent, g->second.token, g->second.claim_seq, event.seq,
-                                  cause, event.t, deadline, "", true});
+                                  cause, event.t, deadline, "", true, g->second.effect_seq});
   }
   // A killed agent holds nothing any more; a restarted one under the same id
   // starts with new grants. A stalled one may resume and end its grants.

@@ -27,6 +27,14 @@
 // the death, and to at least up + reap_interval_ms + slack (a reaper pass
 // that fell into the outage comes one interval after it).
 //
+// A holder killed after its `effect` event under the grant, whose item is
+// done with an effect in run_end and still open there (no successor freed it,
+// and none reported it), freed the item itself at that event: a store that
+// marks the item done in the transaction of the ledger entry and reports the
+// effect only after its COMMIT (the PostgreSQL backend) leaves no other
+// report of it. (On the shared directory the effect is written before the
+// item is done, and whoever finishes the item reports complete_recovered.)
+//
 // Without run_start (no lease) only the run_end.locks check is made.
 // Thread-compatible; memory is one entry per item plus one per open deadline.
 #pragma once
@@ -57,6 +65,7 @@ class EventualLockRelease final : public Invariant {
     std::string agent;
     int64_t token = 0;
     uint64_t claim_seq = 0;
+    uint64_t effect_seq = 0;  // the holder's `effect` under this grant, if any
     bool active = false;
   };
   // A grant that must be freed by `deadline` because its holder died or stalled.
@@ -71,6 +80,7 @@ class EventualLockRelease final : public Invariant {
     int64_t deadline = 0;
     std::string moved;  // why the deadline is later than the budget says ("" if it is not)
     bool open = true;
+    uint64_t effect_seq = 0;  // the holder reported the effect before it was gone
   };
 
   void OnClaim(const TraceEvent& event);
@@ -78,6 +88,9 @@ class EventualLockRelease final : public Invariant {
                     bool killed);
   // The database was down from `down` to `up` (run time): open deadlines move.
   void OnDatabaseOutage(int64_t down, int64_t up);
+  // Closes the open deadlines of items done with an effect that their dead
+  // holder reported (see above).
+  void CreditEffectsAtEnd(const nlohmann::json& items);
   // `event` frees `item`'s grant: closes its open deadline, reporting it if late.
   void Free(const std::string& item, const TraceEvent& event);
   void End(const std::string& item);

@@ -129,6 +129,40 @@ TEST(EventualLockReleaseTest, NeverFreedIsAViolation) {
       << v[0].message;
 }
 
+TEST(EventualLockReleaseTest, AHolderKilledAfterReportingItsEffectOnADoneItemFreedIt) {
+  // The PostgreSQL backend: the item is done in the effect's transaction,
+  // reported after its COMMIT; the holder dies before complete_ok.
+  auto effect = Ev(2, 1500, "effect", {{"item", "w1"}, {"agent", "a1"}, {"token", 1}});
+  auto v = Check<EventualLockRelease>({
+      RunStart("lockstep"),
+      Claim(1, "w1", "a1", 1, 1000, 4000),
+      effect,
+      Kill(3, 2000, "a1"),
+      RunEnd(4, 20000, json::array({Item("w1", "done", "", /*effect=*/true)})),
+  });
+  EXPECT_TRUE(v.empty()) << Messages(v);
+  // Not without the effect event under this grant, nor when the item is not done.
+  for (const json& end : {RunEnd(4, 20000, json::array({Item("w1", "done", "", true)})),
+                          RunEnd(4, 20000, json::array({Item("w1", "claimed", "", true)}))}) {
+    const bool with_effect = end["items"][0]["status"] == "claimed";
+    std::vector<json> history = {RunStart("lockstep"), Claim(1, "w1", "a1", 1, 1000, 4000)};
+    if (with_effect) history.push_back(effect);
+    history.push_back(Kill(3, 2000, "a1"));
+    history.push_back(end);
+    EXPECT_EQ(Check<EventualLockRelease>(history).size(), 1u) << end.dump();
+  }
+  // Nor an effect of an earlier grant of the same agent.
+  v = Check<EventualLockRelease>({
+      RunStart("lockstep"),
+      Claim(1, "w1", "a1", 1, 1000, 4000),
+      effect,
+      Claim(5, "w1", "a1", 2, 1600, 4600),
+      Kill(6, 2000, "a1"),
+      RunEnd(7, 20000, json::array({Item("w1", "done", "", true)})),
+  });
+  EXPECT_EQ(v.size(), 1u) << Messages(v);
+}
+
 TEST(EventualLockReleaseTest, RunEndingBeforeTheDeadlineIsFine) {
   auto v = Check<EventualLockRelease>({
       RunStart("lockstep"),
