@@ -30,7 +30,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "coordinator/clock.h"
@@ -175,8 +174,8 @@ class FsStore : public Store {
   // drops the items it found finished.
   // `tried` counts the claims attempted and lost.
   Result<ClaimOutcome> Walk(const std::string& agent, int* tried);
-  // Lists ledger/ into ledger_listed_ (left empty when it cannot be listed:
-  // the walk then stats each entry).
+  // Lists ledger/ into terminal_ (nothing when it cannot be listed: the walk
+  // then stats each entry).
   void ListLedger();
   // Whether an item this process last read as claimed, with its lease then
   // running to `lease_until_us`, can be passed over unread: that lease has
@@ -207,7 +206,6 @@ class FsStore : public Store {
   std::vector<std::string> open_;     // items not known to be finished, sorted
   std::string listed_for_;            // the agent open_ was listed for
   std::set<std::string> others_;      // items needing a skill listed_for_ lacks
-  std::unordered_set<std::string> ledger_listed_;  // items with a ledger entry at the last listing
   int ledger_found_ = 0;  // entries found by a stat since ledger/ was last listed
   // Items last read claimed by another grant whose lease had not run out, and
   // that lease's end as read (docs/coordinator.md, "claim").

@@ -162,12 +162,15 @@ Status FsStore::Relist(const std::string& agent, int64_t announced) {
 }
 
 void FsStore::ListLedger() {
-  ledger_listed_.clear();
+  // Straight into terminal_ (an entry is never removed, so its item stays
+  // finished): one set of finished items, not a second copy of the ledger.
+  // open_ is made before this, so the items stay in it until a walk meets
+  // them.
   ledger_found_ = 0;
   if (auto effects = fs::ListDir(Sub("ledger")); effects.ok()) {
     for (const std::string& name : *effects) {
       std::string id = StripSuffix(name, ".json");
-      if (!id.empty()) ledger_listed_.insert(std::move(id));
+      if (!id.empty()) terminal_.insert(std::move(id));
     }
   }
 }
@@ -211,8 +214,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
   for (size_t k = 0; k < n; ++k) {
     const size_t index = (cursor_ + k) % n;
     const std::string& id = open_[index];
-    if (terminal_.count(id) || ledger_listed_.count(id)) {
-      terminal_.insert(id);
+    if (terminal_.count(id)) {
       finished[index] = true;
       ++dropped;
       continue;
@@ -231,8 +233,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
     // listed, listing it again is the cheaper way to learn of the rest.
     if (ledger_found_ >= kLedgerFoundBeforeListing) {
       ListLedger();
-      if (ledger_listed_.count(id)) {
-        terminal_.insert(id);
+      if (terminal_.count(id)) {
         finished[index] = true;
         ++dropped;
         continue;
