@@ -1,11 +1,12 @@
-// Starting real processes from tests: posix_spawn with stdout and stderr sent
+// Starting real processes from tests: fork and exec with stdout and stderr sent
 // to a log file (no pipes, so a chatty child can never block on a full one),
 // waiting with a deadline, and decoding how the child ended.
 #pragma once
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,18 +28,51 @@ struct Exit {
   bool timed_out = false;
 };
 
+// The child gets SIGTERM when the test process dies (PR_SET_PDEATHSIG), so a
+// test binary killed from outside (a ctest timeout, `timeout`, a crash) does
+// not leave a faultline or a server running: SIGTERM lets faultline clean up
+// as on any interrupt. Spawn from a thread that outlives the child, since the
+// signal follows the thread that forked. Returns -1 if the program could not
+// be started (the exec error travels back through a close-on-exec pipe).
 inline pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
+  int status_pipe[2];
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    int err = 0;
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(127);
+    int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (log < 0 || null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) {
+      err = errno;
+    } else {
+      execve(args[0], args.data(), environ);
+      err = errno;
+    }
+    ssize_t ignored = write(status_pipe[1], &err, sizeof err);
+    (void)ignored;
+    _exit(127);
+  }
+  close(status_pipe[1]);
+  if (pid < 0) {
+    close(status_pipe[0]);
+    return -1;
+  }
+  int err = 0;
+  ssize_t n;
+  do {
+    n = read(status_pipe[0], &err, sizeof err);
+  } while (n < 0 && errno == EINTR);
+  close(status_pipe[0]);
+  if (n > 0) {  // the exec failed: reap the child and report it
+    waitpid(pid, nullptr, 0);
+    return -1;
+  }
   return pid;
 }
 
