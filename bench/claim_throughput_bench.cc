@@ -107,6 +107,14 @@ const char* SwarmBin() {
   return other != nullptr && *other != '\0' ? other : SWARM_BIN;
 }
 const Coordinator kSwarm{{SwarmBin()}};
+// FAULTLINE_BENCH_SWARM_BEFORE names a second swarm binary, measured by
+// BM_SwarmBeforeClaimComplete beside BM_SwarmClaimComplete in the same
+// process (with --benchmark_enable_random_interleaving their repetitions
+// alternate), so that before and after a change see the same machine.
+const char* BeforeBin() {
+  const char* before = std::getenv("FAULTLINE_BENCH_SWARM_BEFORE");
+  return before != nullptr && *before != '\0' ? before : nullptr;
+}
 const Coordinator kBash{{"/bin/bash", BASH_COORDINATOR}};
 
 std::vector<std::string> Cmd(const Coordinator& c, std::vector<std::string> rest) {
@@ -203,6 +211,11 @@ void Args(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_SwarmClaimComplete)->Apply(Args);
+
+void BM_SwarmBeforeClaimComplete(benchmark::State& state) {
+  static const Coordinator before{{BeforeBin()}};
+  RunThroughput(state, before, state.range(1) == kTmpfs ? 2000 : 300);
+}
 BENCHMARK(BM_BashFlockMvClaimComplete)->Apply(Args);
 
 // ---------------------------------------------------------------------------
@@ -368,4 +381,14 @@ BENCHMARK(BM_SwarmPostgresClaimComplete)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (BeforeBin() != nullptr) {
+    benchmark::RegisterBenchmark("BM_SwarmBeforeClaimComplete", BM_SwarmBeforeClaimComplete)
+        ->Apply(Args);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -3,13 +3,16 @@
 // the janitor are in fs_store_claim.cc, fs_store_items.cc and fs_store_reap.cc.
 #include "coordinator/fs_store.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <optional>
 
+#include "base/fd_io.h"
 #include "coordinator/fs_util.h"
 #include "sim/protocol/control_protocol.h"
 
@@ -22,6 +25,8 @@ namespace probe = faultline::protocol::probe;
 constexpr const char* kSubdirs[] = {"items", "claims", "locks", "ledger",
                                     "agents", "quarantine", "tmp"};
 constexpr int kLockRetries = 50;
+// Every submit appends the ids it added (FsStore::Announce).
+constexpr const char* kSubmittedLog = "submitted.log";
 constexpr int64_t kLockRetrySleepUs = 2000;
 
 }  // namespace
@@ -200,9 +205,11 @@ Result<size_t> FsStore::Submit(const std::vector<std::pair<std::string, std::str
         "skill \"{}\" is not valid: use 1-128 of A-Z a-z 0-9 . _ - , not starting with . or -",
         skill));
   }
-  size_t added = 0;
+  std::vector<std::string> added;
+  Status status = Status::Ok();
   for (const auto& [id, payload] : items) {
     if (!IsValidId(id)) {
+      Announce(added);
       return Status::InvalidArgument(fmt::format(
           "item id \"{}\" is not valid: use 1-128 of A-Z a-z 0-9 . _ - , not starting with . or -",
           id));
@@ -213,10 +220,15 @@ Result<size_t> FsStore::Submit(const std::vector<std::pair<std::string, std::str
     s.skill = std::string(skill);
     Status st = fs::CreateAtomic(Sub("tmp"), ItemPath(id), ToJson(s).dump());
     if (st.code() == Status::Code::kConflict) continue;
-    if (!st.ok()) return st;
-    ++added;
+    if (!st.ok()) {
+      status = st;  // the items added before it stay
+      break;
+    }
+    added.push_back(id);
   }
-  return added;
+  Announce(added);
+  if (!status.ok()) return status;
+  return added.size();
 }
 
 Result<std::vector<std::string>> FsStore::SubmitGenerated(std::string_view prefix, int64_t count,
@@ -253,11 +265,36 @@ Result<std::vector<std::string>> FsStore::SubmitGenerated(std::string_view prefi
       probe_->Reached(probe::kSubmitIdTaken);
       continue;
     }
-    if (!st.ok()) return st;  // the items added before it stay
+    if (!st.ok()) {
+      Announce(added);
+      return st;  // the items added before it stay
+    }
     added.push_back(std::move(s.id));
   }
+  Announce(added);
   Event({{"type", "submit_ok"}, {"ids", added}});
   return added;
+}
+
+// The submission log is a hint to the agents running now, not state: it is
+// appended after the items are made (durably, by their create-once writes),
+// never fsynced, and an append that fails or a submitter that dies before
+// it costs only promptness (ClaimNext falls back to listing items/ when it
+// runs out of work, and always before it says no work is left).
+void FsStore::Announce(const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  std::string lines;
+  for (const std::string& id : ids) lines.append(id).append("\n");
+  const int fd = open(Sub(kSubmittedLog).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  (void)base::WriteAll(fd, lines);
+  close(fd);
+}
+
+int64_t FsStore::Announced() {
+  struct stat st {};
+  if (stat(Sub(kSubmittedLog).c_str(), &st) != 0) return -1;
+  return static_cast<int64_t>(st.st_size);
 }
 
 // ---------------------------------------------------------------------------

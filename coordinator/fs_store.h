@@ -12,6 +12,8 @@
 //   DIR/agents/<id>.json    registration and heartbeat
 //   DIR/quarantine/         corrupt files moved out of the way
 //   DIR/tmp/                temp files of atomic writes
+//   DIR/submitted.log       ids of submitted items, appended after they are
+//                           made: tells running agents that items/ grew
 //
 // Every state change happens under the item's (or agent's) lock and ends in
 // one atomic rename, so a crash at any yield point leaves the old or the new
@@ -127,6 +129,10 @@ class FsStore : public Store {
   bool ExpiredToOthers(const ItemState& s, int64_t now_us) const {
     return s.LeaseExpired(now_us - config_.clock_skew_ms * 1000);
   }
+  // The same for a claim whose lease was read to end at `lease_until_us`.
+  bool HeldPast(int64_t lease_until_us, int64_t now_us) const {
+    return lease_until_us <= now_us - config_.clock_skew_ms * 1000;
+  }
   Status WriteItem(const ItemState& state);
   // What the ledger says of an item. Its file's existence decides whether
   // the effect is recorded (it is created once, whole, by link); `effect` is
@@ -154,12 +160,29 @@ class FsStore : public Store {
   Status DeadLetterPendingLocked(ItemState& state, std::string_view who);
   // Under the item's lock: removes its claim marker if it is not claimed.
   Status DropStaleMarker(const std::string& id);
-  // Lists items/ again into open_ (minus the items known to be finished).
-  Status Relist(const std::string& agent);
+  // Lists items/ again into open_ (minus the items known to be finished);
+  // `announced` is the size of the submission log read before the listing.
+  Status Relist(const std::string& agent, int64_t announced);
+  // The size of the submission log (DIR/submitted.log), -1 when it cannot
+  // be had: it grows after every item a submit adds, so a change of it is
+  // what tells a running agent that items/ gained names.
+  int64_t Announced();
+  // Appends the ids of newly submitted items to the submission log (a hint
+  // for running agents, not part of the durable state: see Announced).
+  void Announce(const std::vector<std::string>& ids);
   // One walk over open_ from cursor_: claims the first claimable item and
   // drops the items it found finished.
   // `tried` counts the claims attempted and lost.
   Result<ClaimOutcome> Walk(const std::string& agent, int* tried);
+  // Lists ledger/ into terminal_ (nothing when it cannot be listed: the walk
+  // then stats each entry).
+  void ListLedger();
+  // Whether an item this process last read as claimed, with its lease then
+  // running to `lease_until_us`, can be passed over unread: that lease has
+  // not run out for others and the item still has its claim marker
+  // (`markers`, listed at most once per walk into *markers).
+  bool StillHeld(const std::string& id, int64_t now_us,
+                 std::optional<std::set<std::string>>* markers);
   Status CheckCurrent(const ItemState& state, const Grant& grant, std::string_view op);
   // Whether `agent` may be granted the item: it needs no skill, or one the
   // agent registered with through this store. Every claim path asks this.
@@ -183,10 +206,15 @@ class FsStore : public Store {
   std::vector<std::string> open_;     // items not known to be finished, sorted
   std::string listed_for_;            // the agent open_ was listed for
   std::set<std::string> others_;      // items needing a skill listed_for_ lacks
-  std::set<std::string> ledger_listed_;  // items with a ledger entry at the last listing
+  int ledger_found_ = 0;  // entries found by a stat since ledger/ was last listed
+  // Items last read claimed by another grant whose lease had not run out, and
+  // that lease's end as read (docs/coordinator.md, "claim").
+  std::map<std::string, int64_t> held_;
   size_t cursor_ = 0;                 // where the next walk of open_ starts
+  uint64_t jumps_ = 0;                // fresh starting places taken (Walk)
   ClaimOrder claim_order_ = ClaimOrder::kSpread;
-  int64_t next_listing_us_ = 0;       // when items/ is listed again at the latest
+  int64_t announced_ = -2;            // the submission log's size before the last listing
+  int64_t listed_at_us_ = 0;          // when items/ was last listed
   int64_t next_expiry_scan_us_ = 0;   // when ClaimNext next looks for expired claims
 };
 

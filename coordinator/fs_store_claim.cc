@@ -17,6 +17,16 @@ namespace probe = faultline::protocol::probe;
 
 using fs::StripSuffix;
 
+// A walk that found nothing to claim lists items/ again at most this many
+// heartbeat periods after the last listing (unless the agent is about to be
+// told no work is left): a fallback for items added without a line in the
+// submission log.
+constexpr int64_t kRelistEveryHeartbeats = 10;
+// A stat of one ledger entry costs a syscall and a path lookup; a listing of
+// ledger/ costs a few syscalls and the names. After this many entries found
+// one stat at a time, the walk lists ledger/ again.
+constexpr int kLedgerFoundBeforeListing = 64;
+
 uint64_t HashId(std::string_view s) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : s) {
@@ -35,6 +45,9 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
   // Expired claims first, a few times per lease period: the markers name
   // every live claim, so a scan costs in proportion to them, and a dead
   // holder's item is taken over promptly whether or not the reaper is up.
+  // A claim this process read before, with a lease that has not run out
+  // since, cannot have expired (a lease only moves later while it is
+  // claimed): it is not read again.
   const int64_t now = clock_->NowMicros();
   int tried = 0;  // claims attempted and lost in this call
   if (now >= next_expiry_scan_us_) {
@@ -42,12 +55,19 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
     auto markers = fs::ListDir(Sub("claims"));
     if (!markers.ok()) return markers.status();
     for (const std::string& id : *markers) {
+      if (auto held = held_.find(id); held != held_.end() && !HeldPast(held->second, now)) continue;
       auto state = ReadItem(id);
       if (state.ok() && state->status != ItemStatus::kClaimed) {
+        held_.erase(id);
         SWARM_RETURN_IF_ERROR(DropStaleMarker(id));
         continue;
       }
-      if (!state.ok() || !ExpiredToOthers(*state, now) || !CanDo(*state, agent)) continue;
+      if (!state.ok() || !CanDo(*state, agent)) continue;
+      if (!ExpiredToOthers(*state, now)) {
+        held_[id] = state->lease_until_us;
+        continue;
+      }
+      held_.erase(id);
       auto grant = Claim(id, agent);
       if (grant.ok()) return ClaimOutcome{std::move(*grant), true};
       if (grant.status().IsStorageError()) return grant.status();
@@ -56,13 +76,20 @@ Result<ClaimOutcome> FsStore::ClaimNext(const std::string& agent) {
   }
   // The items not yet known to be finished are kept between calls and walked
   // from a cursor, so that a claim costs a few file reads, not a read of
-  // every item. New items are picked up by a fresh listing, at most once per
-  // heartbeat period, and always before the agent is told no work is left.
-  const bool relisted = open_.empty() || now >= next_listing_us_ || agent != listed_for_;
-  if (relisted) SWARM_RETURN_IF_ERROR(Relist(agent));
+  // every item. items/ is listed again only when it may have gained names:
+  // when the submission log grew (every submit appends the ids it added),
+  // and, for items added without a word in the log (a submitter that died
+  // before appending, a hand-made file), when a walk found nothing to claim
+  // — always before the agent is told no work is left, else at most once
+  // per kRelistEveryHeartbeats heartbeat periods.
+  const int64_t announced = Announced();
+  const bool relisted = agent != listed_for_ || announced != announced_;
+  if (relisted) SWARM_RETURN_IF_ERROR(Relist(agent, announced));
   auto outcome = Walk(agent, &tried);
-  if (outcome.ok() && !outcome->grant && !relisted && open_.empty()) {
-    SWARM_RETURN_IF_ERROR(Relist(agent));
+  if (outcome.ok() && !outcome->grant && !relisted &&
+      (!outcome->work_remaining ||
+       now >= listed_at_us_ + kRelistEveryHeartbeats * config_.heartbeat_ms * 1000)) {
+    SWARM_RETURN_IF_ERROR(Relist(agent, announced));
     outcome = Walk(agent, &tried);
   }
   if (outcome.ok() && !outcome->grant && tried > 0) {
@@ -105,11 +132,18 @@ Status FsStore::DropStaleMarker(const std::string& id) {
   return fs::Remove(claims_dir_, id, /*durable=*/false);
 }
 
-Status FsStore::Relist(const std::string& agent) {
+Status FsStore::Relist(const std::string& agent, int64_t announced) {
   auto names = fs::ListDir(Sub("items"));
   if (!names.ok()) return names.status();
-  if (agent != listed_for_) others_.clear();  // another agent's skills (tests share a store)
+  if (agent != listed_for_) {
+    // Another agent's skills (tests share a store): what was learnt for the
+    // last one does not hold for this one.
+    others_.clear();
+    held_.clear();
+  }
   listed_for_ = agent;
+  announced_ = announced;
+  listed_at_us_ = clock_->NowMicros();
   open_.clear();
   for (const std::string& name : *names) {
     std::string id = StripSuffix(name, ".json");
@@ -123,15 +157,45 @@ Status FsStore::Relist(const std::string& agent) {
   // every item. They stay in open_, so the walk meets and drops them exactly
   // where it did (the order of claims is unchanged), only without the stat.
   // The listing is only a shortcut: when it cannot be had, the walk stats.
-  ledger_listed_.clear();
+  ListLedger();
+  return Status::Ok();
+}
+
+void FsStore::ListLedger() {
+  // Straight into terminal_ (an entry is never removed, so its item stays
+  // finished): one set of finished items, not a second copy of the ledger.
+  // open_ is made before this, so the items stay in it until a walk meets
+  // them.
+  ledger_found_ = 0;
   if (auto effects = fs::ListDir(Sub("ledger")); effects.ok()) {
     for (const std::string& name : *effects) {
       std::string id = StripSuffix(name, ".json");
-      if (!id.empty()) ledger_listed_.insert(std::move(id));
+      if (!id.empty()) terminal_.insert(std::move(id));
     }
   }
-  next_listing_us_ = clock_->NowMicros() + config_.heartbeat_ms * 1000;
-  return Status::Ok();
+}
+
+bool FsStore::StillHeld(const std::string& id, int64_t now_us,
+                        std::optional<std::set<std::string>>* markers) {
+  const auto held = held_.find(id);
+  if (held == held_.end()) return false;
+  if (HeldPast(held->second, now_us)) {
+    held_.erase(held);
+    return false;
+  }
+  if (!markers->has_value()) {
+    // One listing of claims/ a walk, and only when it meets such an item.
+    // When it cannot be had, every item is read as before.
+    auto listed = fs::ListDir(Sub("claims"));
+    markers->emplace();
+    if (listed.ok()) (*markers)->insert(listed->begin(), listed->end());
+  }
+  if ((*markers)->count(id)) return true;
+  // No marker: the item is not claimed any more (a claimed item always has
+  // one: it is made durable before the claimed state, and removed only after
+  // the state left claimed). Read it.
+  held_.erase(id);
+  return false;
 }
 
 Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
@@ -142,13 +206,41 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
   size_t dropped = 0;
   size_t resume = cursor_;
   Status storage = Status::Ok();
+  std::optional<std::set<std::string>> markers;  // claims/, listed when first needed
+  // Whether the walk met another agent's live claim or lost a race before
+  // its grant: another agent is working through the same stretch, and two
+  // agents that follow each other item by item would meet at every claim.
+  bool crowded = false;
   for (size_t k = 0; k < n; ++k) {
     const size_t index = (cursor_ + k) % n;
     const std::string& id = open_[index];
+    if (terminal_.count(id)) {
+      finished[index] = true;
+      ++dropped;
+      continue;
+    }
+    // Held by a live grant when last read, and still marked: its work (the
+    // agent may do it), but nothing to claim now. Not read again until its
+    // lease as read runs out or its marker goes (see StillHeld).
+    if (StillHeld(id, clock_->NowMicros(), &markers)) {
+      out.work_remaining = true;
+      crowded = true;
+      continue;
+    }
     // An item with an effect in the ledger is done: one stat instead of
     // reading and parsing its state (most of what a walk meets late in a run).
-    if (terminal_.count(id) || ledger_listed_.count(id) ||
-        fs::Exists(ledger_dir_, id + ".json")) {
+    // Once the walks have found that many entries made since ledger/ was
+    // listed, listing it again is the cheaper way to learn of the rest.
+    if (ledger_found_ >= kLedgerFoundBeforeListing) {
+      ListLedger();
+      if (terminal_.count(id)) {
+        finished[index] = true;
+        ++dropped;
+        continue;
+      }
+    }
+    if (fs::Exists(ledger_dir_, id + ".json")) {
+      ++ledger_found_;
       terminal_.insert(id);
       finished[index] = true;
       ++dropped;
@@ -182,14 +274,23 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
         continue;
       }
       out.work_remaining = true;
-      bool claimable = state->status == ItemStatus::kPending ||
-                       ExpiredToOthers(*state, clock_->NowMicros());
-      if (!claimable) continue;
+      const int64_t now = clock_->NowMicros();
+      bool claimable = state->status == ItemStatus::kPending || ExpiredToOthers(*state, now);
+      if (!claimable) {
+        held_[id] = state->lease_until_us;
+        crowded = true;
+        continue;
+      }
     }
     auto grant = Claim(id, agent);
     if (grant.ok()) {
       out.grant = std::move(*grant);
-      resume = index + 1;
+      // The next walk goes on after the item granted, or, when this one was
+      // crowded, starts at a fresh place of its own (kSpread): where the
+      // listing once placed this agent, the places ahead of it are taken.
+      resume = crowded && claim_order_ == ClaimOrder::kSpread
+                   ? static_cast<size_t>(HashId(agent) ^ (++jumps_ * 0x9e3779b97f4a7c15ULL)) % n
+                   : index + 1;
       break;
     }
     if (grant.status().IsStorageError()) {
@@ -199,6 +300,7 @@ Result<ClaimOutcome> FsStore::Walk(const std::string& agent, int* tried) {
       // Another agent holds the item's lock right now: a race lost.
       Event({{"type", "claim_race_lost"}, {"agent", agent}, {"item", id}});
     }
+    crowded = true;
     ++*tried;
   }
   // Drop the items found finished; the next walk starts after the one granted.

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <optional>
 #include <utility>
 
 #include "base/fd_io.h"
@@ -56,30 +58,6 @@ At Locate(Dir& dir, std::string_view name) {
 
 std::string_view BaseName(std::string_view path) { return path.substr(path.find_last_of('/') + 1); }
 
-// Writes `data` to a fresh temp file (in `tmp`'s descriptor when it has one,
-// else at the full path) and fsyncs it; returns the temp path.
-Result<std::string> WriteTempAt(int tmp_fd, const std::string& tmp_dir, const std::string& path,
-                                std::string_view data) {
-  std::string tmp = TempPath(tmp_dir, BaseName(path));
-  Fd fd(tmp_fd < 0 ? open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
-                   : openat(tmp_fd, std::string(BaseName(tmp)).c_str(),
-                            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (fd.get() < 0) return Status::FromErrno(errno, "create temp file " + tmp);
-  Status s = WriteAll(fd.get(), data, tmp);
-  if (s.ok() && fsync(fd.get()) != 0) s = Status::FromErrno(errno, "fsync " + tmp);
-  if (s.ok() && close(fd.Release()) != 0) s = Status::FromErrno(errno, "close " + tmp);
-  if (!s.ok()) {
-    unlink(tmp.c_str());
-    return s;
-  }
-  return tmp;
-}
-
-Result<std::string> WriteTemp(const std::string& tmp_dir, const std::string& path,
-                              std::string_view data) {
-  return WriteTempAt(-1, tmp_dir, path, data);
-}
-
 // The first failure DirSync::AfterChange kept since TakeUnsyncedError last ran.
 thread_local Status unsynced_error;
 
@@ -124,6 +102,107 @@ class DirSync {
   Status status_;
 };
 
+// The process's id, read once: every temp-file name carries it (TempPath),
+// and an atomic write would otherwise ask the kernel for it each time. A
+// child made by fork() reads its own.
+pid_t Pid() {
+  static pid_t pid = [] {
+    pthread_atfork(nullptr, nullptr, [] { pid = getpid(); });
+    return getpid();
+  }();
+  return pid;
+}
+
+// A name in a directory that is kept open (`kept`, when it has a
+// descriptor) or known by path (`path`, the directory's): where a call on
+// it goes.
+At Where(Dir* kept, const std::string& path, std::string_view name) {
+  if (kept != nullptr) return Locate(*kept, name);
+  std::string full;
+  full.reserve(path.size() + 1 + name.size());
+  full.append(path).append("/").append(name);
+  return {AT_FDCWD, std::move(full)};
+}
+
+// What the first half of an atomic write leaves for its commit: the temp
+// file, written and fsynced, and where it and the target are.
+struct Staged {
+  std::string temp;  // the temp file's full path, for messages
+  At from, to;
+  Status Discard() const {
+    unlinkat(from.fd, from.name.c_str(), 0);
+    return Status::Ok();
+  }
+};
+
+// The first half of both atomic writes (WriteAtomic, CreateAtomic), with the
+// directories kept open (`tmp`, `dir`) or, when null, by path (`tmp_path`;
+// `target` is then the target's path, else its name in `dir`): a fresh temp
+// file in the temp directory holding `data`, fsynced and closed; the
+// target's directory opened (DirSync: before the change, so that what can
+// fail there fails the write before its commit point; after the temp file is
+// closed, so that no more descriptors are open at once than the write
+// needs); then `commit(staged, sync)` makes the change — rename or link —
+// and owns the temp file from there. Any failure before it removes the temp
+// file and leaves the target untouched.
+template <typename Commit>
+Status StageAndCommit(Dir* tmp, const std::string& tmp_path, Dir* dir, std::string_view target,
+                      std::string_view data, Commit&& commit) {
+  const std::string path = dir != nullptr ? dir->Join(target) : std::string(target);
+  Staged staged;
+  staged.temp = TempPath(tmp_path, BaseName(path));
+  staged.from = Where(tmp, tmp_path, BaseName(staged.temp));
+  {
+    Fd fd(openat(staged.from.fd, staged.from.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                 0644));
+    if (fd.get() < 0) return Status::FromErrno(errno, "create temp file " + staged.temp);
+    Status s = WriteAll(fd.get(), data, staged.temp);
+    if (s.ok() && fsync(fd.get()) != 0) s = Status::FromErrno(errno, "fsync " + staged.temp);
+    if (s.ok() && close(fd.Release()) != 0) s = Status::FromErrno(errno, "close " + staged.temp);
+    if (!s.ok()) {
+      staged.Discard();
+      return s;
+    }
+  }
+  std::optional<DirSync> sync;
+  if (dir != nullptr) {
+    sync.emplace(*dir, path);
+  } else {
+    sync.emplace(path);
+  }
+  if (!sync->status().ok()) {
+    staged.Discard();
+    return sync->status();
+  }
+  staged.to = dir != nullptr ? Locate(*dir, target) : At{AT_FDCWD, path};
+  return commit(staged, path, *sync);
+}
+
+// The commit of WriteAtomic: rename the temp file over the target.
+Status RenameOver(const Staged& staged, const std::string& path, DirSync& sync) {
+  if (renameat(staged.from.fd, staged.from.name.c_str(), staged.to.fd, staged.to.name.c_str()) !=
+      0) {
+    Status s = Status::FromErrno(errno, "rename " + staged.temp + " to " + path);
+    staged.Discard();
+    return s;
+  }
+  return sync.AfterChange();
+}
+
+// The commit of CreateAtomic: link the temp file as the target, which fails
+// (Conflict) if it exists; the temp name goes either way.
+Status LinkAs(const Staged& staged, const std::string& path, DirSync& sync, Status* unsynced) {
+  const int rc =
+      linkat(staged.from.fd, staged.from.name.c_str(), staged.to.fd, staged.to.name.c_str(), 0);
+  const int err = errno;
+  staged.Discard();
+  if (rc != 0) {
+    if (err == EEXIST) return Status::Conflict(path + " already exists");
+    return Status::FromErrno(err, "link " + staged.temp + " to " + path);
+  }
+  return sync.AfterChange(unsynced);
+}
+
 }  // namespace
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -142,40 +221,17 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 Status WriteAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data) {
-  auto tmp = WriteTemp(tmp_dir, path, data);
-  if (!tmp.ok()) return tmp.status();
-  // Opened once the temp file is closed: no more descriptors at once than
-  // the write needs.
-  DirSync dir(path);
-  if (!dir.status().ok()) {
-    unlink(tmp->c_str());
-    return dir.status();
-  }
-  if (rename(tmp->c_str(), path.c_str()) != 0) {
-    Status s = Status::FromErrno(errno, "rename " + *tmp + " to " + path);
-    unlink(tmp->c_str());
-    return s;
-  }
-  return dir.AfterChange();
+  return StageAndCommit(nullptr, tmp_dir, nullptr, path, data,
+                        [](const Staged& staged, const std::string& target, DirSync& sync) {
+                          return RenameOver(staged, target, sync);
+                        });
 }
 
 Status CreateAtomic(const std::string& tmp_dir, const std::string& path, std::string_view data,
                     Status* unsynced) {
-  auto tmp = WriteTemp(tmp_dir, path, data);
-  if (!tmp.ok()) return tmp.status();
-  DirSync dir(path);
-  if (!dir.status().ok()) {
-    unlink(tmp->c_str());
-    return dir.status();
-  }
-  int rc = link(tmp->c_str(), path.c_str());
-  int err = errno;
-  unlink(tmp->c_str());
-  if (rc != 0) {
-    if (err == EEXIST) return Status::Conflict(path + " already exists");
-    return Status::FromErrno(err, "link " + *tmp + " to " + path);
-  }
-  return dir.AfterChange(unsynced);
+  return StageAndCommit(nullptr, tmp_dir, nullptr, path, data,
+                        [unsynced](const Staged& staged, const std::string& target,
+                                   DirSync& sync) { return LinkAs(staged, target, sync, unsynced); });
 }
 
 Status Touch(const std::string& path) {
@@ -299,7 +355,7 @@ std::string DirName(const std::string& path) {
 
 std::string TempPath(const std::string& tmp_dir, std::string_view hint) {
   static std::atomic<uint64_t> seq{0};
-  return fmt::format("{}/{}.{}.{}.tmp", tmp_dir, getpid(), seq.fetch_add(1), hint);
+  return fmt::format("{}/{}.{}.{}.tmp", tmp_dir, Pid(), seq.fetch_add(1), hint);
 }
 
 int TempFileOwner(std::string_view name) {
@@ -355,44 +411,18 @@ Result<std::string> ReadFile(Dir& dir, std::string_view name) {
 }
 
 Status WriteAtomic(Dir& tmp, Dir& dir, std::string_view name, std::string_view data) {
-  const std::string path = dir.Join(name);
-  auto temp = WriteTempAt(tmp.fd(), tmp.path(), path, data);
-  if (!temp.ok()) return temp.status();
-  DirSync sync(dir, path);
-  if (!sync.status().ok()) {
-    unlink(temp->c_str());
-    return sync.status();
-  }
-  const At from = Locate(tmp, BaseName(*temp));
-  const At to = Locate(dir, name);
-  if (renameat(from.fd, from.name.c_str(), to.fd, to.name.c_str()) != 0) {
-    Status s = Status::FromErrno(errno, "rename " + *temp + " to " + path);
-    unlink(temp->c_str());
-    return s;
-  }
-  return sync.AfterChange();
+  return StageAndCommit(&tmp, tmp.path(), &dir, name, data,
+                        [](const Staged& staged, const std::string& path, DirSync& sync) {
+                          return RenameOver(staged, path, sync);
+                        });
 }
 
 Status CreateAtomic(Dir& tmp, Dir& dir, std::string_view name, std::string_view data,
                     Status* unsynced) {
-  const std::string path = dir.Join(name);
-  auto temp = WriteTempAt(tmp.fd(), tmp.path(), path, data);
-  if (!temp.ok()) return temp.status();
-  DirSync sync(dir, path);
-  if (!sync.status().ok()) {
-    unlink(temp->c_str());
-    return sync.status();
-  }
-  const At from = Locate(tmp, BaseName(*temp));
-  const At to = Locate(dir, name);
-  int rc = linkat(from.fd, from.name.c_str(), to.fd, to.name.c_str(), 0);
-  int err = errno;
-  unlinkat(from.fd, from.name.c_str(), 0);
-  if (rc != 0) {
-    if (err == EEXIST) return Status::Conflict(path + " already exists");
-    return Status::FromErrno(err, "link " + *temp + " to " + path);
-  }
-  return sync.AfterChange(unsynced);
+  return StageAndCommit(&tmp, tmp.path(), &dir, name, data,
+                        [unsynced](const Staged& staged, const std::string& path, DirSync& sync) {
+                          return LinkAs(staged, path, sync, unsynced);
+                        });
 }
 
 Status Touch(Dir& dir, std::string_view name) {

@@ -476,5 +476,75 @@ TEST_F(FsStoreTest, LedgerEntriesDoNotMoveWhereAWalkStarts) {
   }
 }
 
+// The walk's cache (docs/coordinator.md, "claim"): what it keeps between
+// calls never hides claimable work for longer than the rules say.
+
+TEST_F(FsStoreTest, ItemsSubmittedWhileAnAgentWorksAreSeenAtItsNextClaim) {
+  SubmitItems(1);
+  auto first = store_->ClaimNext("a1");
+  ASSERT_TRUE(first.ok() && first->grant);
+  // Its listing is fresh (no time has passed); the submission log says
+  // items/ grew.
+  auto other = OpenStore();
+  ASSERT_TRUE(other->Submit({{"x1", "p"}}).ok());
+  auto next = store_->ClaimNext("a1");
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next->grant) << "a submitted item was not seen";
+  EXPECT_EQ(next->grant->item, "x1");
+}
+
+TEST_F(FsStoreTest, AnItemMadeWithoutALineInTheLogIsFoundBeforeNoWorkIsReported) {
+  SubmitItems(1);
+  auto first = store_->ClaimNext("a1");
+  ASSERT_TRUE(first.ok() && first->grant);
+  ASSERT_TRUE(store_->Complete(*first->grant, "r").ok());
+  // Made the way a submitter that died before its append leaves it.
+  ItemState s;
+  s.id = "h1";
+  ASSERT_TRUE(fs::CreateAtomic(path_ + "/tmp", path_ + "/items/h1.json", ToJson(s).dump()).ok());
+  auto next = store_->ClaimNext("a1");
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next->grant) << "work left behind: " << next->work_remaining;
+  EXPECT_EQ(next->grant->item, "h1");
+}
+
+TEST_F(FsStoreTest, AReleasedItemIsClaimableAtOnceThoughTheLeaseAsReadHasNotRunOut) {
+  SubmitItems(1);
+  auto held = store_->Claim("w1", "a1");
+  ASSERT_TRUE(held.ok());
+  auto other = OpenStore();
+  auto none = other->ClaimNext("a2");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->grant);
+  EXPECT_TRUE(none->work_remaining);
+  ASSERT_TRUE(store_->Release(*held, "stopping").ok());  // the marker goes with it
+  auto next = other->ClaimNext("a2");
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next->grant) << "a released item was passed over";
+  EXPECT_EQ(next->grant->item, "w1");
+}
+
+TEST_F(FsStoreTest, AStaleMarkerDelaysAnItemByAtMostTheLeaseAsRead) {
+  SubmitItems(1);
+  ASSERT_TRUE(store_->Claim("w1", "a1").ok());
+  auto other = OpenStore();
+  ASSERT_TRUE(other->ClaimNext("a2").ok());
+  // The holder gave the item back and died before unlinking its marker.
+  ItemState s = Item("w1");
+  s.status = ItemStatus::kPending;
+  s.owner.clear();
+  s.lease_until_us = 0;
+  ASSERT_TRUE(fs::WriteAtomic(path_ + "/tmp", path_ + "/items/w1.json", ToJson(s).dump()).ok());
+  auto early = other->ClaimNext("a2");
+  ASSERT_TRUE(early.ok());
+  EXPECT_FALSE(early->grant) << "the item was read again although its marker stands";
+  EXPECT_TRUE(early->work_remaining);
+  clock_.Advance(3'000'000);  // the lease as a2 read it is over
+  auto late = other->ClaimNext("a2");
+  ASSERT_TRUE(late.ok());
+  ASSERT_TRUE(late->grant) << "the item stayed hidden after the lease as read ran out";
+  EXPECT_EQ(late->grant->item, "w1");
+}
+
 }  // namespace
 }  // namespace swarm
