@@ -100,6 +100,12 @@ Status PgStore::CheckHeld(const ItemState& s, const Grant& grant) {
   if (s.status == ItemStatus::kClaimed && s.token == grant.token && s.owner == grant.agent) {
     return Status::Ok();
   }
+  // Done under this very grant: the holder's completion committed and its
+  // answer was lost (the connection broke at COMMIT). The item is not lost
+  // to anyone; the holder's retry of the completion reports the effect.
+  if (s.status == ItemStatus::kDone && s.token == grant.token && s.owner == grant.agent) {
+    return Status::Ok();
+  }
   probe_->Reached(probe::kHeartbeatHoldingLost);
   if (probe_->recording()) {
     probe_->Emit({{"type", "holding_lost"}, {"agent", grant.agent}, {"item", grant.item},

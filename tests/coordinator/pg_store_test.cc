@@ -195,6 +195,33 @@ TEST_P(PgStoreTest, ACompletionWhoseAnswerWasLostIsSettledByTheNextOne) {
   EXPECT_EQ(store_->Complete(older, "r").code(), Status::Code::kStaleToken);
 }
 
+// The completion committed but its answer was lost, and the agent's
+// heartbeat comes before its retry: the item, done under this very grant, is
+// not lost to another holder. The retry then reports the effect (a freerun
+// history with a connection reset at COMMIT once had it in the ledger with
+// no effect event, because the heartbeat had given the item up).
+TEST_P(PgStoreTest, AnItemDoneUnderTheHeldGrantIsNotLostToTheHeartbeat) {
+  SubmitItems(1);
+  auto out = store_->ClaimNext("a1");
+  ASSERT_TRUE(out.ok() && out->grant);
+  ASSERT_TRUE(store_->Complete(*out->grant, "r").ok());
+  AgentRecord a = AgentFor("a1");
+  a.holding = {"w1"};
+  bool lost = false;
+  ASSERT_TRUE(store_->Heartbeat(a, &*out->grant, &lost).ok());
+  EXPECT_FALSE(lost);
+  EXPECT_EQ(probe_.Count("holding_lost"), 0u);
+  ASSERT_TRUE(store_->Complete(*out->grant, "r").ok());
+  EXPECT_EQ((*store_->EndState())["ledger"], 1);
+  // Done under an older grant of the same agent is lost all the same.
+  Grant older = *out->grant;
+  older.token -= 1;
+  a.holding = {"w1"};
+  ASSERT_TRUE(store_->Heartbeat(a, &older, &lost).ok());
+  EXPECT_TRUE(lost);
+  EXPECT_EQ(probe_.Count("holding_lost"), 1u);
+}
+
 TEST_P(PgStoreTest, ACutConnectionFailsOneOperationAndTheNextReconnects) {
   SubmitItems(2);
   auto out = store_->ClaimNext("a1");
