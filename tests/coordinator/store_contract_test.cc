@@ -12,7 +12,10 @@
 namespace swarm {
 namespace {
 
-using ContractTest = BackendFixture;
+class ContractTest : public BackendFixture {
+ protected:
+  std::optional<Grant> HolderPastItsLease(AgentRecord& a1);
+};
 
 constexpr int64_t kLeaseUs = 3000 * 1000;  // ClusterConfig{}.lease_ms
 
@@ -171,17 +174,30 @@ TEST_P(ContractTest, TheReaperDeclaresSilentAgentsDeadButNotOnesThatHeartbeated)
   EXPECT_EQ(probe_.Count("agent_back"), 1u);
 }
 
-TEST_P(ContractTest, AHeartbeatDropsAHoldingThatWasTakenOver) {
+// a1, registered, claimed w1 and stood still past its lease: nobody holds
+// the item yet. Returns a1's grant (none if the set-up failed: a test
+// failure is recorded then).
+std::optional<Grant> ContractTest::HolderPastItsLease(AgentRecord& a1) {
   SubmitItems(1);
-  AgentRecord a1 = AgentFor("a1");
-  ASSERT_TRUE(store_->Register(a1).ok());
+  a1 = AgentFor("a1");
+  EXPECT_TRUE(store_->Register(a1).ok());
   auto out = store_->ClaimNext("a1");
-  ASSERT_TRUE(out.ok() && out->grant);
+  if (!out.ok() || !out->grant) {
+    ADD_FAILURE() << "a1 could not claim w1";
+    return std::nullopt;
+  }
   a1.holding = {"w1"};
   clock_.Advance(kLeaseUs + 1);
+  return out->grant;
+}
+
+TEST_P(ContractTest, AHeartbeatDropsAHoldingThatWasTakenOver) {
+  AgentRecord a1;
+  std::optional<Grant> held = HolderPastItsLease(a1);
+  ASSERT_TRUE(held);
   ASSERT_TRUE(store_->ClaimNext("a2").ok());
   bool lost = false;
-  ASSERT_TRUE(store_->Heartbeat(a1, &*out->grant, &lost).ok());
+  ASSERT_TRUE(store_->Heartbeat(a1, &*held, &lost).ok());
   EXPECT_TRUE(lost);
   EXPECT_TRUE(a1.holding.empty());
   EXPECT_EQ(probe_.Count("holding_lost"), 1u);
@@ -195,14 +211,9 @@ TEST_P(ContractTest, AHeartbeatDropsAHoldingThatWasTakenOver) {
 // at the heartbeat's last step before the event (the heartbeat.ok probe);
 // sharing the probe, both write one history in the order of emission.
 TEST_P(ContractTest, NoTakeoverLandsBetweenAHeartbeatsCheckAndItsEvent) {
-  SubmitItems(1);
-  AgentRecord a1 = AgentFor("a1");
-  ASSERT_TRUE(store_->Register(a1).ok());
-  auto out = store_->ClaimNext("a1");
-  ASSERT_TRUE(out.ok() && out->grant);
-  a1.holding = {"w1"};
-  // The holder's lease ran out while it stood still; nobody has the item yet.
-  clock_.Advance(kLeaseUs + 1);
+  AgentRecord a1;
+  std::optional<Grant> held = HolderPastItsLease(a1);
+  ASSERT_TRUE(held);
   a1.heartbeat_us = clock_.NowMicros();
   auto other = OpenAnother(&clock_, &probe_);
   bool tried = false;
@@ -217,7 +228,7 @@ TEST_P(ContractTest, NoTakeoverLandsBetweenAHeartbeatsCheckAndItsEvent) {
     EXPECT_TRUE(other->Complete(*taken, "r").ok());
   };
   bool lost = false;
-  Status beat = store_->Heartbeat(a1, &*out->grant, &lost);
+  Status beat = store_->Heartbeat(a1, &*held, &lost);
   probe_.on_reached = nullptr;
   ASSERT_TRUE(beat.ok()) << beat.ToString();
   ASSERT_TRUE(tried) << "the heartbeat reached no heartbeat.ok";
