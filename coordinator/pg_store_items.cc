@@ -18,6 +18,12 @@ namespace probe = faultline::protocol::probe;
 constexpr int kLockRetries = 50;
 constexpr int64_t kLockRetrySleepUs = 2000;
 
+// Done under this very grant: its completion committed, though the answer
+// may have been lost (the connection broke at COMMIT).
+bool DoneUnder(const ItemState& s, const Grant& grant) {
+  return s.status == ItemStatus::kDone && s.token == grant.token && s.owner == grant.agent;
+}
+
 }  // namespace
 
 Result<ItemState> PgStore::LockItem(pg::Txn& txn, const std::string& item, std::string_view op,
@@ -100,12 +106,9 @@ Status PgStore::CheckHeld(const ItemState& s, const Grant& grant) {
   if (s.status == ItemStatus::kClaimed && s.token == grant.token && s.owner == grant.agent) {
     return Status::Ok();
   }
-  // Done under this very grant: the holder's completion committed and its
-  // answer was lost (the connection broke at COMMIT). The item is not lost
-  // to anyone; the holder's retry of the completion reports the effect.
-  if (s.status == ItemStatus::kDone && s.token == grant.token && s.owner == grant.agent) {
-    return Status::Ok();
-  }
+  // The holder's completion committed and its answer was lost: the item is
+  // not lost to anyone; the holder's retry of the completion reports it.
+  if (DoneUnder(s, grant)) return Status::Ok();
   probe_->Reached(probe::kHeartbeatHoldingLost);
   if (probe_->recording()) {
     probe_->Emit({{"type", "holding_lost"}, {"agent", grant.agent}, {"item", grant.item},
@@ -199,8 +202,7 @@ Status PgStore::Complete(const Grant& grant, std::string_view result) {
   pg::Txn txn(&conn_);
   auto state = LockItem(txn, grant.item, "complete", grant.agent);
   if (!state.ok()) return state.status();
-  if (state->status == ItemStatus::kDone && state->token == grant.token &&
-      state->owner == grant.agent) {
+  if (DoneUnder(*state, grant)) {
     // Done under this very grant: an earlier call of ours committed and its
     // answer was lost (the connection broke at COMMIT). The ledger, keyed by
     // item, says whose effect it holds; if it is this grant's, that call
